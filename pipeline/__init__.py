@@ -1,0 +1,1 @@
+"""Reference ML pipeline: prepare, train and evaluate a breast-cancer classifier."""

@@ -1,0 +1,7 @@
+"""`python -m specops`."""
+
+import sys
+
+from specops.cli import main
+
+sys.exit(main())

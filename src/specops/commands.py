@@ -1,0 +1,99 @@
+"""What each CLI command does, returning data for the CLI to print as text or JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from specops import scaffold, writer
+from specops.generators import render as render_files
+from specops.spec import Problem, Project, SpecError, load_spec
+from specops.spec.models import Spec
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A valid spec in numbers."""
+
+    spec: str
+    name: str
+    maturity: int
+    stages: list[str]
+    models: list[str]
+    gates: int
+    files: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"valid": True, **self.__dict__}
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What render did, or with `check`, what it would do."""
+
+    changes: list[writer.Change]
+    written: bool
+    diffs: list[str] = field(default_factory=list)
+
+    @property
+    def stale(self) -> list[writer.Change]:
+        return [c for c in self.changes if c.action is not writer.Action.UNCHANGED]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "written": self.written,
+            "files": [{"path": c.path, "action": c.action.value} for c in self.changes],
+        }
+
+
+def validate(spec_path: Path) -> Summary:
+    """Load and check the spec; raises SpecError with every problem."""
+    project = load_spec(spec_path)
+    spec = project.spec
+    return Summary(
+        spec=str(spec_path),
+        name=spec.name,
+        maturity=spec.maturity,
+        stages=list(spec.stages),
+        models=list(spec.models),
+        gates=len(spec.gates),
+        files=[f.path for f in render_files(spec, project.spec_name)],
+    )
+
+
+def _plan(project: Project) -> list[writer.Change]:
+    return writer.plan(project.root, render_files(project.spec, project.spec_name))
+
+
+def render(spec_path: Path, *, check: bool = False, diff: bool = False) -> RenderResult:
+    """Render every generated file; with `check`, only compare and write nothing."""
+    project = load_spec(spec_path)
+    changes = _plan(project)
+    if not check:
+        writer.apply(project.root, changes)
+    diffs = [c.diff() for c in changes if c.action is not writer.Action.UNCHANGED] if diff else []
+    return RenderResult(changes, written=not check, diffs=diffs)
+
+
+def init(spec_path: Path) -> list[str]:
+    """Scaffold a working project around `spec_path` in an empty folder; returns the files."""
+    root = spec_path.parent
+    visible = []
+    if root.is_dir():  # dot-folders such as .git or .dvc may already be there
+        visible = sorted(p.name for p in root.iterdir() if not p.name.startswith("."))
+    if visible:
+        msg = f"is not empty ({', '.join(visible[:3])}); specops init needs an empty folder"
+        raise SpecError([Problem(str(root), 1, 1, "(root)", msg)])
+    files = scaffold.files(root, spec_path.name)
+    created = writer.write_new(root, files)
+    created += [c.path for c in render(spec_path).changes]
+    return created
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of the spec, for editors."""
+    data = Spec.model_json_schema()
+    data["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    data["title"] = "specops.yaml"
+    return data

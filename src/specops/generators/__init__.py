@@ -1,0 +1,25 @@
+"""Renderers: pure functions from a validated spec to the text of each generated file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from specops.spec import Spec
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One generated file: its path relative to the project root (POSIX) and its text."""
+
+    path: str
+    text: str
+
+
+def render(spec: Spec, spec_name: str) -> list[Rendered]:
+    """Every file the spec generates at its maturity level, in a stable order."""
+    from specops.generators.dvc import render_dvc
+    from specops.generators.github import render_workflows
+
+    files = [Rendered("dvc.yaml", render_dvc(spec, spec_name))]
+    files += [Rendered(path, text) for path, text in render_workflows(spec, spec_name).items()]
+    return files

@@ -1,0 +1,66 @@
+"""dvc.yaml from the spec: stages with their DVC fields, and models as DVC artifacts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from specops.generators.header import header
+from specops.spec.models import ModelEntry, OutOptions, Spec, Stage
+
+try:  # libyaml's emitter is several times faster on large pipelines
+    from yaml import CSafeDumper as _Dumper
+except ImportError:  # pragma: no cover
+    from yaml import SafeDumper as _Dumper  # type: ignore[assignment]
+
+
+def _entries(entries: list[str | dict[str, OutOptions]]) -> list[Any]:
+    return [
+        e if isinstance(e, str) else {p: o.model_dump(exclude_none=True) for p, o in e.items()}
+        for e in entries
+    ]
+
+
+def _stage(stage: Stage) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if stage.desc is not None:
+        out["desc"] = stage.desc
+    if stage.matrix is not None:
+        out["matrix"] = stage.matrix
+    out["cmd"] = stage.cmd[0] if len(stage.cmd) == 1 else list(stage.cmd)
+    for field in ("deps", "params"):
+        if getattr(stage, field):
+            out[field] = list(getattr(stage, field))
+    for field in ("outs", "metrics", "plots"):
+        if getattr(stage, field):
+            out[field] = _entries(getattr(stage, field))
+    for flag in ("always_changed", "frozen"):
+        if getattr(stage, flag) is not None:
+            out[flag] = getattr(stage, flag)
+    return out
+
+
+def _artifact(model: ModelEntry) -> dict[str, Any]:
+    out: dict[str, Any] = {"path": model.path, "type": model.type}
+    if model.desc is not None:
+        out["desc"] = model.desc
+    if model.labels:
+        out["labels"] = list(model.labels)
+    return out
+
+
+def to_dvc(spec: Spec) -> dict[str, Any]:
+    """The content of dvc.yaml as plain data."""
+    data: dict[str, Any] = {"stages": {name: _stage(s) for name, s in spec.stages.items()}}
+    if spec.models:
+        data["artifacts"] = {name: _artifact(model) for name, model in spec.models.items()}
+    return data
+
+
+def render_dvc(spec: Spec, spec_name: str) -> str:
+    """The text of dvc.yaml, opened by the generated-file header."""
+    body = yaml.dump(
+        to_dvc(spec), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100
+    )
+    return header(spec_name) + body

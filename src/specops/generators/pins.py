@@ -1,0 +1,22 @@
+"""The only actions generated workflows use, pinned to full commit SHAs."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Pin(NamedTuple):
+    sha: str
+    version: str
+
+
+PINS: dict[str, Pin] = {
+    "actions/checkout": Pin("11bd71901bbe5b1630ceea73d27597364c9af683", "v4.2.2"),
+    "actions/setup-python": Pin("a26af69be951a213d495a4c3e4e4022e16d87065", "v5.6.0"),
+}
+
+
+def uses(action: str) -> str:
+    """The `uses:` value with the version as a trailing comment, as Dependabot keeps it."""
+    pin = PINS[action]
+    return f"{action}@{pin.sha} # {pin.version}"

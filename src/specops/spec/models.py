@@ -1,0 +1,213 @@
+"""The schema of specops.yaml, version 1, declared in one place."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+)
+
+Step = Literal[
+    "extract",
+    "validate_data",
+    "prepare",
+    "featurize",
+    "train",
+    "evaluate",
+    "validate_model",
+    "deploy",
+    "monitor",
+]
+Maturity = Literal[0, 1, 2, 3, 4]
+Better = Literal["higher", "lower"]
+
+ProjectName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
+StageName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")]
+ModelName = Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", max_length=64)]
+PromotionStage = Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", max_length=64)]
+Text = Annotated[str, Field(min_length=1)]
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+_CRON_FIELD = r"[0-9A-Za-z*,/?#LW-]+"
+_CRON = re.compile(rf"^{_CRON_FIELD}( {_CRON_FIELD}){{4}}$")
+
+
+def _one_or_many(value: Any) -> Any:
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list):
+        raise ValueError("must be a command or a list of commands")
+    return value
+
+
+def _cron(value: str) -> str:
+    if not _CRON.match(value):
+        raise ValueError("must be a cron expression of five fields, such as '0 6 * * 1'")
+    return value
+
+
+def _tolerance(value: Any) -> Any:
+    """`0.01` is an absolute allowance, `"2%"` a relative one; both must be finite and >= 0."""
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*", value)
+        if not match:
+            raise ValueError("must be a number or a percentage such as '2%'")
+        return value.strip()
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OutOptions(_Model):
+    """Options DVC accepts on an output."""
+
+    cache: bool | None = None
+    persist: bool | None = None
+    remote: Text | None = None
+    push: bool | None = None
+    desc: Text | None = None
+
+
+class PlotOptions(OutOptions):
+    """Options DVC accepts on a plot output."""
+
+    x: Text | None = None
+    y: Text | None = None
+    template: Text | None = None
+    title: Text | None = None
+    x_label: Text | None = None
+    y_label: Text | None = None
+    header: bool | None = None
+
+
+def _single_entry(value: dict[str, Any]) -> dict[str, Any]:
+    if len(value) != 1:
+        raise ValueError("must map exactly one path to its options")
+    return value
+
+
+def _path_kind(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "path"
+    return "options" if isinstance(value, dict) else None
+
+
+def _entry(options: type[OutOptions]) -> Any:
+    """A list item that is either `path` or `{path: {options}}`, as in dvc.yaml."""
+    return Annotated[
+        Annotated[Text, Tag("path")]
+        | Annotated[
+            dict[Text, options],  # type: ignore[valid-type]
+            AfterValidator(_single_entry),
+            Tag("options"),
+        ],
+        Discriminator(
+            _path_kind,
+            custom_error_type="path_entry",
+            custom_error_message="must be a path or a mapping of one path to its options",
+        ),
+    ]
+
+
+OutEntry = _entry(OutOptions)
+PlotEntry = _entry(PlotOptions)
+def path_of(entry: str | dict[str, Any]) -> str:
+    """The path of an `outs`, `metrics` or `plots` item."""
+    return entry if isinstance(entry, str) else next(iter(entry))
+
+
+Command = Annotated[list[Text], BeforeValidator(_one_or_many), Field(min_length=1)]
+MatrixValue = str | int | float | bool | dict[str, Any]
+
+
+class Stage(_Model):
+    """One pipeline stage, rendered into `dvc.yaml`."""
+
+    step: Step | None = None
+    desc: Text | None = None
+    cmd: Command
+    deps: list[Text] = []
+    params: list[Text] = []
+    outs: list[OutEntry] = []
+    metrics: list[OutEntry] = []
+    plots: list[PlotEntry] = []
+    matrix: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")], list[MatrixValue]] | None = (
+        None
+    )
+    always_changed: bool | None = None
+    frozen: bool | None = None
+
+    @property
+    def all_outs(self) -> list[str]:
+        """Every path the stage writes: outs, metrics and plots."""
+        return [path_of(e) for e in (*self.outs, *self.metrics, *self.plots)]
+
+
+class ModelEntry(_Model):
+    """A model artifact, rendered into `dvc.yaml` `artifacts:` and versioned with Git tags."""
+
+    path: Text
+    type: Text = "model"
+    desc: Text | None = None
+    labels: list[Text] = []
+    metrics: Text | None = None
+
+
+class Gate(_Model):
+    """A condition on one metric that a model must meet to be released."""
+
+    metric: Text
+    min: FiniteFloat | None = None
+    max: FiniteFloat | None = None
+    vs: Text | None = None
+    tolerance: Annotated[FiniteFloat | str, BeforeValidator(_tolerance)] | None = None
+    better: Better = "higher"
+
+
+class Promotion(_Model):
+    """The model registry stages and how a version moves between them."""
+
+    stages: Annotated[list[PromotionStage], Field(min_length=1)]
+    auto: PromotionStage | None = None
+    approval: PromotionStage | None = None
+
+
+class Monitoring(_Model):
+    """Where production data and the training reference are, and when to compare them."""
+
+    reference: Text
+    current: Text
+    schedule: Annotated[str, AfterValidator(_cron)] = "0 6 * * 1"
+
+
+class CI(_Model):
+    """How the rendered workflows set up the project."""
+
+    python: Annotated[str, Field(pattern=r"^3\.[0-9]+$")] = "3.11"
+    install: Text = "pip install -e ."
+    test: Text | None = None
+    timeout_minutes: Annotated[int, Field(ge=1, le=360)] = 30
+
+
+class Spec(_Model):
+    """specops.yaml."""
+
+    version: Literal[1]
+    name: ProjectName
+    maturity: Maturity
+    stages: Annotated[dict[StageName, Stage], Field(min_length=1)]
+    models: dict[ModelName, ModelEntry] = {}
+    gates: list[Gate] = []
+    promotion: Promotion | None = None
+    monitoring: Monitoring | None = None
+    ci: CI = CI()

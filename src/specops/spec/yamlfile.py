@@ -1,0 +1,208 @@
+"""Load YAML into plain data while remembering where every node stood.
+
+PyYAML composes the node graph (libyaml when available); this module builds Python values from
+it itself so that it can report duplicate keys, refuse unknown tags, bound alias expansion and
+record the 1-based line and column of every key and value for error messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+
+from specops.spec.problems import Key, KeyPath, Problem, SpecError, format_keypath
+
+try:  # libyaml is several times faster; pure Python is the fallback where it is not built.
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+#: How many nodes a document may hold once aliases are expanded ("billion laughs" guard).
+MAX_NODES = 1_000_000
+
+Mark = tuple[int, int]
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_COLLECTION_TAGS = {"tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+}
+
+
+@dataclass
+class YamlDoc:
+    """A loaded YAML file: its data and the position of each value and key, by key path."""
+
+    file: str
+    data: Any
+    values: dict[KeyPath, Mark] = field(default_factory=dict)
+    keys: dict[KeyPath, Mark] = field(default_factory=dict)
+
+    def locate(self, loc: Sequence[Any]) -> KeyPath:
+        """The longest prefix of `loc` that names a node, skipping parts that name none.
+
+        pydantic error locations hold extra parts (union tags such as `str`) between keys.
+        """
+        path: KeyPath = ()
+        for part in loc:
+            candidate = (*path, part)
+            if candidate in self.values:
+                path = candidate
+        return path
+
+    def problem(self, path: Sequence[Key], message: str, *, at_key: bool = False) -> Problem:
+        """A problem at the node of `path`; `at_key` points at the mapping key instead."""
+        node_path = self.locate(path)
+        marks = self.keys if at_key and node_path in self.keys else self.values
+        line, col = marks.get(node_path, (1, 1))
+        return Problem(self.file, line, col, format_keypath(path), message)
+
+
+def _mark(node: yaml.Node) -> Mark:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _error_at(file: str, line: int, col: int, message: str) -> SpecError:
+    return SpecError([Problem(file, line, col, "(root)", message)])
+
+
+def decode(file: str, raw: bytes) -> str:
+    """UTF-8 text (a leading BOM is dropped), or a problem at the first bad byte."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        byte = raw[exc.start]
+        raise _error_at(file, line, col, f"not valid UTF-8 (byte 0x{byte:02x})") from exc
+
+
+def _compose(file: str, text: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=_Loader)  # type: ignore[no-any-return]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        detail = exc.problem or exc.context or "syntax error"
+        if exc.context and detail.startswith("but "):
+            detail = f"{exc.context}, {detail}"
+        raise _error_at(file, line, col, f"invalid YAML: {detail}") from exc
+    except yaml.reader.ReaderError as exc:
+        # A character YAML does not allow; `position` counts characters from the start.
+        before = text[: exc.position]
+        line = before.count("\n") + 1
+        col = exc.position - (before.rfind("\n") + 1) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise _error_at(file, line, col, f"invalid YAML: {exc.reason} (U+{char:04X})") from exc
+    except RecursionError as exc:
+        raise _error_at(file, 1, 1, "invalid YAML: nested too deeply") from exc
+
+
+class _Builder:
+    """Turns a node graph into dicts, lists and scalars, recording positions."""
+
+    def __init__(self, doc: YamlDoc) -> None:
+        self.doc = doc
+        self.problems: list[Problem] = []
+        self.scalars = SafeConstructor()
+        self.sizes: dict[int, int] = {}
+
+    def size(self, node: yaml.Node, node_path: KeyPath) -> int:
+        """Nodes under `node` with aliases expanded, memoised so that a bomb costs nothing."""
+        known = self.sizes.get(id(node))
+        if known is not None:
+            if known < 0:
+                line, col = _mark(node)
+                msg = "an alias refers to a node that contains it (recursive alias)"
+                raise SpecError([Problem(self.doc.file, line, col, format_keypath(node_path), msg)])
+            return known
+        self.sizes[id(node)] = -1
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(self.size(child, node_path) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(self.size(k, node_path) + self.size(v, node_path) for k, v in node.value)
+        self.sizes[id(node)] = total
+        return total
+
+    def build(self, node: yaml.Node, path: KeyPath) -> Any:
+        self.doc.values[path] = _mark(node)
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node, path)
+        if node.tag not in _COLLECTION_TAGS:
+            self.problems.append(self.doc.problem(path, f"unsupported YAML tag {node.tag!r}"))
+            return None
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+        return self.mapping(node, path)
+
+    def scalar(self, node: yaml.ScalarNode, path: KeyPath) -> Any:
+        if node.tag not in _SCALAR_TAGS:
+            self.problems.append(self.doc.problem(path, f"unsupported YAML tag {node.tag!r}"))
+            return None
+        try:
+            return self.scalars.construct_object(node)
+        except (ConstructorError, ValueError) as exc:
+            self.problems.append(self.doc.problem(path, f"invalid value: {exc}"))
+            return None
+
+    def mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[Any, Any]:
+        result: dict[Any, Any] = {}
+        merged: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                merged.update(self.merge(value_node, path))
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                line, col = _mark(key_node)
+                msg = "a mapping key must be a plain value, not a list or mapping"
+                self.problems.append(Problem(self.doc.file, line, col, format_keypath(path), msg))
+                continue
+            key = self.scalar(key_node, path)
+            key_path = (*path, key)
+            if key in result:
+                first_line = self.doc.keys[key_path][0]
+                line, col = _mark(key_node)
+                msg = f"duplicate key {key!r} (first defined on line {first_line})"
+                self.problems.append(Problem(self.doc.file, line, col, format_keypath(key_path), msg))
+                continue
+            self.doc.keys[key_path] = _mark(key_node)
+            result[key] = self.build(value_node, key_path)
+        # Explicit keys win over merged ones, as YAML's merge key specifies.
+        return {**{k: v for k, v in merged.items() if k not in result}, **result}
+
+    def merge(self, node: yaml.Node, path: KeyPath) -> dict[Any, Any]:
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        merged: dict[Any, Any] = {}
+        for source in reversed(sources):  # earlier sources take precedence
+            if not isinstance(source, yaml.MappingNode):
+                self.problems.append(self.doc.problem(path, "a merge key (<<) needs a mapping"))
+                continue
+            merged.update(self.mapping(source, path))
+        return merged
+
+
+def load_yaml(file: str, raw: bytes) -> YamlDoc:
+    """Parse `raw` (the bytes of `file`) into a YamlDoc or raise SpecError with every problem."""
+    text = decode(file, raw)
+    root = _compose(file, text)
+    doc = YamlDoc(file, None)
+    if root is None:
+        raise _error_at(file, 1, 1, "the file is empty; expected a mapping")
+    builder = _Builder(doc)
+    if builder.size(root, ()) > MAX_NODES:
+        line, col = _mark(root)
+        msg = f"the document expands to more than {MAX_NODES:,} nodes through aliases"
+        raise _error_at(file, line, col, msg)
+    doc.data = builder.build(root, ())
+    if builder.problems:
+        raise SpecError(builder.problems)
+    return doc

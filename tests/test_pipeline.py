@@ -1,0 +1,133 @@
+"""End-to-end tests: run the real pipeline stages as subprocesses in a scratch directory."""
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd  # type: ignore[import-untyped]
+import pytest
+import skops.io as sio  # type: ignore[import-untyped]
+import yaml
+from sklearn.ensemble import RandomForestClassifier  # type: ignore[import-untyped]
+from sklearn.pipeline import Pipeline  # type: ignore[import-untyped]
+from sklearn.preprocessing import FunctionTransformer  # type: ignore[import-untyped]
+
+ROOT = Path(__file__).resolve().parents[1]
+PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+N_ROWS = 569  # size of sklearn's breast-cancer dataset
+
+
+def run_stage(
+    cwd: Path, stage: str, *args: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m pipeline.<stage>`` in ``cwd`` with the repo importable."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-m", f"pipeline.{stage}", *args],
+        check=False,  # asserted below instead, so a failure shows the stage's stderr
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def new_workdir(path: Path) -> Path:
+    """Make a scratch directory holding a copy of ``params.yaml``."""
+    path.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "params.yaml", path / "params.yaml")
+    return path
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Run prepare, train and evaluate once with the default params."""
+    path = new_workdir(tmp_path_factory.mktemp("pipeline"))
+    for stage in ("prepare", "train", "evaluate"):
+        run_stage(path, stage)
+    return path
+
+
+def test_split_sizes_and_stratification(workdir: Path) -> None:
+    train = pd.read_csv(workdir / "data/prepared/train.csv")
+    test = pd.read_csv(workdir / "data/prepared/test.csv")
+    test_size = PARAMS["prepare"]["test_size"]
+
+    assert len(train) + len(test) == N_ROWS
+    assert len(test) == math.ceil(N_ROWS * test_size)
+    assert list(train.columns) == list(test.columns)
+    assert train.columns[-1] == "target" and len(train.columns) == 31
+
+    positives = train["target"].sum() + test["target"].sum()
+    assert abs(test["target"].sum() - positives * test_size) <= 1
+
+
+def test_model_loads_with_skops(workdir: Path) -> None:
+    path = workdir / "models/model.skops"
+    model = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+
+    assert isinstance(model, RandomForestClassifier)
+    assert model.n_estimators == PARAMS["train"]["n_estimators"]
+    assert model.max_depth == PARAMS["train"]["max_depth"]
+
+
+def test_scores(workdir: Path) -> None:
+    text = (workdir / "metrics/scores.json").read_text(encoding="utf-8")
+    scores = json.loads(text)
+
+    assert text.endswith("}\n")
+    assert set(scores) == {"accuracy", "f1", "roc_auc", "predict_latency_ms"}
+    assert scores["roc_auc"] > 0.95
+    assert 0.9 < scores["accuracy"] <= 1 and 0.9 < scores["f1"] <= 1
+    assert scores["predict_latency_ms"] > 0
+
+
+def test_roc_curve(workdir: Path) -> None:
+    roc = pd.read_csv(workdir / "metrics/roc.csv")
+
+    assert list(roc.columns) == ["fpr", "tpr", "threshold"]
+    assert np.isfinite(roc.to_numpy()).all()
+    assert (roc["fpr"].diff().dropna() >= 0).all()
+    assert (roc["tpr"].diff().dropna() >= 0).all()
+    assert (roc["threshold"].diff().dropna() <= 0).all()
+    assert roc["fpr"].iloc[-1] == roc["tpr"].iloc[-1] == 1
+
+
+def test_logreg_variant(workdir: Path, tmp_path: Path) -> None:
+    path = new_workdir(tmp_path)
+    shutil.copytree(workdir / "data", path / "data")
+    # Exercise --out too, then move the model to where evaluate expects it.
+    run_stage(path, "train", "--model", "logreg", "--out", "nested/logreg.skops")
+    (path / "models").mkdir()
+    (path / "nested/logreg.skops").rename(path / "models/model.skops")
+    run_stage(path, "evaluate")
+
+    model_file = path / "models/model.skops"
+    model = sio.load(model_file, trusted=sio.get_untrusted_types(file=model_file))
+    assert isinstance(model, Pipeline)
+    assert [name for name, _ in model.steps] == ["scale", "clf"]
+    scores = json.loads((path / "metrics/scores.json").read_text(encoding="utf-8"))
+    assert scores["roc_auc"] > 0.95
+
+
+def test_evaluate_refuses_untrusted_types(tmp_path: Path) -> None:
+    path = new_workdir(tmp_path)
+    # A model whose "preprocessing" would call os.system if it were ever loaded and run.
+    (path / "models").mkdir()
+    sio.dump(FunctionTransformer(func=os.system), path / "models/model.skops")
+
+    result = run_stage(path, "evaluate", check=False)
+
+    assert result.returncode != 0
+    assert "refusing to load" in result.stderr
+    assert f"{os.system.__module__}.system" in result.stderr
+    assert not (path / "metrics").exists()

@@ -1,0 +1,232 @@
+"""Every kind of bad input gets `PATH:LINE:COL: error: key.path: message`, exactly."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from specops.spec import SpecError, parse_spec
+
+PARAMS = "train:\n  seed: 1\n  lr: 0.1\n"
+
+
+def errors(text: str | bytes, tmp_path: Path, params: str | None = PARAMS) -> list[str]:
+    """The error lines for a spec given as (dedented) text or raw bytes."""
+    if params is not None:
+        (tmp_path / "params.yaml").write_text(params)
+    raw = text if isinstance(text, bytes) else textwrap.dedent(text).lstrip("\n").encode()
+    with pytest.raises(SpecError) as caught:
+        parse_spec("specops.yaml", raw, tmp_path)
+    return str(caught.value).splitlines()
+
+
+YAML_CASES = {
+    "syntax": (
+        b"version: 1\nname: demo\nstages: [a\n",
+        ["specops.yaml:4:1: error: (root): invalid YAML: did not find expected ',' or ']'"],
+    ),
+    "tab indentation": (
+        b"version: 1\n\tname: demo\n",
+        [
+            "specops.yaml:2:1: error: (root): invalid YAML: "
+            "found a tab character that violates indentation"
+        ],
+    ),
+    "duplicate key": (
+        b"version: 1\nname: demo\nname: other\n",
+        ["specops.yaml:3:1: error: name: duplicate key 'name' (first defined on line 2)"],
+    ),
+    "nested duplicate key": (
+        b"version: 1\nstages:\n  a:\n    cmd: x\n    cmd: y\n",
+        ["specops.yaml:5:5: error: stages.a.cmd: duplicate key 'cmd' (first defined on line 4)"],
+    ),
+    "not a mapping": (
+        b"- a\n- b\n",
+        ["specops.yaml:1:1: error: (root): expected a mapping at the top level, got a list"],
+    ),
+    "scalar root": (
+        b"hello\n",
+        ["specops.yaml:1:1: error: (root): expected a mapping at the top level, got 'hello'"],
+    ),
+    "empty": (b"", ["specops.yaml:1:1: error: (root): the file is empty; expected a mapping"]),
+    "only comments": (
+        b"# nothing yet\n",
+        ["specops.yaml:1:1: error: (root): the file is empty; expected a mapping"],
+    ),
+    "two documents": (
+        b"a: 1\n---\nb: 2\n",
+        [
+            "specops.yaml:2:1: error: (root): invalid YAML: "
+            "expected a single document in the stream, but found another document"
+        ],
+    ),
+    "not utf-8": (
+        b"version: 1\nname: caf\xe9\n",
+        ["specops.yaml:2:10: error: (root): not valid UTF-8 (byte 0xe9)"],
+    ),
+    "control character": (
+        b"version: 1\nname: \x01\n",
+        [
+            "specops.yaml:2:7: error: (root): invalid YAML: "
+            "control characters are not allowed (U+0001)"
+        ],
+    ),
+    "python tag": (
+        b"version: !!python/object/apply:os.system ['true']\n",
+        [
+            "specops.yaml:1:10: error: version: unsupported YAML tag "
+            "'tag:yaml.org,2002:python/object/apply:os.system'"
+        ],
+    ),
+    "recursive alias": (
+        b"a: &x [*x]\n",
+        [
+            "specops.yaml:1:4: error: (root): "
+            "an alias refers to a node that contains it (recursive alias)"
+        ],
+    ),
+    "complex key": (
+        b"? [a, b]\n: 1\n",
+        [
+            "specops.yaml:1:3: error: (root): "
+            "a mapping key must be a plain value, not a list or mapping"
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("raw, expected", YAML_CASES.values(), ids=YAML_CASES.keys())
+def test_yaml_errors(raw: bytes, expected: list[str], tmp_path: Path) -> None:
+    assert errors(raw, tmp_path) == expected
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    # Nine levels of ten aliases each: a billion nodes if expanded.
+    lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 9)]
+    raw = ("\n".join(lines) + "\n").encode()
+    assert errors(raw, tmp_path) == [
+        "specops.yaml:1:1: error: (root): "
+        "the document expands to more than 1,000,000 nodes through aliases"
+    ]
+
+
+def test_a_leading_bom_is_accepted(tmp_path: Path) -> None:
+    raw = "\ufeffversion: 1\nname: demo\nmaturity: 0\nstages: {a: {cmd: x}}\n".encode()
+    spec, _ = parse_spec("specops.yaml", raw, tmp_path)
+    assert spec.name == "demo"
+
+
+SCHEMA_CASES = {
+    "unknown key with suggestion": (
+        """
+        version: 1
+        name: demo
+        maturity: 0
+        stages:
+          a:
+            cmd: x
+            stepz: train
+        """,
+        ["specops.yaml:7:5: error: stages.a.stepz: unknown key; did you mean 'step'?"],
+    ),
+    "unknown top-level key": (
+        """
+        version: 1
+        name: demo
+        maturity: 0
+        stage: {}
+        stages: {a: {cmd: x}}
+        """,
+        ["specops.yaml:4:1: error: stage: unknown key; did you mean 'stages'?"],
+    ),
+    "wrong version, name and maturity": (
+        """
+        version: 2
+        name: My Project
+        maturity: 5
+        stages: {a: {cmd: x}}
+        """,
+        [
+            "specops.yaml:1:10: error: version: must be 1, got 2",
+            "specops.yaml:2:7: error: name: 'My Project' does not match the pattern "
+            "^[a-z0-9][a-z0-9-]*$",
+            "specops.yaml:3:11: error: maturity: must be 0, 1, 2, 3 or 4, got 5",
+        ],
+    ),
+    "missing keys": (
+        """
+        version: 1
+        stages:
+          a:
+            deps: [x]
+        """,
+        [
+            "specops.yaml:1:1: error: maturity: required key is missing",
+            "specops.yaml:1:1: error: name: required key is missing",
+            "specops.yaml:4:5: error: stages.a.cmd: required key is missing",
+        ],
+    ),
+    "wrong types": (
+        """
+        version: 1
+        name: demo
+        maturity: 0
+        stages:
+          a:
+            cmd: 3
+            outs: [a, {b: {cache: maybe}}, 5, {c: {}, d: {}}]
+        ci:
+          python: 3.11
+        """,
+        [
+            "specops.yaml:6:10: error: stages.a.cmd: must be a command or a list of commands",
+            "specops.yaml:7:27: error: stages.a.outs[1].b.cache: "
+            "must be a valid boolean, unable to interpret input, got 'maybe'",
+            "specops.yaml:7:36: error: stages.a.outs[2]: "
+            "must be a path or a mapping of one path to its options",
+            "specops.yaml:7:39: error: stages.a.outs[3]: must map exactly one path to its options",
+            'specops.yaml:9:11: error: ci.python: expected a string, got the number 3.11; '
+            'quote it, as in "3.11"',
+        ],
+    ),
+    "non-finite threshold and bad tolerance": (
+        """
+        version: 1
+        name: demo
+        maturity: 0
+        stages: {a: {cmd: x, metrics: [m.json]}}
+        gates:
+          - metric: auc
+            min: .nan
+          - metric: auc
+            vs: main
+            tolerance: lots
+        """,
+        [
+            "specops.yaml:7:10: error: gates[0].min: must be a finite number, got nan",
+            "specops.yaml:10:16: error: gates[1].tolerance: "
+            "must be a number or a percentage such as '2%'",
+        ],
+    ),
+    "bad cron schedule": (
+        """
+        version: 1
+        name: demo
+        maturity: 0
+        stages: {a: {cmd: x}}
+        monitoring: {reference: a.csv, current: b.csv, schedule: every monday}
+        """,
+        [
+            "specops.yaml:5:58: error: monitoring.schedule: "
+            "must be a cron expression of five fields, such as '0 6 * * 1'"
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("text, expected", SCHEMA_CASES.values(), ids=SCHEMA_CASES.keys())
+def test_schema_errors(text: str, expected: list[str], tmp_path: Path) -> None:
+    assert errors(text, tmp_path) == expected
