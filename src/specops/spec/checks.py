@@ -117,7 +117,8 @@ def _maturity(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
         if not have[key]
     ]
     if missing:
-        msg = f"maturity {spec.maturity} needs {', '.join(missing)}; add them or lower the level"
+        them = "them" if len(missing) > 1 else "it"
+        msg = f"maturity {spec.maturity} needs {', '.join(missing)}; add {them} or lower the level"
         yield doc.problem(("maturity",), msg)
 
 

@@ -1,0 +1,220 @@
+"""Checks across the spec: references, paths, the DAG, and what each maturity level needs."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from specops.spec import SpecError, parse_spec
+
+PARAMS = "train:\n  seed: 1\n  lr: 0.1\n"
+
+STAGES = """\
+stages:
+  train:
+    cmd: python train.py
+    params: [train]
+    outs: [model.bin]
+    metrics: [scores.json]
+"""
+MODELS = "models:\n  clf:\n    path: model.bin\n"
+GATES = "gates:\n  - metric: auc\n    min: 0.9\n"
+PROMOTION = "promotion:\n  stages: [staging, production]\n  auto: staging\n"
+MONITORING = "monitoring:\n  reference: ref.csv\n  current: cur.csv\n"
+
+
+def load(text: str, tmp_path: Path, params: str = PARAMS) -> list[str]:
+    """Error lines of a spec, or [] when it is valid."""
+    (tmp_path / "params.yaml").write_text(params)
+    try:
+        parse_spec("specops.yaml", textwrap.dedent(text).lstrip("\n").encode(), tmp_path)
+    except SpecError as exc:
+        return str(exc).splitlines()
+    return []
+
+
+def spec(maturity: int, *parts: str) -> str:
+    return f"version: 1\nname: demo\nmaturity: {maturity}\n" + "".join(parts)
+
+
+@pytest.mark.parametrize(
+    "maturity, parts, expected",
+    [
+        (0, [STAGES.replace("    metrics: [scores.json]\n", "")], None),
+        (1, [STAGES.replace("    metrics: [scores.json]\n", "")], None),
+        (
+            2,
+            [STAGES.replace("    metrics: [scores.json]\n", "")],
+            "maturity 2 needs a stage with `metrics`; add it or lower the level",
+        ),
+        (2, [STAGES], None),
+        (3, [STAGES], "maturity 3 needs `models`, `gates`, `promotion`; add them or lower the level"),
+        (3, [STAGES, MODELS, GATES], "maturity 3 needs `promotion`; add it or lower the level"),
+        (3, [STAGES, MODELS, GATES, PROMOTION], None),
+        (4, [STAGES, MODELS, GATES, PROMOTION], "maturity 4 needs `monitoring`; add it or lower the level"),
+        (4, [STAGES, MODELS, GATES, PROMOTION, MONITORING], None),
+    ],
+)
+def test_maturity_rules(
+    maturity: int, parts: list[str], expected: str | None, tmp_path: Path
+) -> None:
+    got = load(spec(maturity, *parts), tmp_path)
+    assert got == ([f"specops.yaml:3:11: error: maturity: {expected}"] if expected else [])
+
+
+def test_references_get_suggestions(tmp_path: Path) -> None:
+    text = spec(
+        0,
+        STAGES.replace("params: [train]", "params: [train.sed, train.lr]"),
+        "models:\n  clf:\n    path: model.bn\n    metrics: score.json\n",
+        "gates:\n  - metric: scores.jsn:auc\n    min: 0.9\n",
+        "promotion:\n  stages: [staging, production]\n  auto: stagin\n  approval: producton\n",
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:7:14: error: stages.train.params[0]: "
+        "'train.sed' is not a key of params.yaml; did you mean 'train.seed'?",
+        "specops.yaml:12:11: error: models.clf.path: "
+        "'model.bn' is not an out of any stage; did you mean 'model.bin'?",
+        "specops.yaml:13:14: error: models.clf.metrics: "
+        "'score.json' is not a metrics file of any stage; did you mean 'scores.json'?",
+        "specops.yaml:15:13: error: gates[0].metric: "
+        "'scores.jsn' is not a metrics file of any stage; did you mean 'scores.json'?",
+        "specops.yaml:19:9: error: promotion.auto: "
+        "'stagin' is not one of promotion.stages; did you mean 'staging'?",
+        "specops.yaml:20:13: error: promotion.approval: "
+        "'producton' is not one of promotion.stages; did you mean 'production'?",
+    ]
+
+
+def test_missing_params_file(tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").unlink(missing_ok=True)
+    raw = spec(0, STAGES).encode()
+    with pytest.raises(SpecError) as caught:
+        parse_spec("specops.yaml", raw, tmp_path)
+    assert str(caught.value) == (
+        "specops.yaml:7:14: error: stages.train.params[0]: "
+        "params.yaml does not exist next to the spec"
+    )
+
+
+def test_broken_params_file_is_reported_in_its_own_file(tmp_path: Path) -> None:
+    assert load(spec(0, STAGES), tmp_path, params="train:\n  seed: 1\n  seed: 2\n") == [
+        "params.yaml:3:3: error: train.seed: duplicate key 'seed' (first defined on line 2)"
+    ]
+
+
+def test_paths_must_stay_in_the_repository(tmp_path: Path) -> None:
+    text = spec(
+        0,
+        "stages:\n  a:\n    cmd: x\n    deps: [/etc/passwd, ../secret, 'C:/x']\n"
+        "    outs: [., data/../../up]\n",
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:7:12: error: stages.a.deps[0]: "
+        "'/etc/passwd' must be relative to the repository, not absolute",
+        "specops.yaml:7:25: error: stages.a.deps[1]: '../secret' leaves the repository through '..'",
+        "specops.yaml:7:36: error: stages.a.deps[2]: "
+        "'C:/x' must be relative to the repository, not absolute",
+        "specops.yaml:8:12: error: stages.a.outs[0]: "
+        "must name a file or folder, not the whole repository",
+        "specops.yaml:8:15: error: stages.a.outs[1]: "
+        "'data/../../up' leaves the repository through '..'",
+    ]
+
+
+def test_an_out_of_two_stages(tmp_path: Path) -> None:
+    text = spec(
+        0,
+        "stages:\n  a:\n    cmd: x\n    outs: [data]\n"
+        "  b:\n    cmd: y\n    outs: [./data]\n"
+        "  c:\n    cmd: z\n    outs: [data/sub/file.csv]\n",
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:10:12: error: stages.b.outs[0]: 'data' is also an out of stage 'a'",
+        "specops.yaml:13:12: error: stages.c.outs[0]: "
+        "'data/sub/file.csv' is inside 'data', an out of 'a'",
+    ]
+
+
+def test_cycles_are_named_in_data_flow_order(tmp_path: Path) -> None:
+    text = spec(
+        0,
+        "stages:\n"
+        "  first:\n    cmd: x\n    deps: [c.txt]\n    outs: [a.txt]\n"
+        "  second:\n    cmd: y\n    deps: [a.txt]\n    outs: [b.txt]\n"
+        "  third:\n    cmd: z\n    deps: [b.txt]\n    outs: [c.txt]\n",
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:5:3: error: stages.first: "
+        "the pipeline has a cycle: first -> second -> third -> first"
+    ]
+
+
+def test_a_dependency_on_a_folder_with_outs_is_an_edge(tmp_path: Path) -> None:
+    text = spec(
+        0,
+        "stages:\n"
+        "  a:\n    cmd: x\n    deps: [data]\n    outs: [out.txt]\n"
+        "  b:\n    cmd: y\n    deps: [out.txt]\n    outs: [data/b.csv]\n",
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:5:3: error: stages.a: the pipeline has a cycle: a -> b -> a"
+    ]
+
+
+def test_matrix_rules(tmp_path: Path) -> None:
+    text = spec(
+        0,
+        "stages:\n"
+        "  empty:\n    matrix: {model: []}\n    cmd: x\n"
+        "  same:\n    matrix: {model: [rf, lr]}\n    cmd: y\n    outs: [model.bin]\n"
+        "  fine:\n    matrix: {model: [rf, lr]}\n    cmd: z ${item.model}\n"
+        "    outs: ['models/${item.model}.bin']\n",
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:6:21: error: stages.empty.matrix.model: must list at least one value",
+    ]
+    text = text.replace("matrix: {model: []}", "matrix: {model: [a]}")
+    assert load(text, tmp_path) == [
+        "specops.yaml:11:12: error: stages.same.outs[0]: "
+        "'model.bin' is also an out of another item of the same matrix",
+    ]
+
+
+def test_gate_rules(tmp_path: Path) -> None:
+    text = spec(
+        0,
+        STAGES,
+        "gates:\n"
+        "  - metric: auc\n"
+        "  - metric: auc\n    min: 2\n    max: 1\n"
+        "  - metric: auc\n    min: 0.5\n    tolerance: 0.1\n"
+        "  - metric: 'scores.json:'\n    min: 1\n",
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:11:5: error: gates[0]: a gate needs at least one of min, max or vs",
+        "specops.yaml:13:10: error: gates[1].min: min 2 is greater than max 1",
+        "specops.yaml:17:16: error: gates[2].tolerance: applies only to a comparison; add vs",
+        "specops.yaml:18:13: error: gates[3].metric: names no metric after ':'",
+    ]
+
+
+def test_no_github_expression_anywhere(tmp_path: Path) -> None:
+    text = spec(
+        0,
+        "stages:\n  a:\n    cmd: echo ${{ github.event.issue.title }}\n",
+        "ci:\n  test: 'pytest ${{secrets.X}}'\n",
+    )
+    message = "must not contain '${{' (GitHub Actions expression syntax)"
+    assert load(text, tmp_path) == [
+        f"specops.yaml:6:10: error: stages.a.cmd: {message}",
+        f"specops.yaml:8:9: error: ci.test: {message}",
+    ]
+
+
+def test_the_repository_spec_is_valid() -> None:
+    root = Path(__file__).resolve().parents[1]
+    spec, _ = parse_spec("specops.yaml", (root / "specops.yaml").read_bytes(), root)
+    assert spec.maturity >= 2
