@@ -50,10 +50,18 @@ def spec(maturity: int, *parts: str) -> str:
             "maturity 2 needs a stage with `metrics`; add it or lower the level",
         ),
         (2, [STAGES], None),
-        (3, [STAGES], "maturity 3 needs `models`, `gates`, `promotion`; add them or lower the level"),
+        (
+            3,
+            [STAGES],
+            "maturity 3 needs `models`, `gates`, `promotion`; add them or lower the level",
+        ),
         (3, [STAGES, MODELS, GATES], "maturity 3 needs `promotion`; add it or lower the level"),
         (3, [STAGES, MODELS, GATES, PROMOTION], None),
-        (4, [STAGES, MODELS, GATES, PROMOTION], "maturity 4 needs `monitoring`; add it or lower the level"),
+        (
+            4,
+            [STAGES, MODELS, GATES, PROMOTION],
+            "maturity 4 needs `monitoring`; add it or lower the level",
+        ),
         (4, [STAGES, MODELS, GATES, PROMOTION, MONITORING], None),
     ],
 )
@@ -114,7 +122,8 @@ def test_paths_must_stay_in_the_repository(tmp_path: Path) -> None:
     assert load(text, tmp_path) == [
         "specops.yaml:7:12: error: stages.a.deps[0]: "
         "'/etc/passwd' must be relative to the repository, not absolute",
-        "specops.yaml:7:25: error: stages.a.deps[1]: '../secret' leaves the repository through '..'",
+        "specops.yaml:7:25: error: stages.a.deps[1]: "
+        "'../secret' leaves the repository through '..'",
         "specops.yaml:7:36: error: stages.a.deps[2]: "
         "'C:/x' must be relative to the repository, not absolute",
         "specops.yaml:8:12: error: stages.a.outs[0]: "

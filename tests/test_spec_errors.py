@@ -188,7 +188,7 @@ SCHEMA_CASES = {
             "specops.yaml:7:36: error: stages.a.outs[2]: "
             "must be a path or a mapping of one path to its options",
             "specops.yaml:7:39: error: stages.a.outs[3]: must map exactly one path to its options",
-            'specops.yaml:9:11: error: ci.python: expected a string, got the number 3.11; '
+            "specops.yaml:9:11: error: ci.python: expected a string, got the number 3.11; "
             'quote it, as in "3.11"',
         ],
     ),

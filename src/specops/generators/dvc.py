@@ -60,7 +60,5 @@ def to_dvc(spec: Spec) -> dict[str, Any]:
 
 def render_dvc(spec: Spec, spec_name: str) -> str:
     """The text of dvc.yaml, opened by the generated-file header."""
-    body = yaml.dump(
-        to_dvc(spec), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100
-    )
+    body = yaml.dump(to_dvc(spec), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
     return header(spec_name) + body

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from specops.spec import pipeline
-from specops.spec.models import Spec
+from specops.spec.models import Spec, path_of
 from specops.spec.problems import KeyPath, Problem, SpecError
 from specops.spec.yamlfile import YamlDoc, load_yaml
 
@@ -83,7 +83,7 @@ def _spec_paths(spec: Spec) -> Iterator[tuple[str, KeyPath]]:
             yield dep, ("stages", name, "deps", i)
         for field in ("outs", "metrics", "plots"):
             for i, entry in enumerate(getattr(stage, field)):
-                yield pipeline.path_of(entry), ("stages", name, field, i)
+                yield path_of(entry), ("stages", name, field, i)
     for name, model in spec.models.items():
         yield model.path, ("models", name, "path")
         if model.metrics:
@@ -125,7 +125,7 @@ def _maturity(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
 def metrics_files(spec: Spec) -> list[str]:
     """Every declared metrics file, normalized, in spec order."""
     return [
-        pipeline.normalize(pipeline.path_of(entry))
+        pipeline.normalize(path_of(entry))
         for stage in spec.stages.values()
         for entry in stage.metrics
     ]

@@ -102,25 +102,24 @@ def _path_kind(value: Any) -> str | None:
     return "options" if isinstance(value, dict) else None
 
 
-def _entry(options: type[OutOptions]) -> Any:
-    """A list item that is either `path` or `{path: {options}}`, as in dvc.yaml."""
-    return Annotated[
-        Annotated[Text, Tag("path")]
-        | Annotated[
-            dict[Text, options],  # type: ignore[valid-type]
-            AfterValidator(_single_entry),
-            Tag("options"),
-        ],
-        Discriminator(
-            _path_kind,
-            custom_error_type="path_entry",
-            custom_error_message="must be a path or a mapping of one path to its options",
-        ),
-    ]
+_ENTRY_KIND = Discriminator(
+    _path_kind,
+    custom_error_type="path_entry",
+    custom_error_message="must be a path or a mapping of one path to its options",
+)
+# A list item that is either `path` or `{path: {options}}`, as in dvc.yaml.
+OutEntry = Annotated[
+    Annotated[Text, Tag("path")]
+    | Annotated[dict[Text, OutOptions], AfterValidator(_single_entry), Tag("options")],
+    _ENTRY_KIND,
+]
+PlotEntry = Annotated[
+    Annotated[Text, Tag("path")]
+    | Annotated[dict[Text, PlotOptions], AfterValidator(_single_entry), Tag("options")],
+    _ENTRY_KIND,
+]
 
 
-OutEntry = _entry(OutOptions)
-PlotEntry = _entry(PlotOptions)
 def path_of(entry: str | dict[str, Any]) -> str:
     """The path of an `outs`, `metrics` or `plots` item."""
     return entry if isinstance(entry, str) else next(iter(entry))
@@ -141,9 +140,7 @@ class Stage(_Model):
     outs: list[OutEntry] = []
     metrics: list[OutEntry] = []
     plots: list[PlotEntry] = []
-    matrix: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")], list[MatrixValue]] | None = (
-        None
-    )
+    matrix: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")], list[MatrixValue]] | None = None
     always_changed: bool | None = None
     frozen: bool | None = None
 

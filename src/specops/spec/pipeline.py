@@ -88,7 +88,7 @@ def _items(stage: Stage) -> Iterator[tuple[str, dict[str, Any]]]:
     keys = list(stage.matrix)
     for index, combo in enumerate(itertools.product(*stage.matrix.values())):
         label = "-".join(str(v) if not isinstance(v, dict) else str(index) for v in combo)
-        yield f"@{label}", dict(zip(keys, combo))
+        yield f"@{label}", dict(zip(keys, combo, strict=True))
 
 
 def instances(spec: Spec) -> Iterator[Instance]:

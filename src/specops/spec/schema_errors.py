@@ -60,7 +60,7 @@ def _message(error: ErrorDetails, root: type[BaseModel]) -> str:
         return "required key is missing"
     if kind == "string_type":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return f"expected a string, got the number {value}; quote it, as in \"{value}\""
+            return f'expected a string, got the number {value}; quote it, as in "{value}"'
         return f"expected a string, got {describe(value)}"
     if kind == "literal_error":
         return f"must be {ctx['expected']}, got {describe(value)}"
@@ -72,9 +72,7 @@ def _message(error: ErrorDetails, root: type[BaseModel]) -> str:
     return f"{text[0].lower()}{text[1:]}, got {describe(value)}"
 
 
-def schema_problems(
-    doc: YamlDoc, exc: ValidationError, root: type[BaseModel]
-) -> list[Problem]:
+def schema_problems(doc: YamlDoc, exc: ValidationError, root: type[BaseModel]) -> list[Problem]:
     """One problem per pydantic error, at the YAML node it is about."""
     problems = []
     for error in exc.errors(include_url=False):

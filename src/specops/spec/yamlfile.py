@@ -87,7 +87,7 @@ def decode(file: str, raw: bytes) -> str:
 
 def _compose(file: str, text: str) -> yaml.Node | None:
     try:
-        return yaml.compose(text, Loader=_Loader)  # type: ignore[no-any-return]
+        return yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -142,7 +142,9 @@ class _Builder:
             return None
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
-        return self.mapping(node, path)
+        if isinstance(node, yaml.MappingNode):
+            return self.mapping(node, path)
+        raise TypeError(f"unknown YAML node {node!r}")
 
     def scalar(self, node: yaml.ScalarNode, path: KeyPath) -> Any:
         if node.tag not in _SCALAR_TAGS:
@@ -172,7 +174,9 @@ class _Builder:
                 first_line = self.doc.keys[key_path][0]
                 line, col = _mark(key_node)
                 msg = f"duplicate key {key!r} (first defined on line {first_line})"
-                self.problems.append(Problem(self.doc.file, line, col, format_keypath(key_path), msg))
+                self.problems.append(
+                    Problem(self.doc.file, line, col, format_keypath(key_path), msg)
+                )
                 continue
             self.doc.keys[key_path] = _mark(key_node)
             result[key] = self.build(value_node, key_path)
