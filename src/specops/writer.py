@@ -55,7 +55,7 @@ class Change:
 def _read(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except UnicodeDecodeError:
         return ""  # not text, so certainly not ours
@@ -123,7 +123,12 @@ def apply(root: Path, changes: Iterable[Change]) -> None:
         for change in pending:
             if change.new is not None:
                 target = root / change.path
-                staged.append((_write_temp(target, change.new), target))
+                try:
+                    staged.append((_write_temp(target, change.new), target))
+                except OSError as exc:
+                    reason = exc.strerror or str(exc)
+                    problem = Problem(change.path, 1, 1, "(root)", f"cannot write: {reason}")
+                    raise SpecError([problem]) from exc
     except BaseException:
         for temp, _ in staged:
             temp.unlink(missing_ok=True)

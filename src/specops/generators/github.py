@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from functools import cache
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import jinja2
 from specops.generators.header import header
 from specops.generators.pins import uses
 from specops.generators.quoting import yaml_quote
-from specops.spec import Spec
+from specops.spec import SPEC_FILE, Spec
 
 CI_WORKFLOW = ".github/workflows/specops-ci.yml"
 
@@ -26,6 +27,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["q"] = yaml_quote
+    env.filters["shell_quote"] = shlex.quote
     env.globals["uses"] = uses
     return env
 
@@ -37,5 +39,10 @@ def render_workflows(spec: Spec, spec_name: str) -> dict[str, str]:
     template = _environment().get_template("specops-ci.yml.j2")
     # The one spec value emitted unquoted: GitHub requires a number here, and int() makes sure
     # nothing but digits can reach the file.
-    text = template.render(spec=spec, timeout_minutes=int(spec.ci.timeout_minutes))
+    text = template.render(
+        spec=spec,
+        spec_name=spec_name,
+        default_spec=SPEC_FILE,
+        timeout_minutes=int(spec.ci.timeout_minutes),
+    )
     return {CI_WORKFLOW: header(spec_name) + text}
