@@ -1,0 +1,276 @@
+"""The GitHub Actions renderer: goldens, security properties, quoting, and the workflow linters."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from specops.generators.github import CI_WORKFLOW, render_workflows
+from specops.generators.header import header
+from specops.generators.pins import PINS
+from specops.generators.quoting import yaml_quote
+from specops.spec.models import Spec
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = ROOT / "tests" / "golden" / "workflows"
+LINT = ROOT.parent / "shared" / "tools" / "lint-workflows"
+SPEC_NAME = "specops.yaml"
+
+# Characters YAML treats specially or that parsers disagree on, to mix into generated text.
+SPECIAL = (
+    "\t\n\r\x00\x07\x1b\x7f\x85\x9f\xa0\u2028\u2029\ufeff\ufffe\uffff\U0001f600"
+    "\"'\\#:-?&*!|>%@`{}[], "
+)
+# Encodable as UTF-8 means every code point but the surrogates.
+TEXT = st.text(st.one_of(st.characters(codec="utf-8"), st.sampled_from(SPECIAL)))
+# YAML's printable set without any line break: what a one-line scalar may contain verbatim.
+ONE_LINE_PRINTABLE = re.compile(
+    "[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]*"
+)
+
+HOSTILE = [
+    "echo one\necho two",
+    'echo "quoted" \\"escaped\\" \\',
+    "echo ': x'",
+    "echo a # not a comment",
+    "echo \u2028 line \u2029 separators \x85 next line",
+    "---\n...\n%YAML 1.2\n--- !!str\n",
+    "  leading and trailing spaces  ",
+    "key: value\n- item\n? complex\n&anchor *alias !tag | >",
+    "\ttab\r\ncrlf\x00nul\x1besc\ufeffbom\x7fdel",
+    "{{ jinja }} {% raw %} {# comment #}",
+]
+
+
+def small_spec(maturity: int, **ci: Any) -> Spec:
+    return Spec.model_validate(
+        {
+            "version": 1,
+            "name": "demo",
+            "maturity": maturity,
+            "stages": {
+                "train": {"cmd": "python train.py", "deps": ["train.py"], "outs": ["model.pkl"]}
+            },
+            "ci": ci,
+        }
+    )
+
+
+def repo_spec() -> Spec:
+    # Schema only: the file checks need the repo's data files, which are not the point here.
+    return Spec.model_validate(yaml.safe_load((ROOT / SPEC_NAME).read_text(encoding="utf-8")))
+
+
+def workflow(spec: Spec) -> str:
+    files = render_workflows(spec, SPEC_NAME)
+    assert list(files) == [CI_WORKFLOW]
+    return files[CI_WORKFLOW]
+
+
+def parse(text: str) -> dict[Any, Any]:
+    doc = yaml.safe_load(text)
+    assert isinstance(doc, dict)
+    # YAML 1.1 reads the `on` key as the boolean true.
+    doc["on"] = doc.pop(True)
+    return doc
+
+
+def steps(doc: dict[Any, Any]) -> list[dict[str, Any]]:
+    return [step for job in doc["jobs"].values() for step in job["steps"]]
+
+
+# -- goldens ---------------------------------------------------------------------------------
+
+
+GOLDENS = {
+    "maturity-1.yml": lambda: small_spec(1),
+    "maturity-2.yml": lambda: small_spec(2, test="pytest -q", timeout_minutes=20),
+    "specops.yml": repo_spec,
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDENS))
+def test_matches_golden(name: str) -> None:
+    text = workflow(GOLDENS[name]())
+    path = GOLDEN / name
+    if os.environ.get("SPECOPS_UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode("utf-8"))
+        return
+    assert path.is_file(), f"{path} is missing: run the tests with SPECOPS_UPDATE_GOLDEN=1"
+    assert text == path.read_bytes().decode("utf-8"), (
+        f"{path} differs: review the change, then rerun with SPECOPS_UPDATE_GOLDEN=1"
+    )
+
+
+def test_maturity_0_renders_no_workflow() -> None:
+    assert render_workflows(small_spec(0), SPEC_NAME) == {}
+
+
+def test_rendering_is_stable() -> None:
+    assert workflow(repo_spec()) == workflow(repo_spec())
+
+
+# -- structure and security --------------------------------------------------------------------
+
+
+SECURITY_SPECS = [
+    small_spec(m, **ci)
+    for m in (1, 2, 3, 4)
+    for ci in ({}, {"test": "pytest", "timeout_minutes": 7, "python": "3.12"})
+]
+
+
+@pytest.mark.parametrize("spec", SECURITY_SPECS)
+def test_security_properties(spec: Spec) -> None:
+    text = workflow(spec)
+    assert text.startswith(header(SPEC_NAME))
+    doc = parse(text)
+
+    assert doc["name"] == "specops CI: demo"
+    assert doc["permissions"] == {}
+    assert set(doc["on"]) == {"pull_request", "push"}
+    assert "pull_request_target" not in text
+    assert "${{" in doc["concurrency"]["group"]
+    assert doc["concurrency"]["cancel-in-progress"] is True
+    assert doc["defaults"] == {"run": {"shell": "bash"}}
+
+    for job in doc["jobs"].values():
+        assert job["permissions"] == {"contents": "read"}
+        assert type(job["timeout-minutes"]) is int
+        assert job["timeout-minutes"] == spec.ci.timeout_minutes
+
+    for step in steps(doc):
+        assert "${{" not in step.get("run", "")
+        if step.get("uses", "").startswith("actions/checkout@"):
+            assert step["with"]["persist-credentials"] is False
+        if step.get("uses", "").startswith("actions/setup-python@"):
+            assert step["with"]["python-version"] == spec.ci.python
+
+    uses_lines = [line for line in text.splitlines() if line.lstrip().startswith("uses:")]
+    assert uses_lines
+    for line in uses_lines:
+        match = re.fullmatch(r" +uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40}) # (v\d+\.\d+\.\d+)", line)
+        assert match, line
+        action, sha, version = match.groups()
+        assert PINS[action] == (sha, version)
+
+
+@pytest.mark.parametrize("maturity", [1, 2, 3, 4])
+def test_jobs_by_maturity(maturity: int) -> None:
+    spec = small_spec(maturity, install="pip install .", test="pytest")
+    doc = parse(workflow(spec))
+    runs = [step["run"] for step in doc["jobs"]["check"]["steps"] if "run" in step]
+    assert runs == ["pip install .", "pytest", "specops validate", "specops render --check"]
+    if maturity == 1:
+        assert set(doc["jobs"]) == {"check"}
+        return
+    assert set(doc["jobs"]) == {"check", "pipeline"}
+    pipeline = doc["jobs"]["pipeline"]
+    assert pipeline["needs"] == "check"
+    assert pipeline["steps"][0]["with"]["fetch-depth"] == 0
+    script = "\n".join(step.get("run", "") for step in pipeline["steps"])
+    for command in (
+        "dvc pull --allow-missing",
+        "dvc repro",
+        "dvc metrics show --md",
+        'dvc metrics diff "origin/$GITHUB_BASE_REF" --md',
+        'dvc params diff "origin/$GITHUB_BASE_REF" --md',
+        "dvc dag --md",
+        '>> "$GITHUB_STEP_SUMMARY"',
+    ):
+        assert command in script
+
+
+def test_a_spec_with_another_name_is_passed_to_the_cli() -> None:
+    name = "ml spec's.yaml"
+    text = render_workflows(small_spec(1), name)[CI_WORKFLOW]
+    runs = [step["run"] for step in steps(parse(text)) if "specops" in step.get("run", "")]
+    assert [shlex.split(run) for run in runs] == [
+        ["specops", "validate", "--spec", name],
+        ["specops", "render", "--check", "--spec", name],
+    ]
+
+
+def test_test_step_is_omitted_without_a_test_command() -> None:
+    doc = parse(workflow(small_spec(2)))
+    assert all(step["name"] != "Test" for step in steps(doc))
+
+
+# -- quoting -----------------------------------------------------------------------------------
+
+
+@given(TEXT)
+@example("")
+@example("  a: b # c  ")
+@example("\u2028\u2029\x85\ufeff")
+@example('"\\')
+@example("--- ...")
+def test_yaml_quote_round_trips(text: str) -> None:
+    quoted = yaml_quote(text)
+    assert ONE_LINE_PRINTABLE.fullmatch(quoted), quoted
+    assert yaml.safe_load(quoted) == text
+    assert yaml.safe_load(f"key: {quoted}\n") == {"key": text}
+    assert yaml.safe_load(f"- {quoted} # comment\n- x\n") == [text, "x"]
+
+
+def test_yaml_quote_keeps_lone_surrogates() -> None:
+    assert yaml.safe_load(yaml_quote("a\ud800b\udfff")) == "a\ud800b\udfff"
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_hostile_commands_change_no_structure(hostile: str) -> None:
+    expected = parse(workflow(small_spec(2, install="INSTALL", test="TEST")))
+    doc = parse(workflow(small_spec(2, install=hostile, test=hostile)))
+    replaced = 0
+    for step in steps(doc):
+        if step["name"] in ("Install", "Test"):
+            assert step["run"] == hostile
+            step["run"] = step["name"].upper()
+            replaced += 1
+    assert replaced == 3
+    assert doc == expected
+
+
+# -- linters -----------------------------------------------------------------------------------
+
+
+def test_rendered_workflows_pass_linters(tmp_path: Path) -> None:
+    if not LINT.is_file():
+        reason = f"workflow linters not found at {LINT}"
+        if os.environ.get("SPECOPS_REQUIRE_LINT") == "1":
+            pytest.fail(f"{reason}, and SPECOPS_REQUIRE_LINT=1 requires them")
+        pytest.skip(f"{reason}; set SPECOPS_REQUIRE_LINT=1 to make this a failure")
+    specs = {
+        f"maturity-{m}{'-with-test' if test else ''}": small_spec(m, test=test)
+        for m in (1, 2, 3, 4)
+        for test in (None, "pytest -q")
+    }
+    specs["repo"] = repo_spec()
+    # Not shell anyone would write, but every parser must accept the escapes.
+    specs["hostile"] = small_spec(2, install="\n".join(HOSTILE), test=HOSTILE[1])
+    files = []
+    for label, spec in specs.items():
+        for path, text in render_workflows(spec, SPEC_NAME).items():
+            file = tmp_path / label / path
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_bytes(text.encode("utf-8"))
+            files.append(str(file))
+    result = subprocess.run(
+        ["bash", str(LINT), *files],
+        capture_output=True,
+        text=True,
+        check=False,  # asserted below, so that a failure shows the findings
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "clean" in result.stdout
