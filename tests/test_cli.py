@@ -187,9 +187,10 @@ def test_init_scaffolds_a_valid_project(tmp_path: Path, capsys: pytest.CaptureFi
     (root / ".git").mkdir()  # a fresh `git init` is allowed
     assert cli(root, "init") == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[:5] == [
+    assert out.splitlines()[:6] == [
         "created specops.yaml",
         "created params.yaml",
+        "created requirements.txt",
         "created src/train.py",
         "created dvc.yaml",
         f"created {WORKFLOW}",

@@ -87,6 +87,14 @@ YAML_CASES = {
             "an alias refers to a node that contains it (recursive alias)"
         ],
     ),
+    "keys that are not strings": (
+        b"version: 1\nstages: {~: {cmd: x}, 2: {cmd: y}}\n1.5: x\n",
+        [
+            "specops.yaml:2:10: error: stages.None: keys must be strings, got nothing (null)",
+            "specops.yaml:2:23: error: stages[2]: keys must be strings, got 2",
+            "specops.yaml:3:1: error: 1.5: keys must be strings, got 1.5",
+        ],
+    ),
     "complex key": (
         b"? [a, b]\n: 1\n",
         [

@@ -10,7 +10,12 @@ from string import Template
 from specops.generators import Rendered
 
 #: Scaffold file -> where it goes in the new project.
-_FILES = {"specops.yaml.tmpl": None, "params.yaml": "params.yaml", "train.py.tmpl": "src/train.py"}
+_FILES = {
+    "specops.yaml.tmpl": None,
+    "params.yaml": "params.yaml",
+    "requirements.txt": "requirements.txt",
+    "train.py.tmpl": "src/train.py",
+}
 
 
 def project_name(folder: Path) -> str:

@@ -32,6 +32,13 @@ def parse_spec(display: str, raw: bytes, root: Path) -> tuple[Spec, YamlDoc]:
     if not isinstance(doc.data, dict):
         problem = doc.problem((), f"expected a mapping at the top level, got {describe(doc.data)}")
         raise SpecError([problem])
+    bad_keys = [
+        doc.problem(path, f"keys must be strings, got {describe(path[-1])}", at_key=True)
+        for path in doc.keys
+        if not isinstance(path[-1], str)
+    ]
+    if bad_keys:
+        raise SpecError(bad_keys)
     try:
         spec = Spec.model_validate(doc.data)
     except ValidationError as exc:

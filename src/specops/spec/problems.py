@@ -13,10 +13,10 @@ def format_keypath(path: Sequence[Key]) -> str:
     """`("stages", "train", "outs", 0)` -> `stages.train.outs[0]`; the root is `(root)`."""
     text = ""
     for key in path:
-        if isinstance(key, int):
+        if isinstance(key, int) and not isinstance(key, bool):
             text += f"[{key}]"
-        else:
-            text += f".{key}" if text else key
+        else:  # YAML keys may be any scalar: null, true, 1.5, a date
+            text += f".{key}" if text else str(key)
     return text or "(root)"
 
 

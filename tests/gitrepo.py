@@ -1,0 +1,75 @@
+"""Helpers for tests that drive real Git, DVC and specops processes in temporary folders."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path, PurePosixPath
+
+#: The test's own virtualenv, so that `specops`, `dvc` and `python` resolve to it.
+VENV_BIN = str(Path(sys.executable).parent)
+
+#: A fixed identity and no user or system Git config, so that commits work anywhere and
+#: nothing from the machine (hooks, signing, default branch) changes the outcome.
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "specops tests",
+    "GIT_AUTHOR_EMAIL": "tests@specops.invalid",
+    "GIT_COMMITTER_NAME": "specops tests",
+    "GIT_COMMITTER_EMAIL": "tests@specops.invalid",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def base_env() -> dict[str, str]:
+    """os.environ with the venv first on PATH, the Git identity and DVC's analytics off."""
+    path = os.pathsep.join([VENV_BIN, os.environ.get("PATH", "")])
+    return {**os.environ, **GIT_ENV, "PATH": path, "DVC_NO_ANALYTICS": "1"}
+
+
+def run(
+    cwd: Path, *args: str, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run a command with `env` added to base_env(); with `check`, fail the test showing its
+    output if it exits non-zero."""
+    proc = subprocess.run(
+        args,
+        cwd=cwd,
+        env={**base_env(), **(env or {})},
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    if check:
+        assert proc.returncode == 0, (
+            f"`{' '.join(args)}` in {cwd} exited {proc.returncode}\n"
+            f"--- stdout\n{proc.stdout}--- stderr\n{proc.stderr}"
+        )
+    return proc
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git with the fixed identity; return its stdout."""
+    return run(cwd, "git", "-c", "init.defaultBranch=main", *args).stdout
+
+
+def write_files(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def make_project(root: Path, files: dict[str, str]) -> Path:
+    """A Git + DVC repository at `root` with `files`, every spec in them rendered, committed."""
+    root.mkdir(parents=True, exist_ok=True)
+    write_files(root, files)
+    git(root, "init", "-q")
+    run(root, "dvc", "init", "-q")
+    for spec in sorted(p for p in files if PurePosixPath(p).name == "specops.yaml"):
+        run(root, "specops", "render", "--spec", spec)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "Initial commit")
+    return root

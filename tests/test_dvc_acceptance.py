@@ -1,0 +1,451 @@
+"""DVC accepts what specops renders: it reads every dvc.yaml as the spec means it, and runs it."""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.gitrepo import git, make_project, run
+
+
+@dataclass(frozen=True)
+class Case:
+    """A spec and what DVC must make of the dvc.yaml rendered from it."""
+
+    body: str  # specops.yaml below `maturity:`
+    stages: dict[str, dict[str, Any]]  # DVC's own serialization of each stage, in dvc.yaml order
+    edges: set[tuple[str, str]] = field(default_factory=set)
+    params_yaml: str | None = None
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)  # stage -> values DVC reads
+    artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def files(self, name: str) -> dict[str, str]:
+        spec = f"version: 1\nname: {name}\nmaturity: 0\n" + textwrap.dedent(self.body)
+        files = {f"{name}/specops.yaml": spec}
+        if self.params_yaml is not None:
+            files[f"{name}/params.yaml"] = textwrap.dedent(self.params_yaml)
+        return files
+
+
+# Each case lives in its own folder of one repository, so that a single `dvc dag` and a single
+# `dvc stage list` read them all: every DVC process costs about a second.
+CASES: dict[str, Case] = {
+    "plain": Case(
+        """
+        stages:
+          prepare:
+            desc: Split the raw data
+            cmd: python prepare.py
+            deps: [prepare.py, raw.csv]
+            outs: [data/prepared]
+          train:
+            cmd: python train.py
+            deps: [train.py, data/prepared]
+            outs: [model.bin]
+            always_changed: true
+          report:
+            cmd: python report.py
+            deps: [model.bin]
+            frozen: true
+        """,
+        stages={
+            "prepare": {
+                "desc": "Split the raw data",
+                "cmd": "python prepare.py",
+                "deps": ["prepare.py", "raw.csv"],
+                "outs": ["data/prepared"],
+            },
+            "train": {
+                "cmd": "python train.py",
+                "deps": ["data/prepared", "train.py"],
+                "outs": ["model.bin"],
+                "always_changed": True,
+            },
+            "report": {"cmd": "python report.py", "deps": ["model.bin"], "frozen": True},
+        },
+        edges={("prepare", "train"), ("train", "report")},
+    ),
+    "list-cmd": Case(
+        """
+        stages:
+          build:
+            cmd:
+              - python one.py
+              - python two.py --flag "quoted value"
+            outs: [built.txt]
+        """,
+        stages={
+            "build": {
+                "cmd": ["python one.py", 'python two.py --flag "quoted value"'],
+                "outs": ["built.txt"],
+            }
+        },
+    ),
+    "out-options": Case(
+        """
+        stages:
+          make:
+            cmd: python make.py
+            outs:
+              - plain.bin
+              - cache.bin: {cache: false, persist: true}
+              - shared.bin: {remote: store, push: false, desc: Shared blob}
+        """,
+        stages={
+            "make": {
+                "cmd": "python make.py",
+                "outs": [
+                    {"cache.bin": {"cache": False, "persist": True}},
+                    "plain.bin",
+                    {"shared.bin": {"desc": "Shared blob", "remote": "store", "push": False}},
+                ],
+            }
+        },
+    ),
+    "metrics-plots": Case(
+        """
+        stages:
+          evaluate:
+            cmd: python evaluate.py
+            deps: [model.bin]
+            metrics:
+              - metrics/scores.json: {cache: false}
+              - metrics/extra.json
+            plots:
+              - plots/roc.csv:
+                  cache: false
+                  x: fpr
+                  y: tpr
+                  template: linear
+                  title: ROC curve
+                  x_label: False positive rate
+                  y_label: True positive rate
+                  header: true
+              - plots/loss.tsv
+        """,
+        stages={
+            "evaluate": {
+                "cmd": "python evaluate.py",
+                "deps": ["model.bin"],
+                "metrics": ["metrics/extra.json", {"metrics/scores.json": {"cache": False}}],
+                "plots": [
+                    "plots/loss.tsv",
+                    {
+                        "plots/roc.csv": {
+                            "cache": False,
+                            "x": "fpr",
+                            "y": "tpr",
+                            "template": "linear",
+                            "title": "ROC curve",
+                            "x_label": "False positive rate",
+                            "y_label": "True positive rate",
+                            "header": True,
+                        }
+                    },
+                ],
+            }
+        },
+    ),
+    "matrix": Case(
+        """
+        stages:
+          sweep:
+            matrix:
+              model: [rf, logreg]
+            cmd: python train.py --model ${item.model}
+            deps: [train.py]
+            outs: ["models/${item.model}.bin"]
+          compare:
+            cmd: python compare.py
+            deps: [models/rf.bin, models/logreg.bin]
+        """,
+        stages={
+            "sweep@rf": {
+                "cmd": "python train.py --model rf",
+                "deps": ["train.py"],
+                "outs": ["models/rf.bin"],
+            },
+            "sweep@logreg": {
+                "cmd": "python train.py --model logreg",
+                "deps": ["train.py"],
+                "outs": ["models/logreg.bin"],
+            },
+            "compare": {
+                "cmd": "python compare.py",
+                "deps": ["models/logreg.bin", "models/rf.bin"],
+            },
+        },
+        edges={("sweep@rf", "compare"), ("sweep@logreg", "compare")},
+    ),
+    "artifacts": Case(
+        """
+        stages:
+          train:
+            cmd: python train.py
+            outs: [models/model.pkl, data/train.csv]
+            metrics: [metrics.json]
+        models:
+          churn-clf:
+            path: models/model.pkl
+            desc: Churn classifier
+            labels: [sklearn, tabular]
+            metrics: metrics.json
+          churn-data:
+            path: data/train.csv
+            type: dataset
+        """,
+        stages={
+            "train": {
+                "cmd": "python train.py",
+                "outs": ["data/train.csv", "models/model.pkl"],
+                "metrics": ["metrics.json"],
+            }
+        },
+        artifacts={
+            "churn-clf": {
+                "path": "models/model.pkl",
+                "type": "model",
+                "desc": "Churn classifier",
+                "labels": ["sklearn", "tabular"],
+            },
+            "churn-data": {"path": "data/train.csv", "type": "dataset"},
+        },
+    ),
+    "params": Case(
+        """
+        stages:
+          prepare:
+            cmd: python prepare.py
+            params: [prepare]
+            outs: [data]
+          train:
+            cmd: python train.py
+            deps: [data]
+            params: [train.lr, train.layers.depth]
+            outs: [model.bin]
+        """,
+        params_yaml="""
+        prepare:
+          split: 0.2
+          seed: 7
+        train:
+          lr: 0.01
+          epochs: 3
+          layers:
+            depth: 4
+        """,
+        stages={
+            "prepare": {"cmd": "python prepare.py", "params": ["prepare"], "outs": ["data"]},
+            "train": {
+                "cmd": "python train.py",
+                "deps": ["data"],
+                "params": ["train.layers.depth", "train.lr"],
+                "outs": ["model.bin"],
+            },
+        },
+        edges={("prepare", "train")},
+        params={
+            "prepare": {"prepare": {"split": 0.2, "seed": 7}},
+            "train": {"train.lr": 0.01, "train.layers.depth": 4},
+        },
+    ),
+}
+
+# DVC's own reading of the repository: each stage as DVC would write it back to dvc.yaml, the
+# parameter values it resolves, and the artifacts it finds.
+READ_REPO = """
+import json
+from dvc.dependency import ParamsDependency
+from dvc.repo import Repo
+from dvc.stage.serialize import to_pipeline_file
+
+with Repo() as repo:
+    stages, params = {}, {}
+    for stage in repo.index.stages:
+        stages[stage.addressing] = to_pipeline_file(stage)[stage.name]
+        values = {}
+        for dep in stage.deps:
+            if isinstance(dep, ParamsDependency):
+                dep.get_hash()  # raises when a key is missing from params.yaml
+                values.update(dep.read_params())
+        if values:
+            params[stage.addressing] = values
+    artifacts = {
+        path: {name: artifact.to_dict() for name, artifact in found.items()}
+        for path, found in repo.artifacts.read().items()
+    }
+print(json.dumps({"stages": stages, "params": params, "artifacts": artifacts}))
+"""
+
+_NODE = re.compile(r'^"([^"]+)";$')
+_EDGE = re.compile(r'^"([^"]+)" -> "([^"]+)";$')
+
+
+@dataclass(frozen=True)
+class DvcView:
+    nodes: list[str]
+    edges: set[tuple[str, str]]
+    listed: list[str]
+    read: dict[str, Any]
+    stderr: str
+
+
+@pytest.fixture(scope="module")
+def dvc_view(tmp_path_factory: pytest.TempPathFactory) -> DvcView:
+    files: dict[str, str] = {}
+    for name, case in CASES.items():
+        files |= case.files(name)
+    root = make_project(tmp_path_factory.mktemp("acceptance"), files)
+    dag = run(root, "dvc", "dag", "--dot")
+    listed = run(root, "dvc", "stage", "list", "--all", "--fail", "--name-only")
+    read = run(root, "python", "-c", READ_REPO)
+    lines = [line.strip() for line in dag.stdout.splitlines()]
+    return DvcView(
+        nodes=[m.group(1) for m in map(_NODE.match, lines) if m],
+        edges={(m.group(1), m.group(2)) for m in map(_EDGE.match, lines) if m},
+        listed=listed.stdout.split(),
+        read=json.loads(read.stdout),
+        stderr=dag.stderr + listed.stderr + read.stderr,
+    )
+
+
+def _own(names: list[str], case: str) -> list[str]:
+    prefix = f"{case}/dvc.yaml:"
+    return [n.removeprefix(prefix) for n in names if n.startswith(prefix)]
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_dvc_dag_and_stage_list_name_every_stage(dvc_view: DvcView, name: str) -> None:
+    case = CASES[name]
+    assert sorted(_own(dvc_view.nodes, name)) == sorted(case.stages)
+    assert _own(dvc_view.listed, name) == list(case.stages)
+    edges = {(a, b) for a, b in dvc_view.edges if a.startswith(f"{name}/")}
+    assert {(_own([a], name)[0], _own([b], name)[0]) for a, b in edges} == case.edges
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_dvc_reads_each_stage_as_the_spec_means_it(dvc_view: DvcView, name: str) -> None:
+    case = CASES[name]
+    read = dvc_view.read
+    stages = {s: read["stages"].get(f"{name}/dvc.yaml:{s}") for s in case.stages}
+    assert stages == case.stages
+    params = {s: read["params"][a] for a in read["params"] for s in _own([a], name)}
+    assert params == case.params
+    assert read["artifacts"].get(f"{name}/dvc.yaml", {}) == case.artifacts
+
+
+def test_dvc_reads_the_whole_repository_without_a_warning(dvc_view: DvcView) -> None:
+    everything = {f"{name}/dvc.yaml:{s}" for name, case in CASES.items() for s in case.stages}
+    assert set(dvc_view.nodes) == everything
+    assert set(dvc_view.listed) == everything
+    assert dvc_view.stderr == ""
+
+
+PIPELINE = {
+    "specops.yaml": """\
+version: 1
+name: repro
+maturity: 2
+stages:
+  prepare:
+    cmd: python prepare.py
+    deps: [prepare.py]
+    params: [prepare]
+    outs: [data/x.csv]
+  score:
+    cmd: python score.py
+    deps: [score.py, data/x.csv]
+    metrics:
+      - metrics/scores.json: {cache: false}
+""",
+    # JSON is YAML too, and lets the stage scripts read it with the standard library.
+    "params.yaml": '{"prepare": {"rows": 4, "scale": 2.5}}\n',
+    "prepare.py": """\
+import json
+import pathlib
+
+params = json.loads(pathlib.Path("params.yaml").read_text())["prepare"]
+rows = "".join(f"{i},{i * params['scale']}\\n" for i in range(params["rows"]))
+pathlib.Path("data").mkdir(exist_ok=True)
+pathlib.Path("data/x.csv").write_text("i,x\\n" + rows)
+with open("runs.log", "a") as log:
+    log.write("prepare\\n")
+""",
+    "score.py": """\
+import csv
+import json
+import pathlib
+
+with open("data/x.csv", newline="") as f:
+    xs = [float(row["x"]) for row in csv.DictReader(f)]
+pathlib.Path("metrics").mkdir(exist_ok=True)
+scores = {"rows": len(xs), "mean": sum(xs) / len(xs)}
+pathlib.Path("metrics/scores.json").write_text(json.dumps(scores) + "\\n")
+with open("runs.log", "a") as log:
+    log.write("score\\n")
+""",
+    ".gitignore": "runs.log\n",
+}
+
+
+def test_dvc_repro_runs_the_rendered_pipeline_once(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "project", PIPELINE)
+    assert git(root, "ls-files", "dvc.yaml", ".github/workflows/specops-ci.yml").split() == [
+        ".github/workflows/specops-ci.yml",
+        "dvc.yaml",
+    ]
+
+    first = run(root, "dvc", "repro")
+    assert "Running stage 'prepare'" in first.stdout
+    assert "Running stage 'score'" in first.stdout
+    assert (root / "runs.log").read_text() == "prepare\nscore\n"
+    assert (root / "data/x.csv").read_text() == "i,x\n0,0.0\n1,2.5\n2,5.0\n3,7.5\n"
+    scores = {"rows": 4, "mean": 3.75}
+    assert json.loads((root / "metrics/scores.json").read_text()) == scores
+    lock = yaml.safe_load((root / "dvc.lock").read_text())
+    assert list(lock["stages"]) == ["prepare", "score"]
+    assert lock["stages"]["prepare"]["params"] == {
+        "params.yaml": {"prepare": {"rows": 4, "scale": 2.5}}
+    }
+    assert [o["path"] for o in lock["stages"]["prepare"]["outs"]] == ["data/x.csv"]
+    assert [o["path"] for o in lock["stages"]["score"]["outs"]] == ["metrics/scores.json"]
+
+    shown = json.loads(run(root, "dvc", "metrics", "show", "--json").stdout)
+    # DVC keys the workspace as "".
+    assert shown == {"": {"data": {"metrics/scores.json": {"data": scores}}}}
+
+    locked = (root / "dvc.lock").read_bytes()
+    second = run(root, "dvc", "repro")
+    assert "Running stage" not in second.stdout
+    assert "Stage 'prepare' didn't change, skipping" in second.stdout
+    assert "Stage 'score' didn't change, skipping" in second.stdout
+    assert (root / "runs.log").read_text() == "prepare\nscore\n"
+    assert (root / "dvc.lock").read_bytes() == locked
+
+
+def test_specops_init_scaffolds_a_project_dvc_reproduces(tmp_path: Path) -> None:
+    root = tmp_path / "my-model"
+    root.mkdir()
+    created = run(root, "specops", "init").stdout
+    for path in ("specops.yaml", "params.yaml", "src/train.py", "dvc.yaml"):
+        assert f"created {path}\n" in created
+    git(root, "init", "-q")
+    run(root, "dvc", "init", "-q")
+
+    repro = run(root, "dvc", "repro")
+    assert "Running stage 'train'" in repro.stdout
+    assert json.loads((root / "metrics/scores.json").read_text()) == {"accuracy": 0.75}
+    assert (root / "models/model.json").is_file()
+    lock = yaml.safe_load((root / "dvc.lock").read_text())
+    assert lock["stages"]["train"]["params"] == {
+        "params.yaml": {"train": {"seed": 42, "scale": 0.5}}
+    }
+    # Reproducing leaves the generated files as specops renders them.
+    assert "up to date" in run(root, "specops", "render", "--check").stdout

@@ -1,0 +1,272 @@
+"""The rendered workflows work: every job runs, for real, on a pull request of a small project."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.actrun import JobResult, PullRequest, Unsupported, open_pull_request, run_workflow
+from tests.gitrepo import git, make_project, run, write_files
+
+WORKFLOW = ".github/workflows/specops-ci.yml"
+
+PROJECT = {
+    "specops.yaml": """\
+version: 1
+name: tiny
+maturity: 2
+stages:
+  prepare:
+    cmd: python prepare.py
+    deps: [prepare.py]
+    params: [prepare]
+    outs: [data/x.csv]
+  score:
+    cmd: python score.py
+    deps: [score.py, data/x.csv]
+    metrics:
+      - metrics/scores.json: {cache: false}
+ci:
+  install: python -c "import specops, dvc"
+  test: python -m unittest discover -s checks
+""",
+    # JSON is YAML too, and lets the stage scripts read it with the standard library.
+    "params.yaml": '{"prepare": {"rows": 4, "scale": 2.5}}\n',
+    "prepare.py": """\
+import json
+import pathlib
+
+params = json.loads(pathlib.Path("params.yaml").read_text())["prepare"]
+rows = "".join(f"{i},{i * params['scale']}\\n" for i in range(params["rows"]))
+pathlib.Path("data").mkdir(exist_ok=True)
+pathlib.Path("data/x.csv").write_text("i,x\\n" + rows)
+""",
+    "score.py": """\
+import csv
+import json
+import pathlib
+
+with open("data/x.csv", newline="") as f:
+    xs = [float(row["x"]) for row in csv.DictReader(f)]
+pathlib.Path("metrics").mkdir(exist_ok=True)
+scores = {"rows": len(xs), "mean": sum(xs) / len(xs)}
+pathlib.Path("metrics/scores.json").write_text(json.dumps(scores) + "\\n")
+""",
+    "checks/test_params.py": """\
+import json
+import pathlib
+import unittest
+
+
+class ParamsTest(unittest.TestCase):
+    def test_scale_is_positive(self):
+        params = json.loads(pathlib.Path("params.yaml").read_text())
+        self.assertGreater(params["prepare"]["scale"], 0)
+""",
+}
+
+CHECK_STEPS = [
+    "Check out",
+    "Set up Python",
+    "Install",
+    "Test",
+    "Validate the spec",
+    "Check that generated files are up to date",
+]
+PIPELINE_STEPS = [
+    "Check out",
+    "Set up Python",
+    "Install",
+    "Pull DVC data",
+    "Reproduce the pipeline",
+    "Summarize metrics",
+]
+
+
+@dataclass(frozen=True)
+class Origin:
+    bare: Path  # main, reproduced, with its data pushed to the DVC remote
+
+
+@pytest.fixture(scope="module")
+def origin(tmp_path_factory: pytest.TempPathFactory) -> Origin:
+    base = tmp_path_factory.mktemp("origin")
+    dev = make_project(base / "dev", PROJECT)
+    run(dev, "dvc", "repro")
+    run(dev, "dvc", "remote", "add", "-d", "storage", str(base / "dvc-storage"))
+    pushed = run(dev, "dvc", "push")
+    assert "1 file pushed" in pushed.stdout
+    git(dev, "add", "-A")
+    git(dev, "commit", "-q", "-m", "Reproduce the pipeline")
+    git(base, "init", "-q", "--bare", "origin.git")
+    git(dev, "push", "-q", str(base / "origin.git"), "main")
+    return Origin(base / "origin.git")
+
+
+def pull_request(origin: Origin, tmp_path: Path, branch: str, files: dict[str, str]) -> PullRequest:
+    """Push a branch that changes `files` on top of main, and open a pull request of it."""
+    bare = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(origin.bare), bare.name)
+    git(tmp_path, "clone", "-q", bare.name, "feature")
+    work = tmp_path / "feature"
+    git(work, "checkout", "-q", "-b", branch)
+    write_files(work, files)
+    git(work, "commit", "-q", "-am", f"Change {', '.join(files)}")
+    git(work, "push", "-q", "origin", branch)
+    return open_pull_request(bare, branch, "main", tmp_path / "merge")
+
+
+def failures(results: dict[str, JobResult]) -> str:
+    """The output of every failed step, for assertion messages."""
+    return "\n".join(
+        f"{job.name} / {step.name} exited {step.returncode}\n{step.stdout}{step.stderr}"
+        for job in results.values()
+        for step in job.steps
+        if not step.ok
+    )
+
+
+def md_tables(text: str) -> list[list[list[str]]]:
+    """Every markdown table in `text` as rows of cells, without the separator row."""
+    tables: list[list[list[str]]] = []
+    previous = ""
+    for line in text.splitlines():
+        if line.startswith("|"):
+            if not previous.startswith("|"):
+                tables.append([])
+            cells = [cell.strip() for cell in line.strip("|").split("|")]
+            if not all(re.fullmatch(r":?-+:?", cell) for cell in cells):
+                tables[-1].append(cells)
+        previous = line
+    return tables
+
+
+def mermaid_graphs(text: str) -> list[tuple[set[str], set[tuple[str, str]]]]:
+    """The node labels and edges of every mermaid flowchart in `text`."""
+    graphs = []
+    for block in re.findall(r"^```mermaid\nflowchart \w+\n(.*?)^```$", text, re.M | re.S):
+        nodes = dict(re.findall(r'^\s*(\w+)\["([^"]+)"\]$', block, re.M))
+        edges = re.findall(r"^\s*(\w+)-->(\w+)$", block, re.M)
+        graphs.append((set(nodes.values()), {(nodes[a], nodes[b]) for a, b in edges}))
+    return graphs
+
+
+def sections(summary: str) -> dict[str, str]:
+    """The text under each `## ` heading, by heading."""
+    parts = re.split(r"^## (.*)$", summary, flags=re.M)
+    assert parts[0].strip() == "", summary
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def test_every_job_of_the_ci_workflow_succeeds_on_a_pull_request(
+    origin: Origin, tmp_path: Path
+) -> None:
+    params = '{"prepare": {"rows": 4, "scale": 3}}\n'
+    event = pull_request(origin, tmp_path, "raise-scale", {"params.yaml": params})
+    results = run_workflow(tmp_path / "feature" / WORKFLOW, event, tmp_path / "runner")
+
+    assert [(j.name, j.status) for j in results.values()] == [
+        ("check", "success"),
+        ("pipeline", "success"),
+    ], failures(results)
+    check, pipeline = results["check"], results["pipeline"]
+    assert [s.name for s in check.steps] == CHECK_STEPS
+    assert [s.name for s in pipeline.steps] == PIPELINE_STEPS
+    assert all(s.ok for s in check.steps + pipeline.steps), failures(results)
+    steps = {s.name: s for s in check.steps}
+    assert "Ran 1 test" in steps["Test"].stderr
+    assert (
+        "generated file(s) up to date" in steps["Check that generated files are up to date"].stdout
+    )
+    steps = {s.name: s for s in pipeline.steps}
+    # The data of main came from the DVC remote, and the changed param re-ran both stages.
+    assert "data/x.csv" in steps["Pull DVC data"].stdout, steps["Pull DVC data"].stdout
+    assert "1 file fetched" in steps["Pull DVC data"].stdout, steps["Pull DVC data"].stdout
+    repro = steps["Reproduce the pipeline"].stdout
+    assert "Running stage 'prepare'" in repro
+    assert "Running stage 'score'" in repro
+    assert check.summary == ""
+
+    summary = pipeline.summary
+    parts = sections(summary)
+    assert list(parts) == ["Metrics", "Changes against main", "Pipeline"], summary
+    assert md_tables(parts["Metrics"]) == [
+        [["Path", "mean", "rows"], ["metrics/scores.json", "4.5", "4"]],
+    ], summary
+    assert md_tables(parts["Changes against main"]) == [
+        [
+            ["Path", "Metric", "origin/main", "workspace", "Change"],
+            ["metrics/scores.json", "mean", "3.75", "4.5", "0.75"],
+        ],
+        [
+            ["Path", "Param", "origin/main", "workspace"],
+            ["params.yaml", "prepare.scale", "2.5", "3"],
+        ],
+    ], summary
+    assert mermaid_graphs(parts["Pipeline"]) == [({"prepare", "score"}, {("prepare", "score")})]
+
+
+def test_a_hand_edited_dvc_yaml_fails_the_check_job(origin: Origin, tmp_path: Path) -> None:
+    dvc_yaml = git(origin.bare, "show", "main:dvc.yaml")
+    edited = dvc_yaml.replace("cmd: python score.py", "cmd: python score.py --verbose")
+    assert edited != dvc_yaml and edited.startswith("# Generated by specops from specops.yaml.")
+    event = pull_request(origin, tmp_path, "hand-edit", {"dvc.yaml": edited})
+    results = run_workflow(tmp_path / "feature" / WORKFLOW, event, tmp_path / "runner")
+
+    check = results["check"]
+    assert (check.status, results["pipeline"].status) == ("failure", "skipped")
+    assert [s.name for s in check.steps] == CHECK_STEPS
+    *passed, stale = check.steps
+    assert all(s.ok for s in passed), failures(results)
+    assert stale.returncode == 1
+    assert "dvc.yaml: out of date (would update)" in stale.stdout
+    assert results["pipeline"].steps == []
+
+
+def runner_workflow(tmp_path: Path, steps: str) -> Path:
+    path = tmp_path / "workflow.yml"
+    path.write_text(
+        f"on: pull_request\njobs:\n  job:\n    runs-on: ubuntu-latest\n    steps:\n{steps}",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_the_runner_stops_a_job_at_its_first_failing_step(tmp_path: Path) -> None:
+    workflow = runner_workflow(
+        tmp_path,
+        "      - run: echo first > first\n"
+        "      - shell: bash\n"
+        "        run: |\n"
+        "          false | true\n"
+        "          touch second\n"
+        "      - run: touch third\n",
+    )
+    event = PullRequest(tmp_path / "none.git", "head", "main", 1)
+    job = run_workflow(workflow, event, tmp_path / "runner")["job"]
+    workspace = tmp_path / "runner" / "job" / "workspace"
+    # `shell: bash` means pipefail, so `false | true` fails.
+    assert job.status == "failure"
+    assert [s.returncode for s in job.steps] == [0, 1]
+    assert sorted(p.name for p in workspace.iterdir()) == ["first"]
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        "      - uses: actions/cache@v4\n",
+        "      - run: echo ${{ github.ref }}\n",
+        "      - run: echo hi\n        env:\n          REF: ${{ github.ref }}\n",
+        "      - uses: actions/checkout@v4\n        with:\n          ref: main\n",
+        "      - run: echo hi\n        if: always()\n",
+        "      - run: echo hi\n        shell: pwsh\n",
+    ],
+)
+def test_the_runner_refuses_what_it_does_not_emulate(tmp_path: Path, step: str) -> None:
+    event = PullRequest(tmp_path / "none.git", "head", "main", 1)
+    with pytest.raises(Unsupported):
+        run_workflow(runner_workflow(tmp_path, step), event, tmp_path / "runner")
+    assert not (tmp_path / "runner").exists()
