@@ -73,3 +73,51 @@ def make_project(root: Path, files: dict[str, str]) -> Path:
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "Initial commit")
     return root
+
+
+# A two-stage project whose stages need only the standard library; each run is logged.
+TINY_PROJECT = {
+    "specops.yaml": """\
+version: 1
+name: tiny
+maturity: 2
+stages:
+  prepare:
+    cmd: python prepare.py
+    deps: [prepare.py]
+    params: [prepare]
+    outs: [data/x.csv]
+  score:
+    cmd: python score.py
+    deps: [score.py, data/x.csv]
+    metrics:
+      - metrics/scores.json: {cache: false}
+""",
+    # JSON is YAML too, and lets the stage scripts read it with the standard library.
+    "params.yaml": '{"prepare": {"rows": 4, "scale": 2.5}}\n',
+    "prepare.py": """\
+import json
+import pathlib
+
+params = json.loads(pathlib.Path("params.yaml").read_text())["prepare"]
+rows = "".join(f"{i},{i * params['scale']}\\n" for i in range(params["rows"]))
+pathlib.Path("data").mkdir(exist_ok=True)
+pathlib.Path("data/x.csv").write_text("i,x\\n" + rows)
+with open("runs.log", "a") as log:
+    log.write("prepare\\n")
+""",
+    "score.py": """\
+import csv
+import json
+import pathlib
+
+with open("data/x.csv", newline="") as f:
+    xs = [float(row["x"]) for row in csv.DictReader(f)]
+pathlib.Path("metrics").mkdir(exist_ok=True)
+scores = {"rows": len(xs), "mean": sum(xs) / len(xs)}
+pathlib.Path("metrics/scores.json").write_text(json.dumps(scores) + "\\n")
+with open("runs.log", "a") as log:
+    log.write("score\\n")
+""",
+    ".gitignore": "runs.log\n",
+}

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.gitrepo import git, make_project, run
+from tests.gitrepo import TINY_PROJECT, git, make_project, run
 
 
 @dataclass(frozen=True)
@@ -348,55 +348,8 @@ def test_dvc_reads_the_whole_repository_without_a_warning(dvc_view: DvcView) -> 
     assert dvc_view.stderr == ""
 
 
-PIPELINE = {
-    "specops.yaml": """\
-version: 1
-name: repro
-maturity: 2
-stages:
-  prepare:
-    cmd: python prepare.py
-    deps: [prepare.py]
-    params: [prepare]
-    outs: [data/x.csv]
-  score:
-    cmd: python score.py
-    deps: [score.py, data/x.csv]
-    metrics:
-      - metrics/scores.json: {cache: false}
-""",
-    # JSON is YAML too, and lets the stage scripts read it with the standard library.
-    "params.yaml": '{"prepare": {"rows": 4, "scale": 2.5}}\n',
-    "prepare.py": """\
-import json
-import pathlib
-
-params = json.loads(pathlib.Path("params.yaml").read_text())["prepare"]
-rows = "".join(f"{i},{i * params['scale']}\\n" for i in range(params["rows"]))
-pathlib.Path("data").mkdir(exist_ok=True)
-pathlib.Path("data/x.csv").write_text("i,x\\n" + rows)
-with open("runs.log", "a") as log:
-    log.write("prepare\\n")
-""",
-    "score.py": """\
-import csv
-import json
-import pathlib
-
-with open("data/x.csv", newline="") as f:
-    xs = [float(row["x"]) for row in csv.DictReader(f)]
-pathlib.Path("metrics").mkdir(exist_ok=True)
-scores = {"rows": len(xs), "mean": sum(xs) / len(xs)}
-pathlib.Path("metrics/scores.json").write_text(json.dumps(scores) + "\\n")
-with open("runs.log", "a") as log:
-    log.write("score\\n")
-""",
-    ".gitignore": "runs.log\n",
-}
-
-
 def test_dvc_repro_runs_the_rendered_pipeline_once(tmp_path: Path) -> None:
-    root = make_project(tmp_path / "project", PIPELINE)
+    root = make_project(tmp_path / "project", TINY_PROJECT)
     assert git(root, "ls-files", "dvc.yaml", ".github/workflows/specops-ci.yml").split() == [
         ".github/workflows/specops-ci.yml",
         "dvc.yaml",

@@ -9,52 +9,15 @@ from pathlib import Path
 import pytest
 
 from tests.actrun import JobResult, PullRequest, Unsupported, open_pull_request, run_workflow
-from tests.gitrepo import git, make_project, run, write_files
+from tests.gitrepo import TINY_PROJECT, git, make_project, run, write_files
 
 WORKFLOW = ".github/workflows/specops-ci.yml"
 
 PROJECT = {
-    "specops.yaml": """\
-version: 1
-name: tiny
-maturity: 2
-stages:
-  prepare:
-    cmd: python prepare.py
-    deps: [prepare.py]
-    params: [prepare]
-    outs: [data/x.csv]
-  score:
-    cmd: python score.py
-    deps: [score.py, data/x.csv]
-    metrics:
-      - metrics/scores.json: {cache: false}
-ci:
-  install: python -c "import specops, dvc"
-  test: python -m unittest discover -s checks
-""",
-    # JSON is YAML too, and lets the stage scripts read it with the standard library.
-    "params.yaml": '{"prepare": {"rows": 4, "scale": 2.5}}\n',
-    "prepare.py": """\
-import json
-import pathlib
-
-params = json.loads(pathlib.Path("params.yaml").read_text())["prepare"]
-rows = "".join(f"{i},{i * params['scale']}\\n" for i in range(params["rows"]))
-pathlib.Path("data").mkdir(exist_ok=True)
-pathlib.Path("data/x.csv").write_text("i,x\\n" + rows)
-""",
-    "score.py": """\
-import csv
-import json
-import pathlib
-
-with open("data/x.csv", newline="") as f:
-    xs = [float(row["x"]) for row in csv.DictReader(f)]
-pathlib.Path("metrics").mkdir(exist_ok=True)
-scores = {"rows": len(xs), "mean": sum(xs) / len(xs)}
-pathlib.Path("metrics/scores.json").write_text(json.dumps(scores) + "\\n")
-""",
+    **TINY_PROJECT,
+    "specops.yaml": TINY_PROJECT["specops.yaml"]
+    + 'ci:\n  install: python -c "import specops, dvc"\n'
+    + "  test: python -m unittest discover -s checks\n",
     "checks/test_params.py": """\
 import json
 import pathlib
