@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
-Tree = Callable[[dict[str, str | bytes]], Path]
+Tree = Callable[[Mapping[str, str | bytes]], Path]
 
 
-def build_tree(root: Path, files: dict[str, str | bytes]) -> Path:
+def build_tree(root: Path, files: Mapping[str, str | bytes]) -> Path:
     """Write `files` (path -> text, dedented, or raw bytes) below `root`; return `root`."""
     for name, content in files.items():
         path = root / name
