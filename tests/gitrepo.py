@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path, PurePosixPath
 
+from tests.conftest import build_tree
+
 #: The test's own virtualenv, so that `specops`, `dvc` and `python` resolve to it.
 VENV_BIN = str(Path(sys.executable).parent)
 
@@ -55,17 +57,10 @@ def git(cwd: Path, *args: str) -> str:
     return run(cwd, "git", "-c", "init.defaultBranch=main", *args).stdout
 
 
-def write_files(root: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-
-
 def make_project(root: Path, files: dict[str, str]) -> Path:
     """A Git + DVC repository at `root` with `files`, every spec in them rendered, committed."""
     root.mkdir(parents=True, exist_ok=True)
-    write_files(root, files)
+    build_tree(root, files)
     git(root, "init", "-q")
     run(root, "dvc", "init", "-q")
     for spec in sorted(p for p in files if PurePosixPath(p).name == "specops.yaml"):

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.actrun import JobResult, PullRequest, Unsupported, open_pull_request, run_workflow
-from tests.gitrepo import TINY_PROJECT, git, make_project, run, write_files
+from tests.conftest import build_tree
+from tests.gitrepo import TINY_PROJECT, git, make_project, run
 
 WORKFLOW = ".github/workflows/specops-ci.yml"
 
@@ -76,7 +77,7 @@ def pull_request(origin: Origin, tmp_path: Path, branch: str, files: dict[str, s
     git(tmp_path, "clone", "-q", bare.name, "feature")
     work = tmp_path / "feature"
     git(work, "checkout", "-q", "-b", branch)
-    write_files(work, files)
+    build_tree(work, files)
     git(work, "commit", "-q", "-am", f"Change {', '.join(files)}")
     git(work, "push", "-q", "origin", branch)
     return open_pull_request(bare, branch, "main", tmp_path / "merge")
