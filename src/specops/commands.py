@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from specops import scaffold, writer
+from specops import writer
 from specops.generators import render as render_files
 from specops.spec import Problem, Project, SpecError, load_spec
 from specops.spec.models import Spec
@@ -85,6 +85,8 @@ def init(spec_path: Path) -> list[str]:
     if visible:
         msg = f"is not empty ({', '.join(visible[:3])}); specops init needs an empty folder"
         raise SpecError([Problem(str(root), 1, 1, "(root)", msg)])
+    from specops import scaffold  # only init needs the scaffold's package data
+
     files = scaffold.files(root, spec_path.name)
     created = writer.write_new(root, files)
     created += [c.path for c in render(spec_path).changes]

@@ -7,9 +7,7 @@ is moved into place with os.replace, so an interrupted run leaves each file old 
 
 from __future__ import annotations
 
-import difflib
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
@@ -43,6 +41,7 @@ class Change:
         """A unified diff of the change, empty when there is none."""
         if self.action is Action.UNCHANGED:
             return ""
+        import difflib  # only --diff needs it; kept off the start-up path
         lines = difflib.unified_diff(
             (self.old or "").splitlines(keepends=True),
             (self.new or "").splitlines(keepends=True),
@@ -92,6 +91,7 @@ def plan(root: Path, files: Iterable[Rendered]) -> list[Change]:
 
 
 def _write_temp(target: Path, text: str) -> Path:
+    import tempfile  # only writes need it; kept off the path of render --check
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:

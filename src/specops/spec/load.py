@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +29,26 @@ class Project:
     doc: YamlDoc
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Loading builds many objects and no reference cycles, so the cyclic collector would only
+    re-scan a growing heap again and again, making large specs cost more than linear time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def parse_spec(display: str, raw: bytes, root: Path) -> tuple[Spec, YamlDoc]:
     """Validate the bytes of a spec; `root` is the folder its paths are relative to."""
+    with _gc_paused():
+        return _parse_spec(display, raw, root)
+
+
+def _parse_spec(display: str, raw: bytes, root: Path) -> tuple[Spec, YamlDoc]:
     doc = load_yaml(display, raw)
     if not isinstance(doc.data, dict):
         problem = doc.problem((), f"expected a mapping at the top level, got {describe(doc.data)}")
