@@ -87,6 +87,13 @@ def test_a_file_specops_did_not_write_is_never_overwritten(
     assert snapshot(root) == before  # not even the workflow, which had no conflict
 
 
+def test_a_folder_in_the_way_is_reported(tree: Tree, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tree(PROJECT)
+    (root / "dvc.yaml").mkdir()
+    assert cli(root, "render") == 2
+    assert capsys.readouterr().err == "dvc.yaml:1:1: error: (root): cannot read: Is a directory\n"
+
+
 def test_lowering_the_maturity_removes_workflows_specops_made(
     tree: Tree, capsys: pytest.CaptureFixture[str]
 ) -> None:

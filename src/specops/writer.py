@@ -42,6 +42,7 @@ class Change:
         if self.action is Action.UNCHANGED:
             return ""
         import difflib  # only --diff needs it; kept off the start-up path
+
         lines = difflib.unified_diff(
             (self.old or "").splitlines(keepends=True),
             (self.new or "").splitlines(keepends=True),
@@ -51,13 +52,16 @@ class Change:
         return "".join(lines)
 
 
-def _read(path: Path) -> str | None:
+def _read(root: Path, path: str) -> str | None:
     try:
-        return path.read_text(encoding="utf-8")
+        return (root / path).read_text(encoding="utf-8")
     except (FileNotFoundError, NotADirectoryError):
         return None
     except UnicodeDecodeError:
         return ""  # not text, so certainly not ours
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise SpecError([Problem(path, 1, 1, "(root)", f"cannot read: {reason}")]) from exc
 
 
 def _foreign(path: str) -> Problem:
@@ -72,7 +76,7 @@ def plan(root: Path, files: Iterable[Rendered]) -> list[Change]:
     wanted = set()
     for file in files:
         wanted.add(file.path)
-        old = _read(root / file.path)
+        old = _read(root, file.path)
         if old is None:
             changes.append(Change(file.path, Action.CREATE, None, file.text))
         elif not is_generated(old):
@@ -82,7 +86,7 @@ def plan(root: Path, files: Iterable[Rendered]) -> list[Change]:
             changes.append(Change(file.path, action, old, file.text))
     for stale in sorted(root.glob(WORKFLOW_GLOB)):
         path = stale.relative_to(root).as_posix()
-        old = _read(stale)
+        old = _read(root, path)
         if path not in wanted and old is not None and is_generated(old):
             changes.append(Change(path, Action.DELETE, old, None))
     if problems:
@@ -92,6 +96,7 @@ def plan(root: Path, files: Iterable[Rendered]) -> list[Change]:
 
 def _write_temp(target: Path, text: str) -> Path:
     import tempfile  # only writes need it; kept off the path of render --check
+
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
