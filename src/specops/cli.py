@@ -67,7 +67,7 @@ def _init(args: argparse.Namespace) -> int:
     else:
         for path in created:
             print(f"created {path}")
-        print("next: git init && dvc init && specops render && dvc repro")
+        print("next: git init && dvc init && dvc repro  (skip what is done already)")
     return OK
 
 
