@@ -107,15 +107,16 @@ _ENTRY_KIND = Discriminator(
     custom_error_type="path_entry",
     custom_error_message="must be a path or a mapping of one path to its options",
 )
+_ONE_KEY = Field(json_schema_extra={"minProperties": 1, "maxProperties": 1})
 # A list item that is either `path` or `{path: {options}}`, as in dvc.yaml.
 OutEntry = Annotated[
     Annotated[Text, Tag("path")]
-    | Annotated[dict[Text, OutOptions], AfterValidator(_single_entry), Tag("options")],
+    | Annotated[dict[Text, OutOptions], AfterValidator(_single_entry), _ONE_KEY, Tag("options")],
     _ENTRY_KIND,
 ]
 PlotEntry = Annotated[
     Annotated[Text, Tag("path")]
-    | Annotated[dict[Text, PlotOptions], AfterValidator(_single_entry), Tag("options")],
+    | Annotated[dict[Text, PlotOptions], AfterValidator(_single_entry), _ONE_KEY, Tag("options")],
     _ENTRY_KIND,
 ]
 
@@ -125,7 +126,11 @@ def path_of(entry: str | dict[str, Any]) -> str:
     return entry if isinstance(entry, str) else next(iter(entry))
 
 
-Command = Annotated[list[Text], BeforeValidator(_one_or_many), Field(min_length=1)]
+Command = Annotated[
+    list[Text],
+    BeforeValidator(_one_or_many, json_schema_input_type=Text | list[Text]),
+    Field(min_length=1),
+]
 MatrixValue = str | int | float | bool | dict[str, Any]
 
 

@@ -1,0 +1,60 @@
+"""`specops schema` describes what the models accept, so editors flag what specops would."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from specops.commands import schema
+from specops.spec import Spec
+from tests.test_dvc_render import FULL
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def readme_spec() -> str:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## The spec (version 1)", 1)[1]
+    match = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert match
+    return match.group(1)
+
+
+VALID = {
+    "repository": (ROOT / "specops.yaml").read_text(),
+    "readme": readme_spec(),
+    "full": FULL,
+}
+
+
+@pytest.mark.parametrize("text", VALID.values(), ids=VALID.keys())
+def test_valid_specs_match_the_schema(text: str) -> None:
+    data = yaml.safe_load(text)
+    Spec.model_validate(data)
+    jsonschema.validate(data, schema())
+
+
+BASE: dict[str, Any] = {"version": 1, "name": "x", "maturity": 0, "stages": {"a": {"cmd": "x"}}}
+INVALID = {
+    "unknown key": {**BASE, "stage": {}},
+    "cmd not a string": {**BASE, "stages": {"a": {"cmd": 3}}},
+    "empty cmd list": {**BASE, "stages": {"a": {"cmd": []}}},
+    "two paths in one out": {**BASE, "stages": {"a": {"cmd": "x", "outs": [{"a": {}, "b": {}}]}}},
+    "unknown out option": {**BASE, "stages": {"a": {"cmd": "x", "outs": [{"a": {"cach": 1}}]}}},
+    "maturity 5": {**BASE, "maturity": 5},
+    "bad name": {**BASE, "name": "Bad Name"},
+    "no stages": {**BASE, "stages": {}},
+}
+
+
+@pytest.mark.parametrize("data", INVALID.values(), ids=INVALID.keys())
+def test_invalid_specs_fail_both(data: dict[str, Any]) -> None:
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, schema())
+    with pytest.raises(ValueError):
+        Spec.model_validate(data)
