@@ -24,3 +24,16 @@ def test_exactly_two_setup_commands() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     _, tests = setup_commands()
     assert tests in (ROOT / ".ci" / "run").read_text().splitlines()
+
+
+def test_the_pre_commit_hook_runs_a_real_check() -> None:
+    import shlex
+
+    import yaml
+
+    from specops.cli import main
+
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    program, *args = shlex.split(hook["entry"])
+    assert program == "specops"
+    assert main([*args, "--spec", str(ROOT / "specops.yaml")]) == 0
