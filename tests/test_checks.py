@@ -161,6 +161,20 @@ def test_cycles_are_named_in_data_flow_order(tmp_path: Path) -> None:
     ]
 
 
+def test_a_cycle_is_reported_beside_other_problems(tmp_path: Path) -> None:
+    text = spec(
+        2,
+        "stages:\n"
+        "  a:\n    cmd: x\n    deps: [b.txt]\n    outs: [a.txt]\n"
+        "  b:\n    cmd: y\n    deps: [a.txt]\n    outs: [b.txt]\n",
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:3:11: error: maturity: "
+        "maturity 2 needs a stage with `metrics`; add it or lower the level",
+        "specops.yaml:5:3: error: stages.a: the pipeline has a cycle: a -> b -> a",
+    ]
+
+
 def test_a_dependency_on_a_folder_with_outs_is_an_edge(tmp_path: Path) -> None:
     text = spec(
         0,

@@ -31,18 +31,17 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
     """Every problem of a schema-valid spec, in file order."""
-    problems = [
+    problems = [*_matrices(spec, doc), *_paths(spec, doc)]
+    if not problems:  # the graph checks assume sane paths and matrices
+        problems += _graph(spec, doc)
+    problems += [
         *_expressions(doc, doc.data, ()),
-        *_matrices(spec, doc),
-        *_paths(spec, doc),
         *_maturity(spec, doc),
         *_models(spec, doc),
         *_gates(spec, doc),
         *_promotion(spec, doc),
         *_params(spec, doc, root),
     ]
-    if not problems:  # the graph checks assume sane paths and matrices
-        problems += _graph(spec, doc)
     return sorted(problems)
 
 
