@@ -72,6 +72,15 @@ def test_check_reports_stale_files_and_writes_nothing(
     )
     assert err == "run `specops render` to update them\n"
     assert snapshot(root) == before
+    assert cli(root, "render", "--check", "--format", "json") == 1
+    files = json.loads(capsys.readouterr().out)["files"]
+    assert [(f["path"], f["action"]) for f in files] == [
+        ("dvc.yaml", "update"),
+        (WORKFLOW, "create"),
+    ]
+    assert files[0]["diff"].startswith("--- a/dvc.yaml\n+++ b/dvc.yaml\n")
+    assert files[1]["diff"].startswith(f"--- /dev/null\n+++ b/{WORKFLOW}\n")
+    assert snapshot(root) == before
 
 
 def test_a_file_specops_did_not_write_is_never_overwritten(

@@ -40,12 +40,12 @@ def _validate(args: argparse.Namespace) -> int:
 def _render(args: argparse.Namespace) -> int:
     from specops import commands
 
-    result = commands.render(args.spec, check=args.check, diff=args.diff)
+    result = commands.render(args.spec, check=args.check)
     if args.format == "json":
         _print_json(result.as_dict())
     else:
-        for diff in result.diffs:
-            sys.stdout.write(diff)
+        if args.diff:
+            sys.stdout.writelines(change.diff() for change in result.stale)
         for change in result.changes:
             if args.check and change.action.value != "unchanged":
                 print(f"{change.path}: out of date (would {change.action.value})")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from specops import writer
 from specops.generators import render as render_files
-from specops.spec import Problem, Project, SpecError, load_spec
+from specops.spec import Problem, SpecError, load_spec
 from specops.spec.models import Spec
 
 
@@ -34,7 +34,6 @@ class RenderResult:
 
     changes: list[writer.Change]
     written: bool
-    diffs: list[str] = field(default_factory=list)
 
     @property
     def stale(self) -> list[writer.Change]:
@@ -43,7 +42,9 @@ class RenderResult:
     def as_dict(self) -> dict[str, Any]:
         return {
             "written": self.written,
-            "files": [{"path": c.path, "action": c.action.value} for c in self.changes],
+            "files": [
+                {"path": c.path, "action": c.action.value, "diff": c.diff()} for c in self.changes
+            ],
         }
 
 
@@ -62,18 +63,13 @@ def validate(spec_path: Path) -> Summary:
     )
 
 
-def _plan(project: Project) -> list[writer.Change]:
-    return writer.plan(project.root, render_files(project.spec, project.spec_name))
-
-
-def render(spec_path: Path, *, check: bool = False, diff: bool = False) -> RenderResult:
+def render(spec_path: Path, *, check: bool = False) -> RenderResult:
     """Render every generated file; with `check`, only compare and write nothing."""
     project = load_spec(spec_path)
-    changes = _plan(project)
+    changes = writer.plan(project.root, render_files(project.spec, project.spec_name))
     if not check:
         writer.apply(project.root, changes)
-    diffs = [c.diff() for c in changes if c.action is not writer.Action.UNCHANGED] if diff else []
-    return RenderResult(changes, written=not check, diffs=diffs)
+    return RenderResult(changes, written=not check)
 
 
 def init(spec_path: Path) -> list[str]:
