@@ -50,17 +50,18 @@ class Unsupported(Exception):
 
 
 @dataclass(frozen=True)
-class PullRequest:
-    """The event under test: a pull request from `head` into `base` of the bare `origin`."""
+class Event:
+    """The event under test: `name` ("pull_request" or "push") checks out `ref` of `origin`.
+
+    GitHub sets GITHUB_BASE_REF and GITHUB_HEAD_REF on pull requests only; they are "" here
+    otherwise, as on GitHub.
+    """
 
     origin: Path
-    head: str
-    base: str
-    number: int
-
-    @property
-    def ref(self) -> str:
-        return f"refs/pull/{self.number}/merge"
+    name: str
+    ref: str
+    base: str = ""
+    head: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,14 +84,17 @@ class JobResult:
     summary: str = ""
 
 
-def open_pull_request(
-    origin: Path, head: str, base: str, work: Path, number: int = 1
-) -> PullRequest:
+def open_pull_request(origin: Path, head: str, base: str, work: Path, number: int = 1) -> Event:
     """Create the merge ref GitHub makes for a pull request, `refs/pull/N/merge`, in `origin`."""
     git(work.parent, "clone", "-q", "--branch", base, str(origin), work.name)
     git(work, "merge", "-q", "--no-ff", "-m", f"Merge {head} into {base}", f"origin/{head}")
     git(work, "push", "-q", "origin", f"HEAD:refs/pull/{number}/merge")
-    return PullRequest(origin, head, base, number)
+    return Event(origin, "pull_request", f"refs/pull/{number}/merge", base, head)
+
+
+def push(origin: Path, branch: str) -> Event:
+    """A push to `branch` of `origin`, as already made there."""
+    return Event(origin, "push", f"refs/heads/{branch}")
 
 
 def _literal(value: Any, where: str) -> str:
@@ -154,7 +158,7 @@ def check(workflow: dict[str, Any]) -> None:
                     raise Unsupported(f"{where}: shell {step.get('shell', default_shell)!r}")
 
 
-def run_workflow(path: Path, event: PullRequest, root: Path) -> dict[str, JobResult]:
+def run_workflow(path: Path, event: Event, root: Path) -> dict[str, JobResult]:
     """Run every job of the workflow at `path` for `event`, each below `root/<job>`."""
     workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
     check(workflow)
@@ -171,7 +175,7 @@ def run_workflow(path: Path, event: PullRequest, root: Path) -> dict[str, JobRes
 
 
 def _run_job(
-    name: str, job: dict[str, Any], workflow: dict[str, Any], event: PullRequest, folder: Path
+    name: str, job: dict[str, Any], workflow: dict[str, Any], event: Event, folder: Path
 ) -> JobResult:
     workspace, temp = folder / "workspace", folder / "temp"
     workspace.mkdir(parents=True)
@@ -182,7 +186,7 @@ def _run_job(
     env |= {
         "CI": "true",
         "GITHUB_ACTIONS": "true",
-        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_NAME": event.name,
         "GITHUB_REF": event.ref,
         "GITHUB_BASE_REF": event.base,
         "GITHUB_HEAD_REF": event.head,
@@ -216,15 +220,17 @@ def _run_job(
     return result
 
 
-def _uses(step: dict[str, Any], workspace: Path, event: PullRequest) -> StepResult:
+def _uses(step: dict[str, Any], workspace: Path, event: Event) -> StepResult:
     action = _action(step["uses"])
     name = step.get("name", step["uses"])
     if action == "actions/setup-python":
         return StepResult(name, 0, "", "")
-    # As actions/checkout does it: the merge ref, shallow unless fetch-depth is 0, which also
+    # As actions/checkout does it: the event's ref, shallow unless fetch-depth is 0, which also
     # fetches every branch and tag.
     depth = int((step.get("with") or {}).get("fetch-depth", 1))
-    tracking = f"refs/remotes/pull/{event.number}/merge"
+    tracking = event.ref.replace("refs/heads/", "refs/remotes/origin/").replace(
+        "refs/pull/", "refs/remotes/pull/"
+    )
     refspec = f"+{event.ref}:{tracking}"
     git(workspace, "init", "-q")
     git(workspace, "remote", "add", "origin", event.origin.resolve().as_uri())

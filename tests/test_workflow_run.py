@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.actrun import JobResult, PullRequest, Unsupported, open_pull_request, run_workflow
+from tests.actrun import Event, JobResult, Unsupported, open_pull_request, push, run_workflow
 from tests.conftest import build_tree
 from tests.gitrepo import TINY_PROJECT, git, make_project, run
 
@@ -70,7 +70,7 @@ def origin(tmp_path_factory: pytest.TempPathFactory) -> Origin:
     return Origin(base / "origin.git")
 
 
-def pull_request(origin: Origin, tmp_path: Path, branch: str, files: dict[str, str]) -> PullRequest:
+def pull_request(origin: Origin, tmp_path: Path, branch: str, files: dict[str, str]) -> Event:
     """Push a branch that changes `files` on top of main, and open a pull request of it."""
     bare = tmp_path / "origin.git"
     git(tmp_path, "clone", "-q", "--bare", str(origin.bare), bare.name)
@@ -173,6 +173,24 @@ def test_every_job_of_the_ci_workflow_succeeds_on_a_pull_request(
     assert mermaid_graphs(parts["Pipeline"]) == [({"prepare", "score"}, {("prepare", "score")})]
 
 
+def test_a_push_to_main_reports_metrics_without_a_comparison(
+    origin: Origin, tmp_path: Path
+) -> None:
+    workflow = tmp_path / "specops-ci.yml"
+    workflow.write_text(git(origin.bare, "show", f"main:{WORKFLOW}"))
+    results = run_workflow(workflow, push(origin.bare, "main"), tmp_path / "runner")
+
+    assert [(j.name, j.status) for j in results.values()] == [
+        ("check", "success"),
+        ("pipeline", "success"),
+    ], failures(results)
+    parts = sections(results["pipeline"].summary)
+    assert list(parts) == ["Metrics", "Pipeline"]
+    assert md_tables(parts["Metrics"]) == [
+        [["Path", "mean", "rows"], ["metrics/scores.json", "3.75", "4"]],
+    ]
+
+
 def test_a_hand_edited_dvc_yaml_fails_the_check_job(origin: Origin, tmp_path: Path) -> None:
     dvc_yaml = git(origin.bare, "show", "main:dvc.yaml")
     edited = dvc_yaml.replace("cmd: python score.py", "cmd: python score.py --verbose")
@@ -209,7 +227,7 @@ def test_the_runner_stops_a_job_at_its_first_failing_step(tmp_path: Path) -> Non
         "          touch second\n"
         "      - run: touch third\n",
     )
-    event = PullRequest(tmp_path / "none.git", "head", "main", 1)
+    event = push(tmp_path / "none.git", "main")
     job = run_workflow(workflow, event, tmp_path / "runner")["job"]
     workspace = tmp_path / "runner" / "job" / "workspace"
     # `shell: bash` means pipefail, so `false | true` fails.
@@ -230,7 +248,7 @@ def test_the_runner_stops_a_job_at_its_first_failing_step(tmp_path: Path) -> Non
     ],
 )
 def test_the_runner_refuses_what_it_does_not_emulate(tmp_path: Path, step: str) -> None:
-    event = PullRequest(tmp_path / "none.git", "head", "main", 1)
+    event = push(tmp_path / "none.git", "main")
     with pytest.raises(Unsupported):
         run_workflow(runner_workflow(tmp_path, step), event, tmp_path / "runner")
     assert not (tmp_path / "runner").exists()
