@@ -241,3 +241,41 @@ def test_the_repository_spec_is_valid() -> None:
     root = Path(__file__).resolve().parents[1]
     spec, _ = parse_spec("specops.yaml", (root / "specops.yaml").read_bytes(), root)
     assert spec.maturity >= 2
+
+
+def test_more_gate_and_promotion_rules(tmp_path: Path) -> None:
+    text = spec(
+        0,
+        STAGES.replace("    metrics: [scores.json]\n", ""),
+        "gates:\n  - metric: auc\n    vs: main\n    tolerance: -0.1\n",
+        "promotion:\n  stages: [staging, staging]\n  auto: staging\n  approval: staging\n",
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:12:16: error: gates[0].tolerance: "
+        "must be a number >= 0 or a percentage such as '2%'",
+    ]
+    text = text.replace("tolerance: -0.1", "tolerance: 2%")
+    assert load(text, tmp_path) == [
+        "specops.yaml:10:13: error: gates[0].metric: "
+        "no stage declares a metrics file to read it from",
+        "specops.yaml:14:21: error: promotion.stages[1]: 'staging' is listed twice",
+        "specops.yaml:16:13: error: promotion.approval: "
+        "'staging' cannot be assigned automatically and need approval",
+    ]
+
+
+def test_oversized_matrix(tmp_path: Path) -> None:
+    values = ", ".join(str(i) for i in range(101))
+    text = spec(0, f"stages:\n  a:\n    matrix: {{x: [{values}], y: [{values}]}}\n    cmd: x\n")
+    assert load(text, tmp_path) == [
+        "specops.yaml:6:13: error: stages.a.matrix: "
+        "expands to 10,201 stages; at most 10,000 are allowed",
+    ]
+
+
+def test_a_bad_key_is_reported_at_the_key(tmp_path: Path) -> None:
+    text = spec(0, "stages:\n  b:\n    cmd: y\n    matrix:\n      ${{ github.ref }}: [1]\n")
+    assert load(text, tmp_path) == [
+        "specops.yaml:8:7: error: stages.b.matrix.${{ github.ref }}: "
+        "'${{ github.ref }}' does not match the pattern ^[A-Za-z0-9_]+$",
+    ]

@@ -216,7 +216,7 @@ SCHEMA_CASES = {
         [
             "specops.yaml:7:10: error: gates[0].min: must be a finite number, got nan",
             "specops.yaml:10:16: error: gates[1].tolerance: "
-            "must be a number or a percentage such as '2%'",
+            "must be a number >= 0 or a percentage such as '2%'",
         ],
     ),
     "bad cron schedule": (

@@ -174,8 +174,6 @@ def _gates(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
             yield doc.problem((*loc, "min"), f"min {gate.min:g} is greater than max {gate.max:g}")
         if gate.tolerance is not None and gate.vs is None:
             yield doc.problem((*loc, "tolerance"), "applies only to a comparison; add vs")
-        if isinstance(gate.tolerance, float) and gate.tolerance < 0:
-            yield doc.problem((*loc, "tolerance"), "must not be negative")
 
 
 def _promotion(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:

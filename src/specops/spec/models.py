@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, Literal
 
@@ -56,11 +57,11 @@ def _cron(value: str) -> str:
 
 def _tolerance(value: Any) -> Any:
     """`0.01` is an absolute allowance, `"2%"` a relative one; both must be finite and >= 0."""
-    if isinstance(value, str):
-        match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*", value)
-        if not match:
-            raise ValueError("must be a number or a percentage such as '2%'")
+    if isinstance(value, str) and re.fullmatch(r"\s*[0-9]+(\.[0-9]+)?\s*%\s*", value):
         return value.strip()
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or value < 0:
+        raise ValueError("must be a number >= 0 or a percentage such as '2%'")
     return value
 
 
@@ -172,7 +173,7 @@ class Gate(_Model):
     min: FiniteFloat | None = None
     max: FiniteFloat | None = None
     vs: Text | None = None
-    tolerance: Annotated[FiniteFloat | str, BeforeValidator(_tolerance)] | None = None
+    tolerance: Annotated[float | str, BeforeValidator(_tolerance)] | None = None
     better: Better = "higher"
 
 

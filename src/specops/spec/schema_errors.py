@@ -80,6 +80,7 @@ def schema_problems(doc: YamlDoc, exc: ValidationError, root: type[BaseModel]) -
         path = doc.locate(loc)
         if error["type"] == "missing":
             path = (*path, loc[-1])
-        at_key = error["type"] == "extra_forbidden"
+        # A bad mapping key is reported at the key, not at its value.
+        at_key = error["type"] == "extra_forbidden" or loc[-1:] == ("[key]",)
         problems.append(doc.problem(path, _message(error, root), at_key=at_key))
     return problems
