@@ -95,6 +95,10 @@ YAML_CASES = {
             "specops.yaml:3:1: error: 1.5: keys must be strings, got 1.5",
         ],
     ),
+    "nested too deeply": (
+        b"a: " + b"[" * 900 + b"]" * 900 + b"\n",
+        [f"specops.yaml:1:104: error: a{'[0]' * 100}: nested more than 100 levels deep"],
+    ),
     "complex key": (
         b"? [a, b]\n: 1\n",
         [

@@ -23,6 +23,8 @@ except ImportError:  # pragma: no cover
 
 #: How many nodes a document may hold once aliases are expanded ("billion laughs" guard).
 MAX_NODES = 1_000_000
+#: How deep values may nest; far beyond any spec, and well within Python's recursion limit.
+MAX_DEPTH = 100
 
 Mark = tuple[int, int]
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -115,26 +117,31 @@ class _Builder:
         self.scalars = SafeConstructor()
         self.sizes: dict[int, int] = {}
 
-    def size(self, node: yaml.Node, node_path: KeyPath) -> int:
+    def size(self, node: yaml.Node, depth: int = 0) -> int:
         """Nodes under `node` with aliases expanded, memoised so that a bomb costs nothing."""
         known = self.sizes.get(id(node))
         if known is not None:
             if known < 0:
                 line, col = _mark(node)
                 msg = "an alias refers to a node that contains it (recursive alias)"
-                raise SpecError([Problem(self.doc.file, line, col, format_keypath(node_path), msg)])
+                raise _error_at(self.doc.file, line, col, msg)
             return known
+        if depth > MAX_DEPTH:
+            line, col = _mark(node)
+            raise _error_at(self.doc.file, line, col, f"nested more than {MAX_DEPTH} levels deep")
         self.sizes[id(node)] = -1
         total = 1
         if isinstance(node, yaml.SequenceNode):
-            total += sum(self.size(child, node_path) for child in node.value)
+            total += sum(self.size(child, depth + 1) for child in node.value)
         elif isinstance(node, yaml.MappingNode):
-            total += sum(self.size(k, node_path) + self.size(v, node_path) for k, v in node.value)
+            total += sum(self.size(k, depth + 1) + self.size(v, depth + 1) for k, v in node.value)
         self.sizes[id(node)] = total
         return total
 
     def build(self, node: yaml.Node, path: KeyPath) -> Any:
         self.doc.values[path] = _mark(node)
+        if len(path) > MAX_DEPTH:
+            raise SpecError([self.doc.problem(path, f"nested more than {MAX_DEPTH} levels deep")])
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, path)
         if node.tag not in _COLLECTION_TAGS:
@@ -203,7 +210,7 @@ def load_yaml(file: str, raw: bytes) -> YamlDoc:
         raise _error_at(file, 1, 1, "the file is empty; expected a mapping")
     builder = _Builder(doc)
     # Only an alias can make a document larger than its text; without an anchor there is none.
-    if "&" in text and builder.size(root, ()) > MAX_NODES:
+    if "&" in text and builder.size(root) > MAX_NODES:
         line, col = _mark(root)
         msg = f"the document expands to more than {MAX_NODES:,} nodes through aliases"
         raise _error_at(file, line, col, msg)
