@@ -46,15 +46,15 @@ def _render(args: argparse.Namespace) -> int:
     else:
         if args.diff:
             sys.stdout.writelines(change.diff() for change in result.stale)
-        for change in result.changes:
-            if args.check and change.action.value != "unchanged":
-                print(f"{change.path}: out of date (would {change.action.value})")
-            elif not args.check:
+        if not args.check:
+            for change in result.changes:
                 print(f"{change.path}: {change.action.value}")
-        if args.check and not result.stale:
-            print(f"{len(result.changes)} generated file(s) up to date")
-        elif args.check:
+        elif result.stale:
+            for change in result.stale:
+                print(f"{change.path}: out of date (would {change.action.value})")
             print("run `specops render` to update them", file=sys.stderr)
+        else:
+            print(f"{len(result.changes)} generated file(s) up to date")
     return CHECK_FAILED if args.check and result.stale else OK
 
 
