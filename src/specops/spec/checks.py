@@ -31,13 +31,14 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
     """Every problem of a schema-valid spec, in file order."""
+    insts = list(pipeline.instances(spec))  # matrices expanded once for every check below
     problems = [*_matrices(spec, doc), *_paths(spec, doc)]
     if not problems:  # the graph checks assume sane paths and matrices
-        problems += _graph(spec, doc)
+        problems += _graph(insts, doc)
     problems += [
         *_expressions(doc, doc.data, ()),
         *_maturity(spec, doc),
-        *_models(spec, doc),
+        *_models(spec, insts, doc),
         *_gates(spec, doc),
         *_promotion(spec, doc),
         *_params(spec, doc, root),
@@ -134,8 +135,8 @@ def _unknown_metrics_file(path: str, declared: list[str]) -> str:
     return f"{path!r} is not a metrics file of any stage{did_you_mean(path, declared)}"
 
 
-def _models(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
-    outs = [out for inst in pipeline.instances(spec) for out, _ in inst.outs]
+def _models(spec: Spec, insts: list[pipeline.Instance], doc: YamlDoc) -> Iterator[Problem]:
+    outs = [out for inst in insts for out, _ in inst.outs]
     out_set = set(outs)
     declared = metrics_files(spec)
     for name, model in spec.models.items():
@@ -235,9 +236,8 @@ def _params(spec: Spec, doc: YamlDoc, root: Path) -> Iterator[Problem]:
             yield doc.problem(loc, msg)
 
 
-def _graph(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
+def _graph(insts: list[pipeline.Instance], doc: YamlDoc) -> Iterator[Problem]:
     """Overlapping outputs and cycles, on the stages with matrices expanded."""
-    insts = list(pipeline.instances(spec))
     producer: dict[str, str] = {}
     inside: dict[str, set[str]] = {}  # folder -> instances writing something below it
     for inst in insts:
