@@ -83,9 +83,10 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--spec",
         type=Path,
-        default=Path("specops.yaml"),
+        default=None,
         metavar="PATH",
-        help="the spec file; paths in it are relative to its folder (default: ./specops.yaml)",
+        help="the spec file; paths in it are relative to its folder (default: specops.yaml here "
+        "or in the nearest folder above, up to the Git root)",
     )
     common.add_argument("--format", choices=["text", "json"], default="text", help="output format")
     common.add_argument("--traceback", action="store_true", help="show tracebacks of errors")
@@ -135,8 +136,8 @@ def _run(argv: Sequence[str] | None) -> int:
             raise
         if args.format == "json":
             _print_json({"valid": False, "problems": [p.__dict__ for p in exc.problems]})
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+        for line in exc.lines():
+            print(line, file=sys.stderr)
         return USAGE
     return code
 

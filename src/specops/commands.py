@@ -8,7 +8,8 @@ from typing import Any
 
 from specops import writer
 from specops.generators import render as render_files
-from specops.spec import Problem, SpecError, load_spec
+from specops.spec import SPEC_FILE, Problem, SpecError, load_spec
+from specops.spec.load import find_spec
 from specops.spec.models import Spec
 
 
@@ -48,8 +49,14 @@ class RenderResult:
         }
 
 
-def validate(spec_path: Path) -> Summary:
+def locate(spec_path: Path | None) -> Path:
+    """The spec the user named, or the nearest one above the working folder."""
+    return spec_path if spec_path is not None else find_spec(Path.cwd())
+
+
+def validate(spec_path: Path | None) -> Summary:
     """Load and check the spec; raises SpecError with every problem."""
+    spec_path = locate(spec_path)
     project = load_spec(spec_path)
     spec = project.spec
     return Summary(
@@ -63,17 +70,18 @@ def validate(spec_path: Path) -> Summary:
     )
 
 
-def render(spec_path: Path, *, check: bool = False) -> RenderResult:
+def render(spec_path: Path | None, *, check: bool = False) -> RenderResult:
     """Render every generated file; with `check`, only compare and write nothing."""
-    project = load_spec(spec_path)
+    project = load_spec(locate(spec_path))
     changes = writer.plan(project.root, render_files(project.spec, project.spec_name))
     if not check:
         writer.apply(project.root, changes)
     return RenderResult(changes, written=not check)
 
 
-def init(spec_path: Path) -> list[str]:
+def init(spec_path: Path | None) -> list[str]:
     """Scaffold a working project around `spec_path` in an empty folder; returns the files."""
+    spec_path = spec_path if spec_path is not None else Path(SPEC_FILE)
     root = spec_path.parent
     visible = []
     if root.is_dir():  # dot-folders such as .git or .dvc may already be there

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from specops.spec import pipeline
+from specops.spec.files import Unreadable, read_bytes, real_path_inside
 from specops.spec.models import Spec, path_of
 from specops.spec.problems import KeyPath, Problem, SpecError
 from specops.spec.yamlfile import YamlDoc, load_yaml
@@ -206,10 +207,11 @@ def _flatten(data: Any, prefix: str = "") -> Iterator[str]:
 
 def load_params(root: Path) -> YamlDoc | None:
     """params.yaml of the project, or None when it does not exist."""
-    path = root / PARAMS_FILE
-    if not path.is_file():
-        return None
-    return load_yaml(PARAMS_FILE, path.read_bytes())
+    try:
+        raw = read_bytes(real_path_inside(root, PARAMS_FILE))
+    except Unreadable as exc:
+        raise SpecError([Problem.plain(PARAMS_FILE, exc.reason)]) from exc
+    return None if raw is None else load_yaml(PARAMS_FILE, raw)
 
 
 def _params(spec: Spec, doc: YamlDoc, root: Path) -> Iterator[Problem]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,12 +13,17 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from specops.spec.checks import check
+from specops.spec.files import Unreadable, read_bytes
 from specops.spec.models import Spec
 from specops.spec.problems import Problem, SpecError
 from specops.spec.schema_errors import describe, schema_problems
 from specops.spec.yamlfile import YamlDoc, load_yaml
 
 SPEC_FILE = "specops.yaml"
+
+#: The spec's file name reaches generated workflows (`--spec NAME`) and headers, so it is kept
+#: to characters that mean nothing to YAML, a shell or GitHub's expression syntax.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
 
 
 @dataclass(frozen=True)
@@ -70,13 +77,40 @@ def _parse_spec(display: str, raw: bytes, root: Path) -> tuple[Spec, YamlDoc]:
     return spec, doc
 
 
+def find_spec(start: Path) -> Path:
+    """The nearest SPEC_FILE in `start` or a folder above it, stopping at the Git root, as git
+    looks for its repository; the path is relative to `start` when it can be."""
+    for folder in (start, *start.parents):
+        candidate = folder / SPEC_FILE
+        if candidate.exists() or candidate.is_symlink():
+            return Path(os.path.relpath(candidate, start))
+        if (folder / ".git").exists():
+            break
+    looked = f"{start}" if folder == start else f"{start} and the folders above it up to {folder}"
+    msg = f"no {SPEC_FILE} in {looked}; run `specops init` to start a project"
+    raise SpecError([Problem.plain(SPEC_FILE, msg)])
+
+
+def spec_root(path: Path) -> Path:
+    """The project root: the folder the spec file is in, not the folder a symlink points to."""
+    return Path(os.path.abspath(path)).parent.resolve()
+
+
 def load_spec(path: Path) -> Project:
     """Load and validate the spec at `path`, or raise SpecError with every problem."""
     display = str(path)
+    if not _PLAIN_NAME.fullmatch(path.name):
+        msg = (
+            f"the spec's file name {path.name!r} may hold only letters, digits, '.', '_' and '-',"
+            " because generated workflows name it"
+        )
+        raise SpecError([Problem.plain(display, msg)])
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SpecError([Problem(display, 1, 1, "(root)", f"cannot read: {exc.strerror}")]) from exc
-    root = path.resolve().parent
+        raw = read_bytes(path)
+    except Unreadable as exc:
+        raise SpecError([Problem.plain(display, exc.reason)]) from exc
+    if raw is None:
+        raise SpecError([Problem.plain(display, "cannot read: No such file or directory")])
+    root = spec_root(path)
     spec, doc = parse_spec(display, raw, root)
     return Project(spec, root, path.name, doc)
