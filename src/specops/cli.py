@@ -7,14 +7,20 @@ Heavy modules are imported inside the handlers so that `--help` and `--version` 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import gc
+import io
 import json
+import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from specops import __version__
+from specops.spec.problems import printable
 
 OK, CHECK_FAILED, USAGE = 0, 1, 2
 
@@ -31,8 +37,9 @@ def _validate(args: argparse.Namespace) -> int:
         _print_json(summary.as_dict())
     else:
         print(
-            f"{summary.spec}: valid; maturity {summary.maturity}, {len(summary.stages)} stage(s), "
-            f"{len(summary.models)} model(s), {summary.gates} gate(s)"
+            f"{printable(summary.spec)}: valid; maturity {summary.maturity}, "
+            f"{len(summary.stages)} stage(s), {len(summary.models)} model(s), "
+            f"{summary.gates} gate(s)"
         )
     return OK
 
@@ -48,10 +55,10 @@ def _render(args: argparse.Namespace) -> int:
             sys.stdout.writelines(change.diff() for change in result.stale)
         if not args.check:
             for change in result.changes:
-                print(f"{change.path}: {change.action.value}")
+                print(f"{printable(change.path)}: {change.action.value}")
         elif result.stale:
             for change in result.stale:
-                print(f"{change.path}: out of date (would {change.action.value})")
+                print(f"{printable(change.path)}: out of date (would {change.action.value})")
             print("run `specops render` to update them", file=sys.stderr)
         else:
             print(f"{len(result.changes)} generated file(s) up to date")
@@ -66,7 +73,7 @@ def _init(args: argparse.Namespace) -> int:
         _print_json({"created": created})
     else:
         for path in created:
-            print(f"created {path}")
+            print(f"created {printable(path)}")
         print("next: git init && dvc init && dvc repro  (skip what is done already)")
     return OK
 
@@ -125,21 +132,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         gc.freeze()  # nothing left to collect: spare interpreter exit a last full collection
 
 
+def _say(line: str) -> None:
+    """One line on stderr, where even a broken or full stdout must not stop it."""
+    with contextlib.suppress(OSError):  # nowhere left to report to; the exit code still tells
+        print(line, file=sys.stderr, flush=True)
+
+
 def _run(argv: Sequence[str] | None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        # A terminal or pipe that cannot show a character gets an escape, not a crash.
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     args = parser().parse_args(argv)
     try:
         code: int = args.handler(args)
+        sys.stdout.flush()  # a full disk or a closed pipe must fail here, with a message
     except Exception as exc:
         from specops.spec.problems import SpecError
 
-        if args.traceback or not isinstance(exc, SpecError):
+        if isinstance(exc, OSError) and exc.errno in (errno.EPIPE, errno.ENOSPC, errno.EIO):
+            _drop_stdout()
+            _say(f"specops: error: cannot write the output: {exc.strerror}")
+            return USAGE
+        if not isinstance(exc, SpecError):
             raise
+        if args.traceback:
+            traceback.print_exc()
         if args.format == "json":
             _print_json({"valid": False, "problems": [p.__dict__ for p in exc.problems]})
         for line in exc.lines():
-            print(line, file=sys.stderr)
+            _say(line)
         return USAGE
     return code
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush at exit cannot fail again
+    on what is still buffered."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":

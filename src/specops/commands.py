@@ -9,7 +9,7 @@ from typing import Any
 from specops import writer
 from specops.generators import render as render_files
 from specops.spec import SPEC_FILE, Problem, SpecError, load_spec
-from specops.spec.load import find_spec
+from specops.spec.load import check_spec_name, find_spec, spec_root
 from specops.spec.models import Spec
 
 
@@ -80,21 +80,31 @@ def render(spec_path: Path | None, *, check: bool = False) -> RenderResult:
 
 
 def init(spec_path: Path | None) -> list[str]:
-    """Scaffold a working project around `spec_path` in an empty folder; returns the files."""
+    """Scaffold a working project around `spec_path` in an empty folder; returns the files.
+
+    Everything is planned first: the scaffold and what it renders are written all or none.
+    """
     spec_path = spec_path if spec_path is not None else Path(SPEC_FILE)
-    root = spec_path.parent
+    check_spec_name(spec_path)
+    root = spec_root(spec_path)
     visible = []
     if root.is_dir():  # dot-folders such as .git or .dvc may already be there
         visible = sorted(p.name for p in root.iterdir() if not p.name.startswith("."))
     if visible:
         msg = f"is not empty ({', '.join(visible[:3])}); specops init needs an empty folder"
-        raise SpecError([Problem(str(root), 1, 1, "(root)", msg)])
+        raise SpecError([Problem.plain(str(root), msg)])
     from specops import scaffold  # only init needs the scaffold's package data
+    from specops.spec.yamlfile import load_yaml
 
-    files = scaffold.files(root, spec_path.name)
-    created = writer.write_new(root, files)
-    created += [c.path for c in render(spec_path).changes]
-    return created
+    spec_file, *files = scaffold.files(root, spec_path.name)
+    # Our own template, so the schema is all there is to check; render --check checks the rest.
+    spec = Spec.model_validate(load_yaml(spec_file.path, spec_file.text.encode()).data)
+    files += render_files(spec, spec_file.path)
+    if spec_file.path in {f.path for f in files}:
+        msg = "specops init writes a file of that name itself; choose another name for the spec"
+        raise SpecError([Problem.plain(str(spec_path), msg)])
+    files.insert(0, spec_file)
+    return writer.write_new(root, files)
 
 
 def schema() -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from importlib import resources
 from pathlib import Path
@@ -15,6 +16,7 @@ _FILES = {
     "params.yaml": "params.yaml",
     "requirements.txt": "requirements.txt",
     "train.py.tmpl": "src/train.py",
+    "gitignore": ".gitignore",
 }
 
 
@@ -25,10 +27,12 @@ def project_name(folder: Path) -> str:
 
 
 def files(root: Path, spec_name: str) -> list[Rendered]:
-    """The scaffold's files with the project's name filled in."""
+    """The scaffold's files with the project's name filled in, the spec first."""
     here = resources.files(__package__)
     out = []
     for source, target in _FILES.items():
+        if target == ".gitignore" and os.path.lexists(root / target):
+            continue  # a project's own ignore rules stay as they are
         text = here.joinpath(source).read_text(encoding="utf-8")
         if target is None:
             out.append(Rendered(spec_name, Template(text).substitute(name=project_name(root))))

@@ -96,15 +96,20 @@ def spec_root(path: Path) -> Path:
     return Path(os.path.abspath(path)).parent.resolve()
 
 
-def load_spec(path: Path) -> Project:
-    """Load and validate the spec at `path`, or raise SpecError with every problem."""
-    display = str(path)
+def check_spec_name(path: Path) -> None:
+    """Refuse a spec file name that could not be written into a workflow as it is."""
     if not _PLAIN_NAME.fullmatch(path.name):
         msg = (
             f"the spec's file name {path.name!r} may hold only letters, digits, '.', '_' and '-',"
             " because generated workflows name it"
         )
-        raise SpecError([Problem.plain(display, msg)])
+        raise SpecError([Problem.plain(str(path), msg)])
+
+
+def load_spec(path: Path) -> Project:
+    """Load and validate the spec at `path`, or raise SpecError with every problem."""
+    display = str(path)
+    check_spec_name(path)
     try:
         raw = read_bytes(path)
     except Unreadable as exc:
