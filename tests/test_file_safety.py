@@ -1,0 +1,520 @@
+"""specops touches only what it generated, only inside the project, all or nothing.
+
+Each test is named after the promise it keeps against a hostile tree: symlinks out of the
+project, special files, foreign and non-UTF-8 files, failed writes, killed runs, forged lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from specops.cli import main
+from specops.generators.header import header
+from specops.writer import TEMP_SUFFIX
+from tests.conftest import Tree, build_tree
+from tests.gitrepo import git
+
+SPEC = """\
+version: 1
+name: demo
+maturity: 2
+stages:
+  train:
+    cmd: python train.py
+    deps: [train.py]
+    params: [train]
+    outs: [model.bin]
+    metrics:
+      - scores.json: {cache: false}
+"""
+PROJECT = {"specops.yaml": SPEC, "params.yaml": "train:\n  seed: 1\n"}
+WORKFLOW = ".github/workflows/specops-ci.yml"
+OURS = header("specops.yaml") + "name: old\n"
+
+
+def cli(root: Path, *args: str, spec: str = "specops.yaml") -> int:
+    return main([*args, "--spec", str(root / spec)])
+
+
+def snapshot(root: Path) -> dict[str, bytes | str]:
+    """Every entry below `root`: file bytes, or where a symlink points, or `dir`."""
+    found: dict[str, bytes | str] = {}
+    for path in sorted(root.rglob("*")):
+        name = path.relative_to(root).as_posix()
+        if path.is_symlink():
+            found[name] = f"-> {os.readlink(path)}"
+        elif path.is_dir():
+            found[name] = "dir"
+        else:
+            found[name] = path.read_bytes()
+    return found
+
+
+def specops(
+    *args: str, cwd: Path, timeout: float = 30, **env: str
+) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "specops", *args]
+    return subprocess.run(
+        command,
+        cwd=cwd,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A rendered project in `tmp_path/project`, beside an `outside` folder."""
+    root = build_tree(tmp_path / "project", PROJECT)
+    (tmp_path / "outside").mkdir()
+    assert cli(root, "render") == 0
+    return root
+
+
+# -- 1. names that reach a workflow ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["x${{ github.event.pull_request.title }}.yaml", "it's.yaml", "a b.yaml", "-x.yaml", "é.yaml"],
+)
+def test_a_spec_name_that_is_not_plain_never_reaches_a_workflow(
+    tree: Tree, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    root = tree({name: SPEC, "params.yaml": PROJECT["params.yaml"]})
+    before = snapshot(root)
+    assert cli(root, "render", spec=name) == 2
+    assert capsys.readouterr().err == (
+        f"{root / name}: error: the spec's file name {name!r} may hold only letters, digits, "
+        "'.', '_' and '-', because generated workflows name it\n"
+    )
+    assert snapshot(root) == before
+
+
+def test_a_spec_name_that_is_not_utf8_is_refused_on_one_line(tmp_path: Path) -> None:
+    name = os.fsdecode(b"spec\xff.yaml")
+    build_tree(tmp_path, {"params.yaml": PROJECT["params.yaml"]})
+    (tmp_path / name).write_text(SPEC)
+    result = specops("render", "--spec", name, cwd=tmp_path, PYTHONIOENCODING="ascii")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "spec\\xff.yaml: error: the spec's file name 'spec\\udcff.yaml' may hold only letters, "
+        "digits, '.', '_' and '-', because generated workflows name it\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml", name]
+
+
+# -- 2. symlinks out of the project ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("link", [".github", ".github/workflows"])
+def test_render_never_writes_or_deletes_outside_through_a_symlinked_folder(
+    project: Path, capsys: pytest.CaptureFixture[str], link: str
+) -> None:
+    outside = project.parent / "outside"
+    (outside / "specops-old.yml").write_text(OURS)
+    shutil.rmtree(project / ".github")
+    (project / link).parent.mkdir(parents=True, exist_ok=True)
+    (project / link).symlink_to(outside, target_is_directory=True)
+    (project / "specops.yaml").write_text(SPEC.replace("train.py", "fit.py"))
+    before, before_outside = snapshot(project), snapshot(outside)
+    capsys.readouterr()
+    assert cli(project, "render") == 2
+    real = outside if link == ".github/workflows" else outside / "workflows"
+    assert capsys.readouterr().err.splitlines() == [
+        f".github/workflows: error: its real path {str(real)!r} is outside the project "
+        f"{str(project)!r}",
+        f"{WORKFLOW}: error: its real path {str(real / 'specops-ci.yml')!r} is outside the "
+        f"project {str(project)!r}",
+    ]
+    assert snapshot(project) == before  # not even dvc.yaml, which had no problem
+    assert snapshot(outside) == before_outside
+
+
+def test_a_symlinked_folder_inside_the_project_is_followed(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.rmtree(project / ".github")
+    (project / "ci").mkdir()
+    (project / ".github").symlink_to("ci", target_is_directory=True)
+    assert cli(project, "render") == 0
+    assert (project / "ci/workflows/specops-ci.yml").read_text().startswith(header("specops.yaml"))
+
+
+@pytest.mark.parametrize("inside", [False, True])
+def test_a_symlinked_target_is_refused_and_its_content_never_shown(
+    project: Path, capsys: pytest.CaptureFixture[str], inside: bool
+) -> None:
+    target = project / "other.yaml" if inside else project.parent / "outside" / "secret.yaml"
+    target.write_text(header("specops.yaml") + "secret: 42\n")
+    (project / "dvc.yaml").unlink()
+    (project / "dvc.yaml").symlink_to(target)
+    capsys.readouterr()
+    before = snapshot(project.parent)
+    assert cli(project, "render", "--check", "--diff") == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    reason = (
+        "is a symbolic link; specops only replaces regular files it generated"
+        if inside
+        else f"its real path {str(target)!r} is outside the project {str(project)!r}"
+    )
+    assert err == f"dvc.yaml: error: {reason}\n"
+    assert cli(project, "render", "--diff") == 2
+    assert "secret" not in capsys.readouterr().out
+    assert snapshot(project.parent) == before
+
+
+def test_a_symlinked_workflow_is_never_removed(project: Path) -> None:
+    outside = project.parent / "outside" / "specops-x.yml"
+    outside.write_text(OURS)
+    (project / ".github/workflows/specops-x.yml").symlink_to(outside)
+    assert cli(project, "render") == 0
+    assert (project / ".github/workflows/specops-x.yml").is_symlink()
+    assert outside.read_text() == OURS
+
+
+def test_the_project_root_is_where_the_spec_is_not_where_it_links_to(tmp_path: Path) -> None:
+    shared = build_tree(tmp_path / "shared", PROJECT)
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "specops.yaml").symlink_to(shared / "specops.yaml")
+    (root / "params.yaml").write_text(PROJECT["params.yaml"])
+    assert cli(root, "render") == 0
+    assert (root / "dvc.yaml").is_file()
+    assert sorted(p.name for p in shared.iterdir()) == ["params.yaml", "specops.yaml"]
+
+
+def test_params_through_a_symlink_out_of_the_project_are_refused(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "params.yaml").unlink()
+    (project / "params.yaml").symlink_to("/etc/passwd")
+    capsys.readouterr()
+    assert cli(project, "validate") == 2
+    assert capsys.readouterr().err == (
+        f"params.yaml: error: its real path '/etc/passwd' is outside the project {str(project)!r}\n"
+    )
+
+
+# -- 3. special and huge files --------------------------------------------------------------------
+
+
+def test_named_pipes_are_refused_without_waiting(project: Path) -> None:
+    for name in ("dvc.yaml", "params.yaml"):
+        os.replace(project / name, project / f"{name}.bak")
+        os.mkfifo(project / name)
+        result = specops("render", "--check", cwd=project, timeout=20)
+        assert (result.returncode, result.stdout) == (2, "")
+        assert (
+            result.stderr == f"{name}: error: cannot read: it is a named pipe, not a regular file\n"
+        )
+        (project / name).unlink()
+        os.replace(project / f"{name}.bak", project / name)
+
+
+def test_devices_and_huge_files_are_refused_without_reading_them(project: Path) -> None:
+    result = specops("validate", "--spec", "/dev/zero", cwd=project, timeout=20)
+    assert (result.returncode, result.stderr) == (
+        2,
+        "/dev/zero: error: cannot read: it is a device, not a regular file\n",
+    )
+    with open(project / "specops.yaml", "ab") as spec:
+        spec.truncate(11 * 1024 * 1024)  # sparse: costs no disk
+    result = specops("validate", cwd=project, timeout=20)
+    assert (result.returncode, result.stderr) == (
+        2,
+        "specops.yaml: error: cannot read: larger than 10 MiB\n",
+    )
+
+
+# -- 4. never touch a file specops did not write --------------------------------------------------
+
+
+def test_the_header_must_open_the_file(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "dvc.yaml").write_text("# mine\n" + header("specops.yaml") + "stages: {}\n")
+    capsys.readouterr()
+    assert cli(project, "render") == 2
+    assert capsys.readouterr().err == (
+        "dvc.yaml: error: exists and was not generated by specops; "
+        "move it away, then render again\n"
+    )
+
+
+def test_a_target_that_is_not_utf8_is_refused_not_treated_as_missing(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "dvc.yaml").write_bytes(header("specops.yaml").encode() + b"\xff\xfe\n")
+    before = snapshot(project)
+    capsys.readouterr()
+    assert cli(project, "render") == 2
+    assert capsys.readouterr().err == (
+        "dvc.yaml: error: is not UTF-8 text and was not generated by specops; "
+        "move it away, then render again\n"
+    )
+    assert snapshot(project) == before
+
+
+def test_workflows_without_the_header_are_never_removed(project: Path) -> None:
+    mine = project / ".github/workflows/specops-mine.yml"
+    mine.write_text("name: mine\n# Generated by specops from somewhere else, not at the top\n")
+    spec = project / "specops.yaml"
+    spec.write_text(SPEC.replace("maturity: 2", "maturity: 0"))
+    assert cli(project, "render") == 0
+    assert mine.read_text().startswith("name: mine\n")
+    assert not (project / WORKFLOW).exists()
+
+
+def test_a_rewritten_file_keeps_its_mode(project: Path) -> None:
+    (project / "dvc.yaml").chmod(0o640)
+    (project / "specops.yaml").write_text(SPEC.replace("train.py", "fit.py"))
+    assert cli(project, "render") == 0
+    assert "fit.py" in (project / "dvc.yaml").read_text()
+    assert (project / "dvc.yaml").stat().st_mode & 0o777 == 0o640
+
+
+@contextlib.contextmanager
+def file_size_limit(limit: int) -> Iterator[None]:
+    """Writes past `limit` bytes fail with EFBIG, in this process, for the duration."""
+    old_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, old_limit[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
+        signal.signal(signal.SIGXFSZ, old_handler)
+
+
+def test_a_failed_write_removes_its_temporary_file_and_changes_nothing(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "specops.yaml").write_text(SPEC.replace("train.py", "x" * 5000 + ".py"))
+    (project / WORKFLOW).unlink()
+    before = snapshot(project)
+    capsys.readouterr()
+    with file_size_limit(4096):
+        code = cli(project, "render")
+    assert code == 2
+    assert capsys.readouterr().err == "dvc.yaml: error: cannot write: File too large\n"
+    assert snapshot(project) == before  # no temporary file, and the workflow was not created
+
+
+# -- 5. failures are one line and exit 2, and a render is all or nothing --------------------------
+
+
+def without_root_powers(command: list[str]) -> list[str]:
+    """`command` run so that file permissions apply to it even when the tests run as root."""
+    if os.geteuid() != 0:
+        return command
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "running as root, the permission tests need setpriv (util-linux)"
+    return [setpriv, "--bounding-set", "-dac_override,-dac_read_search,-fowner", *command]
+
+
+def run_unprivileged(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    command = without_root_powers([sys.executable, "-m", "specops", *args])
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+
+
+def test_an_unreadable_params_file_is_one_line_and_exit_2(project: Path) -> None:
+    (project / "params.yaml").chmod(0)
+    result = run_unprivileged("validate", cwd=project)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == "params.yaml: error: cannot read: Permission denied\n"
+
+
+def test_a_removal_that_fails_undoes_the_whole_render(project: Path) -> None:
+    workflows = project / ".github/workflows"
+    (workflows / "specops-old.yml").write_text(OURS)
+    (project / "specops.yaml").write_text(SPEC.replace("maturity: 2", "maturity: 0"))
+    (project / "specops.yaml").write_text(
+        SPEC.replace("maturity: 2", "maturity: 0").replace("train.py", "fit.py")
+    )
+    workflows.chmod(0o555)
+    try:
+        before = snapshot(project)
+        result = run_unprivileged("render", cwd=project)
+        assert result.stderr == (
+            ".github/workflows/specops-ci.yml: error: cannot remove: Permission denied\n"
+        )
+        assert result.returncode == 2
+        assert snapshot(project) == before  # dvc.yaml was not replaced either
+    finally:
+        workflows.chmod(0o755)
+
+
+def test_output_that_cannot_be_written_exits_2(project: Path) -> None:
+    piped = subprocess.run(
+        f"{sys.executable} -m specops schema | head -c1",
+        shell=True,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert piped.stdout == "{"
+    assert "Traceback" not in piped.stderr
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "specops", "validate"],
+            cwd=project,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    assert (result.returncode, result.stderr) == (
+        2,
+        "specops: error: cannot write the output: No space left on device\n",
+    )
+
+
+def test_file_names_that_are_not_utf8_are_printed_escaped(project: Path) -> None:
+    stale = project / ".github/workflows" / os.fsdecode(b"specops-\xff.yml")
+    stale.write_text(OURS)
+    result = specops("render", cwd=project, PYTHONIOENCODING="ascii")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "dvc.yaml: unchanged",
+        f"{WORKFLOW}: unchanged",
+        ".github/workflows/specops-\\xff.yml: delete",
+    ]
+    assert not stale.exists()
+
+
+# -- 6. one problem is one line -------------------------------------------------------------------
+
+
+def test_a_hostile_key_cannot_forge_a_problem_line(
+    tree: Tree, capsys: pytest.CaptureFixture[str]
+) -> None:
+    forged = '"a\\nb.yaml:1:1: error: forged\\r\\u001b[2K\\u202e"'
+    root = tree({**PROJECT, "specops.yaml": SPEC + f"{forged}: 1\n"})
+    assert cli(root, "validate") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.isascii() and err[:-1].isprintable()
+    assert err.endswith("error: a\\nb.yaml:1:1: error: forged\\r\\x1b[2K\\u202e: unknown key\n")
+
+
+# -- 7. init is all or nothing --------------------------------------------------------------------
+
+
+def test_init_writes_nothing_when_any_file_is_in_the_way(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = build_tree(tmp_path, {WORKFLOW: "name: mine\n"})
+    assert cli(root, "init") == 2
+    assert capsys.readouterr().err == (
+        f"{WORKFLOW}: error: already exists; specops init only writes into a new project\n"
+    )
+    assert snapshot(root) == {
+        ".github": "dir",
+        ".github/workflows": "dir",
+        WORKFLOW: b"name: mine\n",
+    }
+
+
+@pytest.mark.parametrize("name", ["params.yaml", "dvc.yaml", "requirements.txt"])
+def test_init_refuses_a_spec_name_it_would_overwrite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    assert cli(tmp_path, "init", spec=name) == 2
+    assert capsys.readouterr().err == (
+        f"{tmp_path / name}: error: specops init writes a file of that name itself; "
+        "choose another name for the spec\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- 8. killed renders ----------------------------------------------------------------------------
+
+
+def test_temporary_files_left_by_a_killed_render_are_reported_and_removed(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    left = [
+        project / f".dvc.yaml.0a1b2c3d{TEMP_SUFFIX}",
+        project / f".github/workflows/.x{TEMP_SUFFIX}",
+    ]
+    for path in left:
+        path.write_text("half a fi")
+    capsys.readouterr()
+    assert cli(project, "render", "--check") == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"{left[0].relative_to(project)}: out of date (would delete)",
+        f"{left[1].relative_to(project)}: out of date (would delete)",
+    ]
+    assert cli(project, "render") == 0
+    assert not any(path.exists() for path in left)
+
+
+def test_a_killed_render_leaves_every_file_whole_and_nothing_behind(tmp_path: Path) -> None:
+    stages = "".join(
+        f"  s{i}:\n    cmd: python s.py {i} {'x' * 200}\n    outs: [out/{i}]\n" for i in range(1500)
+    )
+    spec = f"version: 1\nname: big\nmaturity: 1\nstages:\n{stages}"
+    root = build_tree(tmp_path / "big", {"specops.yaml": spec})
+    scratch = tmp_path / "scratch"
+    assert cli(scratch, "init") == 0  # for the .gitignore that init writes
+    shutil.copy(scratch / ".gitignore", root / ".gitignore")
+    started = time.perf_counter()
+    assert specops("render", cwd=root).returncode == 0
+    duration = time.perf_counter() - started
+    old = (root / "dvc.yaml").read_text()
+    (root / "specops.yaml").write_text(spec.replace("python s.py", "python t.py"))
+    new = old.replace("python s.py", "python t.py")
+    for attempt in range(12):
+        process = subprocess.Popen([sys.executable, "-m", "specops", "render"], cwd=root)
+        time.sleep(duration * (0.5 + attempt / 12))
+        process.kill()
+        process.wait()
+        text = (root / "dvc.yaml").read_text()
+        assert text in (old, new)
+    git(root, "init", "-q")
+    leftovers = [p.name for p in root.rglob(f"*{TEMP_SUFFIX}")]
+    ignored = git(root, "status", "--porcelain", "--ignored").splitlines()
+    assert all(f"!! {name}" in ignored for name in leftovers)
+    assert specops("render", cwd=root).returncode == 0
+    assert not list(root.rglob(f"*{TEMP_SUFFIX}"))
+
+
+# -- 9. the spec is found as git finds its repository --------------------------------------------
+
+
+def test_the_spec_is_found_from_a_subfolder(project: Path) -> None:
+    (project / "src/deep").mkdir(parents=True)
+    result = specops("validate", cwd=project / "src/deep")
+    assert (result.returncode, result.stdout) == (
+        0,
+        "../../specops.yaml: valid; maturity 2, 1 stage(s), 0 model(s), 0 gate(s)\n",
+    )
+
+
+def test_a_missing_spec_says_where_it_looked(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "a").mkdir()
+    (tmp_path / "specops.yaml").write_text(SPEC)  # above the Git root: not looked at
+    result = specops("validate", cwd=repo / "a")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"specops.yaml: error: no specops.yaml in {repo / 'a'} and the folders above it up to "
+        f"{repo}; run `specops init` to start a project\n"
+    )
