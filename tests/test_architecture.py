@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -56,23 +57,54 @@ def test_nothing_imports_the_cli() -> None:
             assert "cli" not in specops_imports(file), file
 
 
-@pytest.mark.parametrize(
-    "args", [["--help"], ["validate"], ["render", "--check"], ["schema"]], ids=" ".join
-)
-def test_fast_commands_import_nothing_heavy(args: list[str]) -> None:
-    probe = (
-        "import json, sys\n"
-        "from specops.cli import main\n"
-        "try:\n"
-        f"    main({args!r})\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "sys.stdout = sys.__stdout__\n"
-        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
-    )
+#: Each fast command, the exit code it must end with, and text its output must hold: a command
+#: that crashed before doing its job would import little, and must not pass for a light one.
+FAST_COMMANDS = {
+    "--help": (["--help"], 0, "usage: specops"),
+    "validate": (["validate"], 0, "specops.yaml: valid; maturity 3, 3 stage(s)"),
+    "validate invalid": (["validate"], 2, "specops.yaml:2:10: error: version: must be 1, got 7\n"),
+    "render": (["render"], 0, "dvc.yaml: create\n.github/workflows/specops-ci.yml: create\n"),
+    "render --check": (["render", "--check"], 0, "2 generated file(s) up to date\n"),
+    "schema": (["schema"], 0, '"title": "specops.yaml"'),
+}
+MODULES = "loaded modules: "
+
+#: Runs the CLI as `specops` would, and on the way out, however it ends, reports on stderr
+#: every top-level module that was imported.
+PROBE = f"""\
+import atexit, json, sys
+def report():
+    names = sorted({{name.split(".")[0] for name in sys.modules}})
+    sys.__stderr__.write("\\n{MODULES}" + json.dumps(names) + "\\n")
+atexit.register(report)
+from specops.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("name", sorted(FAST_COMMANDS))
+def test_fast_commands_import_nothing_heavy(name: str, tmp_path: Path) -> None:
+    args, code, expected = FAST_COMMANDS[name]
+    # The repository's own project, copied so that the run depends on nothing else there.
+    for file in ("specops.yaml", "params.yaml"):
+        shutil.copyfile(ROOT / file, tmp_path / file)
+    if name == "validate invalid":
+        spec = (tmp_path / "specops.yaml").read_text().replace("version: 1", "version: 7")
+        (tmp_path / "specops.yaml").write_text(spec)
+    if name == "render --check":
+        subprocess.run([sys.executable, "-m", "specops", "render"], cwd=tmp_path, check=True)
     result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-c", PROBE, *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
-    loaded = set(json.loads(result.stdout.splitlines()[-1]))
+    err, found, modules = result.stderr.rpartition(MODULES)
+    assert found, result.stdout + result.stderr
+    assert result.returncode == code, result.stdout + err
+    assert expected in (result.stdout if code == 0 else err), result.stdout + err
+    loaded = set(json.loads(modules))
     assert "specops" in loaded
     assert not loaded & HEAVY, f"specops {' '.join(args)} imported {sorted(loaded & HEAVY)}"

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import textwrap
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from specops.generators.dvc import render_dvc, to_dvc
 from specops.spec import Spec, parse_spec
+from tests.conftest import check_golden
 
 GOLDEN = Path(__file__).parent / "golden" / "dvc"
 
@@ -52,11 +53,25 @@ models:
 def test_matches_golden(tmp_path: Path) -> None:
     (tmp_path / "params.yaml").write_text("prepare:\n  seed: 1\n")
     spec, _ = parse_spec("specops.yaml", FULL.encode(), tmp_path)
-    text = render_dvc(spec, "specops.yaml")
-    golden = GOLDEN / "full.yaml"
-    if os.environ.get("SPECOPS_UPDATE_GOLDEN") == "1":
-        golden.write_text(text)
-    assert text == golden.read_text()
+    check_golden(GOLDEN / "full.yaml", render_dvc(spec, "specops.yaml"))
+
+
+def test_updating_a_golden_fails_and_never_compares(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    golden = tmp_path / "golden" / "x.yaml"
+    monkeypatch.setenv("SPECOPS_UPDATE_GOLDEN", "1")
+    with pytest.raises(pytest.fail.Exception, match="rewrote"):
+        check_golden(golden, "new\n")
+    assert golden.read_bytes() == b"new\n"
+    with pytest.raises(pytest.skip.Exception, match="already matches"):
+        check_golden(golden, "new\n")
+    monkeypatch.delenv("SPECOPS_UPDATE_GOLDEN")
+    check_golden(golden, "new\n")
+    with pytest.raises(AssertionError, match="differs"):
+        check_golden(golden, "other\n")
+    with pytest.raises(AssertionError, match="missing"):
+        check_golden(tmp_path / "none.yaml", "new\n")
 
 
 SAFE_TEXT = st.text(st.characters(exclude_categories=["Cs"]), min_size=1).filter(
