@@ -25,7 +25,8 @@ def errors(text: str | bytes, tmp_path: Path, params: str | None = PARAMS) -> li
 YAML_CASES = {
     "syntax": (
         b"version: 1\nname: demo\nstages: [a\n",
-        ["specops.yaml:4:1: error: (root): invalid YAML: did not find expected ',' or ']'"],
+        # libyaml reports the end of input on a line after the last one: shown at the end.
+        ["specops.yaml:3:11: error: (root): invalid YAML: did not find expected ',' or ']'"],
     ),
     "tab indentation": (
         b"version: 1\n\tname: demo\n",
@@ -65,6 +66,21 @@ YAML_CASES = {
     "not utf-8": (
         b"version: 1\nname: caf\xe9\n",
         ["specops.yaml:2:10: error: (root): not valid UTF-8 (byte 0xe9)"],
+    ),
+    "not utf-8, counted in characters": (
+        "version: 1\r\nname: \u00e9\u00e9".encode() + b"\xff\n",
+        ["specops.yaml:2:9: error: (root): not valid UTF-8 (byte 0xff)"],
+    ),
+    "not utf-8 after a BOM": (
+        b"\xef\xbb\xbfversion: \xfe\n",
+        ["specops.yaml:1:10: error: (root): not valid UTF-8 (byte 0xfe)"],
+    ),
+    "control character after other line breaks": (
+        "name: \u00e9\u2028\u00e9\x00\n".encode(),
+        [
+            "specops.yaml:2:2: error: (root): invalid YAML: "
+            "control characters are not allowed (U+0000)"
+        ],
     ),
     "control character": (
         b"version: 1\nname: \x01\n",

@@ -7,6 +7,8 @@ record the 1-based line and column of every key and value for error messages.
 
 from __future__ import annotations
 
+import codecs
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,14 +78,34 @@ def _error_at(file: str, line: int, col: int, message: str) -> SpecError:
     return SpecError([Problem(file, line, col, "(root)", message)])
 
 
+#: What YAML counts as a line break, for positions that libyaml does not give.
+_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
+
+
+def position(text: str, index: int) -> Mark:
+    """The 1-based line and column of `text[index]`, counting lines as YAML does."""
+    line, start = 1, 0
+    for match in _BREAK.finditer(text, 0, index):
+        line, start = line + 1, match.end()
+    return line, index - start + 1
+
+
+def _at_end(file: str, text: str, line: int, col: int, message: str) -> SpecError:
+    """A problem at `line:col`, moved back to just after the last character when a parser
+    reports it past the end of the text (libyaml moves to a new line at the end of input)."""
+    end = position(text, len(text.rstrip("\r\n\x85\u2028\u2029")))
+    return _error_at(file, *min((line, col), end), message)
+
+
 def decode(file: str, raw: bytes) -> str:
     """UTF-8 text (a leading BOM is dropped), or a problem at the first bad byte."""
+    body = raw[3:] if raw.startswith(codecs.BOM_UTF8) else raw
     try:
-        return raw.decode("utf-8-sig")
+        return body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        byte = raw[exc.start]
+        before = body[: exc.start].decode("utf-8")
+        line, col = position(before, len(before))
+        byte = body[exc.start]
         raise _error_at(file, line, col, f"not valid UTF-8 (byte 0x{byte:02x})") from exc
 
 
@@ -96,12 +118,13 @@ def _compose(file: str, text: str) -> yaml.Node | None:
         detail = exc.problem or exc.context or "syntax error"
         if exc.context and detail.startswith("but "):
             detail = f"{exc.context}, {detail}"
-        raise _error_at(file, line, col, f"invalid YAML: {detail}") from exc
+        raise _at_end(file, text, line, col, f"invalid YAML: {detail}") from exc
     except yaml.reader.ReaderError as exc:
-        # A character YAML does not allow; `position` counts characters from the start.
-        before = text[: exc.position]
-        line = before.count("\n") + 1
-        col = exc.position - (before.rfind("\n") + 1) + 1
+        # A character YAML does not allow. libyaml reads the text as UTF-8 and counts bytes.
+        index = exc.position
+        if _Loader is not yaml.SafeLoader:
+            index = len(text.encode("utf-8", "surrogatepass")[:index].decode("utf-8", "ignore"))
+        line, col = position(text, index)
         char = exc.character if isinstance(exc.character, int) else ord(exc.character)
         raise _error_at(file, line, col, f"invalid YAML: {exc.reason} (U+{char:04X})") from exc
     except RecursionError as exc:
