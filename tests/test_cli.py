@@ -237,7 +237,7 @@ def test_errors_have_no_traceback_unless_asked(tree: Tree) -> None:
     plain = run_specops("validate", cwd=root)
     assert (plain.returncode, plain.stdout) == (2, "")
     assert plain.stderr == (
-        "specops.yaml:2:1: error: (root): invalid YAML: did not find expected node content\n"
+        "specops.yaml:1:11: error: (root): invalid YAML: did not find expected node content\n"
     )
     loud = run_specops("validate", "--traceback", cwd=root)
     assert loud.returncode == 2

@@ -122,7 +122,7 @@ def _compose(file: str, text: str) -> yaml.Node | None:
     except yaml.reader.ReaderError as exc:
         # A character YAML does not allow. libyaml reads the text as UTF-8 and counts bytes.
         index = exc.position
-        if _Loader is not yaml.SafeLoader:
+        if _Loader.__name__ == "CSafeLoader":
             index = len(text.encode("utf-8", "surrogatepass")[:index].decode("utf-8", "ignore"))
         line, col = position(text, index)
         char = exc.character if isinstance(exc.character, int) else ord(exc.character)
