@@ -47,20 +47,28 @@ def spec(maturity: int, *parts: str) -> str:
         (
             2,
             [STAGES.replace("    metrics: [scores.json]\n", "")],
-            "maturity 2 needs a stage with `metrics`; add it or lower the level",
+            "maturity 2 needs a stage with `metrics`; add it or lower the level"
+            ' (see "Maturity 2" in the README)',
         ),
         (2, [STAGES], None),
         (
             3,
             [STAGES],
-            "maturity 3 needs `models`, `gates`, `promotion`; add them or lower the level",
+            "maturity 3 needs `models`, `gates`, `promotion`; add them or lower the level"
+            ' (see "Maturity 3" in the README)',
         ),
-        (3, [STAGES, MODELS, GATES], "maturity 3 needs `promotion`; add it or lower the level"),
+        (
+            3,
+            [STAGES, MODELS, GATES],
+            "maturity 3 needs `promotion`; add it or lower the level"
+            ' (see "Maturity 3" in the README)',
+        ),
         (3, [STAGES, MODELS, GATES, PROMOTION], None),
         (
             4,
             [STAGES, MODELS, GATES, PROMOTION],
-            "maturity 4 needs `monitoring`; add it or lower the level",
+            "maturity 4 needs `monitoring`; add it or lower the level"
+            ' (see "Maturity 4" in the README)',
         ),
         (4, [STAGES, MODELS, GATES, PROMOTION, MONITORING], None),
     ],
@@ -170,7 +178,8 @@ def test_a_cycle_is_reported_beside_other_problems(tmp_path: Path) -> None:
     )
     assert load(text, tmp_path) == [
         "specops.yaml:3:11: error: maturity: "
-        "maturity 2 needs a stage with `metrics`; add it or lower the level",
+        "maturity 2 needs a stage with `metrics`; add it or lower the level"
+        ' (see "Maturity 2" in the README)',
         "specops.yaml:5:3: error: stages.a: the pipeline has a cycle: a -> b -> a",
     ]
 
@@ -258,7 +267,8 @@ def test_more_gate_and_promotion_rules(tmp_path: Path) -> None:
     assert load(text, tmp_path) == [
         "specops.yaml:10:13: error: gates[0].metric: "
         "no stage declares a metrics file to read it from",
-        "specops.yaml:14:21: error: promotion.stages[1]: 'staging' is listed twice",
+        "specops.yaml:14:21: error: promotion.stages[1]: "
+        "'staging' is listed twice (first on line 14)",
         "specops.yaml:16:13: error: promotion.approval: "
         "'staging' cannot be assigned automatically and need approval",
     ]
