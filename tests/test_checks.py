@@ -289,3 +289,34 @@ def test_a_bad_key_is_reported_at_the_key(tmp_path: Path) -> None:
         "specops.yaml:8:7: error: stages.b.matrix.${{ github.ref }}: "
         "'${{ github.ref }}' does not match the pattern ^[A-Za-z0-9_]+$",
     ]
+
+
+def test_duplicates_are_reported_at_the_second_with_the_line_of_the_first(
+    tmp_path: Path,
+) -> None:
+    text = spec(
+        0,
+        "stages:\n"
+        "  a:\n"
+        "    matrix: {model: [rf, lr, rf], n: [1, '1']}\n"
+        "    cmd: x ${item.model} ${item.n}\n"
+        "    params: [train, train.seed,\n"
+        "      train]\n"
+        "    deps: [data, ./data/, other]\n"
+        "    outs: ['out/${item.model}-${item.n}']\n"
+        "    metrics: [m.json]\n"
+        "    plots: ['out/${item.model}-${item.n}', m.json]\n",
+        "models:\n  clf:\n    path: out/rf-1\n    labels: [a, b, a]\n",
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:6:30: error: stages.a.matrix.model[2]: "
+        "'rf' is listed twice (first on line 6)",
+        "specops.yaml:6:42: error: stages.a.matrix.n[1]: '1' is listed twice (first on line 6)",
+        "specops.yaml:9:7: error: stages.a.params[2]: 'train' is listed twice (first on line 8)",
+        "specops.yaml:10:18: error: stages.a.deps[1]: "
+        "'./data/' is listed twice (first on line 10, as 'data')",
+        "specops.yaml:13:13: error: stages.a.plots[0]: "
+        "'out/${item.model}-${item.n}' is listed twice (first on line 11)",
+        "specops.yaml:13:44: error: stages.a.plots[1]: 'm.json' is listed twice (first on line 12)",
+        "specops.yaml:17:20: error: models.clf.labels[2]: 'a' is listed twice (first on line 17)",
+    ]

@@ -62,12 +62,14 @@ class Suggestions:
 def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
     """Every problem of a schema-valid spec, in file order."""
     suggest = Suggestions()
-    problems = [*_matrices(spec, doc), *_paths(spec, doc), *_duplicates(spec, doc)]
-    # The graph checks assume sane paths and matrices, and expand matrices only when bounded.
-    insts = [] if problems else list(pipeline.instances(spec))
-    if not problems:
+    problems = [*_matrices(spec, doc), *_paths(spec, doc)]
+    # The graph checks assume sane paths and matrices: expand the matrices only when bounded.
+    insts = None if problems else list(pipeline.instances(spec))
+    duplicates = list(_duplicates(spec, doc))
+    if insts is not None and not duplicates:  # two equal matrix items would clash in the graph
         problems += pipeline.graph_problems(insts, doc)
     problems += [
+        *duplicates,
         *_expressions(doc, doc.data, ()),
         *_maturity(spec, doc),
         *_models(spec, insts, doc, suggest),
@@ -244,14 +246,16 @@ def _unknown_metrics_file(path: str, declared: list[str], suggest: Suggestions) 
 
 
 def _models(
-    spec: Spec, insts: list[pipeline.Instance], doc: YamlDoc, suggest: Suggestions
+    spec: Spec, insts: list[pipeline.Instance] | None, doc: YamlDoc, suggest: Suggestions
 ) -> Iterator[Problem]:
-    outs = [out for inst in insts for out, _ in inst.outs]
+    """Model paths are checked against the outs only when the stages could be expanded."""
+    outs = [out for inst in insts or () for out, _ in inst.outs]
     out_set = set(outs)
     declared = metrics_files(spec)
     for name, model in spec.models.items():
         path = pipeline.normalize(model.path)
-        if path not in out_set and not any(a in out_set for a in pipeline.ancestors(path)):
+        known = path in out_set or any(a in out_set for a in pipeline.ancestors(path))
+        if insts is not None and not known:
             msg = f"{model.path!r} is not an out of any stage{suggest(path, outs)}"
             yield doc.problem(("models", name, "path"), msg)
         if model.metrics and pipeline.normalize(model.metrics) not in declared:
