@@ -320,3 +320,112 @@ def test_duplicates_are_reported_at_the_second_with_the_line_of_the_first(
         "specops.yaml:13:44: error: stages.a.plots[1]: 'm.json' is listed twice (first on line 12)",
         "specops.yaml:17:20: error: models.clf.labels[2]: 'a' is listed twice (first on line 17)",
     ]
+
+
+@pytest.mark.parametrize(
+    "word, expected",
+    [
+        ("zzz", "unknown key"),  # nothing alike: no suggestion
+        ("paramz", "unknown key; did you mean 'params'?"),
+        ("command", "unknown key; did you mean 'cmd'?"),  # difflib ratio 0.6, just at its cutoff
+        ("comand_line", "unknown key"),
+    ],
+)
+def test_suggestions_only_for_close_words(word: str, expected: str, tmp_path: Path) -> None:
+    text = spec(0, f"stages:\n  a:\n    cmd: x\n    {word}: y\n")
+    assert load(text, tmp_path) == [f"specops.yaml:7:5: error: stages.a.{word}: {expected}"]
+
+
+def test_a_dependency_inside_another_stages_out_folder_makes_an_edge(tmp_path: Path) -> None:
+    text = spec(
+        0,
+        "stages:\n"
+        "  a:\n    cmd: x\n    deps: [data/b/part.csv]\n    outs: [a.txt]\n"
+        "  b:\n    cmd: y\n    deps: [a.txt]\n    outs: [data/b]\n",
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:5:3: error: stages.a: the pipeline has a cycle: a -> b -> a"
+    ]
+
+
+def test_a_cycle_entered_from_outside_is_reported_at_a_stage_in_it(tmp_path: Path) -> None:
+    text = spec(
+        0,
+        "stages:\n"
+        "  entry:\n    cmd: x\n    deps: [b.txt]\n    outs: [e.txt]\n"
+        "  b:\n    cmd: y\n    deps: [c.txt]\n    outs: [b.txt]\n"
+        "  c:\n    cmd: z\n    deps: [b.txt]\n    outs: [c.txt]\n",
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:9:3: error: stages.b: the pipeline has a cycle: b -> c -> b"
+    ]
+
+
+def test_more_paths_that_leave_the_repository(tmp_path: Path) -> None:
+    text = spec(0, "stages:\n  a:\n    cmd: x\n    deps: ['..', data/../.., '\\etc\\passwd']\n")
+    assert load(text, tmp_path) == [
+        "specops.yaml:7:12: error: stages.a.deps[0]: '..' leaves the repository through '..'",
+        "specops.yaml:7:18: error: stages.a.deps[1]: "
+        "'data/../..' leaves the repository through '..'",
+        "specops.yaml:7:30: error: stages.a.deps[2]: "
+        "'\\\\etc\\\\passwd' must be relative to the repository, not absolute",
+    ]
+
+
+def test_a_params_prefix_is_not_a_key(tmp_path: Path) -> None:
+    text = spec(0, STAGES.replace("params: [train]", "params: [train.se, train.seed]"))
+    assert load(text, tmp_path) == [
+        "specops.yaml:7:14: error: stages.train.params[0]: "
+        "'train.se' is not a key of params.yaml; did you mean 'train.seed'?"
+    ]
+
+
+def test_a_github_expression_in_a_mapping_key_is_refused(tmp_path: Path) -> None:
+    text = spec(0, "stages:\n  a:\n    cmd: x\n    outs:\n      - '${{ x }}': {cache: false}\n")
+    assert load(text, tmp_path) == [
+        "specops.yaml:8:9: error: stages.a.outs[0].${{ x }}: "
+        "must not contain '${{' (GitHub Actions expression syntax)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "maturity, parts, expected",
+    [
+        (
+            4,
+            [STAGES.replace("    metrics: [scores.json]\n", ""), MONITORING],
+            "maturity 4 needs a stage with `metrics`, `models`, `gates`, `promotion`; add them "
+            'or lower the level (see "Maturity 2" and "Maturity 3" in the README)',
+        ),
+        (
+            4,
+            [STAGES, MONITORING],
+            "maturity 4 needs `models`, `gates`, `promotion`; add them or lower the level"
+            ' (see "Maturity 3" in the README)',
+        ),
+        (
+            3,
+            [STAGES, MODELS, PROMOTION],
+            'maturity 3 needs `gates`; add it or lower the level (see "Maturity 3" in the README)',
+        ),
+        (
+            4,
+            [STAGES.replace("    metrics: [scores.json]\n", "")],
+            "maturity 4 needs a stage with `metrics`, `models`, `gates`, `promotion`, "
+            "`monitoring`; add them or lower the level "
+            '(see "Maturity 2", "Maturity 3" and "Maturity 4" in the README)',
+        ),
+    ],
+)
+def test_each_level_needs_what_the_levels_below_need(
+    maturity: int, parts: list[str], expected: str, tmp_path: Path
+) -> None:
+    assert load(spec(maturity, *parts), tmp_path) == [
+        f"specops.yaml:3:11: error: maturity: {expected}"
+    ]
+
+
+def test_min_equal_to_max_is_a_gate(tmp_path: Path) -> None:
+    assert (
+        load(spec(0, STAGES, "gates:\n  - metric: auc\n    min: 1\n    max: 1.0\n"), tmp_path) == []
+    )

@@ -326,3 +326,30 @@ def test_cron_accepted(schedule: str, tmp_path: Path) -> None:
     text = f"{MINIMAL}monitoring: {{reference: a.csv, current: b.csv, schedule: '{schedule}'}}\n"
     spec, _ = parse_spec("specops.yaml", text.encode(), tmp_path)
     assert spec.monitoring is not None and spec.monitoring.schedule == schedule
+
+
+def test_the_depth_guard_applies_through_aliases(tmp_path: Path) -> None:
+    # Sixty levels under an anchor, used sixty levels down: 120 deep only once expanded. The
+    # position is where the too-deep node is written, inside the anchored value.
+    raw = b"a: &deep " + b"[" * 60 + b"]" * 60 + b"\nb: " + b"[" * 60 + b"*deep" + b"]" * 60
+    assert errors(raw + b"\n", tmp_path) == [
+        f"specops.yaml:1:50: error: b{'[0]' * 100}: nested more than 100 levels deep"
+    ]
+
+
+def test_an_explicit_key_overrides_a_merged_one_without_being_a_duplicate() -> None:
+    from specops.spec.yamlfile import load_yaml
+
+    raw = b"base: &base {cmd: x, desc: shared}\nstage:\n  <<: *base\n  cmd: y\n"
+    doc = load_yaml("specops.yaml", raw)
+    assert doc.data["stage"] == {"cmd": "y", "desc": "shared"}
+    assert doc.keys[("stage", "cmd")] == (4, 3)
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan"])
+def test_thresholds_must_be_finite(value: str, tmp_path: Path) -> None:
+    text = f"{MINIMAL}gates:\n  - metric: auc\n    max: {value}\n"
+    number = {".inf": "inf", "-.inf": "-inf", ".nan": "nan"}[value]
+    assert errors(text, tmp_path) == [
+        f"specops.yaml:7:10: error: gates[0].max: must be a finite number, got {number}"
+    ]

@@ -179,18 +179,21 @@ def _duplicates(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
         yield from _repeated(
             doc, ((key, key, (*base, "params", i)) for i, key in enumerate(stage.params))
         )
-        yield from _repeated(
-            doc,
-            ((pipeline.normalize(d), d, (*base, "deps", i)) for i, d in enumerate(stage.deps)),
-        )
-        yield from _repeated(
-            doc,
-            (
-                (pipeline.normalize(path_of(entry)), path_of(entry), (*base, field, i))
-                for field in ("outs", "metrics", "plots")
-                for i, entry in enumerate(getattr(stage, field))
-            ),
-        )
+        deps = [(d, (*base, "deps", i)) for i, d in enumerate(stage.deps)]
+        outs = [
+            (path_of(entry), (*base, field, i))
+            for field in ("outs", "metrics", "plots")
+            for i, entry in enumerate(getattr(stage, field))
+        ]
+        for paths in (deps, outs):
+            yield from _repeated(
+                doc,
+                (  # a path refused already is not compared: `..` and `a/../..` are one
+                    (pipeline.normalize(path), path, loc)
+                    for path, loc in paths
+                    if pipeline.path_problem(path) is None
+                ),
+            )
         for key, values in (stage.matrix or {}).items():
             fragments = [pipeline.fragment(key, i, v) for i, v in enumerate(values)]
             yield from _repeated(
