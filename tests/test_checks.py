@@ -47,20 +47,28 @@ def spec(maturity: int, *parts: str) -> str:
         (
             2,
             [STAGES.replace("    metrics: [scores.json]\n", "")],
-            "maturity 2 needs a stage with `metrics`; add it or lower the level",
+            "maturity 2 needs a stage with `metrics`; add it or lower the level"
+            ' (see "Maturity 2" in the README)',
         ),
         (2, [STAGES], None),
         (
             3,
             [STAGES],
-            "maturity 3 needs `models`, `gates`, `promotion`; add them or lower the level",
+            "maturity 3 needs `models`, `gates`, `promotion`; add them or lower the level"
+            ' (see "Maturity 3" in the README)',
         ),
-        (3, [STAGES, MODELS, GATES], "maturity 3 needs `promotion`; add it or lower the level"),
+        (
+            3,
+            [STAGES, MODELS, GATES],
+            "maturity 3 needs `promotion`; add it or lower the level"
+            ' (see "Maturity 3" in the README)',
+        ),
         (3, [STAGES, MODELS, GATES, PROMOTION], None),
         (
             4,
             [STAGES, MODELS, GATES, PROMOTION],
-            "maturity 4 needs `monitoring`; add it or lower the level",
+            "maturity 4 needs `monitoring`; add it or lower the level"
+            ' (see "Maturity 4" in the README)',
         ),
         (4, [STAGES, MODELS, GATES, PROMOTION, MONITORING], None),
     ],
@@ -170,7 +178,8 @@ def test_a_cycle_is_reported_beside_other_problems(tmp_path: Path) -> None:
     )
     assert load(text, tmp_path) == [
         "specops.yaml:3:11: error: maturity: "
-        "maturity 2 needs a stage with `metrics`; add it or lower the level",
+        "maturity 2 needs a stage with `metrics`; add it or lower the level"
+        ' (see "Maturity 2" in the README)',
         "specops.yaml:5:3: error: stages.a: the pipeline has a cycle: a -> b -> a",
     ]
 
@@ -258,7 +267,8 @@ def test_more_gate_and_promotion_rules(tmp_path: Path) -> None:
     assert load(text, tmp_path) == [
         "specops.yaml:10:13: error: gates[0].metric: "
         "no stage declares a metrics file to read it from",
-        "specops.yaml:14:21: error: promotion.stages[1]: 'staging' is listed twice",
+        "specops.yaml:14:21: error: promotion.stages[1]: "
+        "'staging' is listed twice (first on line 14)",
         "specops.yaml:16:13: error: promotion.approval: "
         "'staging' cannot be assigned automatically and need approval",
     ]
@@ -279,3 +289,143 @@ def test_a_bad_key_is_reported_at_the_key(tmp_path: Path) -> None:
         "specops.yaml:8:7: error: stages.b.matrix.${{ github.ref }}: "
         "'${{ github.ref }}' does not match the pattern ^[A-Za-z0-9_]+$",
     ]
+
+
+def test_duplicates_are_reported_at_the_second_with_the_line_of_the_first(
+    tmp_path: Path,
+) -> None:
+    text = spec(
+        0,
+        "stages:\n"
+        "  a:\n"
+        "    matrix: {model: [rf, lr, rf], n: [1, '1']}\n"
+        "    cmd: x ${item.model} ${item.n}\n"
+        "    params: [train, train.seed,\n"
+        "      train]\n"
+        "    deps: [data, ./data/, other]\n"
+        "    outs: ['out/${item.model}-${item.n}']\n"
+        "    metrics: [m.json]\n"
+        "    plots: ['out/${item.model}-${item.n}', m.json]\n",
+        "models:\n  clf:\n    path: out/rf-1\n    labels: [a, b, a]\n",
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:6:30: error: stages.a.matrix.model[2]: "
+        "'rf' is listed twice (first on line 6)",
+        "specops.yaml:6:42: error: stages.a.matrix.n[1]: '1' is listed twice (first on line 6)",
+        "specops.yaml:9:7: error: stages.a.params[2]: 'train' is listed twice (first on line 8)",
+        "specops.yaml:10:18: error: stages.a.deps[1]: "
+        "'./data/' is listed twice (first on line 10, as 'data')",
+        "specops.yaml:13:13: error: stages.a.plots[0]: "
+        "'out/${item.model}-${item.n}' is listed twice (first on line 11)",
+        "specops.yaml:13:44: error: stages.a.plots[1]: 'm.json' is listed twice (first on line 12)",
+        "specops.yaml:17:20: error: models.clf.labels[2]: 'a' is listed twice (first on line 17)",
+    ]
+
+
+@pytest.mark.parametrize(
+    "word, expected",
+    [
+        ("zzz", "unknown key"),  # nothing alike: no suggestion
+        ("paramz", "unknown key; did you mean 'params'?"),
+        ("command", "unknown key; did you mean 'cmd'?"),  # difflib ratio 0.6, just at its cutoff
+        ("comand_line", "unknown key"),
+    ],
+)
+def test_suggestions_only_for_close_words(word: str, expected: str, tmp_path: Path) -> None:
+    text = spec(0, f"stages:\n  a:\n    cmd: x\n    {word}: y\n")
+    assert load(text, tmp_path) == [f"specops.yaml:7:5: error: stages.a.{word}: {expected}"]
+
+
+def test_a_dependency_inside_another_stages_out_folder_makes_an_edge(tmp_path: Path) -> None:
+    text = spec(
+        0,
+        "stages:\n"
+        "  a:\n    cmd: x\n    deps: [data/b/part.csv]\n    outs: [a.txt]\n"
+        "  b:\n    cmd: y\n    deps: [a.txt]\n    outs: [data/b]\n",
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:5:3: error: stages.a: the pipeline has a cycle: a -> b -> a"
+    ]
+
+
+def test_a_cycle_entered_from_outside_is_reported_at_a_stage_in_it(tmp_path: Path) -> None:
+    text = spec(
+        0,
+        "stages:\n"
+        "  entry:\n    cmd: x\n    deps: [b.txt]\n    outs: [e.txt]\n"
+        "  b:\n    cmd: y\n    deps: [c.txt]\n    outs: [b.txt]\n"
+        "  c:\n    cmd: z\n    deps: [b.txt]\n    outs: [c.txt]\n",
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:9:3: error: stages.b: the pipeline has a cycle: b -> c -> b"
+    ]
+
+
+def test_more_paths_that_leave_the_repository(tmp_path: Path) -> None:
+    text = spec(0, "stages:\n  a:\n    cmd: x\n    deps: ['..', data/../.., '\\etc\\passwd']\n")
+    assert load(text, tmp_path) == [
+        "specops.yaml:7:12: error: stages.a.deps[0]: '..' leaves the repository through '..'",
+        "specops.yaml:7:18: error: stages.a.deps[1]: "
+        "'data/../..' leaves the repository through '..'",
+        "specops.yaml:7:30: error: stages.a.deps[2]: "
+        "'\\\\etc\\\\passwd' must be relative to the repository, not absolute",
+    ]
+
+
+def test_a_params_prefix_is_not_a_key(tmp_path: Path) -> None:
+    text = spec(0, STAGES.replace("params: [train]", "params: [train.se, train.seed]"))
+    assert load(text, tmp_path) == [
+        "specops.yaml:7:14: error: stages.train.params[0]: "
+        "'train.se' is not a key of params.yaml; did you mean 'train.seed'?"
+    ]
+
+
+def test_a_github_expression_in_a_mapping_key_is_refused(tmp_path: Path) -> None:
+    text = spec(0, "stages:\n  a:\n    cmd: x\n    outs:\n      - '${{ x }}': {cache: false}\n")
+    assert load(text, tmp_path) == [
+        "specops.yaml:8:9: error: stages.a.outs[0].${{ x }}: "
+        "must not contain '${{' (GitHub Actions expression syntax)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "maturity, parts, expected",
+    [
+        (
+            4,
+            [STAGES.replace("    metrics: [scores.json]\n", ""), MONITORING],
+            "maturity 4 needs a stage with `metrics`, `models`, `gates`, `promotion`; add them "
+            'or lower the level (see "Maturity 2" and "Maturity 3" in the README)',
+        ),
+        (
+            4,
+            [STAGES, MONITORING],
+            "maturity 4 needs `models`, `gates`, `promotion`; add them or lower the level"
+            ' (see "Maturity 3" in the README)',
+        ),
+        (
+            3,
+            [STAGES, MODELS, PROMOTION],
+            'maturity 3 needs `gates`; add it or lower the level (see "Maturity 3" in the README)',
+        ),
+        (
+            4,
+            [STAGES.replace("    metrics: [scores.json]\n", "")],
+            "maturity 4 needs a stage with `metrics`, `models`, `gates`, `promotion`, "
+            "`monitoring`; add them or lower the level "
+            '(see "Maturity 2", "Maturity 3" and "Maturity 4" in the README)',
+        ),
+    ],
+)
+def test_each_level_needs_what_the_levels_below_need(
+    maturity: int, parts: list[str], expected: str, tmp_path: Path
+) -> None:
+    assert load(spec(maturity, *parts), tmp_path) == [
+        f"specops.yaml:3:11: error: maturity: {expected}"
+    ]
+
+
+def test_min_equal_to_max_is_a_gate(tmp_path: Path) -> None:
+    assert (
+        load(spec(0, STAGES, "gates:\n  - metric: auc\n    min: 1\n    max: 1.0\n"), tmp_path) == []
+    )

@@ -402,3 +402,34 @@ def test_specops_init_scaffolds_a_project_dvc_reproduces(tmp_path: Path) -> None
     }
     # Reproducing leaves the generated files as specops renders them.
     assert "up to date" in run(root, "specops", "render", "--check").stdout
+
+
+def test_matrix_items_are_named_as_dvc_names_them(tmp_path: Path) -> None:
+    from specops.spec import load_spec
+    from specops.spec.pipeline import instances
+
+    spec = """\
+version: 1
+name: kinds
+maturity: 0
+stages:
+  sweep:
+    matrix:
+      model: [rf, lr]
+      n: [1, 20]
+      rate: [0.5, 2.0, 1.0e-3]
+      flag: [true, false]
+      layers: [[64, 32], [8]]
+      cfg: [{depth: 3}, {depth: 5, trees: 10}]
+    cmd: python train.py ${item.model} ${item.n} ${item.rate} ${item.flag} ${item.cfg.depth}
+"""
+    root = make_project(tmp_path / "kinds", {"specops.yaml": spec})
+    listed = run(root, "dvc", "stage", "list", "--name-only").stdout.split()
+    ours = [inst.name for inst in instances(load_spec(root / "specops.yaml").spec)]
+    assert len(ours) == 2 * 2 * 3 * 2 * 2 * 2
+    assert ours[:3] == [
+        "sweep@rf-1-0.5-true-layers0-cfg0",
+        "sweep@rf-1-0.5-true-layers0-cfg1",
+        "sweep@rf-1-0.5-true-layers1-cfg0",
+    ]
+    assert ours == listed

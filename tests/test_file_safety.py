@@ -304,7 +304,8 @@ def file_size_limit(limit: int) -> Iterator[None]:
 def test_a_failed_write_removes_its_temporary_file_and_changes_nothing(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (project / "specops.yaml").write_text(SPEC.replace("train.py", "x" * 5000 + ".py"))
+    long_desc = f"    desc: {'x' * 5000}\n    cmd:"
+    (project / "specops.yaml").write_text(SPEC.replace("    cmd:", long_desc))
     (project / WORKFLOW).unlink()
     before = snapshot(project)
     capsys.readouterr()

@@ -45,6 +45,10 @@ INVALID = {
     "cmd not a string": {**BASE, "stages": {"a": {"cmd": 3}}},
     "empty cmd list": {**BASE, "stages": {"a": {"cmd": []}}},
     "two paths in one out": {**BASE, "stages": {"a": {"cmd": "x", "outs": [{"a": {}, "b": {}}]}}},
+    "two paths in one plot": {
+        **BASE,
+        "stages": {"a": {"cmd": "x", "plots": [{"a.csv": {"x": "t"}, "b.csv": {}}]}},
+    },
     "unknown out option": {**BASE, "stages": {"a": {"cmd": "x", "outs": [{"a": {"cach": 1}}]}}},
     "maturity 5": {**BASE, "maturity": 5},
     "bad name": {**BASE, "name": "Bad Name"},

@@ -258,3 +258,114 @@ SCHEMA_CASES = {
 @pytest.mark.parametrize("text, expected", SCHEMA_CASES.values(), ids=SCHEMA_CASES.keys())
 def test_schema_errors(text: str, expected: list[str], tmp_path: Path) -> None:
     assert errors(text, tmp_path) == expected
+
+
+MINIMAL = "version: 1\nname: demo\nmaturity: 0\nstages: {a: {cmd: x}}\n"
+
+
+@pytest.mark.parametrize(
+    "python, expected",
+    [
+        ("3.10", 'expected a string, got the number 3.10; quote it, as in "3.10"'),
+        ("3.100", 'expected a string, got the number 3.100; quote it, as in "3.100"'),
+        ("3", 'expected a string, got the number 3; quote it, as in "3"'),
+        ('"3.9"', "specops needs Python 3.10 or later; '3.9' is older"),
+        ('"3.0"', "specops needs Python 3.10 or later; '3.0' is older"),
+    ],
+)
+def test_ci_python(python: str, expected: str, tmp_path: Path) -> None:
+    assert errors(f"{MINIMAL}ci:\n  python: {python}\n", tmp_path) == [
+        f"specops.yaml:6:11: error: ci.python: {expected}"
+    ]
+
+
+@pytest.mark.parametrize("python", ['"3.10"', '"3.13"', '"3.100"'])
+def test_ci_python_accepted(python: str, tmp_path: Path) -> None:
+    raw = f"{MINIMAL}ci:\n  python: {python}\n".encode()
+    spec, _ = parse_spec("specops.yaml", raw, tmp_path)
+    assert spec.ci.python == python.strip('"')
+
+
+CRON_ERRORS = {
+    "0 25 * * *": "the hour field '25' is not in 0-23",
+    "60 * * * *": "the minute field '60' is not in 0-59",
+    "0 0 0 * *": "the day of month field '0' is not in 1-31",
+    "0 0 32 * *": "the day of month field '32' is not in 1-31",
+    "0 0 * 13 *": "the month field '13' is not in 1-12 or JAN-DEC",
+    "0 0 * 0 *": "the month field '0' is not in 1-12 or JAN-DEC",
+    "0 0 * JANUARY *": "the month field 'JANUARY' is not in 1-12 or JAN-DEC",
+    "0 0 * * 7": "the day of week field '7' is not in 0-6 or SUN-SAT",
+    "0 0 * * MON-FRIDAY": "the day of week field 'MON-FRIDAY' has 'FRIDAY', which is not in "
+    "0-6 or SUN-SAT",
+    "0 1,2,24 * * *": "the hour field '1,2,24' has '24', which is not in 0-23",
+    "0 5-1 * * *": "the hour field '5-1' has the range '5-1', whose start is after its end",
+    "0 0 * * FRI-MON": "the day of week field 'FRI-MON' has the range 'FRI-MON', whose start "
+    "is after its end",
+    "*/0 * * * *": "the minute field '*/0' has the step '0'; a step must be a whole number "
+    "of at least 1",
+    "0-30/x * * * *": "the minute field '0-30/x' has the step 'x'; a step must be a whole "
+    "number of at least 1",
+    "1- * * * *": "the minute field '1-' has '', which is not in 0-59",
+    "1,,2 * * * *": "the minute field '1,,2' has '', which is not in 0-59",
+    "0 0 L * *": "the day of month field 'L' uses 'L', which GitHub Actions does not support",
+    "0 0 15W * *": "the day of month field '15W' uses 'W', which GitHub Actions does not support",
+    "0 0 * * 5#3": "the day of week field '5#3' uses '#', which GitHub Actions does not support",
+    "0 0 ? * 1": "the day of month field '?' uses '?', which GitHub Actions does not support",
+    "0 0 * * 5L": "the day of week field '5L' uses 'L', which GitHub Actions does not support",
+    "0 0 * *": "must be a cron expression of five fields, such as '0 6 * * 1'",
+    "0 0 * * * 2026": "must be a cron expression of five fields, such as '0 6 * * 1'",
+    "0 \uff16 * * *": "the hour field '\uff16' is not in 0-23",  # a full-width digit six
+}
+
+
+@pytest.mark.parametrize("schedule, expected", CRON_ERRORS.items(), ids=CRON_ERRORS.keys())
+def test_cron_fields(schedule: str, expected: str, tmp_path: Path) -> None:
+    text = f"{MINIMAL}monitoring: {{reference: a.csv, current: b.csv, schedule: '{schedule}'}}\n"
+    assert errors(text, tmp_path) == [f"specops.yaml:5:58: error: monitoring.schedule: {expected}"]
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        "0 6 * * 1",
+        "*/15 * * * *",
+        "0-30/5 0-23/2 1-31/3 */2 *",
+        "5/15 * * * *",
+        "0 0 1,15 JAN,jul *",
+        "0 9 * * MON-FRI",
+        "0 9 * * sun,SAT",
+        "59 23 31 12 6",
+        "0 0 1 1 0",
+    ],
+)
+def test_cron_accepted(schedule: str, tmp_path: Path) -> None:
+    text = f"{MINIMAL}monitoring: {{reference: a.csv, current: b.csv, schedule: '{schedule}'}}\n"
+    spec, _ = parse_spec("specops.yaml", text.encode(), tmp_path)
+    assert spec.monitoring is not None and spec.monitoring.schedule == schedule
+
+
+def test_the_depth_guard_applies_through_aliases(tmp_path: Path) -> None:
+    # Sixty levels under an anchor, used sixty levels down: 120 deep only once expanded. The
+    # position is where the too-deep node is written, inside the anchored value.
+    raw = b"a: &deep " + b"[" * 60 + b"]" * 60 + b"\nb: " + b"[" * 60 + b"*deep" + b"]" * 60
+    assert errors(raw + b"\n", tmp_path) == [
+        f"specops.yaml:1:50: error: b{'[0]' * 100}: nested more than 100 levels deep"
+    ]
+
+
+def test_an_explicit_key_overrides_a_merged_one_without_being_a_duplicate() -> None:
+    from specops.spec.yamlfile import load_yaml
+
+    raw = b"base: &base {cmd: x, desc: shared}\nstage:\n  <<: *base\n  cmd: y\n"
+    doc = load_yaml("specops.yaml", raw)
+    assert doc.data["stage"] == {"cmd": "y", "desc": "shared"}
+    assert doc.keys[("stage", "cmd")] == (4, 3)
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan"])
+def test_thresholds_must_be_finite(value: str, tmp_path: Path) -> None:
+    text = f"{MINIMAL}gates:\n  - metric: auc\n    max: {value}\n"
+    number = {".inf": "inf", "-.inf": "-inf", ".nan": "nan"}[value]
+    assert errors(text, tmp_path) == [
+        f"specops.yaml:7:10: error: gates[0].max: must be a finite number, got {number}"
+    ]

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import difflib
-import graphlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from specops.spec import pipeline
 from specops.spec.files import Unreadable, read_bytes, real_path_inside
 from specops.spec.models import Spec, path_of
-from specops.spec.problems import KeyPath, Problem, SpecError
+from specops.spec.problems import MAX_PROBLEMS, KeyPath, Problem, SpecError
 from specops.spec.yamlfile import YamlDoc, load_yaml
 
 PARAMS_FILE = "params.yaml"
@@ -23,6 +22,15 @@ MATURITY_NEEDS: dict[int, list[tuple[str, str]]] = {
     4: [("monitoring", "`monitoring`")],
 }
 
+#: "Did you mean" compares a word with every choice, and difflib's ratio costs from tens to
+#: hundreds of microseconds a pair, growing with their length: thousands of unknown keys
+#: against thousands of known ones took minutes. Only MAX_PROBLEMS problems are printed, so a
+#: run makes at most that many suggestions, comparing at most this many characters in all
+#: (the word's and the choice's, per pair): under a second in the worst case...
+MAX_SUGGEST_WORK = 200_000
+#: ...of words and choices no longer than this.
+MAX_SUGGEST_CHARS = 100
+
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`; did you mean 'x'?` for the closest choice, or nothing."""
@@ -30,19 +38,44 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+class Suggestions:
+    """did_you_mean within a budget for one run; past the budget it suggests nothing."""
+
+    def __init__(self) -> None:
+        self.left = MAX_PROBLEMS
+        self.work = MAX_SUGGEST_WORK
+
+    def __call__(self, word: str, choices: Collection[str]) -> str:
+        least = len(choices) * max(1, len(word))  # known without looking at the choices
+        if self.left <= 0 or len(word) > MAX_SUGGEST_CHARS or least > self.work:
+            return ""
+        pool = [c for c in choices if len(c) <= MAX_SUGGEST_CHARS]
+        cost = sum(len(word) + len(c) for c in pool)
+        if cost > self.work:
+            self.work = 0  # looking at the choices was work too: stop here
+            return ""
+        self.left -= 1
+        self.work -= cost
+        return did_you_mean(word, pool)
+
+
 def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
     """Every problem of a schema-valid spec, in file order."""
-    insts = list(pipeline.instances(spec))  # matrices expanded once for every check below
+    suggest = Suggestions()
     problems = [*_matrices(spec, doc), *_paths(spec, doc)]
-    if not problems:  # the graph checks assume sane paths and matrices
-        problems += _graph(insts, doc)
+    # The graph checks assume sane paths and matrices: expand the matrices only when bounded.
+    insts = None if problems else list(pipeline.instances(spec))
+    duplicates = list(_duplicates(spec, doc))
+    if insts is not None and not duplicates:  # two equal matrix items would clash in the graph
+        problems += pipeline.graph_problems(insts, doc)
     problems += [
+        *duplicates,
         *_expressions(doc, doc.data, ()),
         *_maturity(spec, doc),
-        *_models(spec, insts, doc),
-        *_gates(spec, doc),
-        *_promotion(spec, doc),
-        *_params(spec, doc, root),
+        *_models(spec, insts, doc, suggest),
+        *_gates(spec, doc, suggest),
+        *_promotion(spec, doc, suggest),
+        *_params(spec, doc, root, suggest),
     ]
     return sorted(problems)
 
@@ -64,6 +97,7 @@ def _expressions(doc: YamlDoc, value: Any, path: KeyPath) -> Iterator[Problem]:
 
 
 def _matrices(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
+    oversized = False
     for name, stage in spec.stages.items():
         if stage.matrix is None:
             continue
@@ -74,8 +108,16 @@ def _matrices(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
                 yield doc.problem(("stages", name, "matrix", key), "must list at least one value")
         size = pipeline.matrix_size(stage)
         if size > pipeline.MAX_MATRIX:
+            oversized = True
             msg = f"expands to {size:,} stages; at most {pipeline.MAX_MATRIX:,} are allowed"
             yield doc.problem(("stages", name, "matrix"), msg)
+    total = pipeline.stage_count(spec)
+    if total > pipeline.MAX_STAGES and not oversized:
+        msg = (
+            f"the stages and their matrices make {total:,} stages in all;"
+            f" at most {pipeline.MAX_STAGES:,} are allowed"
+        )
+        yield doc.problem(("stages",), msg, at_key=True)
 
 
 def _spec_paths(spec: Spec) -> Iterator[tuple[str, KeyPath]]:
@@ -98,9 +140,71 @@ def _paths(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
     for path, loc in _spec_paths(spec):
         reason = pipeline.path_problem(path)
         if reason:
-            yield doc.problem(loc, f"{path!r} {reason}")
+            yield doc.problem(loc, reason)
+            continue
+        matrix = spec.stages[str(loc[1])].matrix if loc[0] == "stages" else None
+        longest = pipeline.longest_expansion(path, matrix) if matrix else len(path)
+        if longest > pipeline.MAX_PATH_CHARS:
+            msg = (
+                f"can be {longest:,} characters long with the matrix values put in;"
+                f" a path may have at most {pipeline.MAX_PATH_CHARS:,}"
+            )
+            yield doc.problem(loc, msg)
         elif loc[2:3] in (("outs",), ("metrics",), ("plots",)) and pipeline.normalize(path) == ".":
             yield doc.problem(loc, "must name a file or folder, not the whole repository")
+
+
+def _line(doc: YamlDoc, loc: KeyPath) -> int:
+    return doc.problem(loc, "").line
+
+
+def _repeated(doc: YamlDoc, entries: Iterable[tuple[str, str, KeyPath]]) -> Iterator[Problem]:
+    """Each entry `(identity, as written, location)` whose identity came before, at its
+    second occurrence, saying where the first is."""
+    first: dict[str, tuple[str, KeyPath]] = {}
+    for identity, written, loc in entries:
+        seen = first.setdefault(identity, (written, loc))
+        if seen[1] != loc:
+            where = f"first on line {_line(doc, seen[1])}"
+            if seen[0] != written:
+                where += f", as {seen[0]!r}"
+            yield doc.problem(loc, f"{written!r} is listed twice ({where})")
+
+
+def _duplicates(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
+    """A repeated entry is always a mistake: DVC tracks a path once, and names two equal
+    matrix items alike, so that one stage silently replaces the other."""
+    for name, stage in spec.stages.items():
+        base: KeyPath = ("stages", name)
+        yield from _repeated(
+            doc, ((key, key, (*base, "params", i)) for i, key in enumerate(stage.params))
+        )
+        deps = [(d, (*base, "deps", i)) for i, d in enumerate(stage.deps)]
+        outs = [
+            (path_of(entry), (*base, field, i))
+            for field in ("outs", "metrics", "plots")
+            for i, entry in enumerate(getattr(stage, field))
+        ]
+        for paths in (deps, outs):
+            yield from _repeated(
+                doc,
+                (  # a path refused already is not compared: `..` and `a/../..` are one
+                    (pipeline.normalize(path), path, loc)
+                    for path, loc in paths
+                    if pipeline.path_problem(path) is None
+                ),
+            )
+        for key, values in (stage.matrix or {}).items():
+            fragments = [pipeline.fragment(key, i, v) for i, v in enumerate(values)]
+            yield from _repeated(
+                doc, ((f, f, (*base, "matrix", key, i)) for i, f in enumerate(fragments))
+            )
+    for name, model in spec.models.items():
+        labels = enumerate(model.labels)
+        yield from _repeated(doc, ((lb, lb, ("models", name, "labels", i)) for i, lb in labels))
+    if spec.promotion is not None:
+        stages = enumerate(spec.promotion.stages)
+        yield from _repeated(doc, ((s, s, ("promotion", "stages", i)) for i, s in stages))
 
 
 def _maturity(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
@@ -112,14 +216,22 @@ def _maturity(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
         "monitoring": spec.monitoring is not None,
     }
     missing = [
-        text
+        (level, text)
         for level in range(2, spec.maturity + 1)
         for key, text in MATURITY_NEEDS.get(level, [])
         if not have[key]
     ]
     if missing:
         them = "them" if len(missing) > 1 else "it"
-        msg = f"maturity {spec.maturity} needs {', '.join(missing)}; add {them} or lower the level"
+        needs = ", ".join(text for _, text in missing)
+        sections = [f'"Maturity {level}"' for level in sorted({level for level, _ in missing})]
+        see = (
+            sections[0] if len(sections) == 1 else f"{', '.join(sections[:-1])} and {sections[-1]}"
+        )
+        msg = (
+            f"maturity {spec.maturity} needs {needs}; add {them} or lower the level"
+            f" (see {see} in the README)"
+        )
         yield doc.problem(("maturity",), msg)
 
 
@@ -132,22 +244,26 @@ def metrics_files(spec: Spec) -> list[str]:
     ]
 
 
-def _unknown_metrics_file(path: str, declared: list[str]) -> str:
-    return f"{path!r} is not a metrics file of any stage{did_you_mean(path, declared)}"
+def _unknown_metrics_file(path: str, declared: list[str], suggest: Suggestions) -> str:
+    return f"{path!r} is not a metrics file of any stage{suggest(path, declared)}"
 
 
-def _models(spec: Spec, insts: list[pipeline.Instance], doc: YamlDoc) -> Iterator[Problem]:
-    outs = [out for inst in insts for out, _ in inst.outs]
+def _models(
+    spec: Spec, insts: list[pipeline.Instance] | None, doc: YamlDoc, suggest: Suggestions
+) -> Iterator[Problem]:
+    """Model paths are checked against the outs only when the stages could be expanded."""
+    outs = [out for inst in insts or () for out, _ in inst.outs]
     out_set = set(outs)
     declared = metrics_files(spec)
     for name, model in spec.models.items():
         path = pipeline.normalize(model.path)
-        if path not in out_set and not any(a in out_set for a in pipeline.ancestors(path)):
-            msg = f"{model.path!r} is not an out of any stage{did_you_mean(path, outs)}"
+        known = path in out_set or any(a in out_set for a in pipeline.ancestors(path))
+        if insts is not None and not known:
+            msg = f"{model.path!r} is not an out of any stage{suggest(path, outs)}"
             yield doc.problem(("models", name, "path"), msg)
         if model.metrics and pipeline.normalize(model.metrics) not in declared:
             yield doc.problem(
-                ("models", name, "metrics"), _unknown_metrics_file(model.metrics, declared)
+                ("models", name, "metrics"), _unknown_metrics_file(model.metrics, declared, suggest)
             )
 
 
@@ -159,7 +275,7 @@ def split_metric(metric: str) -> tuple[str | None, str]:
     return None, metric
 
 
-def _gates(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
+def _gates(spec: Spec, doc: YamlDoc, suggest: Suggestions) -> Iterator[Problem]:
     declared = metrics_files(spec)
     for i, gate in enumerate(spec.gates):
         loc: KeyPath = ("gates", i)
@@ -167,7 +283,7 @@ def _gates(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
         if not key:
             yield doc.problem((*loc, "metric"), "names no metric after ':'")
         if file is not None and pipeline.normalize(file) not in declared:
-            yield doc.problem((*loc, "metric"), _unknown_metrics_file(file, declared))
+            yield doc.problem((*loc, "metric"), _unknown_metrics_file(file, declared, suggest))
         elif file is None and not declared:
             yield doc.problem((*loc, "metric"), "no stage declares a metrics file to read it from")
         if gate.min is None and gate.max is None and gate.vs is None:
@@ -178,19 +294,15 @@ def _gates(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
             yield doc.problem((*loc, "tolerance"), "applies only to a comparison; add vs")
 
 
-def _promotion(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
+def _promotion(spec: Spec, doc: YamlDoc, suggest: Suggestions) -> Iterator[Problem]:
     promotion = spec.promotion
     if promotion is None:
         return
-    seen: set[str] = set()
-    for i, stage in enumerate(promotion.stages):
-        if stage in seen:
-            yield doc.problem(("promotion", "stages", i), f"{stage!r} is listed twice")
-        seen.add(stage)
+    seen = set(promotion.stages)  # a stage listed twice is reported with the other duplicates
     for field in ("auto", "approval"):
         value = getattr(promotion, field)
         if value is not None and value not in seen:
-            msg = f"{value!r} is not one of promotion.stages{did_you_mean(value, seen)}"
+            msg = f"{value!r} is not one of promotion.stages{suggest(value, seen)}"
             yield doc.problem(("promotion", field), msg)
     if promotion.auto is not None and promotion.auto == promotion.approval:
         msg = f"{promotion.auto!r} cannot be assigned automatically and need approval"
@@ -214,7 +326,7 @@ def load_params(root: Path) -> YamlDoc | None:
     return None if raw is None else load_yaml(PARAMS_FILE, raw)
 
 
-def _params(spec: Spec, doc: YamlDoc, root: Path) -> Iterator[Problem]:
+def _params(spec: Spec, doc: YamlDoc, root: Path, suggest: Suggestions) -> Iterator[Problem]:
     refs = [
         (key, ("stages", name, "params", i))
         for name, stage in spec.stages.items()
@@ -234,44 +346,5 @@ def _params(spec: Spec, doc: YamlDoc, root: Path) -> Iterator[Problem]:
     keys = set(_flatten(params.data))
     for key, loc in refs:
         if key not in keys:
-            msg = f"{key!r} is not a key of {PARAMS_FILE}{did_you_mean(key, keys)}"
+            msg = f"{key!r} is not a key of {PARAMS_FILE}{suggest(key, keys)}"
             yield doc.problem(loc, msg)
-
-
-def _graph(insts: list[pipeline.Instance], doc: YamlDoc) -> Iterator[Problem]:
-    """Overlapping outputs and cycles, on the stages with matrices expanded."""
-    producer: dict[str, str] = {}
-    inside: dict[str, set[str]] = {}  # folder -> instances writing something below it
-    for inst in insts:
-        for out, loc in inst.outs:
-            other = producer.get(out)
-            if other is not None:
-                same = other.split("@")[0] == inst.stage
-                where = "another item of the same matrix" if same else f"stage {other!r}"
-                yield doc.problem(loc, f"{out!r} is also an out of {where}")
-                continue
-            producer[out] = inst.name
-            for folder in pipeline.ancestors(out):
-                inside.setdefault(folder, set()).add(inst.name)
-    for inst in insts:
-        for out, loc in inst.outs:
-            for folder in pipeline.ancestors(out):
-                owner = producer.get(folder)
-                if owner is not None and owner != inst.name:
-                    yield doc.problem(loc, f"{out!r} is inside {folder!r}, an out of {owner!r}")
-    graph: dict[str, set[str]] = {inst.name: set() for inst in insts}
-    for inst in insts:
-        for dep, _ in inst.deps:
-            for path in (dep, *pipeline.ancestors(dep)):
-                if path in producer:
-                    graph[inst.name].add(producer[path])
-            graph[inst.name].update(inside.get(dep, ()))
-    try:
-        graphlib.TopologicalSorter(graph).prepare()
-    except graphlib.CycleError as exc:
-        cycle: list[str] = exc.args[1]
-        first = min(cycle[:-1], key=list(graph).index)
-        start = cycle.index(first)
-        loop = [*cycle[start:-1], *cycle[:start], first]
-        msg = f"the pipeline has a cycle: {' -> '.join(loop)}"
-        yield doc.problem(("stages", first.split("@")[0]), msg, at_key=True)

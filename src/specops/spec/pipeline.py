@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import bisect
+import graphlib
 import itertools
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from specops.spec.models import Spec, Stage, path_of
-from specops.spec.problems import KeyPath
+from specops.spec.problems import KeyPath, Problem
+from specops.spec.yamlfile import YamlDoc
 
 #: A matrix larger than this is almost certainly a mistake, and DVC would be slow on it.
 MAX_MATRIX = 10_000
+#: Stages in the whole pipeline, matrices expanded: `dvc stage list` already takes about
+#: 20 s on this many, and every DVC command reads them all.
+MAX_STAGES = 10_000
+#: Far beyond any real path (Linux allows 4,096 bytes, Windows 260 characters by default), and
+#: small enough that the graph checks stay cheap on hostile input.
+MAX_PATH_CHARS = 1_024
+MAX_PATH_PARTS = 64
 
 _ITEM = re.compile(r"\$\{\s*item\.([A-Za-z0-9_.]+)\s*\}")
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -25,12 +35,18 @@ def normalize(path: str) -> str:
 
 
 def path_problem(path: str) -> str | None:
-    """Why `path` does not stay inside the repository, or None."""
+    """Why `path` is not a usable repository path, or None. The path itself is quoted in the
+    message only when it is short enough to read."""
+    if len(path) > MAX_PATH_CHARS:
+        return f"is {len(path):,} characters long; a path may have at most {MAX_PATH_CHARS:,}"
+    parts = len(path.replace("\\", "/").split("/"))
+    if parts > MAX_PATH_PARTS:
+        return f"has {parts:,} parts; a path may have at most {MAX_PATH_PARTS}"
     if path.startswith(("/", "\\")) or _DRIVE.match(path):
-        return "must be relative to the repository, not absolute"
+        return f"{path!r} must be relative to the repository, not absolute"
     norm = normalize(path)
     if norm == ".." or norm.startswith("../"):
-        return "leaves the repository through '..'"
+        return f"{path!r} leaves the repository through '..'"
     return None
 
 
@@ -48,7 +64,7 @@ def matrix_size(stage: Stage) -> int:
     return size
 
 
-def _lookup(item: dict[str, Any], dotted: str) -> Any:
+def _lookup(item: Mapping[str, Any], dotted: str) -> Any:
     value: Any = item
     for part in dotted.split("."):
         if not isinstance(value, dict) or part not in value:
@@ -57,52 +73,81 @@ def _lookup(item: dict[str, Any], dotted: str) -> Any:
     return value
 
 
-def interpolate(text: str, item: dict[str, Any]) -> str:
+def _text(value: Any) -> str:
+    """A value as DVC writes it into a string or a stage name."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def interpolate(text: str, item: Mapping[str, Any]) -> str:
     """Replace `${item.key}` as DVC does for a matrix stage; other `${...}` stay as they are."""
 
     def replace(match: re.Match[str]) -> str:
         value = _lookup(item, match.group(1))
-        if value is None:
-            return match.group(0)
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        return str(value)
+        return match.group(0) if value is None else _text(value)
 
     return _ITEM.sub(replace, text) if "${" in text else text
+
+
+def longest_expansion(text: str, matrix: Mapping[str, Sequence[Any]]) -> int:
+    """An upper bound on the length of `text` with any item of `matrix` put in, computed
+    without expanding the matrix: each reference is replaced by its longest value."""
+    total = len(text)
+    for match in _ITEM.finditer(text):
+        key = match.group(1).split(".")[0]
+        values = [_lookup({key: v}, match.group(1)) for v in matrix.get(key, ())]
+        longest = max((len(_text(v)) for v in values if v is not None), default=None)
+        if longest is not None:
+            total += longest - len(match.group(0))
+    return total
+
+
+def fragment(key: str, index: int, value: Any) -> str:
+    """DVC's name for one value of a matrix key: lists and mappings by their key and index."""
+    return f"{key}{index}" if isinstance(value, (list, dict)) else _text(value)
 
 
 @dataclass(frozen=True)
 class Instance:
     """One concrete stage: a plain stage, or one item of a matrix stage."""
 
-    name: str  # the stage name, `stage@item` for a matrix item
+    name: str  # the stage name as `dvc stage list` prints it, `stage@item` for a matrix item
     stage: str  # the name in the spec
     deps: tuple[tuple[str, KeyPath], ...]
     outs: tuple[tuple[str, KeyPath], ...]
 
 
-def _items(stage: Stage) -> Iterator[tuple[str, dict[str, Any]]]:
+def items(stage: Stage) -> Iterator[tuple[str, dict[str, Any]]]:
+    """`(@name, item)` for each item of a matrix, named as DVC names it
+    (`MatrixDefinition.normalized_iterable`); a plain stage has one item named ""."""
     if not stage.matrix:
         yield "", {}
         return
     keys = list(stage.matrix)
-    for index, combo in enumerate(itertools.product(*stage.matrix.values())):
-        label = "-".join(str(v) if not isinstance(v, dict) else str(index) for v in combo)
-        yield f"@{label}", dict(zip(keys, combo, strict=True))
+    for combo in itertools.product(*(enumerate(v) for v in stage.matrix.values())):
+        label = "-".join(fragment(k, i, v) for k, (i, v) in zip(keys, combo, strict=True))
+        yield f"@{label}", {k: v for k, (_, v) in zip(keys, combo, strict=True)}
+
+
+def stage_count(spec: Spec) -> int:
+    """How many stages DVC will make of the spec, matrices expanded."""
+    return sum(matrix_size(stage) for stage in spec.stages.values())
 
 
 def instances(spec: Spec) -> Iterator[Instance]:
-    """Every concrete stage with its dependency and output paths, normalized."""
+    """Every concrete stage with its dependency and output paths, normalized.
+
+    The caller makes sure the expansion is bounded (MAX_STAGES) before it asks for this.
+    """
     for name, stage in spec.stages.items():
-        if matrix_size(stage) > MAX_MATRIX:
-            continue
         base: KeyPath = ("stages", name)
         outs = [
             (path_of(entry), (*base, field, i))
             for field in ("outs", "metrics", "plots")
             for i, entry in enumerate(getattr(stage, field))
         ]
-        for suffix, item in _items(stage):
+        for suffix, item in items(stage):
             yield Instance(
                 name + suffix,
                 name,
@@ -112,3 +157,60 @@ def instances(spec: Spec) -> Iterator[Instance]:
                 ),
                 tuple((normalize(interpolate(p, item)), loc) for p, loc in outs),
             )
+
+
+def _below(sorted_outs: list[str], folder: str) -> Iterator[str]:
+    """The outs strictly inside `folder`, found by bisection: they sort together after it."""
+    prefix = f"{folder}/"
+    for out in itertools.islice(sorted_outs, bisect.bisect_left(sorted_outs, prefix), None):
+        if not out.startswith(prefix):
+            break
+        yield out
+
+
+def graph_problems(insts: list[Instance], doc: YamlDoc) -> Iterator[Problem]:
+    """Overlapping outputs and cycles, on the stages with matrices expanded.
+
+    Memory stays proportional to the number of paths: ancestors are walked, never stored, and
+    a dependency on a folder goes through one node per folder instead of an edge from every
+    reader to every writer inside it.
+    """
+    producer: dict[str, str] = {}
+    for inst in insts:
+        for out, loc in inst.outs:
+            other = producer.setdefault(out, inst.name)
+            if other != inst.name:
+                same = other.split("@")[0] == inst.stage
+                where = "another item of the same matrix" if same else f"stage {other!r}"
+                yield doc.problem(loc, f"{out!r} is also an out of {where}")
+    for inst in insts:
+        for out, loc in inst.outs:
+            for folder in ancestors(out):
+                owner = producer.get(folder)
+                if owner is not None and owner != inst.name:
+                    yield doc.problem(loc, f"{out!r} is inside {folder!r}, an out of {owner!r}")
+                    break
+    sorted_outs = sorted(producer)
+    graph: dict[Any, set[Any]] = {inst.name: set() for inst in insts}
+    for inst in insts:
+        for dep, _ in inst.deps:
+            owner = producer.get(dep) or next(
+                (producer[a] for a in ancestors(dep) if a in producer), None
+            )
+            if owner is not None:
+                graph[inst.name].add(owner)
+            node = ("folder", dep)  # stage names are strings, so a tuple cannot clash
+            if node not in graph:
+                graph[node] = {producer[out] for out in _below(sorted_outs, dep)}
+            if graph[node]:
+                graph[inst.name].add(node)
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as exc:
+        order = {inst.name: i for i, inst in enumerate(insts)}
+        cycle = [node for node in exc.args[1][:-1] if isinstance(node, str)]
+        start = min(range(len(cycle)), key=lambda i: order[cycle[i]])
+        # graphlib lists each node before the nodes that need it: in data-flow order already
+        loop = [*cycle[start:], *cycle[:start], cycle[start]]
+        msg = f"the pipeline has a cycle: {' -> '.join(loop)}"
+        yield doc.problem(("stages", cycle[start].split("@")[0]), msg, at_key=True)

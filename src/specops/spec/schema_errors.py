@@ -9,7 +9,7 @@ from typing import Any, get_args
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from specops.spec.checks import did_you_mean
+from specops.spec.checks import Suggestions
 from specops.spec.problems import Problem
 from specops.spec.yamlfile import YamlDoc
 
@@ -51,16 +51,20 @@ def describe(value: Any) -> str:
     return str(value)
 
 
-def _message(error: ErrorDetails, root: type[BaseModel]) -> str:
+def _message(
+    error: ErrorDetails, root: type[BaseModel], written: str | None, suggest: Suggestions
+) -> str:
+    """The message for one error; `written` is the value's source text when it is a number."""
     kind, value, ctx = error["type"], error["input"], error.get("ctx", {})
     loc = error["loc"]
     if kind == "extra_forbidden":
-        return f"unknown key{did_you_mean(str(loc[-1]), fields_at(root, loc[:-1]))}"
+        return f"unknown key{suggest(str(loc[-1]), fields_at(root, loc[:-1]))}"
     if kind == "missing":
         return "required key is missing"
     if kind == "string_type":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return f'expected a string, got the number {value}; quote it, as in "{value}"'
+            text = written or str(value)  # as written: `3.10` is the float 3.1 once loaded
+            return f'expected a string, got the number {text}; quote it, as in "{text}"'
         return f"expected a string, got {describe(value)}"
     if kind == "literal_error":
         return f"must be {ctx['expected']}, got {describe(value)}"
@@ -75,6 +79,7 @@ def _message(error: ErrorDetails, root: type[BaseModel]) -> str:
 def schema_problems(doc: YamlDoc, exc: ValidationError, root: type[BaseModel]) -> list[Problem]:
     """One problem per pydantic error, at the YAML node it is about."""
     problems = []
+    suggest = Suggestions()
     for error in exc.errors(include_url=False):
         loc = error["loc"]
         path = doc.locate(loc)
@@ -82,5 +87,6 @@ def schema_problems(doc: YamlDoc, exc: ValidationError, root: type[BaseModel]) -
             path = (*path, loc[-1])
         # A bad mapping key is reported at the key, not at its value.
         at_key = error["type"] == "extra_forbidden" or loc[-1:] == ("[key]",)
-        problems.append(doc.problem(path, _message(error, root), at_key=at_key))
+        message = _message(error, root, doc.numbers.get(path), suggest)
+        problems.append(doc.problem(path, message, at_key=at_key))
     return problems

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
+from specops.spec.files import MAX_FILE_BYTES
 from specops.spec.problems import Key, KeyPath, Problem, SpecError, format_keypath
 
 try:  # libyaml is several times faster; pure Python is the fallback where it is not built.
@@ -25,6 +26,9 @@ except ImportError:  # pragma: no cover
 
 #: How many nodes a document may hold once aliases are expanded ("billion laughs" guard).
 MAX_NODES = 1_000_000
+#: How many characters its scalars may hold once aliases are expanded: no more than a file
+#: specops would read, so that aliases cannot make a small spec render a huge dvc.yaml.
+MAX_CHARS = MAX_FILE_BYTES
 #: How deep values may nest; far beyond any spec, and well within Python's recursion limit.
 MAX_DEPTH = 100
 
@@ -49,6 +53,8 @@ class YamlDoc:
     data: Any
     values: dict[KeyPath, Mark] = field(default_factory=dict)
     keys: dict[KeyPath, Mark] = field(default_factory=dict)
+    #: The source text of each number, as written: `3.10` loads as 3.1, but messages quote it.
+    numbers: dict[KeyPath, str] = field(default_factory=dict)
 
     def locate(self, loc: Sequence[Any]) -> KeyPath:
         """The longest prefix of `loc` that names a node, skipping parts that name none.
@@ -68,6 +74,12 @@ class YamlDoc:
         marks = self.keys if at_key and node_path in self.keys else self.values
         line, col = marks.get(node_path, (1, 1))
         return Problem(self.file, line, col, format_keypath(path), message)
+
+
+def _flat(pairs: list[tuple[yaml.Node, yaml.Node]]) -> Iterator[yaml.Node]:
+    for key, value in pairs:
+        yield key
+        yield value
 
 
 def _mark(node: yaml.Node) -> Mark:
@@ -138,13 +150,14 @@ class _Builder:
         self.doc = doc
         self.problems: list[Problem] = []
         self.scalars = SafeConstructor()
-        self.sizes: dict[int, int] = {}
+        self.sizes: dict[int, tuple[int, int]] = {}
 
-    def size(self, node: yaml.Node, depth: int = 0) -> int:
-        """Nodes under `node` with aliases expanded, memoised so that a bomb costs nothing."""
+    def size(self, node: yaml.Node, depth: int = 0) -> tuple[int, int]:
+        """Nodes under `node` and characters in their scalars, with aliases expanded; memoised
+        per node so that a bomb costs no more than its text."""
         known = self.sizes.get(id(node))
         if known is not None:
-            if known < 0:
+            if known[0] < 0:
                 line, col = _mark(node)
                 msg = "an alias refers to a node that contains it (recursive alias)"
                 raise _error_at(self.doc.file, line, col, msg)
@@ -152,21 +165,28 @@ class _Builder:
         if depth > MAX_DEPTH:
             line, col = _mark(node)
             raise _error_at(self.doc.file, line, col, f"nested more than {MAX_DEPTH} levels deep")
-        self.sizes[id(node)] = -1
-        total = 1
-        if isinstance(node, yaml.SequenceNode):
-            total += sum(self.size(child, depth + 1) for child in node.value)
-        elif isinstance(node, yaml.MappingNode):
-            total += sum(self.size(k, depth + 1) + self.size(v, depth + 1) for k, v in node.value)
-        self.sizes[id(node)] = total
-        return total
+        self.sizes[id(node)] = (-1, -1)
+        nodes, chars = 1, 0
+        if isinstance(node, yaml.ScalarNode):
+            chars = len(node.value)
+        else:
+            children = node.value if isinstance(node, yaml.SequenceNode) else _flat(node.value)
+            for child in children:
+                sub_nodes, sub_chars = self.size(child, depth + 1)
+                nodes += sub_nodes
+                chars += sub_chars
+        self.sizes[id(node)] = (nodes, chars)
+        return nodes, chars
 
     def build(self, node: yaml.Node, path: KeyPath) -> Any:
         self.doc.values[path] = _mark(node)
         if len(path) > MAX_DEPTH:
             raise SpecError([self.doc.problem(path, f"nested more than {MAX_DEPTH} levels deep")])
         if isinstance(node, yaml.ScalarNode):
-            return self.scalar(node, path)
+            value = self.scalar(node, path)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                self.doc.numbers[path] = node.value
+            return value
         if node.tag not in _COLLECTION_TAGS:
             self.problems.append(self.doc.problem(path, f"unsupported YAML tag {node.tag!r}"))
             return None
@@ -233,10 +253,14 @@ def load_yaml(file: str, raw: bytes) -> YamlDoc:
         raise _error_at(file, 1, 1, "the file is empty; expected a mapping")
     builder = _Builder(doc)
     # Only an alias can make a document larger than its text; without an anchor there is none.
-    if "&" in text and builder.size(root) > MAX_NODES:
-        line, col = _mark(root)
-        msg = f"the document expands to more than {MAX_NODES:,} nodes through aliases"
-        raise _error_at(file, line, col, msg)
+    if "&" in text:
+        nodes, chars = builder.size(root)
+        if nodes > MAX_NODES or chars > MAX_CHARS:
+            what = f"{MAX_NODES:,} nodes" if nodes > MAX_NODES else f"{MAX_CHARS:,} characters"
+            line, col = _mark(root)
+            raise _error_at(
+                file, line, col, f"the document expands to more than {what} through aliases"
+            )
     doc.data = builder.build(root, ())
     if builder.problems:
         raise SpecError(builder.problems)
