@@ -429,3 +429,42 @@ def test_min_equal_to_max_is_a_gate(tmp_path: Path) -> None:
     assert (
         load(spec(0, STAGES, "gates:\n  - metric: auc\n    min: 1\n    max: 1.0\n"), tmp_path) == []
     )
+
+
+def test_matrix_values_cannot_take_a_path_out_of_the_repository(tmp_path: Path) -> None:
+    text = spec(
+        0,
+        """\
+        stages:
+          s:
+            cmd: echo hi > ${item.p}
+            matrix: {p: [ok, "../../tmp/pwned", /etc/cron.d]}
+            deps: ["${item.p}.in"]
+            outs: ["${item.p}"]
+        """.replace("        ", ""),
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:8:12: error: stages.s.deps[0]: in stage 's@../../tmp/pwned': "
+        "'../../tmp/pwned.in' leaves the repository through '..'",
+        "specops.yaml:9:12: error: stages.s.outs[0]: in stage 's@../../tmp/pwned': "
+        "'../../tmp/pwned' leaves the repository through '..'",
+    ]
+
+
+def test_stages_cannot_write_where_git_dvc_and_specops_keep_their_files(tmp_path: Path) -> None:
+    outs = "[.git/hooks/pre-commit, .dvc/config, ./.github/workflows/x.yml, dvc.lock, data]"
+    text = spec(0, f"stages:\n  s:\n    cmd: echo\n    outs: {outs}\n")
+    assert load(text, tmp_path) == [
+        "specops.yaml:7:12: error: stages.s.outs[0]: '.git/hooks/pre-commit' is inside '.git', "
+        "which only Git, DVC and specops write to",
+        "specops.yaml:7:35: error: stages.s.outs[1]: '.dvc/config' is inside '.dvc', "
+        "which only Git, DVC and specops write to",
+        "specops.yaml:7:48: error: stages.s.outs[2]: './.github/workflows/x.yml' is inside "
+        "'.github', which only Git, DVC and specops write to",
+        "specops.yaml:7:75: error: stages.s.outs[3]: 'dvc.lock' is DVC's own file",
+    ]
+    matrix = "stages:\n  s:\n    cmd: echo\n    matrix: {d: [a, .git]}\n    outs: ['${item.d}/x']\n"
+    assert load(spec(0, matrix), tmp_path) == [
+        "specops.yaml:9:12: error: stages.s.outs[0]: in stage 's@.git': '.git/x' is inside "
+        "'.git', which only Git, DVC and specops write to"
+    ]

@@ -66,7 +66,10 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
     # The graph checks assume sane paths and matrices: expand the matrices only when bounded.
     insts = None if problems else list(pipeline.instances(spec))
     duplicates = list(_duplicates(spec, doc))
-    if insts is not None and not duplicates:  # two equal matrix items would clash in the graph
+    expanded = list(_expanded_paths(insts, doc)) if insts is not None else []
+    problems += expanded
+    # Two equal matrix items, or a path out of the repository, would only cascade in the graph.
+    if insts is not None and not duplicates and not expanded:
         problems += pipeline.graph_problems(insts, doc)
     problems += [
         *duplicates,
@@ -150,8 +153,26 @@ def _paths(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
                 f" a path may have at most {pipeline.MAX_PATH_CHARS:,}"
             )
             yield doc.problem(loc, msg)
-        elif loc[2:3] in (("outs",), ("metrics",), ("plots",)) and pipeline.normalize(path) == ".":
-            yield doc.problem(loc, "must name a file or folder, not the whole repository")
+        elif loc[2:3] in (("outs",), ("metrics",), ("plots",)):
+            reason = pipeline.out_problem(path)
+            if reason:
+                yield doc.problem(loc, reason)
+
+
+def _expanded_paths(insts: list[pipeline.Instance], doc: YamlDoc) -> Iterator[Problem]:
+    """A matrix value can take a path out of the repository (`..`, `/etc`): check the paths
+    with the values put in, once per path in the spec."""
+    reported: set[KeyPath] = set()
+    for inst in insts:
+        if inst.name == inst.stage:
+            continue  # no matrix: already checked as written
+        for path, loc in (*inst.deps, *inst.outs):
+            reason = pipeline.path_problem(path) or (
+                pipeline.out_problem(path) if loc[2] != "deps" else None
+            )
+            if reason and loc not in reported:
+                reported.add(loc)
+                yield doc.problem(loc, f"in stage {inst.name!r}: {reason}")
 
 
 def _line(doc: YamlDoc, loc: KeyPath) -> int:

@@ -34,6 +34,24 @@ def normalize(path: str) -> str:
     return posixpath.normpath(path.replace("\\", "/"))
 
 
+#: Where a stage may not write: Git's and DVC's own files, and the files specops generates.
+_RESERVED_DIRS = (".git", ".dvc", ".github")
+_RESERVED_FILES = ("dvc.yaml", "dvc.lock", ".dvcignore")
+
+
+def out_problem(path: str) -> str | None:
+    """Why a stage may not write `path` (a valid repository path), or None."""
+    norm = normalize(path)
+    if norm == ".":
+        return "must name a file or folder, not the whole repository"
+    top = norm.split("/", 1)[0]
+    if top in _RESERVED_DIRS:
+        return f"{path!r} is inside {top!r}, which only Git, DVC and specops write to"
+    if norm in _RESERVED_FILES:
+        return f"{path!r} is DVC's own file"
+    return None
+
+
 def path_problem(path: str) -> str | None:
     """Why `path` is not a usable repository path, or None. The path itself is quoted in the
     message only when it is short enough to read."""
