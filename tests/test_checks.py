@@ -465,6 +465,6 @@ def test_stages_cannot_write_where_git_dvc_and_specops_keep_their_files(tmp_path
     ]
     matrix = "stages:\n  s:\n    cmd: echo\n    matrix: {d: [a, .git]}\n    outs: ['${item.d}/x']\n"
     assert load(spec(0, matrix), tmp_path) == [
-        "specops.yaml:9:12: error: stages.s.outs[0]: in stage 's@.git': '.git/x' is inside "
+        "specops.yaml:8:12: error: stages.s.outs[0]: in stage 's@.git': '.git/x' is inside "
         "'.git', which only Git, DVC and specops write to"
     ]
