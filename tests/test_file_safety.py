@@ -432,13 +432,13 @@ def test_init_writes_nothing_when_any_file_is_in_the_way(
     }
 
 
-@pytest.mark.parametrize("name", ["params.yaml", "dvc.yaml", "requirements.txt"])
+@pytest.mark.parametrize("name", ["params.yaml", "dvc.yaml", "requirements.txt", "src"])
 def test_init_refuses_a_spec_name_it_would_overwrite(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
 ) -> None:
     assert cli(tmp_path, "init", spec=name) == 2
     assert capsys.readouterr().err == (
-        f"{tmp_path / name}: error: specops init writes a file of that name itself; "
+        f"{tmp_path / name}: error: specops writes a file or folder of that name itself; "
         "choose another name for the spec\n"
     )
     assert list(tmp_path.iterdir()) == []
@@ -452,10 +452,13 @@ def test_temporary_files_left_by_a_killed_render_are_reported_and_removed(
 ) -> None:
     left = [
         project / f".dvc.yaml.0a1b2c3d{TEMP_SUFFIX}",
-        project / f".github/workflows/.x{TEMP_SUFFIX}",
+        project / f".github/workflows/.specops-ci.yml.99aabbcc{TEMP_SUFFIX}",
     ]
     for path in left:
         path.write_text("half a fi")
+    mine = [project / f".notes{TEMP_SUFFIX}", project / f".dvc.yaml.mine{TEMP_SUFFIX}"]
+    for path in mine:
+        path.write_text("a user's own file that only looks like a temporary one")
     capsys.readouterr()
     assert cli(project, "render", "--check") == 1
     assert capsys.readouterr().out.splitlines() == [
@@ -464,6 +467,7 @@ def test_temporary_files_left_by_a_killed_render_are_reported_and_removed(
     ]
     assert cli(project, "render") == 0
     assert not any(path.exists() for path in left)
+    assert all(path.exists() for path in mine)
 
 
 def test_a_killed_render_leaves_every_file_whole_and_nothing_behind(tmp_path: Path) -> None:
@@ -501,6 +505,7 @@ def test_a_killed_render_leaves_every_file_whole_and_nothing_behind(tmp_path: Pa
 
 def test_the_spec_is_found_from_a_subfolder(project: Path) -> None:
     (project / "src/deep").mkdir(parents=True)
+    (project / ".git").mkdir()
     result = specops("validate", cwd=project / "src/deep")
     assert (result.returncode, result.stdout) == (
         0,
@@ -517,5 +522,108 @@ def test_a_missing_spec_says_where_it_looked(tmp_path: Path) -> None:
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == (
         f"specops.yaml: error: no specops.yaml in {repo / 'a'} and the folders above it up to "
-        f"{repo}; run `specops init` to start a project\n"
+        f"the Git root {repo}; run `specops init` to start a project\n"
+    )
+    shutil.rmtree(repo / ".git")  # outside a Git repository only the folder itself counts
+    result = specops("validate", cwd=repo / "a")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"specops.yaml: error: no specops.yaml in {repo / 'a'}, which is not in a Git "
+        "repository, so no folder above it was searched; run `specops init` to start a project\n"
+    )
+
+
+def test_render_never_replaces_files_of_another_spec_nor_the_spec_itself(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "other.yaml").write_text(SPEC.replace("python train.py", "python other.py"))
+    before = snapshot(project)
+    capsys.readouterr()
+    assert cli(project, "render", spec="other.yaml") == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{WORKFLOW}: error: was generated from 'specops.yaml', not from 'other.yaml'; "
+        "render it with --spec specops.yaml, or move it away",
+        "dvc.yaml: error: was generated from 'specops.yaml', not from 'other.yaml'; "
+        "render it with --spec specops.yaml, or move it away",
+    ]
+    (project / "dvc.yaml").write_text(header("x") + SPEC)
+    assert cli(project, "render", spec="dvc.yaml") == 2
+    assert capsys.readouterr().err == (
+        f"{project / 'dvc.yaml'}: error: specops writes a file or folder of that name itself; "
+        "choose another name for the spec\n"
+    )
+    assert snapshot(project) == {**before, "dvc.yaml": (header("x") + SPEC).encode()}
+
+
+def test_a_failed_removal_of_leftovers_undoes_the_whole_render(project: Path) -> None:
+    workflows = project / ".github/workflows"
+    left = [
+        project / f".dvc.yaml.0a1b2c3d{TEMP_SUFFIX}",
+        workflows / f".specops-ci.yml.0a1b2c3d{TEMP_SUFFIX}",
+    ]
+    for path in left:
+        path.write_text("half")
+    workflows.chmod(0o555)
+    try:
+        before = snapshot(project)
+        result = run_unprivileged("render", cwd=project)
+        assert (result.returncode, result.stderr) == (
+            2,
+            f"{left[1].relative_to(project)}: error: cannot remove: Permission denied\n",
+        )
+        assert snapshot(project) == before
+    finally:
+        workflows.chmod(0o755)
+
+
+def test_diff_headers_escape_file_names(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / ".github/workflows/specops-x\n+++ b\x1b[31m.yml").write_text(OURS)
+    capsys.readouterr()
+    assert cli(project, "render", "--check", "--diff") == 1
+    out = capsys.readouterr().out
+    assert "--- a/.github/workflows/specops-x\\n+++ b\\x1b[31m.yml\n" in out
+    assert "\x1b" not in out
+
+
+def test_folders_that_cannot_be_searched_are_one_line_and_exit_2(project: Path) -> None:
+    deep = project / "a/b"
+    deep.mkdir(parents=True)
+    (project / "a").chmod(0o600)
+    try:
+        result = subprocess.run(
+            without_root_powers([sys.executable, "-m", "specops", "validate"]),
+            cwd=deep,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        (project / "a").chmod(0o755)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and ": error: " in result.stderr
+    (project / ".github/workflows").chmod(0)
+    try:
+        result = run_unprivileged("render", "--check", cwd=project)
+    finally:
+        (project / ".github/workflows").chmod(0o755)
+    assert (result.returncode, result.stderr) == (
+        2,
+        f"{WORKFLOW}: error: cannot read: Permission denied\n",
+    )
+
+
+def test_a_closed_stdout_and_usage_errors_are_one_line_and_exit_2(project: Path) -> None:
+    closed = subprocess.run(
+        f"{sys.executable} -m specops validate >&-",
+        shell=True,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (closed.returncode, closed.stderr) == (2, "specops: error: standard output is closed\n")
+    usage = specops("render", "--chek", cwd=project)
+    assert (usage.returncode, usage.stderr) == (
+        2,
+        "specops: error: unrecognized arguments: --chek; see `specops --help`\n",
     )

@@ -17,7 +17,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from specops import __version__
 from specops.spec.problems import printable
@@ -85,8 +85,14 @@ def _schema(args: argparse.Namespace) -> int:
     return OK
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """A usage error in one line, like every other error."""
+        self.exit(USAGE, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--spec",
         type=Path,
@@ -98,7 +104,7 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--format", choices=["text", "json"], default="text", help="output format")
     common.add_argument("--traceback", action="store_true", help="show tracebacks of errors")
 
-    root = argparse.ArgumentParser(
+    root = _Parser(
         prog="specops",
         description="MLOps as code: validate specops.yaml and render dvc.yaml and CI workflows.",
     )
@@ -138,7 +144,14 @@ def _say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
 
+_OUTPUT_ERRORS = (errno.EPIPE, errno.ENOSPC, errno.EIO, errno.EBADF)
+
+
 def _run(argv: Sequence[str] | None) -> int:
+    if sys.stdout is None or sys.stderr is None:  # started with a closed stdout (`>&-`)
+        if sys.stderr is not None:
+            _say("specops: error: standard output is closed")
+        return USAGE
     for stream in (sys.stdout, sys.stderr):
         # A terminal or pipe that cannot show a character gets an escape, not a crash.
         if isinstance(stream, io.TextIOWrapper):
@@ -147,31 +160,46 @@ def _run(argv: Sequence[str] | None) -> int:
     try:
         code: int = args.handler(args)
         sys.stdout.flush()  # a full disk or a closed pipe must fail here, with a message
+        return code
     except Exception as exc:
-        from specops.spec.problems import SpecError
+        return _failed(args, exc)
 
-        if isinstance(exc, OSError) and exc.errno in (errno.EPIPE, errno.ENOSPC, errno.EIO):
-            _drop_stdout()
-            _say(f"specops: error: cannot write the output: {exc.strerror}")
+
+def _failed(args: argparse.Namespace, exc: Exception) -> int:
+    """Report what went wrong in one line per problem, and exit 2."""
+    from specops.spec.problems import SpecError
+
+    if args.traceback:
+        traceback.print_exception(exc)
+    try:
+        if isinstance(exc, SpecError):
+            if args.format == "json":
+                problems = [{**p.__dict__, "file": printable(p.file)} for p in exc.problems]
+                _print_json({"valid": False, "problems": problems})
+                sys.stdout.flush()
+            for line in exc.lines():
+                _say(line)
             return USAGE
-        if not isinstance(exc, SpecError):
-            raise
-        if args.traceback:
-            traceback.print_exc()
-        if args.format == "json":
-            _print_json({"valid": False, "problems": [p.__dict__ for p in exc.problems]})
-        for line in exc.lines():
-            _say(line)
-        return USAGE
-    return code
+    except OSError as output_error:
+        exc = output_error
+    if isinstance(exc, OSError) and exc.errno in _OUTPUT_ERRORS:
+        _drop_stdout()
+        _say(f"specops: error: cannot write the output: {exc.strerror}")
+    elif isinstance(exc, MemoryError):
+        _say("specops: error: out of memory")
+    else:  # a defect in specops: still one line, and the traceback on request
+        hint = "" if args.traceback else "; run with --traceback to see where"
+        _say(f"specops: error: internal error: {printable(repr(exc))}{hint}")
+    return USAGE
 
 
 def _drop_stdout() -> None:
     """Point stdout at /dev/null, so that the interpreter's last flush at exit cannot fail again
     on what is still buffered."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from specops import writer
+from specops.generators import Rendered
 from specops.generators import render as render_files
 from specops.spec import SPEC_FILE, Problem, SpecError, load_spec
 from specops.spec.load import check_spec_name, find_spec, spec_root
@@ -51,7 +52,15 @@ class RenderResult:
 
 def locate(spec_path: Path | None) -> Path:
     """The spec the user named, or the nearest one above the working folder."""
-    return spec_path if spec_path is not None else find_spec(Path.cwd())
+    if spec_path is not None:
+        return spec_path
+    try:
+        here = Path.cwd()
+    except OSError as exc:
+        raise SpecError(
+            [Problem.plain(".", f"cannot use the current folder: {exc.strerror}")]
+        ) from exc
+    return find_spec(here)
 
 
 def validate(spec_path: Path | None) -> Summary:
@@ -73,10 +82,22 @@ def validate(spec_path: Path | None) -> Summary:
 def render(spec_path: Path | None, *, check: bool = False) -> RenderResult:
     """Render every generated file; with `check`, only compare and write nothing."""
     project = load_spec(locate(spec_path))
-    changes = writer.plan(project.root, render_files(project.spec, project.spec_name))
+    files = render_files(project.spec, project.spec_name)
+    _refuse_clash(spec_path or Path(project.spec_name), project.spec_name, files)
+    changes = writer.plan(project.root, files, project.spec_name)
     if not check:
         writer.apply(project.root, changes)
     return RenderResult(changes, written=not check)
+
+
+def _refuse_clash(spec_path: Path, spec_name: str, files: list[Rendered]) -> None:
+    """The spec may not be, nor stand where, a file or folder that specops writes."""
+    taken = {f.path for f in files} | {str(p) for f in files for p in PurePosixPath(f.path).parents}
+    if spec_name in taken:
+        msg = (
+            "specops writes a file or folder of that name itself; choose another name for the spec"
+        )
+        raise SpecError([Problem.plain(str(spec_path), msg)])
 
 
 def init(spec_path: Path | None) -> list[str]:
@@ -100,9 +121,7 @@ def init(spec_path: Path | None) -> list[str]:
     # Our own template, so the schema is all there is to check; render --check checks the rest.
     spec = Spec.model_validate(load_yaml(spec_file.path, spec_file.text.encode()).data)
     files += render_files(spec, spec_file.path)
-    if spec_file.path in {f.path for f in files}:
-        msg = "specops init writes a file of that name itself; choose another name for the spec"
-        raise SpecError([Problem.plain(str(spec_path), msg)])
+    _refuse_clash(spec_path, spec_file.path, files)
     files.insert(0, spec_file)
     return writer.write_new(root, files)
 

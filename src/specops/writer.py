@@ -11,6 +11,7 @@ Temporary files end in TEMP_SUFFIX: a later render removes any that a killed run
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -18,15 +19,16 @@ from enum import Enum
 from pathlib import Path, PurePosixPath
 
 from specops.generators import Rendered
-from specops.generators.header import is_generated
+from specops.generators.header import generated_from, header, is_generated
 from specops.spec.files import Unreadable, read_bytes, real_path_inside
-from specops.spec.problems import Problem, SpecError
+from specops.spec.problems import Problem, SpecError, printable
 
 #: Where generated workflows live; any `specops-*.yml` there with our header is ours.
 WORKFLOW_DIR = ".github/workflows"
 WORKFLOW_GLOB = "specops-*.yml"
-#: Temporary files are named `.<target>.<random>.specops-tmp` (ignore them in Git).
+#: Temporary files are named `.<target>.<8 hex digits>.specops-tmp` (ignore them in Git).
 TEMP_SUFFIX = ".specops-tmp"
+_TEMP_NAME = re.compile(r"\.(dvc\.yaml|specops-.*\.yml)\.[0-9a-f]{8}\.specops-tmp")
 
 
 class Action(str, Enum):
@@ -55,8 +57,8 @@ class Change:
         lines = difflib.unified_diff(
             (self.old or "").splitlines(keepends=True),
             (self.new or "").splitlines(keepends=True),
-            fromfile=f"a/{self.path}" if self.old is not None else "/dev/null",
-            tofile=f"b/{self.path}" if self.new is not None else "/dev/null",
+            fromfile=f"a/{printable(self.path)}" if self.old is not None else "/dev/null",
+            tofile=f"b/{printable(self.path)}" if self.new is not None else "/dev/null",
         )
         return "".join(lines)
 
@@ -73,15 +75,19 @@ def _inside(root: Path, path: str) -> Path:
 def _target(root: Path, path: str) -> Path:
     """A file to write: inside the project, and not a symlink (which would not be ours)."""
     target = _inside(root, path)
-    if target.is_symlink():
+    try:
+        link = target.is_symlink()
+    except OSError as exc:  # a folder on the way that may not be searched
+        raise SpecError([Problem.plain(path, f"cannot read: {exc.strerror or exc}")]) from exc
+    if link:
         msg = "is a symbolic link; specops only replaces regular files it generated"
         raise SpecError([Problem.plain(path, msg)])
     return target
 
 
-def _read(root: Path, path: str) -> str | None:
+def _read(root: Path, path: str, spec_name: str) -> str | None:
     """The text of a target, None when it does not exist; SpecError when it is not a file
-    specops may replace."""
+    specops generated from this spec."""
     try:
         raw = read_bytes(_target(root, path))
     except Unreadable as exc:
@@ -94,6 +100,13 @@ def _read(root: Path, path: str) -> str | None:
         raise SpecError([_foreign(path, "is not UTF-8 text")]) from exc
     if not is_generated(text):
         raise SpecError([_foreign(path, "exists")])
+    if not text.startswith(header(spec_name)):
+        source = generated_from(text)
+        msg = (
+            f"was generated from {source!r}, not from {spec_name!r}; render it with"
+            f" --spec {source}, or move it away"
+        )
+        raise SpecError([Problem.plain(path, msg)])
     return text
 
 
@@ -103,9 +116,9 @@ def _foreign(path: str, what: str) -> Problem:
     )
 
 
-def _ours(path: Path) -> str | None:
-    """The text of a regular file that specops generated, else None (never an error: a file
-    that merely matches the glob is somebody else's, and is left alone)."""
+def _ours(path: Path, spec_name: str) -> str | None:
+    """The text of a regular file that specops generated from this spec, else None (never an
+    error: a file that merely matches the glob is somebody else's, and is left alone)."""
     if path.is_symlink():
         return None
     try:
@@ -113,7 +126,7 @@ def _ours(path: Path) -> str | None:
         text = None if raw is None else raw.decode("utf-8")
     except (Unreadable, UnicodeDecodeError):
         return None
-    return text if text is not None and is_generated(text) else None
+    return text if text is not None and text.startswith(header(spec_name)) else None
 
 
 def _leftovers(root: Path, folders: Iterable[str]) -> list[Change]:
@@ -124,22 +137,22 @@ def _leftovers(root: Path, folders: Iterable[str]) -> list[Change]:
         if not directory.is_dir():
             continue
         for temp in sorted(directory.glob(f".*{TEMP_SUFFIX}")):
-            if temp.is_file() and not temp.is_symlink():
+            if _TEMP_NAME.fullmatch(temp.name) and temp.is_file() and not temp.is_symlink():
                 path = temp.relative_to(root).as_posix()
                 changes.append(Change(path, Action.DELETE, None, None))
     return changes
 
 
-def plan(root: Path, files: Iterable[Rendered]) -> list[Change]:
-    """Compare rendered files with the disk; raise SpecError for any file specops may not
-    replace. `root` must be resolved."""
+def plan(root: Path, files: Iterable[Rendered], spec_name: str) -> list[Change]:
+    """Compare the files rendered from `spec_name` with the disk; raise SpecError for any file
+    specops may not replace. `root` must be resolved."""
     changes: list[Change] = []
     problems: list[Problem] = []
     wanted = set()
     for file in files:
         wanted.add(file.path)
         try:
-            old = _read(root, file.path)
+            old = _read(root, file.path, spec_name)
         except SpecError as exc:
             problems += exc.problems
             continue
@@ -155,7 +168,7 @@ def plan(root: Path, files: Iterable[Rendered]) -> list[Change]:
     else:
         for stale in sorted(workflows.glob(WORKFLOW_GLOB)):
             path = stale.relative_to(root).as_posix()
-            old = _ours(stale)
+            old = _ours(stale, spec_name)
             if path not in wanted and old is not None:
                 changes.append(Change(path, Action.DELETE, old, None))
     if problems:
@@ -212,9 +225,7 @@ class _Transaction:
         if change.new is not None:
             self.mkdirs(target.parent)
             self.staged.append((_write_temp(target, change.new), target))
-        elif change.old is None:  # a temporary file left behind: no value, removed at once
-            target.unlink(missing_ok=True)
-        else:
+        else:  # set aside, so that a later failure can put it back
             aside = _temp_beside(target)
             os.rename(target, aside)
             self.set_aside.append((target, aside))

@@ -17,3 +17,9 @@ def header(spec_name: str) -> str:
 def is_generated(text: str) -> bool:
     """Whether `text` starts with the header of some spec."""
     return text.startswith(MARK)
+
+
+def generated_from(text: str) -> str:
+    """The spec named in the header that opens `text` (which must be generated)."""
+    first = text[len(MARK) :].split("\n", 1)[0]
+    return first.removesuffix(". Do not edit by hand:")

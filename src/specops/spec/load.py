@@ -78,15 +78,26 @@ def _parse_spec(display: str, raw: bytes, root: Path) -> tuple[Spec, YamlDoc]:
 
 
 def find_spec(start: Path) -> Path:
-    """The nearest SPEC_FILE in `start` or a folder above it, stopping at the Git root, as git
-    looks for its repository; the path is relative to `start` when it can be."""
-    for folder in (start, *start.parents):
-        candidate = folder / SPEC_FILE
-        if candidate.exists() or candidate.is_symlink():
-            return Path(os.path.relpath(candidate, start))
-        if (folder / ".git").exists():
-            break
-    looked = f"{start}" if folder == start else f"{start} and the folders above it up to {folder}"
+    """The nearest SPEC_FILE in `start` or a folder above it up to the Git root, as git looks
+    for its repository (outside a Git repository, only `start`); relative to `start`."""
+    folder = start
+    try:
+        chain = [start, *start.parents]
+        git_root = next((f for f in chain if (f / ".git").exists()), None)
+        searched = chain[: chain.index(git_root) + 1] if git_root is not None else [start]
+        for folder in searched:
+            candidate = folder / SPEC_FILE
+            if candidate.exists() or candidate.is_symlink():
+                return Path(os.path.relpath(candidate, start))
+    except OSError as exc:
+        msg = f"cannot look for it in {folder}: {exc.strerror or exc}"
+        raise SpecError([Problem.plain(SPEC_FILE, msg)]) from exc
+    if git_root is None:
+        looked = f"{start}, which is not in a Git repository, so no folder above it was searched"
+    elif git_root == start:
+        looked = str(start)
+    else:
+        looked = f"{start} and the folders above it up to the Git root {git_root}"
     msg = f"no {SPEC_FILE} in {looked}; run `specops init` to start a project"
     raise SpecError([Problem.plain(SPEC_FILE, msg)])
 
