@@ -23,23 +23,9 @@ from specops.cli import main
 from specops.generators.header import header
 from specops.writer import TEMP_SUFFIX
 from tests.conftest import Tree, build_tree
+from tests.test_cli import PROJECT, SPEC, WORKFLOW
 from tests.gitrepo import git
 
-SPEC = """\
-version: 1
-name: demo
-maturity: 2
-stages:
-  train:
-    cmd: python train.py
-    deps: [train.py]
-    params: [train]
-    outs: [model.bin]
-    metrics:
-      - scores.json: {cache: false}
-"""
-PROJECT = {"specops.yaml": SPEC, "params.yaml": "train:\n  seed: 1\n"}
-WORKFLOW = ".github/workflows/specops-ci.yml"
 OURS = header("specops.yaml") + "name: old\n"
 
 
