@@ -23,8 +23,8 @@ from specops.cli import main
 from specops.generators.header import header
 from specops.writer import TEMP_SUFFIX
 from tests.conftest import Tree, build_tree
-from tests.test_cli import PROJECT, SPEC, WORKFLOW
 from tests.gitrepo import git
+from tests.test_cli import PROJECT, SPEC, WORKFLOW
 
 OURS = header("specops.yaml") + "name: old\n"
 
