@@ -212,7 +212,7 @@ SCHEMA_CASES = {
         [
             "specops.yaml:6:10: error: stages.a.cmd: must be a command or a list of commands",
             "specops.yaml:7:27: error: stages.a.outs[1].b.cache: "
-            "must be a valid boolean, unable to interpret input, got 'maybe'",
+            "must be a valid boolean, got 'maybe'",
             "specops.yaml:7:36: error: stages.a.outs[2]: "
             "must be a path or a mapping of one path to its options",
             "specops.yaml:7:39: error: stages.a.outs[3]: must map exactly one path to its options",
@@ -369,3 +369,27 @@ def test_thresholds_must_be_finite(value: str, tmp_path: Path) -> None:
     assert errors(text, tmp_path) == [
         f"specops.yaml:7:10: error: gates[0].max: must be a finite number, got {number}"
     ]
+
+
+def test_values_are_not_coerced_from_other_types(tmp_path: Path) -> None:
+    text = """\
+version: 1
+name: demo
+maturity: 1
+stages:
+  s:
+    cmd: echo
+    always_changed: "yes"
+    outs: [{a: {cache: 1}}]
+ci:
+  timeout_minutes: true
+  python: "3.11"
+"""
+    assert errors(text, tmp_path) == [
+        "specops.yaml:7:21: error: stages.s.always_changed: must be a valid boolean, got 'yes'",
+        "specops.yaml:8:24: error: stages.s.outs[0].a.cache: must be a valid boolean, got 1",
+        "specops.yaml:10:20: error: ci.timeout_minutes: must be a valid integer, got true",
+    ]
+    assert errors(
+        text.replace("true", '"30"').replace('"yes"', "true").replace("1}", "true}"), tmp_path
+    ) == ["specops.yaml:10:20: error: ci.timeout_minutes: must be a valid integer, got '30'"]
