@@ -255,3 +255,106 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
 def test_the_repository_renders_its_own_files(capsys: pytest.CaptureFixture[str]) -> None:
     root = Path(__file__).resolve().parents[1]
     assert cli(root, "render", "--check") == 0, capsys.readouterr().out
+
+
+def test_the_diff_shows_whole_files_created_and_deleted(
+    tree: Tree, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tree(PROJECT)
+    assert cli(root, "render", "--check", "--format", "json") == 1
+    created = {f["path"]: f["diff"] for f in json.loads(capsys.readouterr().out)["files"]}
+    assert cli(root, "render") == 0
+    text = (root / WORKFLOW).read_text()
+    lines = text.splitlines(keepends=True)
+    assert created[WORKFLOW] == (
+        f"--- /dev/null\n+++ b/{WORKFLOW}\n@@ -0,0 +1,{len(lines)} @@\n"
+        + "".join(f"+{line}" for line in lines)
+    )
+    spec = root / "specops.yaml"
+    spec.write_text(spec.read_text().replace("maturity: 2", "maturity: 0"))
+    capsys.readouterr()
+    assert cli(root, "render", "--check", "--diff") == 1
+    assert capsys.readouterr().out == (
+        f"--- a/{WORKFLOW}\n+++ /dev/null\n@@ -1,{len(lines)} +0,0 @@\n"
+        + "".join(f"-{line}" for line in lines)
+        + f"{WORKFLOW}: out of date (would delete)\n"
+    )
+    assert cli(root, "render", "--check", "--format", "json") == 1
+    unchanged = json.loads(capsys.readouterr().out)["files"][0]
+    assert unchanged == {"path": "dvc.yaml", "action": "unchanged", "diff": ""}
+
+
+def test_a_problem_with_a_whole_file_has_no_position_in_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli(tmp_path, "validate", "--format", "json") == 2
+    assert json.loads(capsys.readouterr().out)["problems"] == [
+        {
+            "file": str(tmp_path / "specops.yaml"),
+            "line": 0,
+            "col": 0,
+            "keypath": "",
+            "message": "cannot read: No such file or directory",
+        }
+    ]
+
+
+def test_generated_files_are_created_with_the_mode_the_umask_gives(tree: Tree) -> None:
+    root = tree(PROJECT)
+    old = os.umask(0o022)
+    try:
+        assert cli(root, "render") == 0
+    finally:
+        os.umask(old)
+    assert (root / "dvc.yaml").stat().st_mode & 0o7777 == 0o644
+    assert (root / WORKFLOW).stat().st_mode & 0o7777 == 0o644
+
+
+def test_the_spec_is_found_in_a_folder_above(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tree({**PROJECT, "src/deep/.keep": ""})
+    monkeypatch.chdir(root / "src" / "deep")
+    assert main(["validate"]) == 0
+    assert capsys.readouterr().out == (
+        "../../specops.yaml: valid; maturity 2, 1 stage(s), 0 model(s), 0 gate(s)\n"
+    )
+
+
+def test_the_search_for_the_spec_stops_at_the_git_root(
+    tree: Tree, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outside = tree({"specops.yaml": SPEC, "repo/.git/HEAD": "ref: refs/heads/main\n"})
+    root = outside / "repo"  # the spec above the repository is not this project's
+    (root / "src" / "deep").mkdir(parents=True)
+    monkeypatch.chdir(root / "src" / "deep")
+    assert main(["validate"]) == 2
+    assert capsys.readouterr().err == (
+        f"specops.yaml: error: no specops.yaml in {root / 'src' / 'deep'} and the folders above"
+        f" it up to {root}; run `specops init` to start a project\n"
+    )
+    monkeypatch.chdir(root)
+    assert main(["validate"]) == 2
+    assert capsys.readouterr().err == (
+        f"specops.yaml: error: no specops.yaml in {root}; run `specops init` to start a project\n"
+    )
+
+
+def test_a_spec_that_is_a_folder_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "specops.yaml").mkdir()
+    assert cli(tmp_path, "validate") == 2
+    assert capsys.readouterr().err == (
+        f"{tmp_path / 'specops.yaml'}: error: cannot read: it is a folder, not a regular file\n"
+    )
+
+
+def test_a_spec_that_cannot_be_opened_is_reported_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "specops.yaml").symlink_to("specops.yaml")
+    assert cli(tmp_path, "validate") == 2
+    assert capsys.readouterr().err == (
+        f"{tmp_path / 'specops.yaml'}: error: cannot read: Too many levels of symbolic links\n"
+    )
