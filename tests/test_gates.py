@@ -184,6 +184,12 @@ def test_require_baseline_fails_without_one() -> None:
     )
     assert result.status == "fail"
     assert result.reason == "nothing in production yet for clf, and a baseline is required"
+    gate = {"metric": "f1", "vs": "production", "min": 0.99}
+    both = check(gate, b'{"f1": 0.95}', NOTHING, require_baseline=True)
+    assert both.reason == (
+        "0.95 is below the minimum 0.99; nothing in production yet for clf, and a baseline is"
+        " required"
+    )
 
 
 @pytest.mark.parametrize(

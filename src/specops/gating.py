@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,7 @@ def _at(root: Path, commit: str) -> Reader:
     return read
 
 
-def _baselines(project: Project, model: str | None) -> Any:
+def _baselines(project: Project, model: str | None) -> Callable[[str], Baseline]:
     root, stages = project.root, _stages(project)
     found: dict[str, Baseline] = {}
 

@@ -38,11 +38,12 @@ class Sources:
     baseline: Callable[[str], Baseline]  # `vs` -> Baseline
     default_file: str | None  # the model's metrics file, for bare keys
     files: list[str]  # every declared metrics file, for bare keys without a model file
-    _cache: dict[tuple[int, str], dict[str, object] | str] = field(default_factory=dict)
+    _cache: dict[tuple[str, str], dict[str, object] | str] = field(default_factory=dict)
 
     def metrics(self, read: Reader, path: str, where: str = "") -> dict[str, object] | str:
-        """The flattened metrics of `path`, or why there are none."""
-        key = (id(read), path)
+        """The flattened metrics of `path`, or why there are none; `where` names the baseline
+        ("" for the candidate) and is added to the reason."""
+        key = (where, path)
         if key not in self._cache:
             self._cache[key] = _load(read, path, where)
         return self._cache[key]
@@ -189,12 +190,13 @@ def evaluate_gate(gate: Gate, sources: Sources, *, require_baseline: bool = Fals
             bound = _compare(gate, value, base, baseline.ref, check)
     reasons = ([reason] if reason else []) + check.reasons
     status: Status = "fail" if reasons else "pass"
-    if not reasons and baseline is not None and baseline.read is None:
-        status = "no baseline"
-        reasons = [baseline.missing]
+    if baseline is not None and baseline.read is None and not baseline.error:
         if require_baseline:
             status = "fail"
-            reasons = [f"{baseline.missing}, and a baseline is required"]
+            reasons.append(f"{baseline.missing}, and a baseline is required")
+        elif not reasons:
+            status = "no baseline"
+            reasons = [baseline.missing]
     return GateResult(
         metric=gate.metric,
         file=file,
