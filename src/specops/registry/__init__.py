@@ -1,0 +1,1 @@
+"""The model registry in Git: GTO's tags, and files read at a revision."""
