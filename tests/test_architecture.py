@@ -21,7 +21,9 @@ ALLOWED = {
     "generators": {"generators", "spec"},
     "scaffold": {"scaffold", "generators"},
     "writer": {"writer", "generators", "spec"},
-    "commands": {"commands", "scaffold", "writer", "generators", "spec"},
+    "registry": {"registry", "spec"},
+    "releases": {"releases", "commands", "registry", "spec"},
+    "commands": {"commands", "scaffold", "writer", "generators", "releases", "spec"},
     "cli": {"cli", "commands", "spec", "__version__"},
 }
 
