@@ -104,7 +104,7 @@ def test_read_at(tmp_path: Path) -> None:
     assert read_at(tmp_path, first, "f.txt") == b"0\n"
     assert read_at(tmp_path, "HEAD", "f.txt") == b"1\n"
     assert read_at(tmp_path, second, "missing.json") is None
-    with pytest.raises(RevisionError, match=r"^unknown revision 'nope'$"):
+    with pytest.raises(RevisionError, match=r"^no revision 'nope' in the repository$"):
         read_at(tmp_path, "nope", "f.txt")
 
 

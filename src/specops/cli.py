@@ -1,6 +1,6 @@
 """The `specops` command: parse arguments, call specops.commands, print the result.
 
-Exit codes: 0 success, 1 a check failed (stale files), 2 invalid input or usage.
+Exit codes: 0 success, 1 a check failed (stale files, a failed gate), 2 invalid input or usage.
 Heavy modules are imported inside the handlers so that `--help` and `--version` start fast.
 """
 
@@ -169,13 +169,37 @@ def _card(args: argparse.Namespace) -> int:
     return OK
 
 
+def _gate(args: argparse.Namespace) -> int:
+    from specops import commands
+
+    run = commands.gate(args.spec, args.model, require_baseline=args.require_baseline)
+    if args.format == "json":
+        _print_json(run.as_dict())
+    elif args.format == "md":
+        sys.stdout.write(run.markdown())
+    else:
+        sys.stdout.write(run.text())
+    return OK if run.ok else CHECK_FAILED
+
+
+def _report(args: argparse.Namespace) -> int:
+    from specops import commands
+
+    result = commands.report(args.spec, args.base)
+    if args.format == "json":
+        _print_json(result.as_dict())
+    else:
+        sys.stdout.write(result.markdown)
+    return OK
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """A usage error in one line, like every other error."""
         self.exit(USAGE, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
 
 
-def parser() -> argparse.ArgumentParser:
+def _common(formats: list[str]) -> _Parser:
     common = _Parser(add_help=False)
     common.add_argument(
         "--spec",
@@ -185,9 +209,13 @@ def parser() -> argparse.ArgumentParser:
         help="the spec file; paths in it are relative to its folder (default: specops.yaml here "
         "or in the nearest folder above, up to the Git root)",
     )
-    common.add_argument("--format", choices=["text", "json"], default="text", help="output format")
+    common.add_argument("--format", choices=formats, default="text", help="output format")
     common.add_argument("--traceback", action="store_true", help="show tracebacks of errors")
+    return common
 
+
+def parser() -> argparse.ArgumentParser:
+    common = _common(["text", "json"])
     root = _Parser(
         prog="specops",
         description="MLOps as code: validate specops.yaml and render dvc.yaml and CI workflows.",
@@ -195,8 +223,13 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("--version", action="version", version=f"specops {__version__}")
     sub = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, handler: Callable[[argparse.Namespace], int], text: str) -> Any:
-        cmd = sub.add_parser(name, parents=[common], help=text, description=text)
+    def command(
+        name: str,
+        handler: Callable[[argparse.Namespace], int],
+        text: str,
+        parent: _Parser = common,
+    ) -> Any:
+        cmd = sub.add_parser(name, parents=[parent], help=text, description=text)
         cmd.set_defaults(handler=handler)
         return cmd
 
@@ -238,6 +271,31 @@ def parser() -> argparse.ArgumentParser:
     pushing(retire)
     card = command("card", _card, "print the model card in Markdown")
     card.add_argument("model", help="a key of `models` in the spec")
+    gate = command(
+        "gate",
+        _gate,
+        "check the working tree's metrics against the gates; exit 1 if one fails",
+        _common(["text", "json", "md"]),
+    )
+    gate.add_argument("model", nargs="?", metavar="MODEL", help="the model (a key of models)")
+    gate.add_argument(
+        "--require-baseline",
+        action="store_true",
+        help="fail a gate whose `vs` has nothing to compare with yet",
+    )
+    report = command(
+        "report",
+        _report,
+        "print Markdown for a pull request: gates, metrics and params against a base, the DAG",
+        _common(["md", "json"]),
+    )
+    report.set_defaults(format="md")
+    report.add_argument(
+        "--base",
+        metavar="REV",
+        default=None,
+        help="the revision to compare with (default: origin/$GITHUB_BASE_REF when set, else main)",
+    )
     return root
 
 

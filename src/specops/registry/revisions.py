@@ -11,16 +11,19 @@ from specops.registry.git import git_ok
 class RevisionError(Exception):
     """The revision does not exist, or a file at it could not be read."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
 
 def read_at(root: Path, rev: str, path: str) -> bytes | None:
     """The bytes of `path` (relative to `root`) at `rev`, or None when it is not there.
 
     A file that Git does not hold at `rev` may be a DVC output; DVC reads it from its cache.
     """
-    if rev.startswith("-") or not git_ok(
-        root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"
-    ):
-        raise RevisionError(f"unknown revision {rev!r}")
+    args = ("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
+    if not git_ok(root, *args):
+        raise RevisionError(f"no revision {rev!r} in the repository")
     proc = subprocess.run(
         ["git", "show", f"{rev}:./{path}"],
         cwd=root,
