@@ -24,7 +24,17 @@ ALLOWED = {
     "gates": {"gates", "spec"},
     "registry": {"registry", "spec"},
     "gating": {"gating", "gates", "registry", "spec"},
-    "commands": {"commands", "scaffold", "writer", "generators", "gating", "gates", "spec"},
+    "releases": {"releases", "commands", "registry", "spec"},
+    "commands": {
+        "commands",
+        "scaffold",
+        "writer",
+        "generators",
+        "gating",
+        "gates",
+        "releases",
+        "spec",
+    },
     "cli": {"cli", "commands", "spec", "__version__"},
 }
 

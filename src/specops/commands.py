@@ -11,6 +11,10 @@ from specops.gates.run import GateRun
 from specops.gating import Report
 from specops.generators import Rendered
 from specops.generators import render as render_files
+from specops.releases import card as card
+from specops.releases import history as history
+from specops.releases import promote as promote
+from specops.releases import retire as retire
 from specops.spec import SPEC_FILE, Problem, SpecError, load_spec
 from specops.spec.load import check_spec_name, find_spec, spec_root
 from specops.spec.models import Spec

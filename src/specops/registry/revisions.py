@@ -1,49 +1,49 @@
-"""Files of a repository as they were at a revision."""
+"""Read a file as it was at a Git revision: from Git, or from DVC's cache when DVC tracks it."""
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
 
+from specops.registry.git import git_ok
+
 
 class RevisionError(Exception):
-    """A revision that does not exist in the repository."""
+    """The revision does not exist, or a file at it could not be read."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
 
-def _commit(root: Path, rev: str) -> str:
-    proc = subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RevisionError(f"no revision {rev!r} in the repository")
-    return proc.stdout.strip()
-
-
 def read_at(root: Path, rev: str, path: str) -> bytes | None:
-    """The bytes of `path` (relative to `root`) at `rev`: from Git, else from DVC's cache for
-    a file DVC tracks; None when it is in neither."""
-    commit = _commit(root, rev)
+    """The bytes of `path` (relative to `root`) at `rev`, or None when it is not there.
+
+    A file that Git does not hold at `rev` may be a DVC output; DVC reads it from its cache.
+    """
+    args = ("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
+    if not git_ok(root, *args):
+        raise RevisionError(f"no revision {rev!r} in the repository")
     proc = subprocess.run(
-        ["git", "cat-file", "blob", f"{commit}:./{path}"],
+        ["git", "show", f"{rev}:./{path}"],
         cwd=root,
         capture_output=True,
         check=False,
+        stdin=subprocess.DEVNULL,
     )
     if proc.returncode == 0:
         return proc.stdout
-    import dvc.api  # type: ignore[import-untyped]  # only for a file Git does not hold
+    return _read_dvc(root, rev, path)
+
+
+def _read_dvc(root: Path, rev: str, path: str) -> bytes | None:
+    import dvc.api  # type: ignore[import-untyped]  # only files Git does not hold need DVC
     from dvc.exceptions import PathMissingError  # type: ignore[import-untyped]
 
     try:
-        data: bytes = dvc.api.read(path, repo=str(root), rev=commit, mode="rb")
-    except PathMissingError:
+        data = dvc.api.read(path, repo=str(root), rev=rev, mode="rb")
+    except (PathMissingError, FileNotFoundError):
         return None
-    return data
+    except Exception as exc:  # DVC's own errors: a missing cache, a broken dvc.lock
+        raise RevisionError(f"cannot read {path} at {rev}: {exc}") from exc
+    return data if isinstance(data, bytes) else str(data).encode()

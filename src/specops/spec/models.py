@@ -258,6 +258,15 @@ class CI(_Model):
     timeout_minutes: Annotated[int, Field(ge=1, le=360)] = 30
 
 
+class Governance(_Model):
+    """Who answers for the models and what they are for, shown on model cards."""
+
+    owners: list[Text] = []
+    intended_use: Text | None = None
+    limitations: Text | None = None
+    risk: Literal["low", "medium", "high"] | None = None
+
+
 class Spec(_Model):
     """specops.yaml."""
 
@@ -270,3 +279,4 @@ class Spec(_Model):
     promotion: Promotion | None = None
     monitoring: Monitoring | None = None
     ci: CI = CI()
+    governance: Governance | None = None
