@@ -142,7 +142,8 @@ def test_a_later_assignment_or_unassignment_moves_the_baseline(
     assert results[2]["status"] == "pass"
     git(clone, "tag", "-a", "clf#production!#3", "-m", "Unassign clf from production")
     _, results = gate(clone)
-    assert (results[2]["status"], results[2]["baseline"]) == ("no baseline", None)
+    # As in `gto show`: with v1.1.0 unassigned, v1.0.0 is the version in production again.
+    assert results[2]["baseline_ref"] == f"clf@v1.0.0 in production at {short(clone, 'HEAD~1')}"
 
 
 def test_text_and_markdown(repo: Path) -> None:

@@ -110,11 +110,12 @@ def _baselines(project: Project, model: str | None) -> Callable[[str], Baseline]
 
 
 def _stage(root: Path, model: str, stage: str) -> Baseline:
+    from specops.registry.git import GitError
     from specops.registry.tags import stage_commit
 
     try:
         ref = stage_commit(root, model, stage)
-    except (OSError, subprocess.CalledProcessError) as exc:
+    except (OSError, subprocess.CalledProcessError, GitError) as exc:
         detail = getattr(exc, "stderr", None) or exc
         return Baseline("", error=f"cannot read the tags of {model}: {str(detail).strip()}")
     if ref is None:
