@@ -427,3 +427,17 @@ def test_a_wrong_value_is_described_as_written(value: str, described: str, tmp_p
     assert errors(text, tmp_path) == [
         f"specops.yaml:2:7: error: name: expected a string, got {described}"
     ]
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("---\n\ufeff", "specops.yaml:2:2: error: (root): expected a mapping"),
+        ("\ufeff---\n", "specops.yaml:1:4: error: (root): expected a mapping"),
+        ("---\n\n\n", "specops.yaml:1:4: error: (root): expected a mapping"),
+    ],
+)
+def test_an_empty_node_at_the_end_is_placed_inside_the_file(
+    raw: str, expected: str, tmp_path: Path
+) -> None:
+    assert errors(raw.encode(), tmp_path) == [f"{expected} at the top level, got nothing (null)"]
