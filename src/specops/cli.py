@@ -121,6 +121,8 @@ def _history(args: argparse.Namespace) -> int:
     if args.format == "json":
         _print_json(found.as_dict())
         return OK
+    if not found.events:
+        print("no version registered yet; `specops promote MODEL --to STAGE` registers one")
     for model, stages in found.stages.items():
         held = ", ".join(f"{stage}={version}" for stage, version in stages.items()) or "none"
         print(f"{model}: {held}")
