@@ -344,6 +344,7 @@ def test_a_removal_that_fails_undoes_the_whole_render(project: Path) -> None:
         assert snapshot(project) == before  # dvc.yaml was not replaced either
     finally:
         workflows.chmod(0o755)
+        os.chown(workflows, 0, 0)
 
 
 def test_output_that_cannot_be_written_exits_2(project: Path) -> None:
@@ -560,6 +561,7 @@ def test_a_failed_removal_of_leftovers_undoes_the_whole_render(project: Path) ->
         assert snapshot(project) == before
     finally:
         workflows.chmod(0o755)
+        os.chown(workflows, 0, 0)
 
 
 def test_diff_headers_escape_file_names(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -622,3 +624,29 @@ def test_a_folder_named_like_a_temporary_file_is_left_alone(project: Path) -> No
     assert cli(project, "render", "--check") == 0
     assert cli(project, "render") == 0
     assert (folder / "keep").read_text() == "mine"
+
+
+def test_a_replace_that_fails_puts_back_the_files_replaced_before_it(project: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give the workflow to another owner")
+    workflows = project / ".github/workflows"
+    workflow = workflows / "specops-ci.yml"
+    # In a sticky folder only a file's owner may replace it: the temporary file can be written
+    # and the old text kept, but the replace itself fails, after dvc.yaml was replaced.
+    workflows.chmod(0o1777)
+    workflow.chmod(0o666)
+    os.chown(workflow, 4321, 4321)
+    os.chown(workflows, 4321, 4321)
+    changed = SPEC.replace("python train.py", "python fit.py").replace("name: demo", "name: demo2")
+    (project / "specops.yaml").write_text(changed)
+    try:
+        before = snapshot(project)
+        result = run_unprivileged("render", cwd=project)
+        assert (result.returncode, result.stderr) == (
+            2,
+            f"{WORKFLOW}: error: cannot write: Operation not permitted\n",
+        )
+        assert snapshot(project) == before
+    finally:
+        workflows.chmod(0o755)
+        os.chown(workflows, 0, 0)

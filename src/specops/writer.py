@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ WORKFLOW_DIR = ".github/workflows"
 WORKFLOW_GLOB = "specops-*.yml"
 #: Temporary files are named `.<target>.<8 hex digits>.specops-tmp` (ignore them in Git).
 TEMP_SUFFIX = ".specops-tmp"
-_TEMP_NAME = re.compile(r"\.(dvc\.yaml|specops-.*\.yml)\.[0-9a-f]{8}\.specops-tmp")
+_TEMP_NAME = re.compile(r"\..+\.[0-9a-f]{8}\.specops-tmp")
 
 
 class Action(str, Enum):
@@ -206,12 +207,14 @@ def _write_temp(target: Path, text: str) -> Path:
 
 
 class _Transaction:
-    """The reversible first half of applying changes, and the commit that ends it."""
+    """Applying changes in two halves: staging, which can be undone, then the commit, which
+    can be undone too as long as the old texts are kept aside."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.made_dirs: list[Path] = []
         self.staged: list[tuple[Path, Path]] = []  # temporary file -> target
+        self.kept: dict[Path, Path] = {}  # target -> a copy of its old text, until commit ends
         self.set_aside: list[tuple[Path, Path]] = []  # original -> where it waits for removal
 
     def mkdirs(self, folder: Path) -> None:
@@ -225,14 +228,27 @@ class _Transaction:
         if change.new is not None:
             self.mkdirs(target.parent)
             self.staged.append((_write_temp(target, change.new), target))
+            if change.old is not None:  # a copy of the old text, to undo the replace
+                kept = _temp_beside(target)
+                # A copy, not a hard link: a link would share the owner of a file that may
+                # not be ours to remove (a sticky folder), and the old text is small.
+                shutil.copy2(target, kept)
+                self.kept[target] = kept
         else:  # set aside, so that a later failure can put it back
             aside = _temp_beside(target)
             os.rename(target, aside)
             self.set_aside.append((target, aside))
 
-    def roll_back(self) -> None:
+    def roll_back(self, replaced: Iterable[Path] = ()) -> None:
         # Best effort: the error that led here is the one worth reporting.
-        for temp, _ in self.staged:
+        for target in replaced:
+            kept = self.kept.get(target)
+            with suppress(OSError):
+                if kept is None:  # this render created it
+                    target.unlink()
+                else:
+                    os.replace(kept, target)
+        for temp in (*(t for t, _ in self.staged), *self.kept.values()):
             with suppress(OSError):
                 temp.unlink(missing_ok=True)
         for original, aside in reversed(self.set_aside):
@@ -243,15 +259,24 @@ class _Transaction:
                 folder.rmdir()
 
     def commit(self) -> None:
+        replaced: list[Path] = []
         for temp, target in self.staged:
-            os.replace(temp, target)
-        for _, aside in self.set_aside:
-            aside.unlink(missing_ok=True)
+            try:
+                os.replace(temp, target)
+            except OSError as exc:
+                self.roll_back(replaced)
+                path = target.relative_to(self.root).as_posix()
+                problem = Problem.plain(path, f"cannot write: {exc.strerror or exc}")
+                raise SpecError([problem]) from exc
+            replaced.append(target)
+        for kept in (*self.kept.values(), *(aside for _, aside in self.set_aside)):
+            kept.unlink(missing_ok=True)
 
 
 def apply(root: Path, changes: Iterable[Change]) -> None:
-    """Carry out the changes, all or none: every new text is staged in full and every removal
-    set aside before any target is replaced."""
+    """Carry out the changes, all or none: every new text is staged in full, every old text
+    kept under a second name and every removal set aside before any target is replaced; a
+    replace that fails puts back those done before it."""
     transaction = _Transaction(root)
     try:
         for change in changes:
