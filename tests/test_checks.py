@@ -483,9 +483,7 @@ def test_nested_matrix_values_are_put_into_paths(tmp_path: Path) -> None:
     ]
 
 
-def test_a_reference_to_a_matrix_key_that_does_not_exist_is_left_as_written(
-    tmp_path: Path,
-) -> None:
+def test_a_reference_to_a_matrix_key_that_does_not_exist_is_refused(tmp_path: Path) -> None:
     text = spec(
         0,
         "stages:\n  train:\n"
@@ -494,8 +492,7 @@ def test_a_reference_to_a_matrix_key_that_does_not_exist_is_left_as_written(
     )
     assert load(text, tmp_path) == [
         "specops.yaml:9:12: error: stages.train.outs[0]: "
-        "'models/${item.cfg.nope}/${item.other}.bin' is also an out of another item of the"
-        " same matrix",
+        "'${item.cfg.nope}' is missing from the matrix value \"{'name': 'a'}\"",
     ]
 
 
@@ -536,3 +533,38 @@ def test_a_params_file_that_is_a_symlink_loop_is_reported(tmp_path: Path) -> Non
     message = str(caught.value)
     assert message.startswith("params.yaml: error: cannot resolve: ")
     assert f"{tmp_path / 'params.yaml'}'" in message
+
+
+@pytest.mark.parametrize(
+    "path, reason",
+    [
+        ("${item.v[0]}/x", "'${item.v[0]}' cannot be checked: in a path, use only ${item.KEY}"),
+        ("${item.w.a-b}/x", "'${item.w.a-b}' cannot be checked: in a path, use only ${item.KEY}"),
+        ("${ item.v }/x", "'${ item.v }' cannot be checked: in a path, use only ${item.KEY}"),
+        ("${d}/x", "'${d}' cannot be checked: in a path, use only ${item.KEY}"),
+        ("${item.zz}/x", "'${item.zz}' names no key of the stage's matrix (v, w)"),
+        ("${item.v}/x", "'${item.v}' is a list or mapping in the matrix value \"['..', '/etc']\""),
+    ],
+)
+def test_a_path_takes_only_references_specops_can_resolve(
+    tmp_path: Path, path: str, reason: str
+) -> None:
+    stage = (
+        "stages:\n  s:\n    cmd: echo\n"
+        "    matrix: {v: [['..', /etc]], w: [{a-b: ../../tmp}]}\n"
+        f"    outs: ['{path}']\n"
+    )
+    assert load(spec(0, stage), tmp_path) == [
+        f"specops.yaml:8:12: error: stages.s.outs[0]: {reason}"
+        + (" of the stage's matrix" if reason.endswith("${item.KEY}") else "")
+    ]
+
+
+def test_expanded_paths_are_bounded_before_they_are_built(tmp_path: Path) -> None:
+    values = ", ".join(str(i) for i in range(100))
+    deps = ", ".join(f"'d{i}/${{item.x}}/${{item.y}}'" for i in range(21))
+    stage = f"stages:\n  s:\n    cmd: echo\n    matrix: {{x: [{values}], y: [{values}]}}\n"
+    assert load(spec(0, stage + f"    deps: [{deps}]\n"), tmp_path) == [
+        "specops.yaml:4:1: error: stages: the stages' deps and outs make 210,000 paths with"
+        " matrices expanded; at most 200,000 are allowed"
+    ]

@@ -121,6 +121,12 @@ def _matrices(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
             f" at most {pipeline.MAX_STAGES:,} are allowed"
         )
         yield doc.problem(("stages",), msg, at_key=True)
+    elif not oversized and (paths := pipeline.expanded_paths(spec)) > pipeline.MAX_EXPANDED_PATHS:
+        msg = (
+            f"the stages' deps and outs make {paths:,} paths with matrices expanded;"
+            f" at most {pipeline.MAX_EXPANDED_PATHS:,} are allowed"
+        )
+        yield doc.problem(("stages",), msg, at_key=True)
 
 
 def _spec_paths(spec: Spec) -> Iterator[tuple[str, KeyPath]]:
@@ -141,11 +147,14 @@ def _spec_paths(spec: Spec) -> Iterator[tuple[str, KeyPath]]:
 
 def _paths(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
     for path, loc in _spec_paths(spec):
-        reason = pipeline.path_problem(path)
+        matrix = spec.stages[str(loc[1])].matrix if loc[0] == "stages" else None
+        reason = pipeline.path_problem(path) or (
+            # `${{` has its own problem; anything else in `${...}` must be resolvable here.
+            pipeline.reference_problem(path, matrix) if "${" in path and "${{" not in path else None
+        )
         if reason:
             yield doc.problem(loc, reason)
             continue
-        matrix = spec.stages[str(loc[1])].matrix if loc[0] == "stages" else None
         longest = pipeline.longest_expansion(path, matrix) if matrix else len(path)
         if longest > pipeline.MAX_PATH_CHARS:
             msg = (

@@ -20,12 +20,17 @@ MAX_MATRIX = 10_000
 #: Stages in the whole pipeline, matrices expanded: `dvc stage list` already takes 4.4 s on
 #: this many (2 cores), and every DVC command reads them all.
 MAX_STAGES = 10_000
+#: Paths in the whole pipeline with matrices expanded (each item's deps and outs): the checks
+#: build every one of them, so a few lines of spec must not ask for millions.
+MAX_EXPANDED_PATHS = 200_000
 #: Far beyond any real path (Linux allows 4,096 bytes, Windows 260 characters by default), and
 #: small enough that the graph checks stay cheap on hostile input.
 MAX_PATH_CHARS = 1_024
 MAX_PATH_PARTS = 64
 
-_ITEM = re.compile(r"\$\{\s*item\.([A-Za-z0-9_.]+)\s*\}")
+# DVC reads `${item.a.b}` with no spaces inside the braces; `${ item.a }` is an error there.
+_ITEM = re.compile(r"\$\{item\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)\}")
+_REFERENCE = re.compile(r"\$\{[^}]*\}?")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -75,6 +80,14 @@ def ancestors(path: str) -> Iterator[str]:
         yield path
 
 
+def expanded_paths(spec: Spec) -> int:
+    """How many paths the checks build once every matrix is expanded."""
+    return sum(
+        matrix_size(stage) * (len(stage.deps) + len(stage.all_outs))
+        for stage in spec.stages.values()
+    )
+
+
 def matrix_size(stage: Stage) -> int:
     size = 1
     for values in (stage.matrix or {}).values():
@@ -106,6 +119,31 @@ def interpolate(text: str, item: Mapping[str, Any]) -> str:
         return match.group(0) if value is None else _text(value)
 
     return _ITEM.sub(replace, text) if "${" in text else text
+
+
+def reference_problem(path: str, matrix: Mapping[str, Sequence[Any]] | None) -> str | None:
+    """Why a `${...}` in `path` is not one specops can resolve exactly as DVC will, or None.
+
+    Only `${item.KEY...}` of the stage's own matrix, naming a plain value in every item, can
+    be checked; anything else would let DVC fill in a path that was never checked.
+    """
+    for match in _REFERENCE.finditer(path):
+        ref = match.group(0)
+        item = _ITEM.fullmatch(ref)
+        if item is None or not matrix:
+            return (
+                f"{ref!r} cannot be checked: in a path, use only ${{item.KEY}} of the stage's"
+                " matrix"
+            )
+        key = item.group(1).split(".")[0]
+        if key not in matrix:
+            return f"{ref!r} names no key of the stage's matrix ({', '.join(sorted(matrix))})"
+        for value in matrix[key]:
+            found = _lookup({key: value}, item.group(1))
+            if found is None or isinstance(found, (list, dict)):
+                what = "is missing from" if found is None else "is a list or mapping in"
+                return f"{ref!r} {what} the matrix value {_text(value)[:60]!r}"
+    return None
 
 
 def longest_expansion(text: str, matrix: Mapping[str, Sequence[Any]]) -> int:
