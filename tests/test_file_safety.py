@@ -650,3 +650,19 @@ def test_a_replace_that_fails_puts_back_the_files_replaced_before_it(project: Pa
     finally:
         workflows.chmod(0o755)
         os.chown(workflows, 0, 0)
+
+
+def test_a_file_too_large_to_read_back_is_never_written(
+    tree: Tree, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Aliases keep the spec small, and YAML's block style adds a line per item to dvc.yaml.
+    commands = ", ".join(f"echo {i:015d}" for i in range(10_000))
+    stages = "".join(f"  s{i}:\n    cmd: *c\n" for i in range(1, 45))
+    spec = f"version: 1\nname: demo\nmaturity: 0\nstages:\n  s0:\n    cmd: &c [{commands}]\n"
+    root = tree({"specops.yaml": spec + stages})
+    assert cli(root, "render") == 2
+    assert capsys.readouterr().err == (
+        "dvc.yaml: error: would be 11.6 MiB, more than the 10 MiB specops reads; make the spec"
+        " smaller (long values, lists or aliases)\n"
+    )
+    assert not (root / "dvc.yaml").exists()

@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from specops.generators import Rendered
 from specops.generators.header import generated_from, header, is_generated
-from specops.spec.files import Unreadable, read_bytes, real_path_inside
+from specops.spec.files import MAX_FILE_BYTES, Unreadable, read_bytes, real_path_inside
 from specops.spec.problems import Problem, SpecError, printable
 
 #: Where generated workflows live; any `specops-*.yml` there with our header is ours.
@@ -152,6 +152,14 @@ def plan(root: Path, files: Iterable[Rendered], spec_name: str) -> list[Change]:
     wanted = set()
     for file in files:
         wanted.add(file.path)
+        size = len(file.text.encode("utf-8", "surrogateescape"))
+        if size > MAX_FILE_BYTES:  # it could never be read back, so never checked or updated
+            msg = (
+                f"would be {size / 2**20:.1f} MiB, more than the {MAX_FILE_BYTES // 2**20} MiB"
+                " specops reads; make the spec smaller (long values, lists or aliases)"
+            )
+            problems.append(Problem.plain(file.path, msg))
+            continue
         try:
             old = _read(root, file.path, spec_name)
         except SpecError as exc:

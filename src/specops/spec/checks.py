@@ -45,9 +45,13 @@ class Suggestions:
         self.left = MAX_PROBLEMS
         self.work = MAX_SUGGEST_WORK
 
+    def affords(self, word: str, count: int) -> bool:
+        """Whether a suggestion for `word` among `count` choices is still within the budget."""
+        least = count * max(1, len(word))  # known without looking at the choices
+        return self.left > 0 and len(word) <= MAX_SUGGEST_CHARS and least <= self.work
+
     def __call__(self, word: str, choices: Collection[str]) -> str:
-        least = len(choices) * max(1, len(word))  # known without looking at the choices
-        if self.left <= 0 or len(word) > MAX_SUGGEST_CHARS or least > self.work:
+        if not self.affords(word, len(choices)):
             return ""
         pool = [c for c in choices if len(c) <= MAX_SUGGEST_CHARS]
         cost = sum(len(word) + len(c) for c in pool)
@@ -339,12 +343,21 @@ def _promotion(spec: Spec, doc: YamlDoc, suggest: Suggestions) -> Iterator[Probl
         yield doc.problem(("promotion", "approval"), msg)
 
 
-def _flatten(data: Any, prefix: str = "") -> Iterator[str]:
-    if isinstance(data, dict):
-        for key, value in data.items():
-            name = f"{prefix}{key}"
-            yield name
-            yield from _flatten(value, f"{name}.")
+def _find_key(data: Any, dotted: str) -> tuple[bool, str, dict[Any, Any]]:
+    """Whether `dotted` names a key of `data`, walking one level per part as DVC does; when
+    not, the prefix that was found and the mapping where the walk stopped. Walking costs the
+    length of the key, where listing every dotted key of a file (aliases expanded) could cost
+    gigabytes."""
+    node, prefix, parts = data, "", dotted.split(".")
+    for i, part in enumerate(parts):
+        if not isinstance(node, dict):
+            return False, prefix, {}
+        if ".".join(parts[i:]) in node:  # a key may hold dots itself
+            return True, prefix, node
+        if part not in node:
+            return False, prefix, node
+        node, prefix = node[part], f"{prefix}{part}."
+    return True, prefix, {}
 
 
 def load_params(root: Path) -> YamlDoc | None:
@@ -373,8 +386,11 @@ def _params(spec: Spec, doc: YamlDoc, root: Path, suggest: Suggestions) -> Itera
     if params is None:
         yield doc.problem(refs[0][1], f"{PARAMS_FILE} does not exist next to the spec")
         return
-    keys = set(_flatten(params.data))
     for key, loc in refs:
-        if key not in keys:
-            msg = f"{key!r} is not a key of {PARAMS_FILE}{suggest(key, keys)}"
-            yield doc.problem(loc, msg)
+        found, prefix, level = _find_key(params.data, key)
+        if found:
+            continue
+        hint = ""
+        if suggest.affords(key, len(level)):  # the choices are built only when they are used
+            hint = suggest(key, [f"{prefix}{k}" for k in level if isinstance(k, str)])
+        yield doc.problem(loc, f"{key!r} is not a key of {PARAMS_FILE}{hint}")
