@@ -568,3 +568,13 @@ def test_expanded_paths_are_bounded_before_they_are_built(tmp_path: Path) -> Non
         "specops.yaml:4:1: error: stages: the stages' deps and outs make 210,000 paths with"
         " matrices expanded; at most 200,000 are allowed"
     ]
+
+
+def test_bidirectional_controls_are_refused_anywhere(tmp_path: Path) -> None:
+    text = spec(0, 'stages:\n  s:\n    cmd: "echo safe \\u202e; rm -rf ~"\n    desc: "\\u2066x"\n')
+    assert load(text, tmp_path) == [
+        "specops.yaml:6:10: error: stages.s.cmd: must not contain invisible bidirectional"
+        " control characters (U+202E)",
+        "specops.yaml:7:11: error: stages.s.desc: must not contain invisible bidirectional"
+        " control characters (U+2066)",
+    ]

@@ -7,6 +7,7 @@ project, special files, foreign and non-UTF-8 files, failed writes, killed runs,
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import resource
 import shutil
@@ -666,3 +667,68 @@ def test_a_file_too_large_to_read_back_is_never_written(
         " smaller (long values, lists or aliases)\n"
     )
     assert not (root / "dvc.yaml").exists()
+
+
+def test_help_and_version_that_cannot_be_written_exit_2(project: Path) -> None:
+    for flag in ("--version", "--help"):
+        with open("/dev/full", "w") as full:
+            result = subprocess.run(
+                [sys.executable, "-m", "specops", flag],
+                cwd=project,
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+                check=False,
+            )
+        assert (result.returncode, result.stderr) == (
+            2,
+            "specops: error: cannot write the output: No space left on device\n",
+        )
+
+
+def test_usage_errors_and_diffs_show_escapes_not_control_characters(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    usage = specops("validate", "a\nb\x1b[31m", cwd=project)
+    assert (usage.returncode, usage.stderr) == (
+        2,
+        "specops: error: unrecognized arguments: a\\nb\\x1b[31m; see `specops --help`\n",
+    )
+    with open(project / "dvc.yaml", "a") as dvc:
+        dvc.write("\x1b]0;title\x07\x1b[2J\n")
+    capsys.readouterr()
+    assert cli(project, "render", "--check", "--diff") == 1
+    out = capsys.readouterr().out
+    assert "-\\x1b]0;title\\x07\\x1b[2J\n" in out
+    assert "\x1b" not in out
+
+
+def test_json_output_is_valid_unicode(tmp_path: Path) -> None:
+    folder = tmp_path / os.fsdecode(b"dir\xff")
+    build_tree(folder, PROJECT)
+    result = specops(
+        "validate", "--spec", str(folder / "specops.yaml"), "--format", "json", cwd=tmp_path
+    )
+    assert result.returncode == 0
+    assert "\\udcff" not in result.stdout
+    assert json.loads(result.stdout)["spec"].endswith("dir\\xff/specops.yaml")
+
+
+def test_a_spec_path_from_a_deleted_folder_is_one_line(tmp_path: Path) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    script = (
+        "import os, sys; os.rmdir(sys.argv[1]); from specops.cli import main;"
+        " sys.exit(main(sys.argv[2:]))"
+    )
+    for args in (["init"], ["validate", "--spec", "x.yaml"]):
+        result = subprocess.run(
+            [sys.executable, "-c", script, str(gone), *args],
+            cwd=gone,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        gone.mkdir()
+        assert result.returncode == 2
+        assert result.stderr.count("\n") == 1 and "internal error" not in result.stderr

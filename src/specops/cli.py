@@ -17,16 +17,38 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from specops import __version__
-from specops.spec.problems import printable
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 OK, CHECK_FAILED, USAGE = 0, 1, 2
 
 
+def printable(text: str) -> str:
+    """specops.spec.problems.printable, imported only when output needs it: importing the spec
+    package loads pydantic, which --help and --version do not need."""
+    from specops.spec.problems import printable as escape
+
+    return escape(text)
+
+
 def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2))
+    print(json.dumps(_valid_unicode(data), indent=2))
+
+
+def _valid_unicode(data: Any) -> Any:
+    """`data` with the bytes of undecodable file names as `\\xff` text: a lone surrogate is
+    not Unicode, and strict JSON readers refuse it."""
+    if isinstance(data, str):
+        return data.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if isinstance(data, dict):
+        return {_valid_unicode(k): _valid_unicode(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_valid_unicode(v) for v in data]
+    return data
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -196,9 +218,14 @@ def _report(args: argparse.Namespace) -> int:
 
 
 class _Parser(argparse.ArgumentParser):
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        # argparse drops a failed write of --help or --version; report it like any other.
+        if message:
+            (file or sys.stderr).write(message)
+
     def error(self, message: str) -> NoReturn:
         """A usage error in one line, like every other error."""
-        self.exit(USAGE, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
+        self.exit(USAGE, f"{self.prog}: error: {printable(message)}; see `{self.prog} --help`\n")
 
 
 def _common(formats: list[str]) -> _Parser:
@@ -330,7 +357,18 @@ def _run(argv: Sequence[str] | None) -> int:
         # A terminal or pipe that cannot show a character gets an escape, not a crash.
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="backslashreplace")
-    args = parser().parse_args(argv)
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as done:  # --help and --version print, then exit 0: that output can fail too
+        if done.code:
+            raise
+        try:
+            sys.stdout.flush()
+        except OSError as exc:
+            return _output_failed(exc)
+        return OK
+    except OSError as exc:
+        return _output_failed(exc)
     try:
         code: int = args.handler(args)
         sys.stdout.flush()  # a full disk or a closed pipe must fail here, with a message
@@ -357,13 +395,19 @@ def _failed(args: argparse.Namespace, exc: Exception) -> int:
     except OSError as output_error:
         exc = output_error
     if isinstance(exc, OSError) and exc.errno in _OUTPUT_ERRORS:
-        _drop_stdout()
-        _say(f"specops: error: cannot write the output: {exc.strerror}")
-    elif isinstance(exc, MemoryError):
+        return _output_failed(exc)
+    if isinstance(exc, MemoryError):
         _say("specops: error: out of memory")
-    else:  # a defect in specops: still one line, and the traceback on request
-        hint = "" if args.traceback else "; run with --traceback to see where"
-        _say(f"specops: error: internal error: {printable(repr(exc))}{hint}")
+        return USAGE
+    # A defect in specops: still one line, and the traceback on request.
+    hint = "" if args.traceback else "; run with --traceback to see where"
+    _say(f"specops: error: internal error: {printable(repr(exc))}{hint}")
+    return USAGE
+
+
+def _output_failed(exc: OSError) -> int:
+    _drop_stdout()
+    _say(f"specops: error: cannot write the output: {exc.strerror}")
     return USAGE
 
 

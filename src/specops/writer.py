@@ -61,7 +61,8 @@ class Change:
             fromfile=f"a/{printable(self.path)}" if self.old is not None else "/dev/null",
             tofile=f"b/{printable(self.path)}" if self.new is not None else "/dev/null",
         )
-        return "".join(lines)
+        # Old texts may hold escape sequences: a diff shows them, it does not play them.
+        return "".join(printable(line.rstrip("\n")) + "\n" for line in lines)
 
 
 def _inside(root: Path, path: str) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -87,16 +88,34 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
     return sorted(problems)
 
 
+_EXPRESSION = "must not contain '${{' (GitHub Actions expression syntax)"
+# Invisible characters that reorder how text is shown, so that a reviewer reads one command
+# while another runs ("trojan source").
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _text_problem(text: str) -> str | None:
+    if "${{" in text:
+        return _EXPRESSION
+    bidi = _BIDI.search(text)
+    if bidi:
+        code = f"U+{ord(bidi.group()):04X}"
+        return f"must not contain invisible bidirectional control characters ({code})"
+    return None
+
+
 def _expressions(doc: YamlDoc, value: Any, path: KeyPath) -> Iterator[Problem]:
-    """No user string may smuggle a GitHub expression into a rendered workflow."""
+    """No user string may smuggle a GitHub expression into a rendered workflow, nor hide what
+    it says from a reviewer."""
     if isinstance(value, str):
-        if "${{" in value:
-            yield doc.problem(path, "must not contain '${{' (GitHub Actions expression syntax)")
+        reason = _text_problem(value)
+        if reason:
+            yield doc.problem(path, reason)
     elif isinstance(value, dict):
         for key, item in value.items():
-            if isinstance(key, str) and "${{" in key:
-                msg = "must not contain '${{' (GitHub Actions expression syntax)"
-                yield doc.problem((*path, key), msg, at_key=True)
+            reason = _text_problem(key) if isinstance(key, str) else None
+            if reason:
+                yield doc.problem((*path, key), reason, at_key=True)
             yield from _expressions(doc, item, (*path, key))
     elif isinstance(value, list):
         for i, item in enumerate(value):

@@ -104,7 +104,11 @@ def find_spec(start: Path) -> Path:
 
 def spec_root(path: Path) -> Path:
     """The project root: the folder the spec file is in, not the folder a symlink points to."""
-    return Path(os.path.abspath(path)).parent.resolve()
+    try:
+        return Path(os.path.abspath(path)).parent.resolve()
+    except OSError as exc:  # a relative path from a folder that no longer exists
+        msg = f"cannot find the spec's folder: {exc.strerror or exc}"
+        raise SpecError([Problem.plain(str(path), msg)]) from exc
 
 
 def check_spec_name(path: Path) -> None:

@@ -252,7 +252,7 @@ class Monitoring(_Model):
 class CI(_Model):
     """How the rendered workflows set up the project."""
 
-    python: Annotated[str, Field(pattern=r"^3\.[0-9]+$"), AfterValidator(_python)] = "3.11"
+    python: Annotated[str, Field(pattern=r"^3\.(0|[1-9][0-9]*)$"), AfterValidator(_python)] = "3.11"
     install: Text = "pip install -e ."
     test: Text | None = None
     timeout_minutes: Annotated[int, Field(ge=1, le=360)] = 30
