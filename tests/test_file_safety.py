@@ -732,3 +732,22 @@ def test_a_spec_path_from_a_deleted_folder_is_one_line(tmp_path: Path) -> None:
         gone.mkdir()
         assert result.returncode == 2
         assert result.stderr.count("\n") == 1 and "internal error" not in result.stderr
+
+
+def test_init_after_a_killed_init_starts_afresh(tmp_path: Path) -> None:
+    left = [
+        tmp_path / f".specops.yaml.0a1b2c3d{TEMP_SUFFIX}",
+        tmp_path / f"src/.train.py.0a1b2c3d{TEMP_SUFFIX}",
+        tmp_path / f".github/workflows/.specops-ci.yml.0a1b2c3d{TEMP_SUFFIX}",
+    ]
+    for path in left:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("half")
+    (tmp_path / "empty").mkdir()  # a folder of the user's: not empty of meaning
+    mine = build_tree(tmp_path / "notes", {".keep.specops-tmp": "a user's file"})
+    assert cli(tmp_path, "init") == 2  # the user's folders still make the folder not empty
+    shutil.rmtree(mine)
+    (tmp_path / "empty").rmdir()
+    assert cli(tmp_path, "init") == 0
+    assert not list(tmp_path.rglob(f"*{TEMP_SUFFIX}"))
+    assert (tmp_path / "src/train.py").is_file()

@@ -119,7 +119,12 @@ def init(spec_path: Path | None) -> list[str]:
     root = spec_root(spec_path)
     visible = []
     if root.is_dir():  # dot-folders such as .git or .dvc may already be there
-        visible = sorted(p.name for p in root.iterdir() if not p.name.startswith("."))
+        for entry in root.iterdir():
+            if writer.leftover_tree(entry) and (entry.is_dir() or entry.name.startswith(".")):
+                writer.remove_leftover_tree(entry)  # what a killed init left: not the user's
+            elif not entry.name.startswith("."):
+                visible.append(entry.name)
+        visible.sort()
     if visible:
         msg = f"is not empty ({', '.join(visible[:3])}); specops init needs an empty folder"
         raise SpecError([Problem.plain(str(root), msg)])

@@ -303,6 +303,27 @@ def apply(root: Path, changes: Iterable[Change]) -> None:
     transaction.commit()
 
 
+def leftover_tree(path: Path) -> bool:
+    """Whether `path` holds nothing but temporary files of specops (and folders of them), as a
+    killed `specops init` leaves behind."""
+    if path.is_symlink():
+        return False
+    if path.is_file():
+        return _TEMP_NAME.fullmatch(path.name) is not None
+    children = list(path.iterdir()) if path.is_dir() else []
+    return bool(children) and all(leftover_tree(child) for child in children)
+
+
+def remove_leftover_tree(path: Path) -> None:
+    """Remove what leftover_tree accepted: temporary files, then the folders that held them."""
+    if path.is_dir():
+        for child in path.iterdir():
+            remove_leftover_tree(child)
+        path.rmdir()
+    else:
+        path.unlink()
+
+
 def write_new(root: Path, files: Iterable[Rendered]) -> list[str]:
     """Create files that must not exist yet (scaffolding); refuse before writing any if one
     does, or if one would land outside the project."""
