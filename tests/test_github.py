@@ -16,11 +16,11 @@ import yaml
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from specops.generators.github import CI_WORKFLOW, render_workflows
+from specops.generators.github import CI_WORKFLOW, RELEASE_WORKFLOW, render_workflows
 from specops.generators.header import header
 from specops.generators.pins import PINS
 from specops.generators.quoting import yaml_quote
-from specops.spec.models import Spec
+from specops.spec.models import Promotion, Spec
 from tests.conftest import check_golden
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,6 +68,39 @@ def small_spec(maturity: int, **ci: Any) -> Spec:
     )
 
 
+def released_spec(maturity: int, **ci: Any) -> Spec:
+    """A spec with a model, gates and both kinds of promotion, as maturity 3 needs."""
+    return Spec.model_validate(
+        {
+            "version": 1,
+            "name": "demo",
+            "maturity": maturity,
+            "stages": {
+                "train": {
+                    "cmd": "python train.py",
+                    "deps": ["train.py"],
+                    "outs": ["model.pkl"],
+                    "metrics": ["scores.json"],
+                    "plots": [{"roc.csv": {"x": "fpr", "y": "tpr"}}],
+                }
+            },
+            "models": {"demo-clf": {"path": "model.pkl", "metrics": "scores.json"}},
+            "metrics": ["latency.json"],
+            "gates": [
+                {"metric": "auc", "min": 0.9},
+                {"metric": "f1", "vs": "production", "tolerance": 0.01},
+                {"metric": "latency.json:ms", "better": "lower", "max": 5},
+            ],
+            "promotion": {
+                "stages": ["staging", "production"],
+                "auto": "staging",
+                "approval": "production",
+            },
+            "ci": ci,
+        }
+    )
+
+
 def repo_spec() -> Spec:
     # Schema only: the file checks need the repo's data files, which are not the point here.
     return Spec.model_validate(yaml.safe_load((ROOT / SPEC_NAME).read_text(encoding="utf-8")))
@@ -75,7 +108,7 @@ def repo_spec() -> Spec:
 
 def workflow(spec: Spec) -> str:
     files = render_workflows(spec, SPEC_NAME)
-    assert list(files) == [CI_WORKFLOW]
+    assert next(iter(files)) == CI_WORKFLOW
     return files[CI_WORKFLOW]
 
 
@@ -99,11 +132,29 @@ GOLDENS = {
     "maturity-2.yml": lambda: small_spec(2, test="pytest -q", timeout_minutes=20),
     "specops.yml": repo_spec,
 }
+# Specs whose every workflow has a golden: `<name>.yml` for CI, `<name>-release.yml` for release.
+RELEASE_GOLDENS = {
+    "maturity-3": lambda: released_spec(3, before_gates=["python latency.py"], pr_comment=True),
+    "maturity-4": lambda: released_spec(4, test="pytest -q"),
+    "specops": repo_spec,
+}
 
 
 @pytest.mark.parametrize("name", sorted(GOLDENS))
 def test_matches_golden(name: str) -> None:
     check_golden(GOLDEN / name, workflow(GOLDENS[name]()))
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [(name, CI_WORKFLOW) for name in sorted(RELEASE_GOLDENS) if name != "specops"]
+    + [(name, RELEASE_WORKFLOW) for name in sorted(RELEASE_GOLDENS)],
+)
+def test_maturity_3_workflows_match_goldens(name: str, path: str) -> None:
+    files = render_workflows(RELEASE_GOLDENS[name](), SPEC_NAME)
+    assert list(files) == [CI_WORKFLOW, RELEASE_WORKFLOW]
+    suffix = "-release" if path == RELEASE_WORKFLOW else ""
+    check_golden(GOLDEN / f"{name}{suffix}.yml", files[path])
 
 
 def test_maturity_0_renders_no_workflow() -> None:
@@ -116,7 +167,7 @@ RENDER_IN_A_PROCESS = """\
 import json, sys
 import yaml
 from specops.generators import render
-from specops.spec.models import Spec
+from specops.spec.models import Promotion, Spec
 with open(sys.argv[1], encoding="utf-8") as f:
     spec = Spec.model_validate(yaml.safe_load(f))
 print(json.dumps([[file.path, file.text] for file in render(spec, "specops.yaml")]))
@@ -140,7 +191,7 @@ def render_in_a_process(hash_seed: str) -> list[list[str]]:
 
 def test_rendering_is_stable() -> None:
     first, second = render_in_a_process("1"), render_in_a_process("2")
-    assert [path for path, _ in first] == ["dvc.yaml", CI_WORKFLOW]
+    assert [path for path, _ in first] == ["dvc.yaml", CI_WORKFLOW, RELEASE_WORKFLOW]
     assert first == second
 
 
@@ -203,16 +254,103 @@ def test_jobs_by_maturity(maturity: int) -> None:
     assert pipeline["needs"] == "check"
     assert pipeline["steps"][0]["with"]["fetch-depth"] == 0
     script = "\n".join(step.get("run", "") for step in pipeline["steps"])
-    for command in (
-        "dvc pull --allow-missing",
-        "dvc repro",
-        "dvc metrics show --md",
-        'dvc metrics diff "origin/$GITHUB_BASE_REF" --md',
-        'dvc params diff "origin/$GITHUB_BASE_REF" --md',
-        "dvc dag --md",
-        '>> "$GITHUB_STEP_SUMMARY"',
-    ):
+    commands = ["dvc pull --allow-missing", "dvc repro", '>> "$GITHUB_STEP_SUMMARY"']
+    if maturity == 2:
+        commands += [
+            "dvc metrics show --md",
+            'dvc metrics diff "origin/$GITHUB_BASE_REF" --md',
+            'dvc params diff "origin/$GITHUB_BASE_REF" --md',
+            "dvc dag --md",
+        ]
+    else:
+        commands += [
+            "git status --porcelain -- dvc.lock",
+            'specops gate --format md >> "$GITHUB_STEP_SUMMARY"',
+            "specops report > specops-report/report.md",
+        ]
+    for command in commands:
         assert command in script
+
+
+def test_the_release_workflow_pushes_only_from_jobs_that_may() -> None:
+    text = render_workflows(released_spec(3, pr_comment=True), SPEC_NAME)[RELEASE_WORKFLOW]
+    assert "pull_request_target" not in text
+    doc = parse(text)
+    assert doc["permissions"] == {}
+    assert doc["on"] == {
+        "push": {"branches": ["main"]},
+        "workflow_dispatch": {
+            "inputs": {
+                "version": {
+                    "description": "The version to release, X.Y.Z (default: the next patch "
+                    "version)",
+                    "required": False,
+                    "type": "string",
+                }
+            }
+        },
+    }
+    jobs = doc["jobs"]
+    assert list(jobs) == ["release", "approve-production"]
+    release, approve = jobs["release"], jobs["approve-production"]
+    assert release["if"] == "${{ github.ref == 'refs/heads/main' }}"
+    assert release["outputs"] == {"version-0": "${{ steps.promote-0.outputs.version }}"}
+    assert approve["needs"] == "release"
+    assert approve["environment"] == "production"
+    assert 'environment: "production"' in text
+    for job, stage in ((release, "staging"), (approve, "production")):
+        assert job["permissions"] == {"contents": "write"}
+        assert job["timeout-minutes"] == 30
+        assert job["concurrency"] == {"group": f"demo-{stage}", "cancel-in-progress": False}
+        checkout = job["steps"][0]
+        assert checkout["with"] == {"fetch-depth": 0, "persist-credentials": True}
+        promote = job["steps"][-1]
+        assert promote["env"]["MODEL"] == "demo-clf"
+        assert promote["env"]["STAGE"] == stage
+        assert 'specops promote "$MODEL" --to "$STAGE"' in promote["run"]
+        assert "--push" in promote["run"]
+    assert approve["steps"][-1]["env"]["VERSION"] == "${{ needs.release.outputs.version-0 }}"
+    assert release["steps"][-1]["env"]["VERSION"] == "${{ inputs.version }}"
+    for step in steps(doc):
+        assert "${{" not in step.get("run", "")
+
+
+def test_only_the_comment_job_may_write_to_pull_requests() -> None:
+    doc = parse(workflow(released_spec(3, pr_comment=True)))
+    permissions = {name: job["permissions"] for name, job in doc["jobs"].items()}
+    assert permissions == {
+        "check": {"contents": "read"},
+        "pipeline": {"contents": "read"},
+        "comment": {"pull-requests": "write"},
+    }
+    comment = doc["jobs"]["comment"]
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in comment["if"]
+    assert comment["steps"][-1]["env"]["GH_TOKEN"] == "${{ github.token }}"
+    assert "comment" not in parse(workflow(released_spec(3)))["jobs"]
+
+
+def test_at_maturity_3_the_pipeline_checks_dvc_lock_and_the_gates() -> None:
+    spec = released_spec(3, before_gates=["python latency.py", "echo done"])
+    names = [step["name"] for step in parse(workflow(spec))["jobs"]["pipeline"]["steps"]]
+    assert names[3:] == [
+        "Pull DVC data",
+        "Reproduce the pipeline",
+        "Check that dvc.lock is current",
+        "Before the gates",
+        "Plot against the base branch",
+        "Upload the plots",
+        "Check the gates",
+        "Report",
+    ]
+    before = parse(workflow(spec))["jobs"]["pipeline"]["steps"][6]
+    assert before["run"] == "python latency.py\necho done"
+
+
+def test_no_release_workflow_without_an_automatic_stage() -> None:
+    spec = released_spec(3).model_copy(
+        update={"promotion": Promotion(stages=["production"], approval="production")}
+    )
+    assert list(render_workflows(spec, SPEC_NAME)) == [CI_WORKFLOW]
 
 
 def test_a_spec_with_another_name_is_passed_to_the_cli() -> None:
@@ -223,6 +361,17 @@ def test_a_spec_with_another_name_is_passed_to_the_cli() -> None:
         ["specops", "validate", "--spec", name],
         ["specops", "render", "--check", "--spec", name],
     ]
+
+
+def test_scripts_read_another_spec_name_from_the_environment() -> None:
+    name = 'ml spec\'s "$(x)".yaml'
+    for text in render_workflows(released_spec(3), name).values():
+        doc = parse(text)
+        assert doc["env"] == {"SPECOPS_SPEC": name}
+        scripts = [step.get("run", "") for step in steps(doc)]
+        gates = [script for script in scripts if "specops gate" in script]
+        assert gates
+        assert all('--format md --spec "$SPECOPS_SPEC"' in script for script in gates)
 
 
 def test_test_step_is_omitted_without_a_test_command() -> None:
@@ -279,6 +428,7 @@ def test_rendered_workflows_pass_linters(tmp_path: Path) -> None:
         for m in (1, 2, 3, 4)
         for test in (None, "pytest -q")
     }
+    specs |= {f"released-{name}": spec() for name, spec in RELEASE_GOLDENS.items()}
     specs["repo"] = repo_spec()
     # Not shell anyone would write, but every parser must accept the escapes.
     specs["hostile"] = small_spec(2, install="\n".join(HOSTILE), test=HOSTILE[1])
