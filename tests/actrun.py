@@ -18,7 +18,6 @@ of its own: Run.pushed lists what a run pushed, and nothing else happens with it
 from __future__ import annotations
 
 import graphlib
-import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +25,21 @@ from typing import Any
 
 import yaml
 
+from tests.actactions import (
+    ACTION_INPUTS,
+    REPOSITORY,
+    Event,
+    StepResult,
+    action_name,
+    dispatch,
+    open_pull_request,
+    push,
+    run_action,
+)
 from tests.actexpr import Unsupported, condition, interpolate
 from tests.gitrepo import base_env, git
+
+__all__ = ["Event", "JobResult", "Run", "dispatch", "open_pull_request", "push", "run_workflow"]
 
 WORKFLOW_KEYS = {"name", "on", True, "permissions", "concurrency", "defaults", "env", "jobs"}
 JOB_KEYS = {
@@ -45,16 +57,6 @@ JOB_KEYS = {
     "steps",
 }
 STEP_KEYS = {"name", "id", "if", "uses", "with", "run", "env", "shell", "working-directory"}
-ACTION_INPUTS = {
-    "actions/checkout": {"fetch-depth", "persist-credentials"},
-    "actions/setup-python": {"python-version"},
-    "actions/upload-artifact": {"name", "path", "if-no-files-found"},
-    "actions/download-artifact": {"name"},
-}
-#: Where a push goes when the job may not push; git then fails, naming the reason.
-NO_PUSH = "/nonexistent/actrun-cannot-push"
-#: The repository every event is in, as `owner/name`.
-REPOSITORY = "specops/project"
 # What GitHub runs for each `shell:` on Linux; without one it uses `bash -e`.
 SHELLS = {
     "bash": ["bash", "--noprofile", "--norc", "-eo", "pipefail"],
@@ -63,52 +65,6 @@ SHELLS = {
 }
 # A hung step must not hang the test suite for the workflow's full timeout-minutes.
 MAX_STEP_SECONDS = 120
-
-
-@dataclass(frozen=True)
-class Event:
-    """The event under test: `name` ("pull_request", "push" or "workflow_dispatch") checks out
-    `ref` of `origin`.
-
-    GitHub sets GITHUB_BASE_REF and GITHUB_HEAD_REF on pull requests only; they are "" here
-    otherwise, as on GitHub. `head_repository` is where a pull request comes from (a fork when
-    it is not REPOSITORY); `inputs` are those of a workflow_dispatch.
-    """
-
-    origin: Path
-    name: str
-    ref: str
-    base: str = ""
-    head: str = ""
-    head_repository: str = REPOSITORY
-    inputs: dict[str, str] = field(default_factory=dict)
-    number: int = 0
-
-    def payload(self) -> dict[str, Any]:
-        """The part of `github.event` the workflows read."""
-        if self.name == "pull_request":
-            head = {"repo": {"full_name": self.head_repository}}
-            return {"pull_request": {"number": self.number, "head": head}}
-        if self.name == "workflow_dispatch":
-            return {"inputs": dict(self.inputs)}
-        return {}
-
-
-@dataclass(frozen=True)
-class StepResult:
-    name: str
-    returncode: int
-    stdout: str
-    stderr: str
-    skipped: bool = False  # its `if:` did not hold; then it did not run
-
-    @property
-    def ok(self) -> bool:
-        return self.skipped or self.returncode == 0
-
-    @property
-    def outcome(self) -> str:
-        return "skipped" if self.skipped else "success" if self.ok else "failure"
 
 
 @dataclass
@@ -127,24 +83,6 @@ class Run(dict[str, JobResult]):
     pushed: list[str]
 
 
-def open_pull_request(origin: Path, head: str, base: str, work: Path, number: int = 1) -> Event:
-    """Create the merge ref GitHub makes for a pull request, `refs/pull/N/merge`, in `origin`."""
-    git(work.parent, "clone", "-q", "--branch", base, str(origin), work.name)
-    git(work, "merge", "-q", "--no-ff", "-m", f"Merge {head} into {base}", f"origin/{head}")
-    git(work, "push", "-q", "origin", f"HEAD:refs/pull/{number}/merge")
-    return Event(origin, "pull_request", f"refs/pull/{number}/merge", base, head, number=number)
-
-
-def push(origin: Path, branch: str) -> Event:
-    """A push to `branch` of `origin`, as already made there."""
-    return Event(origin, "push", f"refs/heads/{branch}")
-
-
-def dispatch(origin: Path, branch: str, inputs: dict[str, str]) -> Event:
-    """A manual run on `branch` of `origin` with `inputs`."""
-    return Event(origin, "workflow_dispatch", f"refs/heads/{branch}", inputs=inputs)
-
-
 def _text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
@@ -159,13 +97,6 @@ def _no_expression(value: Any, where: str) -> str:
 def _needs(job: dict[str, Any]) -> list[str]:
     needs = job.get("needs", [])
     return [needs] if isinstance(needs, str) else list(needs)
-
-
-def _action(uses: str) -> str:
-    name = uses.split("@", 1)[0]
-    if name not in ACTION_INPUTS or "@" not in uses:
-        raise Unsupported(f"uses: {uses!r} is not an action this runner emulates")
-    return name
 
 
 def _defaults(workflow: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
@@ -207,7 +138,7 @@ def check(workflow: dict[str, Any]) -> None:
                 raise Unsupported(f"{where}: needs exactly one of uses and run")
             if "uses" in step:
                 inputs = set(step.get("with") or {})
-                if unknown := inputs - ACTION_INPUTS[_action(step["uses"])]:
+                if unknown := inputs - ACTION_INPUTS[action_name(step["uses"])]:
                     raise Unsupported(f"{where}.with: inputs {sorted(unknown)}")
             else:
                 # GitHub pastes an expression's value into the script: never do that.
@@ -362,7 +293,9 @@ def _run_job(
             )
             if "uses" in step:
                 inputs = _evaluated(step.get("with"), context)
-                outcome = _uses(step_name, step["uses"], inputs, workspace, event, root, may_push)
+                outcome = run_action(
+                    step_name, step["uses"], inputs, workspace, event, root, may_push
+                )
             else:
                 outcome = _shell(step, step_name, i, defaults, workspace, temp, step_env, timeout)
             result.summary += files["GITHUB_STEP_SUMMARY"].read_text(encoding="utf-8")
@@ -381,59 +314,6 @@ def _run_job(
         result.status = "failure"
     result.outputs = _evaluated(job.get("outputs"), context)
     return result
-
-
-def _uses(
-    name: str,
-    uses: str,
-    inputs: dict[str, str],
-    workspace: Path,
-    event: Event,
-    root: Path,
-    may_push: bool,
-) -> StepResult:
-    action = _action(uses)
-    if action == "actions/setup-python":
-        return StepResult(name, 0, "", "")
-    if action == "actions/upload-artifact":
-        source, target = workspace / inputs["path"], root / "artifacts" / inputs["name"]
-        if not source.exists():
-            missing = inputs.get("if-no-files-found", "warn") == "error"
-            return StepResult(name, int(missing), "", f"no files found at {inputs['path']}")
-        if source.is_dir():
-            shutil.copytree(source, target)
-        else:
-            target.mkdir(parents=True)
-            shutil.copy2(source, target)
-        return StepResult(name, 0, "", "")
-    if action == "actions/download-artifact":
-        source = root / "artifacts" / inputs["name"]
-        if not source.is_dir():
-            return StepResult(name, 1, "", f"artifact {inputs['name']!r} not found")
-        shutil.copytree(source, workspace, dirs_exist_ok=True)
-        return StepResult(name, 0, "", "")
-    # As actions/checkout does it: the event's ref, shallow unless fetch-depth is 0, which also
-    # fetches every branch and tag.
-    depth = int(inputs.get("fetch-depth", "1"))
-    tracking = event.ref.replace("refs/heads/", "refs/remotes/origin/").replace(
-        "refs/pull/", "refs/remotes/pull/"
-    )
-    refspec = f"+{event.ref}:{tracking}"
-    git(workspace, "init", "-q")
-    git(workspace, "remote", "add", "origin", event.origin.resolve().as_uri())
-    if depth == 0:
-        heads, tags = "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"
-        git(workspace, "fetch", "-q", "--prune", "origin", heads, tags)
-        git(workspace, "fetch", "-q", "origin", refspec)
-    else:
-        git(workspace, "fetch", "-q", "--no-tags", f"--depth={depth}", "origin", refspec)
-    git(workspace, "checkout", "-q", "--force", tracking)
-    # The token may push only with contents: write, and only while the checkout keeps it.
-    if not may_push:
-        git(workspace, "remote", "set-url", "--push", "origin", f"{NO_PUSH}/no-contents-write")
-    elif inputs.get("persist-credentials", "true") != "true":
-        git(workspace, "remote", "set-url", "--push", "origin", f"{NO_PUSH}/no-credentials")
-    return StepResult(name, 0, "", "")
 
 
 def _shell(
