@@ -472,8 +472,7 @@ def test_stages_cannot_write_where_git_dvc_and_specops_keep_their_files(tmp_path
 
 def test_top_level_metrics_files_can_be_gated_and_stay_in_the_repository(tmp_path: Path) -> None:
     gates = (
-        "gates:\n  - metric: latency.json:ms\n    max: 5\n"
-        "  - metric: other.json:ms\n    max: 5\n"
+        "gates:\n  - metric: latency.json:ms\n    max: 5\n  - metric: other.json:ms\n    max: 5\n"
     )
     text = spec(0, STAGES, "metrics: [latency.json, ../out.json]\n", gates)
     assert load(text, tmp_path) == [
