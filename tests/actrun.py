@@ -155,8 +155,12 @@ def _refs(origin: Path) -> dict[str, str]:
     return dict(tuple(line.split(" ", 1)) for line in listed.splitlines())  # type: ignore[misc]
 
 
-def run_workflow(path: Path, event: Event, root: Path) -> Run:
-    """Run every job of the workflow at `path` for `event`, each below `root/<job>`."""
+def run_workflow(path: Path, event: Event, root: Path, *, tools: Path | None = None) -> Run:
+    """Run every job of the workflow at `path` for `event`, each below `root/<job>`.
+
+    `tools` is a folder put first on PATH, for programs GitHub's runners have that cannot do
+    their job here, such as `gh` without GitHub.
+    """
     workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
     on = workflow.get(True)  # YAML 1.1 reads the key `on` as true
     if event.name not in ([on] if isinstance(on, str) else on or ()):
@@ -181,7 +185,7 @@ def run_workflow(path: Path, event: Event, root: Path) -> Run:
             }[function]
 
         if condition(str(jobs[name].get("if", "success()")), context, status):
-            results[name] = _run_job(name, jobs[name], workflow, event, root, context)
+            results[name] = _run_job(name, jobs[name], workflow, event, root, context, tools)
         else:
             results[name] = JobResult(name, "skipped")
     after = _refs(event.origin)
@@ -243,6 +247,7 @@ def _run_job(
     event: Event,
     root: Path,
     context: dict[str, Any],
+    tools: Path | None,
 ) -> JobResult:
     folder = root / name
     workspace, temp = folder / "workspace", folder / "temp"
@@ -252,6 +257,8 @@ def _run_job(
     may_push = _permissions(workflow, job).get("contents") == "write"
     # Nothing from a runner the tests themselves may run on leaks into the job.
     env = {k: v for k, v in base_env().items() if not k.startswith(("GITHUB_", "RUNNER_"))}
+    if tools is not None:
+        env["PATH"] = f"{tools}:{env['PATH']}"
     env |= {
         "CI": "true",
         "GITHUB_ACTIONS": "true",
