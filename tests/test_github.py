@@ -346,6 +346,15 @@ def test_at_maturity_3_the_pipeline_checks_dvc_lock_and_the_gates() -> None:
     assert before["run"] == "python latency.py\necho done"
 
 
+def test_with_several_models_the_gates_are_checked_for_each() -> None:
+    spec = released_spec(3)
+    models = {**spec.models, "other-clf": spec.models["demo-clf"]}
+    doc = parse(workflow(spec.model_copy(update={"models": models})))
+    gates = next(s for s in doc["jobs"]["pipeline"]["steps"] if s["name"] == "Check the gates")
+    assert gates["env"] == {"MODELS": "demo-clf other-clf"}
+    assert 'specops gate "$model" --format md >> "$GITHUB_STEP_SUMMARY" || failed=1' in gates["run"]
+
+
 def test_no_release_workflow_without_an_automatic_stage() -> None:
     spec = released_spec(3).model_copy(
         update={"promotion": Promotion(stages=["production"], approval="production")}
@@ -429,6 +438,10 @@ def test_rendered_workflows_pass_linters(tmp_path: Path) -> None:
         for test in (None, "pytest -q")
     }
     specs |= {f"released-{name}": spec() for name, spec in RELEASE_GOLDENS.items()}
+    two = released_spec(3, pr_comment=True)
+    specs["two-models"] = two.model_copy(
+        update={"models": {**two.models, "b": two.models["demo-clf"]}}
+    )
     specs["repo"] = repo_spec()
     # Not shell anyone would write, but every parser must accept the escapes.
     specs["hostile"] = small_spec(2, install="\n".join(HOSTILE), test=HOSTILE[1])
