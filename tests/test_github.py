@@ -344,6 +344,7 @@ def test_rendered_workflows_pass_linters(tmp_path: Path) -> None:
     specs["repo"] = repo_spec()
     # Not shell anyone would write, but every parser must accept the escapes.
     specs["hostile"] = small_spec(2, install="\n".join(HOSTILE), test=HOSTILE[1])
+    specs["hostile-3"] = released_spec(3, before_gates=HOSTILE, pr_comment=True)
     files = []
     for label, spec in specs.items():
         for path, text in render_workflows(spec, SPEC_NAME).items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from specops.generators.github import CI_WORKFLOW, RELEASE_WORKFLOW, render_workflows
 from specops.spec.models import Promotion
-from tests.test_github import SPEC_NAME, parse, released_spec, steps, workflow
+from tests.test_github import HOSTILE, SPEC_NAME, parse, released_spec, steps, workflow
 
 
 def test_the_release_workflow_pushes_only_from_jobs_that_may() -> None:
@@ -107,3 +107,12 @@ def test_scripts_read_another_spec_name_from_the_environment() -> None:
         gates = [script for script in scripts if "specops gate" in script]
         assert gates
         assert all('--format md --spec "$SPECOPS_SPEC"' in script for script in gates)
+
+
+def test_hostile_commands_before_the_gates_change_no_structure() -> None:
+    expected = parse(workflow(released_spec(3, before_gates=["X"])))
+    doc = parse(workflow(released_spec(3, before_gates=HOSTILE)))
+    before = next(s for s in doc["jobs"]["pipeline"]["steps"] if s["name"] == "Before the gates")
+    assert before["run"] == "\n".join(HOSTILE)
+    before["run"] = "X"
+    assert doc == expected
