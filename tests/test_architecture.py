@@ -21,7 +21,20 @@ ALLOWED = {
     "generators": {"generators", "spec"},
     "scaffold": {"scaffold", "generators"},
     "writer": {"writer", "generators", "spec"},
-    "commands": {"commands", "scaffold", "writer", "generators", "spec"},
+    "gates": {"gates", "spec"},
+    "registry": {"registry", "spec"},
+    "gating": {"gating", "gates", "registry", "spec"},
+    "releases": {"releases", "commands", "registry", "spec"},
+    "commands": {
+        "commands",
+        "scaffold",
+        "writer",
+        "generators",
+        "gating",
+        "gates",
+        "releases",
+        "spec",
+    },
     "cli": {"cli", "commands", "spec", "__version__"},
 }
 

@@ -480,3 +480,71 @@ def test_top_level_metrics_files_can_be_gated_and_stay_in_the_repository(tmp_pat
         "specops.yaml:14:13: error: gates[1].metric: 'other.json' is not a metrics file of any"
         " stage; did you mean 'scores.json'?",
     ]
+
+
+def test_nested_matrix_values_are_put_into_paths(tmp_path: Path) -> None:
+    text = spec(
+        0,
+        "stages:\n  train:\n"
+        "    matrix:\n      cfg: [{name: a, lr: 1}, {name: a, lr: 2}]\n"
+        "    cmd: python train.py\n    outs: ['models/${item.cfg.name}.bin']\n",
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:9:12: error: stages.train.outs[0]: "
+        "'models/a.bin' is also an out of another item of the same matrix",
+    ]
+
+
+def test_a_reference_to_a_matrix_key_that_does_not_exist_is_left_as_written(
+    tmp_path: Path,
+) -> None:
+    text = spec(
+        0,
+        "stages:\n  train:\n"
+        "    matrix:\n      cfg: [{name: a}, {name: b}]\n"
+        "    cmd: python train.py\n    outs: ['models/${item.cfg.nope}/${item.other}.bin']\n",
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:9:12: error: stages.train.outs[0]: "
+        "'models/${item.cfg.nope}/${item.other}.bin' is also an out of another item of the"
+        " same matrix",
+    ]
+
+
+def test_a_metrics_file_whose_path_holds_a_colon_can_be_gated(tmp_path: Path) -> None:
+    text = spec(
+        2,
+        "stages:\n  train:\n    cmd: python train.py\n    metrics: ['eval:v2/scores.json']\n",
+        "gates:\n  - metric: 'eval:v2/scores.json:auc'\n    min: 0.5\n",
+    )
+    assert load(text, tmp_path) == []
+    assert load(text.replace(":auc'", ":auc:roc'"), tmp_path) == [
+        "specops.yaml:9:13: error: gates[0].metric: 'eval:v2/scores.json:auc' is not a metrics"
+        " file of any stage; did you mean 'eval:v2/scores.json'?",
+    ]
+
+
+def test_matrix_items_are_named_and_put_into_paths_as_dvc_writes_them(tmp_path: Path) -> None:
+    text = spec(
+        0,
+        "stages:\n  train:\n"
+        "    matrix: {flag: [true, false], cfg: [{n: 1}]}\n"
+        "    cmd: x\n    outs: ['out/${item.flag}.bin']\n"
+        "  other:\n    cmd: y\n    outs: [out/true.bin, out/false.bin]\n",
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:11:12: error: stages.other.outs[0]: "
+        "'out/true.bin' is also an out of stage 'train@true-cfg0'",
+        "specops.yaml:11:26: error: stages.other.outs[1]: "
+        "'out/false.bin' is also an out of stage 'train@false-cfg0'",
+    ]
+
+
+def test_a_params_file_that_is_a_symlink_loop_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").symlink_to("params.yaml")
+    with pytest.raises(SpecError) as caught:
+        parse_spec("specops.yaml", spec(0, STAGES).encode(), tmp_path)
+    # Python words the loop differently from version to version; where it is, is the point.
+    message = str(caught.value)
+    assert message.startswith("params.yaml: error: cannot resolve: ")
+    assert f"{tmp_path / 'params.yaml'}'" in message

@@ -613,3 +613,12 @@ def test_a_closed_stdout_and_usage_errors_are_one_line_and_exit_2(project: Path)
         2,
         "specops: error: unrecognized arguments: --chek; see `specops --help`\n",
     )
+
+
+def test_a_folder_named_like_a_temporary_file_is_left_alone(project: Path) -> None:
+    folder = project / f".dvc.yaml.0a1b2c3d{TEMP_SUFFIX}"
+    folder.mkdir()
+    (folder / "keep").write_text("mine")
+    assert cli(project, "render", "--check") == 0
+    assert cli(project, "render") == 0
+    assert (folder / "keep").read_text() == "mine"

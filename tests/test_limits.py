@@ -187,3 +187,92 @@ def test_the_expansion_limits_hold_exactly_at_their_boundary(
         "specops.yaml:1:1: error: (root): "
         "the document expands to more than 19 characters through aliases"
     ]
+
+
+def test_nested_matrix_values_cannot_make_a_path_too_long(tmp_path: Path) -> None:
+    text = (
+        f"{HEAD}stages:\n  a:\n    matrix:\n      cfg: [{{name: {'n' * 1020}}}, {{name: b}}]\n"
+        "    cmd: x\n    outs: ['models/${item.cfg.name}.bin']\n"
+    )
+    assert validate(text, tmp_path)[0] == [
+        "specops.yaml:9:12: error: stages.a.outs[0]: "
+        "can be 1,031 characters long with the matrix values put in; "
+        "a path may have at most 1,024"
+    ]
+
+
+def test_the_depth_bound_is_the_same_in_a_document_with_anchors() -> None:
+    def nested(levels: int) -> bytes:
+        return b"a: &x 1\nb: " + b"[" * levels + b"]" * levels + b"\n"
+
+    assert load_yaml("specops.yaml", nested(100)).data["a"] == 1
+    assert measured(lambda: load_yaml("specops.yaml", nested(101)))[0] == [
+        "specops.yaml:2:104: error: (root): nested more than 100 levels deep"
+    ]
+
+
+def spec_with_params(*keys: str, stages: int = 1) -> str:
+    """A spec whose stages each read `keys` from params.yaml."""
+    listed = ", ".join(f"'{key}'" for key in keys)
+    body = "".join(f"  s{i}:\n    cmd: x\n    params: [{listed}]\n" for i in range(stages))
+    return f"{HEAD}stages:\n{body}"
+
+
+def test_words_and_keys_of_up_to_100_characters_get_suggestions(tmp_path: Path) -> None:
+    key = "a" * 99 + "b"
+    text = spec_with_params("a" * 100, "a" * 101)
+    assert validate(text, tmp_path, params=f"{key}: 1\n")[0] == [
+        f"specops.yaml:7:14: error: stages.s0.params[0]: {'a' * 100!r} is not a key of"
+        f" params.yaml; did you mean {key!r}?",
+        f"specops.yaml:7:118: error: stages.s0.params[1]: {'a' * 101!r} is not a key of"
+        " params.yaml",
+    ]
+
+
+def test_a_run_makes_at_most_100_suggestions(tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_text("train: 1\n")
+    with pytest.raises(SpecError) as caught:
+        parse_spec("specops.yaml", spec_with_params("tran", stages=101).encode(), tmp_path)
+    messages = [p.message for p in caught.value.problems]
+    assert messages == ["'tran' is not a key of params.yaml; did you mean 'train'?"] * 100 + [
+        "'tran' is not a key of params.yaml"
+    ]
+
+
+def many_keys(count: int, chars: int) -> str:
+    """params.yaml with `train` (and `train.seed`) and more top-level keys, `count` keys in
+    all, whose names hold `chars` characters together."""
+    rest = count - 2
+    size, extra = divmod(chars - len("train") - len("train.seed"), rest)
+    names = [f"p{i:04d}".ljust(size + (i < extra), "x") for i in range(rest)]
+    return "train: {seed: 1}\n" + "".join(f"{name}: 1\n" for name in names)
+
+
+def test_a_suggestion_that_costs_the_whole_budget_is_made(tmp_path: Path) -> None:
+    # 2,000 keys of 192,000 characters against a 4-character word: 200,000, the budget.
+    params = many_keys(2000, 192_000)
+    assert validate(spec_with_params("tran"), tmp_path, params)[0] == [
+        "specops.yaml:7:14: error: stages.s0.params[0]: "
+        "'tran' is not a key of params.yaml; did you mean 'train'?"
+    ]
+
+
+def test_a_suggestion_over_the_budget_ends_the_suggestions_of_the_run(tmp_path: Path) -> None:
+    # 2,000 keys times a 100-character word is the whole budget before the keys are looked at.
+    params = many_keys(2000, 192_000)
+    word = "x" * 100
+    assert validate(spec_with_params(word, "tran"), tmp_path, params)[0] == [
+        f"specops.yaml:7:14: error: stages.s0.params[0]: {word!r} is not a key of params.yaml",
+        "specops.yaml:7:118: error: stages.s0.params[1]: 'tran' is not a key of params.yaml",
+    ]
+
+
+def test_a_word_too_costly_to_compare_leaves_the_budget_to_the_next(tmp_path: Path) -> None:
+    # 2,001 keys times a 100-character word is over the budget: skipped without a look.
+    params = many_keys(2001, 20_000)
+    word = "x" * 100
+    assert validate(spec_with_params(word, "tran"), tmp_path, params)[0] == [
+        f"specops.yaml:7:14: error: stages.s0.params[0]: {word!r} is not a key of params.yaml",
+        "specops.yaml:7:118: error: stages.s0.params[1]: "
+        "'tran' is not a key of params.yaml; did you mean 'train'?",
+    ]

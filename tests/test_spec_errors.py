@@ -393,3 +393,51 @@ ci:
     assert errors(
         text.replace("true", '"30"').replace('"yes"', "true").replace("1}", "true}"), tmp_path
     ) == ["specops.yaml:10:20: error: ci.timeout_minutes: must be a valid integer, got '30'"]
+
+
+def test_a_merge_key_takes_a_list_of_mappings_the_first_winning() -> None:
+    from specops.spec.yamlfile import load_yaml
+
+    raw = b"a: &a {x: 1, y: 1}\nb: &b {x: 2, z: 2}\nc:\n  <<: [*a, *b]\n  w: 3\n"
+    assert load_yaml("specops.yaml", raw).data["c"] == {"x": 1, "y": 1, "z": 2, "w": 3}
+
+
+def test_every_problem_of_a_merge_is_reported(tmp_path: Path) -> None:
+    assert errors(f"{MINIMAL}c:\n  <<: [{{k: 1, k: 2}}, 5]\n", tmp_path) == [
+        "specops.yaml:6:3: error: c: a merge key (<<) needs a mapping",
+        "specops.yaml:6:15: error: c.k: duplicate key 'k' (first defined on line 6)",
+    ]
+
+
+def test_a_tolerance_of_zero_is_allowed(tmp_path: Path) -> None:
+    text = (
+        "version: 1\nname: demo\nmaturity: 0\n"
+        "stages: {a: {cmd: x, metrics: [scores.json]}}\n"
+        "gates:\n  - metric: auc\n    vs: main\n    tolerance: 0\n"
+    )
+    spec, _ = parse_spec("specops.yaml", text.encode(), tmp_path)
+    assert spec.gates[0].tolerance == 0
+
+
+@pytest.mark.parametrize(
+    "value, described", [("true", "true"), ("false", "false"), ("{a: 1}", "a mapping")]
+)
+def test_a_wrong_value_is_described_as_written(value: str, described: str, tmp_path: Path) -> None:
+    text = f"version: 1\nname: {value}\nmaturity: 0\nstages: {{a: {{cmd: x}}}}\n"
+    assert errors(text, tmp_path) == [
+        f"specops.yaml:2:7: error: name: expected a string, got {described}"
+    ]
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("---\n\ufeff", "specops.yaml:2:2: error: (root): expected a mapping"),
+        ("\ufeff---\n", "specops.yaml:1:4: error: (root): expected a mapping"),
+        ("---\n\n\n", "specops.yaml:1:4: error: (root): expected a mapping"),
+    ],
+)
+def test_an_empty_node_at_the_end_is_placed_inside_the_file(
+    raw: str, expected: str, tmp_path: Path
+) -> None:
+    assert errors(raw.encode(), tmp_path) == [f"{expected} at the top level, got nothing (null)"]

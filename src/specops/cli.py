@@ -1,6 +1,6 @@
 """The `specops` command: parse arguments, call specops.commands, print the result.
 
-Exit codes: 0 success, 1 a check failed (stale files), 2 invalid input or usage.
+Exit codes: 0 success, 1 a check failed (stale files, a failed gate), 2 invalid input or usage.
 Heavy modules are imported inside the handlers so that `--help` and `--version` start fast.
 """
 
@@ -85,13 +85,123 @@ def _schema(args: argparse.Namespace) -> int:
     return OK
 
 
+def _promote(args: argparse.Namespace) -> int:
+    from specops import commands
+
+    result = commands.promote(
+        args.spec,
+        args.model,
+        args.to,
+        version=args.version,
+        bump=args.bump,
+        force=args.force,
+        reason=args.reason,
+        push=args.push,
+        remote=args.remote,
+    )
+    if args.format == "json":
+        _print_json(result.as_dict())
+    elif not result.ok:
+        print(f"specops: promotion of {result.model} to {result.stage} refused:", file=sys.stderr)
+        for reason in result.refused:
+            print(f"  {printable(reason)}", file=sys.stderr)
+    elif result.tags:
+        pushed = f" and pushed to {args.remote}" if result.pushed else ""
+        tags = ", ".join(result.tags)
+        print(f"{result.model} {result.version} -> {result.stage}: tagged {tags}{pushed}")
+    else:
+        print(f"{result.model} {result.version} is in {result.stage} already; nothing to do")
+    return OK if result.ok else CHECK_FAILED
+
+
+def _history(args: argparse.Namespace) -> int:
+    from specops import commands
+
+    found = commands.history(args.spec, args.model)
+    if args.format == "json":
+        _print_json(found.as_dict())
+        return OK
+    if not found.events:
+        print("no version registered yet; `specops promote MODEL --to STAGE` registers one")
+    for model, stages in found.stages.items():
+        held = ", ".join(f"{stage}={version}" for stage, version in stages.items()) or "none"
+        print(f"{model}: {held}")
+    for event in found.events:
+        facts = event.evidence or {}
+        line = (
+            f"{event.created_at}  {event.tag}  {event.kind}  {event.version}  {event.commit[:12]}"
+        )
+        print(printable(f"{line}  {event.tagger}"))
+        if "gates_passed" in facts:
+            print(f"    gates: {'passed' if facts['gates_passed'] else 'failed'}")
+        if facts.get("reason"):
+            print(printable(f"    reason: {facts['reason']}"))
+    return OK
+
+
+def _retire(args: argparse.Namespace) -> int:
+    from specops import commands
+
+    result = commands.retire(
+        args.spec,
+        args.model,
+        stage=args.stage,
+        version=args.version,
+        reason=args.reason,
+        push=args.push,
+        remote=args.remote,
+    )
+    if args.format == "json":
+        _print_json(result.as_dict())
+    elif result.tags:
+        print(f"{result.model} {result.version}: tagged {', '.join(result.tags)}")
+    else:
+        print(f"{result.model} {result.version} was retired already; nothing to do")
+    return OK
+
+
+def _card(args: argparse.Namespace) -> int:
+    from specops import commands
+
+    text = commands.card(args.spec, args.model)
+    if args.format == "json":
+        _print_json({"model": args.model, "markdown": text})
+    else:
+        sys.stdout.write(text)
+    return OK
+
+
+def _gate(args: argparse.Namespace) -> int:
+    from specops import commands
+
+    run = commands.gate(args.spec, args.model, require_baseline=args.require_baseline)
+    if args.format == "json":
+        _print_json(run.as_dict())
+    elif args.format == "md":
+        sys.stdout.write(run.markdown())
+    else:
+        sys.stdout.write(run.text())
+    return OK if run.ok else CHECK_FAILED
+
+
+def _report(args: argparse.Namespace) -> int:
+    from specops import commands
+
+    result = commands.report(args.spec, args.base)
+    if args.format == "json":
+        _print_json(result.as_dict())
+    else:
+        sys.stdout.write(result.markdown)
+    return OK
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """A usage error in one line, like every other error."""
         self.exit(USAGE, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
 
 
-def parser() -> argparse.ArgumentParser:
+def _common(formats: list[str]) -> _Parser:
     common = _Parser(add_help=False)
     common.add_argument(
         "--spec",
@@ -101,9 +211,13 @@ def parser() -> argparse.ArgumentParser:
         help="the spec file; paths in it are relative to its folder (default: specops.yaml here "
         "or in the nearest folder above, up to the Git root)",
     )
-    common.add_argument("--format", choices=["text", "json"], default="text", help="output format")
+    common.add_argument("--format", choices=formats, default="text", help="output format")
     common.add_argument("--traceback", action="store_true", help="show tracebacks of errors")
+    return common
 
+
+def parser() -> argparse.ArgumentParser:
+    common = _common(["text", "json"])
     root = _Parser(
         prog="specops",
         description="MLOps as code: validate specops.yaml and render dvc.yaml and CI workflows.",
@@ -111,8 +225,13 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("--version", action="version", version=f"specops {__version__}")
     sub = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, handler: Callable[[argparse.Namespace], int], text: str) -> Any:
-        cmd = sub.add_parser(name, parents=[common], help=text, description=text)
+    def command(
+        name: str,
+        handler: Callable[[argparse.Namespace], int],
+        text: str,
+        parent: _Parser = common,
+    ) -> Any:
+        cmd = sub.add_parser(name, parents=[parent], help=text, description=text)
         cmd.set_defaults(handler=handler)
         return cmd
 
@@ -124,6 +243,61 @@ def parser() -> argparse.ArgumentParser:
     )
     render.add_argument("--diff", action="store_true", help="show what changes, as a diff")
     command("schema", _schema, "print the JSON Schema of the spec, for editor completion")
+
+    def pushing(cmd: Any) -> None:
+        cmd.add_argument("--push", action="store_true", help="push the tags, all or none")
+        cmd.add_argument("--remote", default="origin", help="the remote to push to (origin)")
+
+    promote = command("promote", _promote, "gate the current commit, then tag it into a stage")
+    promote.add_argument("model", help="a key of `models` in the spec")
+    promote.add_argument("--to", required=True, metavar="STAGE", help="a promotion stage")
+    numbering = promote.add_mutually_exclusive_group()
+    numbering.add_argument("--version", metavar="X.Y.Z", help="the version to register")
+    numbering.add_argument(
+        "--bump",
+        choices=["patch", "minor", "major"],
+        default="patch",
+        help="how to number a new version from the latest (patch; the first is v0.1.0)",
+    )
+    promote.add_argument("--force", action="store_true", help="promote although gates fail")
+    promote.add_argument("--reason", metavar="TEXT", help="why --force; kept in the tag")
+    pushing(promote)
+    history = command("history", _history, "versions, stages and their evidence, newest first")
+    history.add_argument("model", nargs="?", help="only this model")
+    retire = command("retire", _retire, "take a stage from a model, or deregister a version")
+    retire.add_argument("model", help="a key of `models` in the spec")
+    which = retire.add_mutually_exclusive_group(required=True)
+    which.add_argument("--stage", help="unassign this stage from the version that holds it")
+    which.add_argument("--version", metavar="X.Y.Z", help="deregister this version")
+    retire.add_argument("--reason", required=True, metavar="TEXT", help="why; kept in the tag")
+    pushing(retire)
+    card = command("card", _card, "print the model card in Markdown")
+    card.add_argument("model", help="a key of `models` in the spec")
+    gate = command(
+        "gate",
+        _gate,
+        "check the working tree's metrics against the gates; exit 1 if one fails",
+        _common(["text", "json", "md"]),
+    )
+    gate.add_argument("model", nargs="?", metavar="MODEL", help="the model (a key of models)")
+    gate.add_argument(
+        "--require-baseline",
+        action="store_true",
+        help="fail a gate whose `vs` has nothing to compare with yet",
+    )
+    report = command(
+        "report",
+        _report,
+        "print Markdown for a pull request: gates, metrics and params against a base, the DAG",
+        _common(["md", "json"]),
+    )
+    report.set_defaults(format="md")
+    report.add_argument(
+        "--base",
+        metavar="REV",
+        default=None,
+        help="the revision to compare with (default: origin/$GITHUB_BASE_REF when set, else main)",
+    )
     return root
 
 

@@ -6,9 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from specops import writer
+from specops import gating, writer
+from specops.gates.run import GateRun
+from specops.gating import Report
 from specops.generators import Rendered
 from specops.generators import render as render_files
+from specops.releases import card as card
+from specops.releases import history as history
+from specops.releases import promote as promote
+from specops.releases import retire as retire
 from specops.spec import SPEC_FILE, Problem, SpecError, load_spec
 from specops.spec.load import check_spec_name, find_spec, spec_root
 from specops.spec.models import Spec
@@ -67,6 +73,9 @@ def validate(spec_path: Path | None) -> Summary:
     """Load and check the spec; raises SpecError with every problem."""
     spec_path = locate(spec_path)
     project = load_spec(spec_path)
+    problems = gating.metric_problems(project)
+    if problems:
+        raise SpecError(problems)
     spec = project.spec
     return Summary(
         spec=str(spec_path),
@@ -132,3 +141,19 @@ def schema() -> dict[str, Any]:
     data["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     data["title"] = "specops.yaml"
     return data
+
+
+# Gates and the pull-request report (specops.gating does the work).
+
+
+def gate(
+    spec_path: Path | None, model: str | None = None, *, require_baseline: bool = False
+) -> GateRun:
+    """Evaluate every gate of the spec against the working tree's metrics."""
+    project = load_spec(locate(spec_path))
+    return gating.gate_project(project, model, require_baseline=require_baseline)
+
+
+def report(spec_path: Path | None, base: str | None = None) -> Report:
+    """Markdown for a pull request: gates, metrics and params against `base`, the pipeline."""
+    return gating.report_project(load_spec(locate(spec_path)), base)

@@ -263,6 +263,15 @@ class CI(_Model):
     pr_comment: bool = False
 
 
+class Governance(_Model):
+    """Who answers for the models and what they are for, shown on model cards."""
+
+    owners: list[Text] = []
+    intended_use: Text | None = None
+    limitations: Text | None = None
+    risk: Literal["low", "medium", "high"] | None = None
+
+
 class Spec(_Model):
     """specops.yaml."""
 
@@ -277,3 +286,4 @@ class Spec(_Model):
     #: Metrics files that no stage writes, rendered as DVC's top-level `metrics:`.
     metrics: list[Text] = []
     ci: CI = CI()
+    governance: Governance | None = None

@@ -146,11 +146,17 @@ def _compose(file: str, text: str) -> yaml.Node | None:
 class _Builder:
     """Turns a node graph into dicts, lists and scalars, recording positions."""
 
-    def __init__(self, doc: YamlDoc) -> None:
+    def __init__(self, doc: YamlDoc, end: Mark) -> None:
         self.doc = doc
+        self.end = end
         self.problems: list[Problem] = []
         self.scalars = SafeConstructor()
         self.sizes: dict[int, tuple[int, int]] = {}
+
+    def mark(self, node: yaml.Node) -> Mark:
+        """Where `node` starts; libyaml places empty nodes at the end of input, which can be a
+        line after the last one, so a mark is never later than the end of the text."""
+        return min(_mark(node), self.end)
 
     def size(self, node: yaml.Node, depth: int = 0) -> tuple[int, int]:
         """Nodes under `node` and characters in their scalars, with aliases expanded; memoised
@@ -158,12 +164,12 @@ class _Builder:
         known = self.sizes.get(id(node))
         if known is not None:
             if known[0] < 0:
-                line, col = _mark(node)
+                line, col = self.mark(node)
                 msg = "an alias refers to a node that contains it (recursive alias)"
                 raise _error_at(self.doc.file, line, col, msg)
             return known
         if depth > MAX_DEPTH:
-            line, col = _mark(node)
+            line, col = self.mark(node)
             raise _error_at(self.doc.file, line, col, f"nested more than {MAX_DEPTH} levels deep")
         self.sizes[id(node)] = (-1, -1)
         nodes, chars = 1, 0
@@ -179,7 +185,7 @@ class _Builder:
         return nodes, chars
 
     def build(self, node: yaml.Node, path: KeyPath) -> Any:
-        self.doc.values[path] = _mark(node)
+        self.doc.values[path] = self.mark(node)
         if len(path) > MAX_DEPTH:
             raise SpecError([self.doc.problem(path, f"nested more than {MAX_DEPTH} levels deep")])
         if isinstance(node, yaml.ScalarNode):
@@ -214,7 +220,7 @@ class _Builder:
                 merged.update(self.merge(value_node, path))
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
-                line, col = _mark(key_node)
+                line, col = self.mark(key_node)
                 msg = "a mapping key must be a plain value, not a list or mapping"
                 self.problems.append(Problem(self.doc.file, line, col, format_keypath(path), msg))
                 continue
@@ -222,13 +228,13 @@ class _Builder:
             key_path = (*path, key)
             if key in result:
                 first_line = self.doc.keys[key_path][0]
-                line, col = _mark(key_node)
+                line, col = self.mark(key_node)
                 msg = f"duplicate key {key!r} (first defined on line {first_line})"
                 self.problems.append(
                     Problem(self.doc.file, line, col, format_keypath(key_path), msg)
                 )
                 continue
-            self.doc.keys[key_path] = _mark(key_node)
+            self.doc.keys[key_path] = self.mark(key_node)
             result[key] = self.build(value_node, key_path)
         # Explicit keys win over merged ones, as YAML's merge key specifies.
         return {**{k: v for k, v in merged.items() if k not in result}, **result}
@@ -251,13 +257,13 @@ def load_yaml(file: str, raw: bytes) -> YamlDoc:
     doc = YamlDoc(file, None)
     if root is None:
         raise _error_at(file, 1, 1, "the file is empty; expected a mapping")
-    builder = _Builder(doc)
+    builder = _Builder(doc, position(text, len(text.rstrip("\r\n\x85\u2028\u2029"))))
     # Only an alias can make a document larger than its text; without an anchor there is none.
     if "&" in text:
         nodes, chars = builder.size(root)
         if nodes > MAX_NODES or chars > MAX_CHARS:
             what = f"{MAX_NODES:,} nodes" if nodes > MAX_NODES else f"{MAX_CHARS:,} characters"
-            line, col = _mark(root)
+            line, col = builder.mark(root)
             raise _error_at(
                 file, line, col, f"the document expands to more than {what} through aliases"
             )

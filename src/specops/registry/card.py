@@ -1,0 +1,138 @@
+"""A model card in Markdown: what the spec says about a model, and what its tags prove."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from specops.registry.tags import ModelTags, TagEvent, version_key
+from specops.spec.models import Spec
+
+
+def _cell(value: Any) -> str:
+    """A value for a Markdown table cell: on one line, with `|` escaped."""
+    text = "" if value is None else str(value)
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _table(head: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _flatten(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """`{"a": {"b": 1}}` -> `[("a.b", 1)]`."""
+    if isinstance(data, dict):
+        return [pair for k, v in data.items() for pair in _flatten(v, f"{prefix}{k}.")]
+    return [(prefix.rstrip("."), data)]
+
+
+def _governance(spec: Spec) -> list[str]:
+    lines = ["## Governance", ""]
+    gov = spec.governance
+    if gov is None:
+        return [*lines, "The spec has no `governance` section.", ""]
+    lines.append(f"- Owners: {', '.join(gov.owners) if gov.owners else 'not stated'}")
+    lines.append(f"- Risk: {gov.risk or 'not stated'}")
+    lines.append(f"- Intended use: {gov.intended_use or 'not stated'}")
+    lines.append(f"- Limitations: {gov.limitations or 'not stated'}")
+    return [*lines, ""]
+
+
+def _stages(spec: Spec, tags: ModelTags) -> list[str]:
+    lines = ["## Stages", ""]
+    held = tags.stages()
+    names = list(spec.promotion.stages) if spec.promotion else []
+    names += [s for s in held if s not in names]
+    rows = [
+        [s, e.version, e.commit[:12], e.created_at, e.tagger, e.tag]
+        for s in names
+        if (e := held.get(s)) is not None
+    ]
+    if not rows:
+        return [*lines, "No stage is assigned.", ""]
+    return lines + _table(["stage", "version", "commit", "assigned", "by", "tag"], rows)
+
+
+def _evidence(event: TagEvent) -> list[str]:
+    facts = event.evidence or {}
+    lines = [
+        f"- Commit: `{event.commit}`",
+        f"- Registered: {event.created_at} by {event.tagger}",
+    ]
+    if not facts:
+        return [*lines, "- Evidence: none in the tag message", ""]
+    verdict = "passed" if facts.get("gates_passed") else "failed"
+    if facts.get("forced"):
+        verdict += f"; promoted with --force: {facts.get('reason')}"
+    lines += [f"- Gates: {verdict}", ""]
+    metrics = [
+        [file, key, value]
+        for file, data in (facts.get("metrics") or {}).items()
+        for key, value in _flatten(data)
+    ]
+    lines += [
+        "### Metrics",
+        "",
+        *(_table(["file", "metric", "value"], metrics) if metrics else ["None recorded.", ""]),
+    ]
+    gates = [
+        [g.get("metric"), g.get("status"), g.get("value"), g.get("threshold"), g.get("baseline")]
+        for g in facts.get("gates") or []
+    ]
+    lines += [
+        "### Gates",
+        "",
+        *(
+            _table(["metric", "status", "value", "threshold", "baseline"], gates)
+            if gates
+            else ["None recorded.", ""]
+        ),
+    ]
+    params = [
+        [file, key, value]
+        for file, data in (facts.get("params") or {}).items()
+        for key, value in _flatten(data)
+    ]
+    lines += [
+        "### Params",
+        "",
+        *(_table(["file", "param", "value"], params) if params else ["None recorded.", ""]),
+    ]
+    lineage = facts.get("lineage") or {}
+    spec = facts.get("spec") or {}
+    model = lineage.get("model") or {}
+    lines += [
+        "### Lineage",
+        "",
+        f"- Spec: `{spec.get('path')}` sha256 `{spec.get('sha256')}`",
+        f"- Model: `{model.get('path')}` md5 `{model.get('md5')}`"
+        f" from stage `{model.get('stage')}`",
+        "",
+    ]
+    hashes = [[path, digest] for path, digest in (lineage.get("hashes") or {}).items()]
+    if hashes:
+        lines += _table(["path", "md5"], hashes)
+    return lines
+
+
+def render_card(spec: Spec, model: str, tags: ModelTags) -> str:
+    """The card of `model` of `spec`, with the evidence in its registry tags."""
+    entry = spec.models[model]
+    lines = [f"# Model card: {model}", ""]
+    if entry.desc:
+        lines += [entry.desc, ""]
+    lines += [
+        f"- Project: `{spec.name}`",
+        f"- Artifact: `{entry.path}` ({entry.type})",
+        f"- Labels: {', '.join(entry.labels) if entry.labels else 'none'}",
+        "",
+    ]
+    lines += _governance(spec)
+    lines += _stages(spec, tags)
+    live = [e for e in tags.registrations if not tags.deregistered(e.commit) and e.version]
+    if not live:
+        return "\n".join([*lines, "## Latest version", "", "No version is registered yet.", ""])
+    latest = max(live, key=lambda e: version_key(e.version or ""))
+    lines += [f"## Latest version: {latest.version}", ""]
+    return "\n".join(lines + _evidence(latest))

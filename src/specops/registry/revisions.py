@@ -1,0 +1,49 @@
+"""Read a file as it was at a Git revision: from Git, or from DVC's cache when DVC tracks it."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from specops.registry.git import git_ok
+
+
+class RevisionError(Exception):
+    """The revision does not exist, or a file at it could not be read."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def read_at(root: Path, rev: str, path: str) -> bytes | None:
+    """The bytes of `path` (relative to `root`) at `rev`, or None when it is not there.
+
+    A file that Git does not hold at `rev` may be a DVC output; DVC reads it from its cache.
+    """
+    args = ("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
+    if not git_ok(root, *args):
+        raise RevisionError(f"no revision {rev!r} in the repository")
+    proc = subprocess.run(
+        ["git", "show", f"{rev}:./{path}"],
+        cwd=root,
+        capture_output=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    if proc.returncode == 0:
+        return proc.stdout
+    return _read_dvc(root, rev, path)
+
+
+def _read_dvc(root: Path, rev: str, path: str) -> bytes | None:
+    import dvc.api  # type: ignore[import-untyped]  # only files Git does not hold need DVC
+    from dvc.exceptions import PathMissingError  # type: ignore[import-untyped]
+
+    try:
+        data = dvc.api.read(path, repo=str(root), rev=rev, mode="rb")
+    except (PathMissingError, FileNotFoundError):
+        return None
+    except Exception as exc:  # DVC's own errors: a missing cache, a broken dvc.lock
+        raise RevisionError(f"cannot read {path} at {rev}: {exc}") from exc
+    return data if isinstance(data, bytes) else str(data).encode()
