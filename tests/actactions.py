@@ -41,6 +41,7 @@ class Event:
     head_repository: str = REPOSITORY
     inputs: dict[str, str] = field(default_factory=dict)
     number: int = 0
+    sha: str = ""  # the commit of `ref` when the run starts; every job checks it out
 
     def payload(self) -> dict[str, Any]:
         """The part of `github.event` the workflows read."""
@@ -139,6 +140,11 @@ def run_action(
     else:
         git(workspace, "fetch", "-q", "--no-tags", f"--depth={depth}", "origin", refspec)
     git(workspace, "checkout", "-q", "--force", tracking)
+    # GitHub checks out the event's commit, even when the ref has moved on since.
+    if event.sha and git(workspace, "rev-parse", "HEAD").strip() != event.sha:
+        if depth != 0:
+            git(workspace, "fetch", "-q", "--no-tags", f"--depth={depth}", "origin", event.sha)
+        git(workspace, "checkout", "-q", "--force", event.sha)
     # The token may push only with contents: write, and only while the checkout keeps it.
     if not may_push:
         git(workspace, "remote", "set-url", "--push", "origin", f"{NO_PUSH}/no-contents-write")

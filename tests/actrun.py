@@ -17,8 +17,10 @@ of its own: Run.pushed lists what a run pushed, and nothing else happens with it
 
 from __future__ import annotations
 
+import dataclasses
 import graphlib
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,11 +157,19 @@ def _refs(origin: Path) -> dict[str, str]:
     return dict(tuple(line.split(" ", 1)) for line in listed.splitlines())  # type: ignore[misc]
 
 
-def run_workflow(path: Path, event: Event, root: Path, *, tools: Path | None = None) -> Run:
+def run_workflow(
+    path: Path,
+    event: Event,
+    root: Path,
+    *,
+    tools: Path | None = None,
+    while_waiting: Callable[[str], None] | None = None,
+) -> Run:
     """Run every job of the workflow at `path` for `event`, each below `root/<job>`.
 
     `tools` is a folder put first on PATH, for programs GitHub's runners have that cannot do
-    their job here, such as `gh` without GitHub.
+    their job here, such as `gh` without GitHub. `while_waiting(job)` is called before a job
+    bound to an environment starts: what happens while its reviewers have not approved yet.
     """
     workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
     on = workflow.get(True)  # YAML 1.1 reads the key `on` as true
@@ -170,6 +180,8 @@ def run_workflow(path: Path, event: Event, root: Path, *, tools: Path | None = N
     jobs: dict[str, dict[str, Any]] = workflow["jobs"]
     graph = {name: set(_needs(job)) for name, job in jobs.items()}
     before = _refs(event.origin)
+    if event.ref in before:
+        event = dataclasses.replace(event, sha=before[event.ref])
     results = Run()
     for name in graphlib.TopologicalSorter(graph).static_order():
         needs = {need: results[need] for need in graph[name]}
@@ -185,6 +197,8 @@ def run_workflow(path: Path, event: Event, root: Path, *, tools: Path | None = N
             }[function]
 
         if condition(str(jobs[name].get("if", "success()")), context, status):
+            if while_waiting is not None and "environment" in jobs[name]:
+                while_waiting(name)
             results[name] = _run_job(name, jobs[name], workflow, event, root, context, tools)
         else:
             results[name] = JobResult(name, "skipped")
@@ -211,6 +225,7 @@ def _context(event: Event, root: Path, needs: dict[str, JobResult]) -> dict[str,
         "github": {
             "event_name": event.name,
             "ref": event.ref,
+            "sha": event.sha,
             "repository": REPOSITORY,
             "token": "actrun-token",
             "event": event.payload(),

@@ -242,7 +242,7 @@ def test_the_runner_stops_a_job_at_its_first_failing_step(tmp_path: Path) -> Non
     [
         "      - uses: actions/cache@v4\n",
         "      - run: echo ${{ github.ref }}\n",
-        "      - run: echo hi\n        env:\n          SHA: ${{ github.sha }}\n",
+        "      - run: echo hi\n        env:\n          ACTOR: ${{ github.actor }}\n",
         "      - uses: actions/checkout@v4\n        with:\n          ref: main\n",
         "      - run: echo hi\n        if: contains(github.ref, 'main')\n",
         "      - run: echo hi\n        if: github.ref == 'refs/heads/main' || 1\n",
