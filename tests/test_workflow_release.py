@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.actrun import Event, push, run_workflow
+from tests.actrun import Event, dispatch, push, run_workflow
 from tests.conftest import build_tree
 from tests.gitrepo import git, make_project, run
 from tests.test_workflow_run import PROJECT, WORKFLOW, Origin, failures, pull_request
@@ -260,3 +260,36 @@ def test_a_version_replaced_in_staging_while_awaiting_approval_is_not_promoted(
         "tiny-model@v0.1.0",
         "tiny-model@v0.1.1",
     ]
+
+
+def test_a_manual_run_releases_the_version_it_is_given(released: Origin, tmp_path: Path) -> None:
+    bare = released_clone(released, tmp_path)
+    workflow = tmp_path / "specops-release.yml"
+    workflow.write_text(git(bare, "show", f"main:{RELEASE_WORKFLOW}"))
+    event = dispatch(bare, "main", {"version": "2.0.0"})
+    results = run_workflow(workflow, event, tmp_path / "runner")
+
+    assert [(j.name, j.status) for j in results.values()] == [
+        ("release", "success"),
+        ("approve-production", "success"),
+    ], failures(results)
+    assert results["release"].outputs == {"version-0": "2.0.0"}
+    assert sorted(git(bare, "tag", "--list").split()) == [
+        "tiny-model#production#2",
+        "tiny-model#staging#1",
+        "tiny-model@v2.0.0",
+    ]
+
+
+def test_a_manual_run_on_another_branch_releases_nothing(released: Origin, tmp_path: Path) -> None:
+    bare = released_clone(released, tmp_path)
+    git(bare, "branch", "topic", "main")
+    workflow = tmp_path / "specops-release.yml"
+    workflow.write_text(git(bare, "show", f"main:{RELEASE_WORKFLOW}"))
+    results = run_workflow(workflow, dispatch(bare, "topic", {}), tmp_path / "runner")
+
+    assert [(j.name, j.status) for j in results.values()] == [
+        ("release", "skipped"),
+        ("approve-production", "skipped"),
+    ]
+    assert results.pushed == []
