@@ -1,8 +1,6 @@
 """Stage 3: load the model safely, score it on the test split and write metrics."""
 
 import json
-import statistics
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +13,6 @@ MODEL_FILE = Path("models/model.skops")
 TEST_CSV = Path("data/prepared/test.csv")
 SCORES_FILE = Path("metrics/scores.json")
 ROC_FILE = Path("metrics/roc.csv")
-LATENCY_ROWS = 50
 
 # skops trusts sklearn estimators and numpy containers by default; the only type our
 # models need on top of that is the compiled decision tree inside a random forest.
@@ -31,18 +28,6 @@ def load_model(path: Path) -> Any:
     return sio.load(path, trusted=untrusted)
 
 
-def median_latency_ms(model: Any, X: pd.DataFrame) -> float:
-    """Median wall time of single-row ``predict_proba`` calls, in milliseconds."""
-    model.predict_proba(X.iloc[[0]])  # warm-up so lazy initialisation is not timed
-    timings = []
-    for i in range(min(LATENCY_ROWS, len(X))):
-        row = X.iloc[[i]]
-        start = time.perf_counter()
-        model.predict_proba(row)
-        timings.append((time.perf_counter() - start) * 1000)
-    return statistics.median(timings)
-
-
 def main() -> None:
     """Write ``scores.json`` and ``roc.csv`` for the saved model."""
     model = load_model(MODEL_FILE)
@@ -55,7 +40,6 @@ def main() -> None:
         "accuracy": round(float(accuracy_score(y, pred)), 4),
         "f1": round(float(f1_score(y, pred)), 4),
         "roc_auc": round(float(roc_auc_score(y, proba)), 4),
-        "predict_latency_ms": round(median_latency_ms(model, X), 4),
     }
     fpr, tpr, thresholds = roc_curve(y, proba)
     # sklearn's first threshold is +inf; use max score + 1 (its pre-1.3 convention) so the

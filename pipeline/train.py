@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd  # type: ignore[import-untyped]
-import skops.io as sio  # type: ignore[import-untyped]
 from sklearn.base import ClassifierMixin  # type: ignore[import-untyped]
 from sklearn.ensemble import RandomForestClassifier  # type: ignore[import-untyped]
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
@@ -13,6 +12,7 @@ from sklearn.pipeline import Pipeline  # type: ignore[import-untyped]
 from sklearn.preprocessing import StandardScaler  # type: ignore[import-untyped]
 
 from pipeline.params import load_params
+from pipeline.save import save_model
 
 TRAIN_CSV = Path("data/prepared/train.csv")
 DEFAULT_OUT = Path("models/model.skops")
@@ -58,7 +58,7 @@ def main() -> None:
     model = build_model(params)
     model.fit(train.drop(columns="target"), train["target"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    sio.dump(model, args.out)
+    save_model(model, args.out)
     print(f"train: {params['model']} fitted on {len(train)} rows -> {args.out}")
 
 

@@ -2,27 +2,55 @@
 
 Jobs run in `needs` order, each in a fresh workspace. `actions/checkout` fetches the pull
 request's merge ref from the bare `origin` repository the way the action does,
-`actions/setup-python` does nothing (the test's own Python is on PATH), and every `run:` step runs
-in the shell GitHub would use. Anything else a workflow might use raises Unsupported instead of
-being skipped, so a workflow can only pass here by doing what it would do on GitHub.
+`actions/setup-python` does nothing (the test's own Python is on PATH), the artifact actions copy
+folders below the runner's root, and every `run:` step runs in the shell GitHub would use.
+`if:`, `env:`, `with:` and job `outputs:` may hold the expressions tests/actexpr.py reads.
+Anything else a workflow might use raises Unsupported instead of being skipped, so a workflow can
+only pass here by doing what it would do on GitHub.
+
+As on GitHub, a job can push to `origin` only when its token may (`contents: write`) and its
+checkout kept the credentials (`persist-credentials`, true unless set to false); otherwise the
+push fails. A job bound to an `environment:` runs as if a reviewer approved it at once.
+GitHub starts no workflow for refs pushed with a job's token, so this runner never starts a run
+of its own: Run.pushed lists what a run pushed, and nothing else happens with it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import graphlib
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from tests.actactions import (
+    ACTION_INPUTS,
+    REPOSITORY,
+    Event,
+    StepResult,
+    action_name,
+    dispatch,
+    open_pull_request,
+    push,
+    run_action,
+)
+from tests.actexpr import Unsupported, condition, interpolate
 from tests.gitrepo import base_env, git
+
+__all__ = ["Event", "JobResult", "Run", "dispatch", "open_pull_request", "push", "run_workflow"]
 
 WORKFLOW_KEYS = {"name", "on", True, "permissions", "concurrency", "defaults", "env", "jobs"}
 JOB_KEYS = {
     "name",
     "needs",
+    "if",
+    "outputs",
+    "environment",
+    "concurrency",
     "runs-on",
     "timeout-minutes",
     "permissions",
@@ -30,11 +58,7 @@ JOB_KEYS = {
     "env",
     "steps",
 }
-STEP_KEYS = {"name", "id", "uses", "with", "run", "env", "shell", "working-directory"}
-ACTION_INPUTS = {
-    "actions/checkout": {"fetch-depth", "persist-credentials"},
-    "actions/setup-python": {"python-version"},
-}
+STEP_KEYS = {"name", "id", "if", "uses", "with", "run", "env", "shell", "working-directory"}
 # What GitHub runs for each `shell:` on Linux; without one it uses `bash -e`.
 SHELLS = {
     "bash": ["bash", "--noprofile", "--norc", "-eo", "pipefail"],
@@ -45,79 +69,36 @@ SHELLS = {
 MAX_STEP_SECONDS = 120
 
 
-class Unsupported(Exception):
-    """The workflow uses something this runner does not emulate."""
-
-
-@dataclass(frozen=True)
-class Event:
-    """The event under test: `name` ("pull_request" or "push") checks out `ref` of `origin`.
-
-    GitHub sets GITHUB_BASE_REF and GITHUB_HEAD_REF on pull requests only; they are "" here
-    otherwise, as on GitHub.
-    """
-
-    origin: Path
-    name: str
-    ref: str
-    base: str = ""
-    head: str = ""
-
-
-@dataclass(frozen=True)
-class StepResult:
-    name: str
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0
-
-
 @dataclass
 class JobResult:
     name: str
     status: str = "success"  # or "failure", "skipped"
     steps: list[StepResult] = field(default_factory=list)
     summary: str = ""
+    outputs: dict[str, str] = field(default_factory=dict)
+    environment: str | None = None  # the deployment environment it ran in, approved at once
 
 
-def open_pull_request(origin: Path, head: str, base: str, work: Path, number: int = 1) -> Event:
-    """Create the merge ref GitHub makes for a pull request, `refs/pull/N/merge`, in `origin`."""
-    git(work.parent, "clone", "-q", "--branch", base, str(origin), work.name)
-    git(work, "merge", "-q", "--no-ff", "-m", f"Merge {head} into {base}", f"origin/{head}")
-    git(work, "push", "-q", "origin", f"HEAD:refs/pull/{number}/merge")
-    return Event(origin, "pull_request", f"refs/pull/{number}/merge", base, head)
+class Run(dict[str, JobResult]):
+    """The jobs of one run by name, in the order they ran, and the refs the run pushed."""
+
+    pushed: list[str]
 
 
-def push(origin: Path, branch: str) -> Event:
-    """A push to `branch` of `origin`, as already made there."""
-    return Event(origin, "push", f"refs/heads/{branch}")
+def _text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _literal(value: Any, where: str) -> str:
-    text = str(value).lower() if isinstance(value, bool) else str(value)
+def _no_expression(value: Any, where: str) -> str:
+    text = _text(value)
     if "${{" in text:
-        raise Unsupported(f"{where}: expressions are not supported: {text!r}")
+        raise Unsupported(f"{where}: expressions are not supported here: {text!r}")
     return text
-
-
-def _env(mapping: dict[str, Any] | None, where: str) -> dict[str, str]:
-    return {k: _literal(v, f"{where}.env.{k}") for k, v in (mapping or {}).items()}
 
 
 def _needs(job: dict[str, Any]) -> list[str]:
     needs = job.get("needs", [])
     return [needs] if isinstance(needs, str) else list(needs)
-
-
-def _action(uses: str) -> str:
-    name = uses.split("@", 1)[0]
-    if name not in ACTION_INPUTS or "@" not in uses:
-        raise Unsupported(f"uses: {uses!r} is not an action this runner emulates")
-    return name
 
 
 def _defaults(workflow: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
@@ -128,61 +109,171 @@ def _defaults(workflow: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _permissions(workflow: dict[str, Any], job: dict[str, Any]) -> dict[str, str]:
+    granted = job.get("permissions", workflow.get("permissions", {}))
+    if not isinstance(granted, dict):  # read-all, write-all: none of specops' workflows
+        raise Unsupported(f"permissions: {granted!r}")
+    return granted
+
+
 def check(workflow: dict[str, Any]) -> None:
     """Raise Unsupported for anything in the workflow this runner would not do as GitHub does."""
     if unknown := set(workflow) - WORKFLOW_KEYS:
         raise Unsupported(f"workflow keys {sorted(map(str, unknown))}")
+    _no_expression(workflow.get("env"), "workflow.env")
     for name, job in workflow["jobs"].items():
         if unknown := set(job) - JOB_KEYS:
             raise Unsupported(f"jobs.{name}: keys {sorted(unknown)}")
         default_shell = _defaults(workflow, job).get("shell")
         if not str(job["runs-on"]).startswith("ubuntu-"):
             raise Unsupported(f"jobs.{name}.runs-on: {job['runs-on']!r}")
-        _env(job.get("env"), f"jobs.{name}")
+        _permissions(workflow, job)
+        if not isinstance(job.get("environment", ""), str):
+            raise Unsupported(f"jobs.{name}.environment: only a name")
+        _no_expression(job.get("environment"), f"jobs.{name}.environment")
+        _no_expression(job.get("concurrency"), f"jobs.{name}.concurrency")
         for i, step in enumerate(job["steps"]):
             where = f"jobs.{name}.steps[{i}]"
             if unknown := set(step) - STEP_KEYS:
                 raise Unsupported(f"{where}: keys {sorted(unknown)}")
             if ("uses" in step) == ("run" in step):
                 raise Unsupported(f"{where}: needs exactly one of uses and run")
-            _env(step.get("env"), where)
             if "uses" in step:
                 inputs = set(step.get("with") or {})
-                if unknown := inputs - ACTION_INPUTS[_action(step["uses"])]:
+                if unknown := inputs - ACTION_INPUTS[action_name(step["uses"])]:
                     raise Unsupported(f"{where}.with: inputs {sorted(unknown)}")
-                for key, value in (step.get("with") or {}).items():
-                    _literal(value, f"{where}.with.{key}")
             else:
-                _literal(step["run"], f"{where}.run")
+                # GitHub pastes an expression's value into the script: never do that.
+                _no_expression(step["run"], f"{where}.run")
                 if step.get("shell", default_shell) not in SHELLS:
                     raise Unsupported(f"{where}: shell {step.get('shell', default_shell)!r}")
 
 
-def run_workflow(path: Path, event: Event, root: Path) -> dict[str, JobResult]:
-    """Run every job of the workflow at `path` for `event`, each below `root/<job>`."""
+def _refs(origin: Path) -> dict[str, str]:
+    """Every ref of `origin` and its object."""
+    if not origin.is_dir():
+        return {}
+    listed = git(origin, "for-each-ref", "--format=%(refname) %(objectname)")
+    return dict(tuple(line.split(" ", 1)) for line in listed.splitlines())  # type: ignore[misc]
+
+
+def run_workflow(
+    path: Path,
+    event: Event,
+    root: Path,
+    *,
+    tools: Path | None = None,
+    while_waiting: Callable[[str], None] | None = None,
+) -> Run:
+    """Run every job of the workflow at `path` for `event`, each below `root/<job>`.
+
+    `tools` is a folder put first on PATH, for programs GitHub's runners have that cannot do
+    their job here, such as `gh` without GitHub. `while_waiting(job)` is called before a job
+    bound to an environment starts: what happens while its reviewers have not approved yet.
+    """
     workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
+    on = workflow.get(True)  # YAML 1.1 reads the key `on` as true
+    if event.name not in ([on] if isinstance(on, str) else on or ()):
+        raise Unsupported(f"the workflow does not run on {event.name}")
     check(workflow)
+    _check_expressions(workflow, _context(event, root, {}))
     jobs: dict[str, dict[str, Any]] = workflow["jobs"]
     graph = {name: set(_needs(job)) for name, job in jobs.items()}
-    results: dict[str, JobResult] = {}
+    before = _refs(event.origin)
+    if event.ref in before:
+        event = dataclasses.replace(event, sha=before[event.ref])
+    results = Run()
     for name in graphlib.TopologicalSorter(graph).static_order():
-        # Without `if:`, GitHub skips a job when any job it needs did not succeed.
-        if any(results[need].status != "success" for need in graph[name]):
-            results[name] = JobResult(name, "skipped")
+        needs = {need: results[need] for need in graph[name]}
+        context = _context(event, root, needs)
+        statuses = [job.status for job in needs.values()]
+
+        def status(function: str, statuses: list[str] = statuses) -> bool:
+            return {
+                "success": all(s == "success" for s in statuses),
+                "failure": "failure" in statuses,
+                "always": True,
+                "cancelled": False,
+            }[function]
+
+        if condition(str(jobs[name].get("if", "success()")), context, status):
+            if while_waiting is not None and "environment" in jobs[name]:
+                while_waiting(name)
+            results[name] = _run_job(name, jobs[name], workflow, event, root, context, tools)
         else:
-            results[name] = _run_job(name, jobs[name], workflow, event, root / name)
+            results[name] = JobResult(name, "skipped")
+    after = _refs(event.origin)
+    results.pushed = sorted(ref for ref, sha in after.items() if before.get(ref) != sha)
     return results
 
 
+def _check_expressions(workflow: dict[str, Any], context: dict[str, Any]) -> None:
+    """Read every expression once before anything runs, so that one this runner cannot read
+    fails the run before it starts."""
+    context = {**context, "steps": {}}
+    _evaluated(workflow.get("env"), context)
+    for job in workflow["jobs"].values():
+        for part in (job, *job["steps"]):
+            condition(str(part.get("if", "success()")), context, lambda _: True)
+            for key in ("env", "with", "outputs"):
+                _evaluated(part.get(key), context)
+
+
+def _context(event: Event, root: Path, needs: dict[str, JobResult]) -> dict[str, Any]:
+    """What expressions of a job may read."""
+    return {
+        "github": {
+            "event_name": event.name,
+            "ref": event.ref,
+            "sha": event.sha,
+            "repository": REPOSITORY,
+            "token": "actrun-token",
+            "event": event.payload(),
+        },
+        "inputs": dict(event.inputs),
+        "needs": {n: {"result": j.status, "outputs": j.outputs} for n, j in needs.items()},
+        "runner": {"temp": str(root)},
+    }
+
+
+def _evaluated(mapping: dict[str, Any] | None, context: dict[str, Any]) -> dict[str, str]:
+    return {k: interpolate(_text(v), context) for k, v in (mapping or {}).items()}
+
+
+def _outputs(file: Path) -> dict[str, str]:
+    """`name=value` lines and `name<<DELIMITER` blocks, as GitHub reads GITHUB_OUTPUT."""
+    outputs, lines = {}, file.read_text(encoding="utf-8").splitlines()
+    while lines:
+        line = lines.pop(0)
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            key, delimiter = line.split("<<", 1)
+            end = lines.index(delimiter)
+            outputs[key], lines = "\n".join(lines[:end]), lines[end + 1 :]
+        elif line:
+            key, value = line.split("=", 1)
+            outputs[key] = value
+    return outputs
+
+
 def _run_job(
-    name: str, job: dict[str, Any], workflow: dict[str, Any], event: Event, folder: Path
+    name: str,
+    job: dict[str, Any],
+    workflow: dict[str, Any],
+    event: Event,
+    root: Path,
+    context: dict[str, Any],
+    tools: Path | None,
 ) -> JobResult:
+    folder = root / name
     workspace, temp = folder / "workspace", folder / "temp"
     workspace.mkdir(parents=True)
     temp.mkdir()
     defaults = _defaults(workflow, job)
+    may_push = _permissions(workflow, job).get("contents") == "write"
     # Nothing from a runner the tests themselves may run on leaks into the job.
     env = {k: v for k, v in base_env().items() if not k.startswith(("GITHUB_", "RUNNER_"))}
+    if tools is not None:
+        env["PATH"] = f"{tools}:{env['PATH']}"
     env |= {
         "CI": "true",
         "GITHUB_ACTIONS": "true",
@@ -190,62 +281,66 @@ def _run_job(
         "GITHUB_REF": event.ref,
         "GITHUB_BASE_REF": event.base,
         "GITHUB_HEAD_REF": event.head,
+        "GITHUB_REPOSITORY": REPOSITORY,
         "GITHUB_WORKSPACE": str(workspace),
         "RUNNER_TEMP": str(temp),
-        **_env(workflow.get("env"), "workflow"),
-        **_env(job.get("env"), f"jobs.{name}"),
+        **_evaluated(workflow.get("env"), context),
     }
+    steps: dict[str, dict[str, Any]] = {}
+    context = {**context, "steps": steps}
+    env |= _evaluated(job.get("env"), context)
     timeout = min(60 * int(job.get("timeout-minutes", 360)), MAX_STEP_SECONDS)
-    result = JobResult(name)
+    result = JobResult(name, environment=job.get("environment"))
+
+    def status(function: str) -> bool:
+        failed = any(step.outcome == "failure" for step in result.steps)
+        return {"success": not failed, "failure": failed, "always": True, "cancelled": False}[
+            function
+        ]
+
     for i, step in enumerate(job["steps"]):
-        files = {
-            var: temp / f"step{i}-{var.lower()}"
-            for var in ("GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH")
-        }
-        for file in files.values():
-            file.touch()
-        step_env = env | {k: str(v) for k, v in files.items()} | _env(step.get("env"), "step")
-        if "uses" in step:
-            outcome = _uses(step, workspace, event)
+        step_name = step.get("name") or step.get("uses") or f"Run {step['run'].splitlines()[0]}"
+        if not condition(str(step.get("if", "success()")), context, status):
+            outcome = StepResult(step_name, 0, "", "", skipped=True)
+            outputs: dict[str, str] = {}
         else:
-            outcome = _shell(step, i, defaults, workspace, temp, step_env, timeout)
+            files = {
+                var: temp / f"step{i}-{var.lower()}"
+                for var in ("GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH")
+            }
+            for file in files.values():
+                file.touch()
+            step_env = (
+                env | {k: str(v) for k, v in files.items()} | _evaluated(step.get("env"), context)
+            )
+            if "uses" in step:
+                inputs = _evaluated(step.get("with"), context)
+                outcome = run_action(
+                    step_name, step["uses"], inputs, workspace, event, root, may_push
+                )
+            else:
+                outcome = _shell(step, step_name, i, defaults, workspace, temp, step_env, timeout)
+            result.summary += files["GITHUB_STEP_SUMMARY"].read_text(encoding="utf-8")
+            for var in ("GITHUB_ENV", "GITHUB_PATH"):
+                if files[var].read_text(encoding="utf-8"):
+                    raise Unsupported(f"jobs.{name}: step {outcome.name!r} writes {var}")
+            outputs = _outputs(files["GITHUB_OUTPUT"])
         result.steps.append(outcome)
-        result.summary += files["GITHUB_STEP_SUMMARY"].read_text(encoding="utf-8")
-        for var in ("GITHUB_ENV", "GITHUB_PATH"):
-            if files[var].read_text(encoding="utf-8"):
-                raise Unsupported(f"jobs.{name}: step {outcome.name!r} writes {var}")
-        if not outcome.ok:  # GitHub stops a job at its first failing step
-            result.status = "failure"
-            break
+        if "id" in step:
+            steps[step["id"]] = {
+                "outcome": outcome.outcome,
+                "conclusion": outcome.outcome,
+                "outputs": outputs,
+            }
+    if any(step.outcome == "failure" for step in result.steps):
+        result.status = "failure"
+    result.outputs = _evaluated(job.get("outputs"), context)
     return result
-
-
-def _uses(step: dict[str, Any], workspace: Path, event: Event) -> StepResult:
-    action = _action(step["uses"])
-    name = step.get("name", step["uses"])
-    if action == "actions/setup-python":
-        return StepResult(name, 0, "", "")
-    # As actions/checkout does it: the event's ref, shallow unless fetch-depth is 0, which also
-    # fetches every branch and tag.
-    depth = int((step.get("with") or {}).get("fetch-depth", 1))
-    tracking = event.ref.replace("refs/heads/", "refs/remotes/origin/").replace(
-        "refs/pull/", "refs/remotes/pull/"
-    )
-    refspec = f"+{event.ref}:{tracking}"
-    git(workspace, "init", "-q")
-    git(workspace, "remote", "add", "origin", event.origin.resolve().as_uri())
-    if depth == 0:
-        heads, tags = "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"
-        git(workspace, "fetch", "-q", "--prune", "origin", heads, tags)
-        git(workspace, "fetch", "-q", "origin", refspec)
-    else:
-        git(workspace, "fetch", "-q", "--no-tags", f"--depth={depth}", "origin", refspec)
-    git(workspace, "checkout", "-q", "--force", tracking)
-    return StepResult(name, 0, "", "")
 
 
 def _shell(
     step: dict[str, Any],
+    name: str,
     index: int,
     defaults: dict[str, Any],
     workspace: Path,
@@ -253,7 +348,6 @@ def _shell(
     env: dict[str, str],
     timeout: int,
 ) -> StepResult:
-    name = step.get("name") or f"Run {step['run'].splitlines()[0]}"
     script = temp / f"step{index}.sh"
     script.write_text(step["run"], encoding="utf-8")
     shell = SHELLS[step.get("shell", defaults.get("shell"))]

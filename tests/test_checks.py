@@ -470,6 +470,18 @@ def test_stages_cannot_write_where_git_dvc_and_specops_keep_their_files(tmp_path
     ]
 
 
+def test_top_level_metrics_files_can_be_gated_and_stay_in_the_repository(tmp_path: Path) -> None:
+    gates = (
+        "gates:\n  - metric: latency.json:ms\n    max: 5\n  - metric: other.json:ms\n    max: 5\n"
+    )
+    text = spec(0, STAGES, "metrics: [latency.json, ../out.json]\n", gates)
+    assert load(text, tmp_path) == [
+        "specops.yaml:10:25: error: metrics[1]: '../out.json' leaves the repository through '..'",
+        "specops.yaml:14:13: error: gates[1].metric: 'other.json' is not a metrics file of any"
+        " stage; did you mean 'scores.json'?",
+    ]
+
+
 def test_nested_matrix_values_are_put_into_paths(tmp_path: Path) -> None:
     text = spec(
         0,

@@ -42,6 +42,7 @@ stages:
     plots:
       - roc.csv: {x: fpr, y: tpr, template: linear, title: ROC}
     always_changed: true
+metrics: [latency.json]
 models:
   clf:
     path: models/rf-3.bin

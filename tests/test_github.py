@@ -16,7 +16,7 @@ import yaml
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from specops.generators.github import CI_WORKFLOW, render_workflows
+from specops.generators.github import CI_WORKFLOW, RELEASE_WORKFLOW, render_workflows
 from specops.generators.header import header
 from specops.generators.pins import PINS
 from specops.generators.quoting import yaml_quote
@@ -68,6 +68,39 @@ def small_spec(maturity: int, **ci: Any) -> Spec:
     )
 
 
+def released_spec(maturity: int, **ci: Any) -> Spec:
+    """A spec with a model, gates and both kinds of promotion, as maturity 3 needs."""
+    return Spec.model_validate(
+        {
+            "version": 1,
+            "name": "demo",
+            "maturity": maturity,
+            "stages": {
+                "train": {
+                    "cmd": "python train.py",
+                    "deps": ["train.py"],
+                    "outs": ["model.pkl"],
+                    "metrics": ["scores.json"],
+                    "plots": [{"roc.csv": {"x": "fpr", "y": "tpr"}}],
+                }
+            },
+            "models": {"demo-clf": {"path": "model.pkl", "metrics": "scores.json"}},
+            "metrics": ["latency.json"],
+            "gates": [
+                {"metric": "auc", "min": 0.9},
+                {"metric": "f1", "vs": "production", "tolerance": 0.01},
+                {"metric": "latency.json:ms", "better": "lower", "max": 5},
+            ],
+            "promotion": {
+                "stages": ["staging", "production"],
+                "auto": "staging",
+                "approval": "production",
+            },
+            "ci": ci,
+        }
+    )
+
+
 def repo_spec() -> Spec:
     # Schema only: the file checks need the repo's data files, which are not the point here.
     return Spec.model_validate(yaml.safe_load((ROOT / SPEC_NAME).read_text(encoding="utf-8")))
@@ -75,7 +108,7 @@ def repo_spec() -> Spec:
 
 def workflow(spec: Spec) -> str:
     files = render_workflows(spec, SPEC_NAME)
-    assert list(files) == [CI_WORKFLOW]
+    assert next(iter(files)) == CI_WORKFLOW
     return files[CI_WORKFLOW]
 
 
@@ -99,11 +132,29 @@ GOLDENS = {
     "maturity-2.yml": lambda: small_spec(2, test="pytest -q", timeout_minutes=20),
     "specops.yml": repo_spec,
 }
+# Specs whose every workflow has a golden: `<name>.yml` for CI, `<name>-release.yml` for release.
+RELEASE_GOLDENS = {
+    "maturity-3": lambda: released_spec(3, before_gates=["python latency.py"], pr_comment=True),
+    "maturity-4": lambda: released_spec(4, test="pytest -q"),
+    "specops": repo_spec,
+}
 
 
 @pytest.mark.parametrize("name", sorted(GOLDENS))
 def test_matches_golden(name: str) -> None:
     check_golden(GOLDEN / name, workflow(GOLDENS[name]()))
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [(name, CI_WORKFLOW) for name in sorted(RELEASE_GOLDENS) if name != "specops"]
+    + [(name, RELEASE_WORKFLOW) for name in sorted(RELEASE_GOLDENS)],
+)
+def test_maturity_3_workflows_match_goldens(name: str, path: str) -> None:
+    files = render_workflows(RELEASE_GOLDENS[name](), SPEC_NAME)
+    assert list(files) == [CI_WORKFLOW, RELEASE_WORKFLOW]
+    suffix = "-release" if path == RELEASE_WORKFLOW else ""
+    check_golden(GOLDEN / f"{name}{suffix}.yml", files[path])
 
 
 def test_maturity_0_renders_no_workflow() -> None:
@@ -116,7 +167,7 @@ RENDER_IN_A_PROCESS = """\
 import json, sys
 import yaml
 from specops.generators import render
-from specops.spec.models import Spec
+from specops.spec.models import Promotion, Spec
 with open(sys.argv[1], encoding="utf-8") as f:
     spec = Spec.model_validate(yaml.safe_load(f))
 print(json.dumps([[file.path, file.text] for file in render(spec, "specops.yaml")]))
@@ -140,7 +191,7 @@ def render_in_a_process(hash_seed: str) -> list[list[str]]:
 
 def test_rendering_is_stable() -> None:
     first, second = render_in_a_process("1"), render_in_a_process("2")
-    assert [path for path, _ in first] == ["dvc.yaml", CI_WORKFLOW]
+    assert [path for path, _ in first] == ["dvc.yaml", CI_WORKFLOW, RELEASE_WORKFLOW]
     assert first == second
 
 
@@ -203,15 +254,21 @@ def test_jobs_by_maturity(maturity: int) -> None:
     assert pipeline["needs"] == "check"
     assert pipeline["steps"][0]["with"]["fetch-depth"] == 0
     script = "\n".join(step.get("run", "") for step in pipeline["steps"])
-    for command in (
-        "dvc pull --allow-missing",
-        "dvc repro",
-        "dvc metrics show --md",
-        'dvc metrics diff "origin/$GITHUB_BASE_REF" --md',
-        'dvc params diff "origin/$GITHUB_BASE_REF" --md',
-        "dvc dag --md",
-        '>> "$GITHUB_STEP_SUMMARY"',
-    ):
+    commands = ["dvc pull --allow-missing", "dvc repro", '>> "$GITHUB_STEP_SUMMARY"']
+    if maturity == 2:
+        commands += [
+            "dvc metrics show --md",
+            'dvc metrics diff "origin/$GITHUB_BASE_REF" --md',
+            'dvc params diff "origin/$GITHUB_BASE_REF" --md',
+            "dvc dag --md",
+        ]
+    else:
+        commands += [
+            "git status --porcelain -- dvc.lock",
+            'specops gate --format md >> "$GITHUB_STEP_SUMMARY"',
+            "specops report > specops-report/report.md",
+        ]
+    for command in commands:
         assert command in script
 
 
@@ -279,9 +336,15 @@ def test_rendered_workflows_pass_linters(tmp_path: Path) -> None:
         for m in (1, 2, 3, 4)
         for test in (None, "pytest -q")
     }
+    specs |= {f"released-{name}": spec() for name, spec in RELEASE_GOLDENS.items()}
+    two = released_spec(3, pr_comment=True)
+    specs["two-models"] = two.model_copy(
+        update={"models": {**two.models, "b": two.models["demo-clf"]}}
+    )
     specs["repo"] = repo_spec()
     # Not shell anyone would write, but every parser must accept the escapes.
     specs["hostile"] = small_spec(2, install="\n".join(HOSTILE), test=HOSTILE[1])
+    specs["hostile-3"] = released_spec(3, before_gates=HOSTILE, pr_comment=True)
     files = []
     for label, spec in specs.items():
         for path, text in render_workflows(spec, SPEC_NAME).items():

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.actrun import Event, JobResult, Unsupported, open_pull_request, push, run_workflow
+from tests.actexpr import Unsupported
+from tests.actrun import Event, JobResult, dispatch, open_pull_request, push, run_workflow
 from tests.conftest import build_tree
 from tests.gitrepo import TINY_PROJECT, git, make_project, run
 
@@ -211,7 +212,7 @@ def test_a_hand_edited_dvc_yaml_fails_the_check_job(origin: Origin, tmp_path: Pa
 def runner_workflow(tmp_path: Path, steps: str) -> Path:
     path = tmp_path / "workflow.yml"
     path.write_text(
-        f"on: pull_request\njobs:\n  job:\n    runs-on: ubuntu-latest\n    steps:\n{steps}",
+        f"on: push\njobs:\n  job:\n    runs-on: ubuntu-latest\n    steps:\n{steps}",
         encoding="utf-8",
     )
     return path
@@ -232,7 +233,7 @@ def test_the_runner_stops_a_job_at_its_first_failing_step(tmp_path: Path) -> Non
     workspace = tmp_path / "runner" / "job" / "workspace"
     # `shell: bash` means pipefail, so `false | true` fails.
     assert job.status == "failure"
-    assert [s.returncode for s in job.steps] == [0, 1]
+    assert [s.outcome for s in job.steps] == ["success", "failure", "skipped"]
     assert sorted(p.name for p in workspace.iterdir()) == ["first"]
 
 
@@ -241,9 +242,10 @@ def test_the_runner_stops_a_job_at_its_first_failing_step(tmp_path: Path) -> Non
     [
         "      - uses: actions/cache@v4\n",
         "      - run: echo ${{ github.ref }}\n",
-        "      - run: echo hi\n        env:\n          REF: ${{ github.ref }}\n",
+        "      - run: echo hi\n        env:\n          ACTOR: ${{ github.actor }}\n",
         "      - uses: actions/checkout@v4\n        with:\n          ref: main\n",
-        "      - run: echo hi\n        if: always()\n",
+        "      - run: echo hi\n        if: contains(github.ref, 'main')\n",
+        "      - run: echo hi\n        if: github.ref == 'refs/heads/main' || 1\n",
         "      - run: echo hi\n        shell: pwsh\n",
     ],
 )
@@ -252,3 +254,97 @@ def test_the_runner_refuses_what_it_does_not_emulate(tmp_path: Path, step: str) 
     with pytest.raises(Unsupported):
         run_workflow(runner_workflow(tmp_path, step), event, tmp_path / "runner")
     assert not (tmp_path / "runner").exists()
+
+
+# -- the runner: outputs, conditions, environments, pushes ---------------------------------------
+
+
+def test_the_runner_passes_outputs_between_jobs_and_reads_conditions(tmp_path: Path) -> None:
+    workflow = tmp_path / "workflow.yml"
+    workflow.write_text(
+        """\
+on:
+  workflow_dispatch:
+    inputs:
+      version: {type: string}
+jobs:
+  first:
+    runs-on: ubuntu-latest
+    outputs:
+      v: ${{ steps.s.outputs.v }}
+    steps:
+      - id: s
+        env:
+          V: ${{ inputs.version }}
+        run: |
+          echo "v=$V-x" >> "$GITHUB_OUTPUT"
+          false
+      - if: ${{ !cancelled() && steps.s.outcome == 'failure' }}
+        run: echo "after a failure" >> "$GITHUB_STEP_SUMMARY"
+      - run: echo "never"
+  second:
+    needs: first
+    if: ${{ always() && needs.first.outputs.v == '1.2.3-x' }}
+    environment: "prod"
+    runs-on: ubuntu-latest
+    steps:
+      - env:
+          V: ${{ needs.first.outputs.v }}
+        run: test "$V" = 1.2.3-x
+  third:
+    needs: first
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "skipped with first failed"
+""",
+        encoding="utf-8",
+    )
+    event = dispatch(tmp_path / "none.git", "main", {"version": "1.2.3"})
+    results = run_workflow(workflow, event, tmp_path / "runner")
+    assert {n: j.status for n, j in results.items()} == {
+        "first": "failure",
+        "second": "success",
+        "third": "skipped",
+    }
+    first = results["first"]
+    assert [s.outcome for s in first.steps] == ["failure", "success", "skipped"]
+    assert first.outputs == {"v": "1.2.3-x"}
+    assert first.summary == "after a failure\n"
+    assert results["second"].environment == "prod"
+
+
+PUSHING_JOB = """\
+  {name}:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: {contents}
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          persist-credentials: {persist}
+      - run: git tag {name} && git push -q origin {name}
+"""
+
+
+def test_a_job_pushes_only_with_contents_write_and_persisted_credentials(tmp_path: Path) -> None:
+    dev = make_project(tmp_path / "dev", {"README": "x\n"})
+    git(tmp_path, "init", "-q", "--bare", "origin.git")
+    git(dev, "push", "-q", str(tmp_path / "origin.git"), "main")
+    jobs = [("allowed", "write", "true"), ("reader", "read", "true"), ("forgot", "write", "false")]
+    workflow = tmp_path / "workflow.yml"
+    workflow.write_text(
+        "on: push\njobs:\n"
+        + "".join(PUSHING_JOB.format(name=n, contents=c, persist=p) for n, c, p in jobs),
+        encoding="utf-8",
+    )
+    results = run_workflow(workflow, push(tmp_path / "origin.git", "main"), tmp_path / "runner")
+
+    assert {n: j.status for n, j in results.items()} == {
+        "allowed": "success",
+        "reader": "failure",
+        "forgot": "failure",
+    }
+    assert "actrun-cannot-push/no-contents-write" in results["reader"].steps[-1].stderr
+    assert "actrun-cannot-push/no-credentials" in results["forgot"].steps[-1].stderr
+    # GitHub starts no workflow for what a job's token pushed; neither does the runner.
+    assert results.pushed == ["refs/tags/allowed"]

@@ -14,6 +14,7 @@ from specops.generators.quoting import yaml_quote
 from specops.spec import SPEC_FILE, Spec
 
 CI_WORKFLOW = ".github/workflows/specops-ci.yml"
+RELEASE_WORKFLOW = ".github/workflows/specops-release.yml"
 
 
 @cache
@@ -32,17 +33,29 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+def _spec_arg(spec_name: str) -> str:
+    """What the CLI needs to find the spec, inside the shell scripts of the workflows: the
+    name is passed through the workflow's `env:`, so that no name can change a script."""
+    return "" if spec_name == SPEC_FILE else ' --spec "$SPECOPS_SPEC"'
+
+
 def render_workflows(spec: Spec, spec_name: str) -> dict[str, str]:
     """Workflow texts by path relative to the project root; none below maturity 1."""
     if spec.maturity < 1:
         return {}
-    template = _environment().get_template("specops-ci.yml.j2")
-    # The one spec value emitted unquoted: GitHub requires a number here, and int() makes sure
-    # nothing but digits can reach the file.
-    text = template.render(
-        spec=spec,
-        spec_name=spec_name,
-        default_spec=SPEC_FILE,
-        timeout_minutes=int(spec.ci.timeout_minutes),
-    )
-    return {CI_WORKFLOW: header(spec_name) + text}
+    env = _environment()
+    # timeout_minutes is the one spec value emitted unquoted: GitHub requires a number there,
+    # and int() makes sure nothing but digits can reach the file.
+    values = {
+        "spec": spec,
+        "spec_name": spec_name,
+        "default_spec": SPEC_FILE,
+        "spec_arg": _spec_arg(spec_name),
+        "timeout_minutes": int(spec.ci.timeout_minutes),
+        "has_plots": any(stage.plots for stage in spec.stages.values()),
+    }
+    files = {CI_WORKFLOW: env.get_template("specops-ci.yml.j2").render(values)}
+    promotion = spec.promotion
+    if spec.maturity >= 3 and spec.models and promotion is not None and promotion.auto:
+        files[RELEASE_WORKFLOW] = env.get_template("specops-release.yml.j2").render(values)
+    return {path: header(spec_name) + text for path, text in files.items()}

@@ -163,6 +163,8 @@ def _spec_paths(spec: Spec) -> Iterator[tuple[str, KeyPath]]:
         yield model.path, ("models", name, "path")
         if model.metrics:
             yield model.metrics, ("models", name, "metrics")
+    for i, path in enumerate(spec.metrics):
+        yield path, ("metrics", i)
     if spec.monitoring:
         yield spec.monitoring.reference, ("monitoring", "reference")
         yield spec.monitoring.current, ("monitoring", "current")
@@ -289,12 +291,13 @@ def _maturity(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
 
 
 def metrics_files(spec: Spec) -> list[str]:
-    """Every declared metrics file, normalized, in spec order."""
+    """Every declared metrics file, normalized, in spec order: those of the stages, then the
+    top-level ones that no stage writes."""
     return [
         pipeline.normalize(path_of(entry))
         for stage in spec.stages.values()
         for entry in stage.metrics
-    ]
+    ] + [pipeline.normalize(path) for path in spec.metrics]
 
 
 def _unknown_metrics_file(path: str, declared: list[str], suggest: Suggestions) -> str:

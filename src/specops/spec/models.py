@@ -256,6 +256,11 @@ class CI(_Model):
     install: Text = "pip install -e ."
     test: Text | None = None
     timeout_minutes: Annotated[int, Field(ge=1, le=360)] = 30
+    #: Commands the pipeline job runs after `dvc repro` and before the gates, such as a
+    #: measurement no DVC stage should record (timings are never reproducible).
+    before_gates: list[Text] = []
+    #: Keep one comment on the pull request up to date with the report.
+    pr_comment: bool = False
 
 
 class Governance(_Model):
@@ -278,5 +283,7 @@ class Spec(_Model):
     gates: list[Gate] = []
     promotion: Promotion | None = None
     monitoring: Monitoring | None = None
+    #: Metrics files that no stage writes, rendered as DVC's top-level `metrics:`.
+    metrics: list[Text] = []
     ci: CI = CI()
     governance: Governance | None = None

@@ -1,0 +1,153 @@
+"""The events and actions tests/actrun.py emulates: what a run starts from, and the steps
+that `uses:` an action instead of running a script."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.actexpr import Unsupported
+from tests.gitrepo import git
+
+ACTION_INPUTS = {
+    "actions/checkout": {"fetch-depth", "persist-credentials"},
+    "actions/setup-python": {"python-version"},
+    "actions/upload-artifact": {"name", "path", "if-no-files-found"},
+    "actions/download-artifact": {"name"},
+}
+#: Where a push goes when the job may not push; git then fails, naming the reason.
+NO_PUSH = "/nonexistent/actrun-cannot-push"
+#: The repository every event is in, as `owner/name`.
+REPOSITORY = "specops/project"
+
+
+@dataclass(frozen=True)
+class Event:
+    """The event under test: `name` ("pull_request", "push" or "workflow_dispatch") checks out
+    `ref` of `origin`.
+
+    GitHub sets GITHUB_BASE_REF and GITHUB_HEAD_REF on pull requests only; they are "" here
+    otherwise, as on GitHub. `head_repository` is where a pull request comes from (a fork when
+    it is not REPOSITORY); `inputs` are those of a workflow_dispatch.
+    """
+
+    origin: Path
+    name: str
+    ref: str
+    base: str = ""
+    head: str = ""
+    head_repository: str = REPOSITORY
+    inputs: dict[str, str] = field(default_factory=dict)
+    number: int = 0
+    sha: str = ""  # the commit of `ref` when the run starts; every job checks it out
+
+    def payload(self) -> dict[str, Any]:
+        """The part of `github.event` the workflows read."""
+        if self.name == "pull_request":
+            head = {"repo": {"full_name": self.head_repository}}
+            return {"pull_request": {"number": self.number, "head": head}}
+        if self.name == "workflow_dispatch":
+            return {"inputs": dict(self.inputs)}
+        return {}
+
+
+@dataclass(frozen=True)
+class StepResult:
+    name: str
+    returncode: int
+    stdout: str
+    stderr: str
+    skipped: bool = False  # its `if:` did not hold; then it did not run
+
+    @property
+    def ok(self) -> bool:
+        return self.skipped or self.returncode == 0
+
+    @property
+    def outcome(self) -> str:
+        return "skipped" if self.skipped else "success" if self.ok else "failure"
+
+
+def open_pull_request(origin: Path, head: str, base: str, work: Path, number: int = 1) -> Event:
+    """Create the merge ref GitHub makes for a pull request, `refs/pull/N/merge`, in `origin`."""
+    git(work.parent, "clone", "-q", "--branch", base, str(origin), work.name)
+    git(work, "merge", "-q", "--no-ff", "-m", f"Merge {head} into {base}", f"origin/{head}")
+    git(work, "push", "-q", "origin", f"HEAD:refs/pull/{number}/merge")
+    return Event(origin, "pull_request", f"refs/pull/{number}/merge", base, head, number=number)
+
+
+def push(origin: Path, branch: str) -> Event:
+    """A push to `branch` of `origin`, as already made there."""
+    return Event(origin, "push", f"refs/heads/{branch}")
+
+
+def dispatch(origin: Path, branch: str, inputs: dict[str, str]) -> Event:
+    """A manual run on `branch` of `origin` with `inputs`."""
+    return Event(origin, "workflow_dispatch", f"refs/heads/{branch}", inputs=inputs)
+
+
+def action_name(uses: str) -> str:
+    name = uses.split("@", 1)[0]
+    if name not in ACTION_INPUTS or "@" not in uses:
+        raise Unsupported(f"uses: {uses!r} is not an action this runner emulates")
+    return name
+
+
+def run_action(
+    name: str,
+    uses: str,
+    inputs: dict[str, str],
+    workspace: Path,
+    event: Event,
+    root: Path,
+    may_push: bool,
+) -> StepResult:
+    action = action_name(uses)
+    if action == "actions/setup-python":
+        return StepResult(name, 0, "", "")
+    if action == "actions/upload-artifact":
+        source, target = workspace / inputs["path"], root / "artifacts" / inputs["name"]
+        if not source.exists():
+            missing = inputs.get("if-no-files-found", "warn") == "error"
+            return StepResult(name, int(missing), "", f"no files found at {inputs['path']}")
+        if source.is_dir():
+            shutil.copytree(source, target)
+        else:
+            target.mkdir(parents=True)
+            shutil.copy2(source, target)
+        return StepResult(name, 0, "", "")
+    if action == "actions/download-artifact":
+        source = root / "artifacts" / inputs["name"]
+        if not source.is_dir():
+            return StepResult(name, 1, "", f"artifact {inputs['name']!r} not found")
+        shutil.copytree(source, workspace, dirs_exist_ok=True)
+        return StepResult(name, 0, "", "")
+    # As actions/checkout does it: the event's ref, shallow unless fetch-depth is 0, which also
+    # fetches every branch and tag.
+    depth = int(inputs.get("fetch-depth", "1"))
+    tracking = event.ref.replace("refs/heads/", "refs/remotes/origin/").replace(
+        "refs/pull/", "refs/remotes/pull/"
+    )
+    refspec = f"+{event.ref}:{tracking}"
+    git(workspace, "init", "-q")
+    git(workspace, "remote", "add", "origin", event.origin.resolve().as_uri())
+    if depth == 0:
+        heads, tags = "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"
+        git(workspace, "fetch", "-q", "--prune", "origin", heads, tags)
+        git(workspace, "fetch", "-q", "origin", refspec)
+    else:
+        git(workspace, "fetch", "-q", "--no-tags", f"--depth={depth}", "origin", refspec)
+    git(workspace, "checkout", "-q", "--force", tracking)
+    # GitHub checks out the event's commit, even when the ref has moved on since.
+    if event.sha and git(workspace, "rev-parse", "HEAD").strip() != event.sha:
+        if depth != 0:
+            git(workspace, "fetch", "-q", "--no-tags", f"--depth={depth}", "origin", event.sha)
+        git(workspace, "checkout", "-q", "--force", event.sha)
+    # The token may push only with contents: write, and only while the checkout keeps it.
+    if not may_push:
+        git(workspace, "remote", "set-url", "--push", "origin", f"{NO_PUSH}/no-contents-write")
+    elif inputs.get("persist-credentials", "true") != "true":
+        git(workspace, "remote", "set-url", "--push", "origin", f"{NO_PUSH}/no-credentials")
+    return StepResult(name, 0, "", "")
