@@ -224,3 +224,46 @@ def test_concurrent_promotions_to_one_remote(project: Path, tmp_path: Path) -> N
     tags = model_tags(origin, "clf")
     heads = [git(c, "rev-parse", "HEAD").strip() for c in clones]
     assert sorted(str(tags.version_at(h)) for h in heads) == ["v0.1.0", "v0.1.1"]
+
+
+def test_any_uncommitted_change_to_a_tracked_file_refuses(project: Path) -> None:
+    (project / "dvc.yaml").write_text((project / "dvc.yaml").read_text() + "# edited\n")
+    (project / "metrics/scores.json").write_text('{"rows": 99, "mean": 1}\n')
+    result = commands.promote(None, "clf", "staging")
+    assert not result.ok
+    assert result.refused[:2] == [
+        "uncommitted change: dvc.yaml",
+        "uncommitted change: metrics/scores.json",
+    ]
+    assert model_tags(project, "clf").events == []
+
+
+def test_a_deregistered_commit_is_not_registered_again(project: Path) -> None:
+    assert commands.promote(None, "clf", "production").ok
+    commands.retire(None, "clf", version="0.1.0", reason="bad data")
+    result = commands.promote(None, "clf", "production")
+    commit = git(project, "rev-parse", "HEAD").strip()
+    assert (result.ok, result.refused) == (
+        False,
+        [
+            f"commit {commit[:12]} holds a deregistered version, and GTO allows one version per"
+            " commit: make a new commit to promote"
+        ],
+    )
+
+
+def test_a_push_carries_the_version_tag_made_earlier(project: Path, tmp_path: Path) -> None:
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    git(project, "remote", "add", "origin", str(origin))
+    assert commands.promote(None, "clf", "staging").ok  # tagged here only
+    assert commands.promote(None, "clf", "production", push=True).ok
+    pushed = git(origin, "tag", "--list").split()
+    assert sorted(pushed) == ["clf#production#2", "clf@v0.1.0"]
+
+
+def test_a_tag_message_that_is_not_utf8_does_not_stop_the_registry(project: Path) -> None:
+    git(project, "tag", "-a", "-m", "x", "old-release")
+    run(project, "sh", "-c", "printf 'caf\\351\\n' | git tag -a -F - other HEAD")
+    assert commands.promote(None, "clf", "staging").ok
+    assert [e.tag for e in commands.history(None, "clf").events][-1] == "clf@v0.1.0"

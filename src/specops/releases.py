@@ -108,11 +108,16 @@ def _normal_version(project: Project, version: str) -> str:
 
 
 def dirty(project: Project) -> list[str]:
-    """Why the working tree does not describe the commit: uncommitted changes to the spec,
-    params or dvc.lock, or a pipeline that `dvc status` finds out of date."""
-    files = [project.spec_name, "params.yaml", "dvc.lock"]
-    out = run_git(project.root, "status", "--porcelain", "--untracked-files=all", "--", *files)
-    reasons = [f"uncommitted change: {line[3:]}" for line in out.splitlines() if line.strip()]
+    """Why the working tree does not describe the commit: an uncommitted change to a tracked
+    file or to the spec, params, dvc.yaml or dvc.lock, or a pipeline that `dvc status` finds
+    out of date."""
+    # Any tracked file may feed the gates (dvc.yaml, a metrics file in Git), so any change to
+    # one refuses; of the untracked files, those that define the project do.
+    files = [project.spec_name, "params.yaml", "dvc.lock", "dvc.yaml"]
+    tracked = run_git(project.root, "status", "--porcelain", "--untracked-files=no")
+    new = run_git(project.root, "status", "--porcelain", "--untracked-files=all", "--", *files)
+    changed = dict.fromkeys(line[3:] for line in (*tracked.splitlines(), *new.splitlines()))
+    reasons = [f"uncommitted change: {path}" for path in changed if path.strip()]
     proc = subprocess.run(
         ["dvc", "status", "--quiet"],
         cwd=project.root,
@@ -180,6 +185,11 @@ def promote(
     def plan(tags: ModelTags) -> list[NewTag]:
         new: list[NewTag] = []
         current = tags.version_at(commit)
+        if current is None and tags.deregistered(commit):
+            raise Refused(
+                f"commit {commit[:12]} holds a deregistered version, and GTO allows one version"
+                " per commit: make a new commit to promote"
+            )
         if current is not None and wanted is not None and wanted != current:
             raise Refused(f"commit {commit[:12]} is registered already as {current}")
         name = current or wanted or next_version(tags, bump)

@@ -17,7 +17,10 @@ def run_git(root: Path, *args: str, stdin: str | None = None, check: bool = True
         cwd=root,
         input=stdin,
         capture_output=True,
-        text=True,
+        # Tag messages and names are anybody's bytes: one that is not UTF-8 must not stop
+        # every registry command.
+        encoding="utf-8",
+        errors="replace",
         check=False,
         stdin=None if stdin is not None else subprocess.DEVNULL,
     )

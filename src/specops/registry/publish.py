@@ -74,8 +74,14 @@ def publish(
         if not push:
             return tags
         refs = [f"refs/tags/{t.name}" for t in tags]
+        # A stage tag needs its commit's version tag on the remote too, even one made earlier
+        # without --push: both go in the same atomic push.
+        pushed = list(refs)
+        for commit in {t.commit for t in tags}:
+            listed = run_git(root, "tag", "--points-at", commit, "--list", f"{model}@v*")
+            pushed += [f"refs/tags/{n}" for n in listed.split() if f"refs/tags/{n}" not in pushed]
         try:
-            run_git(root, "push", "--quiet", "--atomic", remote, *refs)
+            run_git(root, "push", "--quiet", "--atomic", remote, *pushed)
             return tags
         except GitError as exc:
             said = str(exc)
