@@ -300,3 +300,55 @@ def test_a_metrics_file_outside_the_project_fails(tree: Tree, tmp_path: Path) ->
     reason = json.loads(proc.stdout)["results"][0]["reason"]
     assert reason.startswith("cannot read metrics/scores.json: its real path ")
     assert reason.endswith(f"is outside the project {str(root.resolve())!r}")
+
+
+def test_main_is_found_as_origin_main_in_a_pull_request_checkout(
+    repo: Path, tmp_path: Path
+) -> None:
+    # actions/checkout leaves a detached HEAD and only remote-tracking branches.
+    clone = tmp_path / "pr"
+    git(repo, "clone", "-q", "--no-checkout", str(repo), str(clone))
+    git(clone, "checkout", "-q", "--detach", "origin/candidate")
+    _, results = gate(clone)
+    assert results[1]["baseline_ref"] == f"origin/main at {short(repo, 'main')}"
+    assert results[1]["status"] == "pass"
+
+
+def test_a_huge_baseline_file_fails_the_gate(repo: Path, tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    git(repo, "clone", "-q", "--branch", "main", str(repo), str(clone))
+    (clone / "metrics/scores.json").write_text(json.dumps({**BASELINE, "pad": "x" * (10 * 2**20)}))
+    git(clone, "commit", "-q", "-am", "A huge metrics file")
+    git(clone, "checkout", "-q", "-b", "next")
+    _, results = gate(clone)
+    assert (
+        results[1]["reason"]
+        == (
+            "cannot read metrics/scores.json: metrics/scores.json at "
+            f"{short(clone, 'main')} is larger than 10 MiB"
+        )
+        or "larger than 10 MiB" in results[1]["reason"]
+    )
+    assert results[1]["status"] == "fail"
+
+
+def test_a_metrics_file_of_aliases_is_refused_not_expanded(tree: Tree) -> None:
+    from specops.gates.metrics import MetricsError, parse
+
+    levels = ["a0: &a0 {x: 1}"]
+    levels += [
+        f"a{i}: &a{i} {{" + ", ".join(f"k{j}: *a{i - 1}" for j in range(10)) + "}"
+        for i in range(1, 9)
+    ]
+    raw = ("\n".join(levels) + "\n").encode()
+    with pytest.raises(MetricsError) as caught:
+        parse("m.yaml", raw)
+    assert str(caught.value) == "cannot read m.yaml: more than 100,000 metrics"
+
+
+def test_a_report_base_that_looks_like_an_option_is_refused(repo: Path) -> None:
+    proc = run(repo, "specops", "report", "--base=--targets=params.yaml", check=False)
+    assert (proc.returncode, proc.stderr) == (
+        2,
+        "specops.yaml: error: --base '--targets=params.yaml' is not a revision\n",
+    )

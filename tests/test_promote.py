@@ -267,3 +267,14 @@ def test_a_tag_message_that_is_not_utf8_does_not_stop_the_registry(project: Path
     run(project, "sh", "-c", "printf 'caf\\351\\n' | git tag -a -F - other HEAD")
     assert commands.promote(None, "clf", "staging").ok
     assert [e.tag for e in commands.history(None, "clf").events][-1] == "clf@v0.1.0"
+
+
+@pytest.mark.parametrize("version", ["1.2.3-01", "", "1.2", "v1"])
+def test_versions_gto_would_not_read_are_refused(project: Path, version: str) -> None:
+    from specops.spec import SpecError
+
+    with pytest.raises(SpecError) as caught:
+        commands.promote(None, "clf", "staging", version=version)
+    assert str(caught.value) == (
+        f"specops.yaml: error: --version {version!r} is not a semantic version such as 1.2.3"
+    )

@@ -127,6 +127,10 @@ def _stage(root: Path, model: str, stage: str) -> Baseline:
 def _revision(root: Path, rev: str) -> Baseline:
     try:
         commit = _commit(root, rev)
+        if commit is None and not rev.startswith("origin/"):
+            # A pull request's checkout has no local `main`, only `origin/main`.
+            commit = _commit(root, f"origin/{rev}")
+            rev = f"origin/{rev}" if commit is not None else rev
     except OSError as exc:
         return Baseline("", error=f"cannot run git: {exc}")
     if commit is None:
@@ -268,6 +272,8 @@ def _finish(started: tuple[str, subprocess.Popen[str] | None, str], *, as_json: 
 
 def report_project(project: Project, base: str | None = None) -> Report:
     base = base or default_base()
+    if base.startswith("-"):  # it is passed to dvc, which would take it for an option
+        raise SpecError([Problem.plain(project.spec_name, f"--base {base!r} is not a revision")])
     gates = gate_project(project)
     root = project.root
     # Each DVC command takes about a second, mostly start-up: run them side by side.

@@ -152,7 +152,7 @@ def promote(
     _check_stage(project, stage)
     if force and not (reason and reason.strip()):
         raise SpecError([Problem.plain(project.spec_name, "--force needs --reason TEXT")])
-    wanted = _normal_version(project, version) if version else None
+    wanted = _normal_version(project, version) if version is not None else None
     entry = project.spec.models[model]
     try:
         commit = run_git(project.root, "rev-parse", "--verify", "HEAD^{commit}").strip()
@@ -241,7 +241,7 @@ def retire(
         raise SpecError([Problem.plain(project.spec_name, "--reason must not be empty")])
     if stage is not None:
         _check_stage(project, stage)
-    wanted = _normal_version(project, version) if version else None
+    wanted = _normal_version(project, version) if version is not None else None
     try:
         by = evidence.who(project.root)
     except GitError as exc:

@@ -30,6 +30,10 @@ class MetricsError(Exception):
         self.reason = reason
 
 
+#: No metrics file has this many values; past it, a file is refused rather than flattened.
+MAX_METRICS = 100_000
+
+
 class _Yaml12Loader(yaml.SafeLoader):
     """PyYAML's safe loader with YAML 1.2's floats, as DVC's ruamel loader reads them:
     `1e-3` and `.5e2` are numbers, not strings."""
@@ -106,7 +110,12 @@ def parse(path: str, raw: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}"
         raise MetricsError(f"cannot read {path}: expected a mapping of metrics, it is {kind}")
-    return dict(flatten(data))
+    flat: dict[str, Any] = {}
+    for name, value in flatten(data):
+        flat[name] = value
+        if len(flat) > MAX_METRICS:  # aliases can make a small file name millions of keys
+            raise MetricsError(f"cannot read {path}: more than {MAX_METRICS:,} metrics")
+    return flat
 
 
 def _yaml_error(exc: yaml.YAMLError) -> str:

@@ -6,6 +6,7 @@ from typing import Any
 
 from specops.registry.tags import ModelTags, TagEvent, version_key
 from specops.spec.models import Spec
+from specops.spec.problems import printable
 
 
 def _cell(value: Any) -> str:
@@ -45,7 +46,7 @@ def _stages(spec: Spec, tags: ModelTags) -> list[str]:
     names = list(spec.promotion.stages) if spec.promotion else []
     names += [s for s in held if s not in names]
     rows = [
-        [s, e.version, e.commit[:12], e.created_at, e.tagger, e.tag]
+        [s, e.version, e.commit[:12], e.created_at, printable(e.tagger), e.tag]
         for s in names
         if (e := held.get(s)) is not None
     ]
@@ -54,11 +55,31 @@ def _stages(spec: Spec, tags: ModelTags) -> list[str]:
     return lines + _table(["stage", "version", "commit", "assigned", "by", "tag"], rows)
 
 
+def _clean(value: Any) -> Any:
+    """Evidence as read from a tag message, which anybody can write: every string on one line
+    with nothing hidden, so that it cannot add lines or headings to the card."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable(str(k)): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _evidence(event: TagEvent) -> list[str]:
-    facts = event.evidence or {}
+    facts = _dict(_clean(event.evidence))
     lines = [
         f"- Commit: `{event.commit}`",
-        f"- Registered: {event.created_at} by {event.tagger}",
+        f"- Registered: {event.created_at} by {printable(event.tagger)}",
     ]
     if not facts:
         return [*lines, "- Evidence: none in the tag message", ""]
@@ -68,7 +89,7 @@ def _evidence(event: TagEvent) -> list[str]:
     lines += [f"- Gates: {verdict}", ""]
     metrics = [
         [file, key, value]
-        for file, data in (facts.get("metrics") or {}).items()
+        for file, data in _dict(facts.get("metrics")).items()
         for key, value in _flatten(data)
     ]
     lines += [
@@ -78,7 +99,8 @@ def _evidence(event: TagEvent) -> list[str]:
     ]
     gates = [
         [g.get("metric"), g.get("status"), g.get("value"), g.get("threshold"), g.get("baseline")]
-        for g in facts.get("gates") or []
+        for g in _list(facts.get("gates"))
+        if isinstance(g, dict)
     ]
     lines += [
         "### Gates",
@@ -91,7 +113,7 @@ def _evidence(event: TagEvent) -> list[str]:
     ]
     params = [
         [file, key, value]
-        for file, data in (facts.get("params") or {}).items()
+        for file, data in _dict(facts.get("params")).items()
         for key, value in _flatten(data)
     ]
     lines += [
@@ -99,9 +121,9 @@ def _evidence(event: TagEvent) -> list[str]:
         "",
         *(_table(["file", "param", "value"], params) if params else ["None recorded.", ""]),
     ]
-    lineage = facts.get("lineage") or {}
-    spec = facts.get("spec") or {}
-    model = lineage.get("model") or {}
+    lineage = _dict(facts.get("lineage"))
+    spec = _dict(facts.get("spec"))
+    model = _dict(lineage.get("model"))
     lines += [
         "### Lineage",
         "",
@@ -110,7 +132,7 @@ def _evidence(event: TagEvent) -> list[str]:
         f" from stage `{model.get('stage')}`",
         "",
     ]
-    hashes = [[path, digest] for path, digest in (lineage.get("hashes") or {}).items()]
+    hashes = [[path, digest] for path, digest in _dict(lineage.get("hashes")).items()]
     if hashes:
         lines += _table(["path", "md5"], hashes)
     return lines

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 from specops.registry.git import git_ok
+from specops.spec.files import MAX_FILE_BYTES
 
 
 class RevisionError(Exception):
@@ -24,6 +25,16 @@ def read_at(root: Path, rev: str, path: str) -> bytes | None:
     args = ("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
     if not git_ok(root, *args):
         raise RevisionError(f"no revision {rev!r} in the repository")
+    size = subprocess.run(
+        ["git", "cat-file", "-s", f"{rev}:./{path}"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    if size.returncode == 0 and int(size.stdout) > MAX_FILE_BYTES:
+        raise RevisionError(f"{path} at {rev} is larger than {MAX_FILE_BYTES // 2**20} MiB")
     proc = subprocess.run(
         ["git", "show", f"{rev}:./{path}"],
         cwd=root,
@@ -41,9 +52,12 @@ def _read_dvc(root: Path, rev: str, path: str) -> bytes | None:
     from dvc.exceptions import PathMissingError  # type: ignore[import-untyped]
 
     try:
-        data = dvc.api.read(path, repo=str(root), rev=rev, mode="rb")
+        with dvc.api.open(path, repo=str(root), rev=rev, mode="rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except (PathMissingError, FileNotFoundError):
         return None
     except Exception as exc:  # DVC's own errors: a missing cache, a broken dvc.lock
         raise RevisionError(f"cannot read {path} at {rev}: {exc}") from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise RevisionError(f"{path} at {rev} is larger than {MAX_FILE_BYTES // 2**20} MiB")
     return data if isinstance(data, bytes) else str(data).encode()

@@ -23,7 +23,9 @@ Kind = Literal["register", "deregister", "assign", "unassign", "deprecate"]
 _NAME = r"[a-zA-Z0-9]([a-zA-Z0-9-/_=]*[a-zA-Z0-9])?"
 _SEMVER = (
     r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
-    r"(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?"
+    # SemVer 2.0: numeric prerelease identifiers have no leading zero, as GTO requires.
+    r"(?:-(?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)(?:\.(?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*))*)?"
+    r"(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?"
 )
 #: GTO's tag grammar (gto.constants.tag_re), with named groups for what specops uses.
 TAG_RE = re.compile(

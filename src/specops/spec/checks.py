@@ -92,6 +92,8 @@ _EXPRESSION = "must not contain '${{' (GitHub Actions expression syntax)"
 # Invisible characters that reorder how text is shown, so that a reviewer reads one command
 # while another runs ("trojan source").
 _BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Control characters YAML lets through as escapes ("\e"): they move a terminal's cursor.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _text_problem(text: str) -> str | None:
@@ -101,6 +103,9 @@ def _text_problem(text: str) -> str | None:
     if bidi:
         code = f"U+{ord(bidi.group()):04X}"
         return f"must not contain invisible bidirectional control characters ({code})"
+    control = _CONTROL.search(text)
+    if control:
+        return f"must not contain control characters (U+{ord(control.group()):04X})"
     return None
 
 
