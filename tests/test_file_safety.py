@@ -320,6 +320,20 @@ def run_unprivileged(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
 
 
+def assert_render_changes_nothing(project: Path, error: str) -> None:
+    """An unprivileged render fails with `error` and leaves the project as it was; then the
+    workflows folder gets back the owner and mode the test may have taken from it."""
+    workflows = project / ".github/workflows"
+    try:
+        before = snapshot(project)
+        result = run_unprivileged("render", cwd=project)
+        assert (result.returncode, result.stderr) == (2, f"{error}\n")
+        assert snapshot(project) == before
+    finally:
+        workflows.chmod(0o755)
+        os.chown(workflows, os.getuid(), os.getgid())
+
+
 def test_an_unreadable_params_file_is_one_line_and_exit_2(project: Path) -> None:
     (project / "params.yaml").chmod(0)
     result = run_unprivileged("validate", cwd=project)
@@ -335,17 +349,8 @@ def test_a_removal_that_fails_undoes_the_whole_render(project: Path) -> None:
         SPEC.replace("maturity: 2", "maturity: 0").replace("train.py", "fit.py")
     )
     workflows.chmod(0o555)
-    try:
-        before = snapshot(project)
-        result = run_unprivileged("render", cwd=project)
-        assert result.stderr == (
-            ".github/workflows/specops-ci.yml: error: cannot remove: Permission denied\n"
-        )
-        assert result.returncode == 2
-        assert snapshot(project) == before  # dvc.yaml was not replaced either
-    finally:
-        workflows.chmod(0o755)
-        os.chown(workflows, 0, 0)
+    # dvc.yaml, which could be replaced, is not replaced either.
+    assert_render_changes_nothing(project, f"{WORKFLOW}: error: cannot remove: Permission denied")
 
 
 def test_output_that_cannot_be_written_exits_2(project: Path) -> None:
@@ -552,17 +557,8 @@ def test_a_failed_removal_of_leftovers_undoes_the_whole_render(project: Path) ->
     for path in left:
         path.write_text("half")
     workflows.chmod(0o555)
-    try:
-        before = snapshot(project)
-        result = run_unprivileged("render", cwd=project)
-        assert (result.returncode, result.stderr) == (
-            2,
-            f"{left[1].relative_to(project)}: error: cannot remove: Permission denied\n",
-        )
-        assert snapshot(project) == before
-    finally:
-        workflows.chmod(0o755)
-        os.chown(workflows, 0, 0)
+    reason = "cannot remove: Permission denied"
+    assert_render_changes_nothing(project, f"{left[1].relative_to(project)}: error: {reason}")
 
 
 def test_diff_headers_escape_file_names(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -640,17 +636,9 @@ def test_a_replace_that_fails_puts_back_the_files_replaced_before_it(project: Pa
     os.chown(workflows, 4321, 4321)
     changed = SPEC.replace("python train.py", "python fit.py").replace("name: demo", "name: demo2")
     (project / "specops.yaml").write_text(changed)
-    try:
-        before = snapshot(project)
-        result = run_unprivileged("render", cwd=project)
-        assert (result.returncode, result.stderr) == (
-            2,
-            f"{WORKFLOW}: error: cannot write: Operation not permitted\n",
-        )
-        assert snapshot(project) == before
-    finally:
-        workflows.chmod(0o755)
-        os.chown(workflows, 0, 0)
+    assert_render_changes_nothing(
+        project, f"{WORKFLOW}: error: cannot write: Operation not permitted"
+    )
 
 
 def test_a_file_too_large_to_read_back_is_never_written(
