@@ -364,19 +364,20 @@ def test_output_that_cannot_be_written_exits_2(project: Path) -> None:
     )
     assert piped.stdout == "{"
     assert "Traceback" not in piped.stderr
-    with open("/dev/full", "w") as full:
-        result = subprocess.run(
-            [sys.executable, "-m", "specops", "validate"],
-            cwd=project,
-            stdout=full,
-            stderr=subprocess.PIPE,
-            text=True,
-            check=False,
+    for args in (["validate"], ["--version"], ["--help"]):
+        with open("/dev/full", "w") as full:
+            result = subprocess.run(
+                [sys.executable, "-m", "specops", *args],
+                cwd=project,
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+                check=False,
+            )
+        assert (result.returncode, result.stderr) == (
+            2,
+            "specops: error: cannot write the output: No space left on device\n",
         )
-    assert (result.returncode, result.stderr) == (
-        2,
-        "specops: error: cannot write the output: No space left on device\n",
-    )
 
 
 def test_file_names_that_are_not_utf8_are_printed_escaped(project: Path) -> None:
@@ -655,23 +656,6 @@ def test_a_file_too_large_to_read_back_is_never_written(
         " smaller (long values, lists or aliases)\n"
     )
     assert not (root / "dvc.yaml").exists()
-
-
-def test_help_and_version_that_cannot_be_written_exit_2(project: Path) -> None:
-    for flag in ("--version", "--help"):
-        with open("/dev/full", "w") as full:
-            result = subprocess.run(
-                [sys.executable, "-m", "specops", flag],
-                cwd=project,
-                stdout=full,
-                stderr=subprocess.PIPE,
-                text=True,
-                check=False,
-            )
-        assert (result.returncode, result.stderr) == (
-            2,
-            "specops: error: cannot write the output: No space left on device\n",
-        )
 
 
 def test_usage_errors_and_diffs_show_escapes_not_control_characters(
