@@ -590,3 +590,36 @@ def test_bidirectional_controls_are_refused_anywhere(tmp_path: Path) -> None:
         "specops.yaml:7:11: error: stages.s.desc: must not contain invisible bidirectional"
         " control characters (U+2066)",
     ]
+
+
+def test_paths_outside_stages_are_checked_where_they_are_written(tmp_path: Path) -> None:
+    text = spec(
+        0,
+        STAGES,
+        "models:\n  clf:\n    path: /abs/model.bin\n    metrics: ../scores.json\n",
+        "monitoring:\n  reference: ../ref.csv\n  current: /cur.csv\n",
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:12:11: error: models.clf.path: '/abs/model.bin' must be relative to the"
+        " repository, not absolute",
+        "specops.yaml:13:14: error: models.clf.metrics: '../scores.json' is not a metrics file of"
+        " any stage; did you mean 'scores.json'?",
+        "specops.yaml:13:14: error: models.clf.metrics: '../scores.json' leaves the repository"
+        " through '..'",
+        "specops.yaml:15:14: error: monitoring.reference: '../ref.csv' leaves the repository"
+        " through '..'",
+        "specops.yaml:16:12: error: monitoring.current: '/cur.csv' must be relative to the"
+        " repository, not absolute",
+    ]
+
+
+def test_empty_matrices_are_reported_after_a_stage_without_one(tmp_path: Path) -> None:
+    text = spec(
+        0,
+        "stages:\n  a:\n    cmd: echo\n  b:\n    cmd: echo\n    matrix: {}\n"
+        "  c:\n    cmd: echo\n    matrix: {x: []}\n",
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:9:13: error: stages.b.matrix: must name at least one key",
+        "specops.yaml:12:17: error: stages.c.matrix.x: must list at least one value",
+    ]

@@ -22,3 +22,26 @@ def test_one_byte_past_the_limit_is_refused(tmp_path: Path) -> None:
     with pytest.raises(Unreadable) as caught:
         read_bytes(tmp_path / "big", limit=3 * MiB)
     assert caught.value.reason == "cannot read: larger than 3 MiB"
+
+
+def test_only_regular_files_are_read_and_nothing_waits(tmp_path: Path) -> None:
+    import os
+    import socket
+
+    os.mkfifo(tmp_path / "fifo")  # opening it for reading would wait for a writer
+    (tmp_path / "folder").mkdir()
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(tmp_path / "sock"))
+        kinds = {"fifo": "a named pipe", "folder": "a folder", "/dev/null": "a device"}
+        for name, kind in kinds.items():
+            with pytest.raises(Unreadable) as caught:
+                read_bytes(tmp_path / name)
+            assert caught.value.reason == f"cannot read: it is {kind}, not a regular file"
+        with pytest.raises(Unreadable) as caught:  # a socket cannot even be opened
+            read_bytes(tmp_path / "sock")
+        assert caught.value.reason == "cannot read: No such device or address"
+    assert read_bytes(tmp_path / "missing") is None
+    assert read_bytes(tmp_path / "missing" / "below") is None
+    (tmp_path / "file").write_bytes(b"")
+    assert read_bytes(tmp_path / "file") == b""
+    assert read_bytes(tmp_path / "file" / "below") is None  # a file on the way: nothing there
