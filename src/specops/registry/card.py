@@ -75,6 +75,15 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+def _by_file(value: Any) -> list[list[Any]]:
+    """`{file: {a: {b: 1}}}` as rows `[file, "a.b", 1]`."""
+    return [[file, key, v] for file, data in _dict(value).items() for key, v in _flatten(data)]
+
+
+def _section(title: str, headers: list[str], rows: list[list[Any]]) -> list[str]:
+    return [f"### {title}", "", *(_table(headers, rows) if rows else ["None recorded.", ""])]
+
+
 def _evidence(event: TagEvent) -> list[str]:
     facts = _dict(_clean(event.evidence))
     lines = [
@@ -87,40 +96,14 @@ def _evidence(event: TagEvent) -> list[str]:
     if facts.get("forced"):
         verdict += f"; promoted with --force: {facts.get('reason')}"
     lines += [f"- Gates: {verdict}", ""]
-    metrics = [
-        [file, key, value]
-        for file, data in _dict(facts.get("metrics")).items()
-        for key, value in _flatten(data)
-    ]
-    lines += [
-        "### Metrics",
-        "",
-        *(_table(["file", "metric", "value"], metrics) if metrics else ["None recorded.", ""]),
-    ]
     gates = [
         [g.get("metric"), g.get("status"), g.get("value"), g.get("threshold"), g.get("baseline")]
         for g in _list(facts.get("gates"))
         if isinstance(g, dict)
     ]
-    lines += [
-        "### Gates",
-        "",
-        *(
-            _table(["metric", "status", "value", "threshold", "baseline"], gates)
-            if gates
-            else ["None recorded.", ""]
-        ),
-    ]
-    params = [
-        [file, key, value]
-        for file, data in _dict(facts.get("params")).items()
-        for key, value in _flatten(data)
-    ]
-    lines += [
-        "### Params",
-        "",
-        *(_table(["file", "param", "value"], params) if params else ["None recorded.", ""]),
-    ]
+    lines += _section("Metrics", ["file", "metric", "value"], _by_file(facts.get("metrics")))
+    lines += _section("Gates", ["metric", "status", "value", "threshold", "baseline"], gates)
+    lines += _section("Params", ["file", "param", "value"], _by_file(facts.get("params")))
     lineage = _dict(facts.get("lineage"))
     spec = _dict(facts.get("spec"))
     model = _dict(lineage.get("model"))
