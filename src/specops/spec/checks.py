@@ -83,6 +83,7 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
         *_models(spec, insts, doc, suggest),
         *_gates(spec, doc, suggest),
         *_promotion(spec, doc, suggest),
+        *_deploy(spec, doc, suggest),
         *_params(spec, doc, root, suggest),
     ]
     return sorted(problems)
@@ -368,6 +369,22 @@ def _promotion(spec: Spec, doc: YamlDoc, suggest: Suggestions) -> Iterator[Probl
     if promotion.auto is not None and promotion.auto == promotion.approval:
         msg = f"{promotion.auto!r} cannot be assigned automatically and need approval"
         yield doc.problem(("promotion", "approval"), msg)
+
+
+def _deploy(spec: Spec, doc: YamlDoc, suggest: Suggestions) -> Iterator[Problem]:
+    if not spec.deploy:
+        return
+    if spec.maturity < 3:
+        msg = f"deployments are rendered at maturity 3 and up; this spec is at {spec.maturity}"
+        yield doc.problem(("deploy",), msg)
+    if spec.promotion is None:
+        yield doc.problem(("deploy",), "needs a `promotion` section whose stages it deploys")
+        return
+    stages = spec.promotion.stages
+    for stage in spec.deploy:
+        if stage not in stages:
+            msg = f"{stage!r} is not one of promotion.stages{suggest(stage, stages)}"
+            yield doc.problem(("deploy", stage), msg, at_key=True)
 
 
 def _find_key(data: Any, dotted: str) -> tuple[bool, str, dict[Any, Any]]:

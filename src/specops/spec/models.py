@@ -111,6 +111,15 @@ def _python(value: str) -> str:
     return value
 
 
+_URL = r"^https?://[^\s\\\"'`<>]+$"
+
+
+def _url(value: str) -> str:
+    if len(value) > 2048 or not re.fullmatch(_URL, value):
+        raise ValueError("must be an http:// or https:// URL without spaces or quotes")
+    return value
+
+
 def _tolerance(value: Any) -> Any:
     """`0.01` is an absolute allowance, `"2%"` a relative one; both must be finite and >= 0."""
     if isinstance(value, str) and re.fullmatch(r"\s*[0-9]+(\.[0-9]+)?\s*%\s*", value):
@@ -249,6 +258,34 @@ class Monitoring(_Model):
     schedule: Annotated[str, AfterValidator(_cron)] = "0 6 * * 1"
 
 
+#: GitHub environment names, kept to characters that need no quoting anywhere they appear.
+EnvironmentName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=255)]
+
+
+class Deployment(_Model):
+    """How a version assigned to one promotion stage is deployed."""
+
+    #: The team's own deployment command, run by `specops deploy` with the version's facts in
+    #: SPECOPS_* environment variables.
+    cmd: Text
+    #: The GitHub environment whose reviewers and secrets the deployment uses (default: the
+    #: stage's name).
+    environment: EnvironmentName | None = None
+    #: Where the deployed service answers, shown on the deployment.
+    url: (
+        Annotated[
+            str,
+            AfterValidator(_url),
+            Field(json_schema_extra={"pattern": _URL, "maxLength": 2048}),
+        ]
+        | None
+    ) = None
+
+    def environment_for(self, stage: str) -> str:
+        """The environment of the deployment to `stage`."""
+        return self.environment or stage
+
+
 class CI(_Model):
     """How the rendered workflows set up the project."""
 
@@ -283,6 +320,8 @@ class Spec(_Model):
     gates: list[Gate] = []
     promotion: Promotion | None = None
     monitoring: Monitoring | None = None
+    #: Promotion stages that are deployed when a version is assigned to them.
+    deploy: dict[PromotionStage, Deployment] = {}
     #: Metrics files that no stage writes, rendered as DVC's top-level `metrics:`.
     metrics: list[Text] = []
     ci: CI = CI()
