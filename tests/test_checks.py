@@ -623,3 +623,46 @@ def test_empty_matrices_are_reported_after_a_stage_without_one(tmp_path: Path) -
         "specops.yaml:9:13: error: stages.b.matrix: must name at least one key",
         "specops.yaml:12:17: error: stages.c.matrix.x: must list at least one value",
     ]
+
+
+def test_deployments_name_promotion_stages_at_maturity_3(tmp_path: Path) -> None:
+    deploy = "deploy:\n  stagin:\n    cmd: ./deploy.sh\n  staging:\n    cmd: ./deploy.sh\n"
+    assert load(spec(3, STAGES, MODELS, GATES, PROMOTION, deploy), tmp_path) == [
+        "specops.yaml:20:3: error: deploy.stagin: "
+        "'stagin' is not one of promotion.stages; did you mean 'staging'?",
+    ]
+    assert load(spec(2, STAGES, MODELS, GATES, PROMOTION, deploy), tmp_path) == [
+        "specops.yaml:19:1: error: deploy: "
+        "deployments are rendered at maturity 3 and up; this spec is at 2",
+        "specops.yaml:20:3: error: deploy.stagin: "
+        "'stagin' is not one of promotion.stages; did you mean 'staging'?",
+    ]
+    assert load(spec(2, STAGES, deploy), tmp_path) == [
+        "specops.yaml:10:1: error: deploy: "
+        "deployments are rendered at maturity 3 and up; this spec is at 2",
+        "specops.yaml:10:1: error: deploy: needs a `promotion` section whose stages it deploys",
+    ]
+
+
+BAD_URL = "must be an http:// or https:// URL without spaces or quotes"
+ENVIRONMENT = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("url", "'https://a b'", BAD_URL),
+        ("url", "ftp://x", BAD_URL),
+        ("url", '''"https://x/'y"''', BAD_URL),
+        ("environment", "'-prod'", f"'-prod' does not match the pattern {ENVIRONMENT}"),
+        ("cmd", "''", "string should have at least 1 character, got ''"),
+    ],
+)
+def test_deployment_fields(tmp_path: Path, field: str, value: str, message: str) -> None:
+    fields = {"cmd": "./deploy.sh", field: value}
+    deploy = "deploy:\n  staging:\n" + "".join(f"    {k}: {v}\n" for k, v in fields.items())
+    line = 21 + list(fields).index(field)
+    col = 7 + len(field)
+    assert load(spec(3, STAGES, MODELS, GATES, PROMOTION, deploy), tmp_path) == [
+        f"specops.yaml:{line}:{col}: error: deploy.staging.{field}: {message}"
+    ]

@@ -15,6 +15,8 @@ from specops.spec import SPEC_FILE, Spec
 
 CI_WORKFLOW = ".github/workflows/specops-ci.yml"
 RELEASE_WORKFLOW = ".github/workflows/specops-release.yml"
+DEPLOY_WORKFLOW = ".github/workflows/specops-deploy.yml"
+ROLLBACK_WORKFLOW = ".github/workflows/specops-rollback.yml"
 
 
 @cache
@@ -58,4 +60,7 @@ def render_workflows(spec: Spec, spec_name: str) -> dict[str, str]:
     promotion = spec.promotion
     if spec.maturity >= 3 and spec.models and promotion is not None and promotion.auto:
         files[RELEASE_WORKFLOW] = env.get_template("specops-release.yml.j2").render(values)
+    if spec.maturity >= 3 and spec.models and promotion is not None and spec.deploy:
+        files[DEPLOY_WORKFLOW] = env.get_template("specops-deploy.yml.j2").render(values)
+        files[ROLLBACK_WORKFLOW] = env.get_template("specops-rollback.yml.j2").render(values)
     return {path: header(spec_name) + text for path, text in files.items()}

@@ -376,9 +376,10 @@ def _deploy(spec: Spec, doc: YamlDoc, suggest: Suggestions) -> Iterator[Problem]
         return
     if spec.maturity < 3:
         msg = f"deployments are rendered at maturity 3 and up; this spec is at {spec.maturity}"
-        yield doc.problem(("deploy",), msg)
+        yield doc.problem(("deploy",), msg, at_key=True)
     if spec.promotion is None:
-        yield doc.problem(("deploy",), "needs a `promotion` section whose stages it deploys")
+        msg = "needs a `promotion` section whose stages it deploys"
+        yield doc.problem(("deploy",), msg, at_key=True)
         return
     stages = spec.promotion.stages
     for stage in spec.deploy:
