@@ -42,15 +42,17 @@ class Event:
     inputs: dict[str, str] = field(default_factory=dict)
     number: int = 0
     sha: str = ""  # the commit of `ref` when the run starts; every job checks it out
+    default_branch: str = "main"
 
     def payload(self) -> dict[str, Any]:
         """The part of `github.event` the workflows read."""
+        repository = {"repository": {"default_branch": self.default_branch}}
         if self.name == "pull_request":
             head = {"repo": {"full_name": self.head_repository}}
-            return {"pull_request": {"number": self.number, "head": head}}
+            return {"pull_request": {"number": self.number, "head": head}} | repository
         if self.name == "workflow_dispatch":
-            return {"inputs": dict(self.inputs)}
-        return {}
+            return {"inputs": dict(self.inputs)} | repository
+        return repository
 
 
 @dataclass(frozen=True)

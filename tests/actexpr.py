@@ -1,9 +1,10 @@
 """The part of GitHub's expression language that specops' workflows use, for tests/actrun.py.
 
 Operators `!`, `==`, `!=`, `&&`, `||` and parentheses; single-quoted strings, `true`, `false`,
-`null`; property paths such as `needs.release.outputs.version-0`; and the status functions
-`success()`, `failure()`, `always()` and `cancelled()`. Anything else raises Unsupported, so a
-workflow cannot pass here by an expression read differently than GitHub reads it.
+`null`; property paths such as `needs.release.outputs.version-0`; the status functions
+`success()`, `failure()`, `always()` and `cancelled()`, and `format()`. Anything else raises
+Unsupported, so a workflow cannot pass here by an expression read differently than GitHub
+reads it.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any
 Value = str | bool | None
 
 TOKEN = re.compile(
-    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<op>==|!=|&&|\|\||[!()])"
-    r"|(?P<call>[A-Za-z]+)\(\)|(?P<path>[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*))"
+    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<op>==|!=|&&|\|\||[!(),])"
+    r"|(?P<call>[A-Za-z]+)\(\)|(?P<func>[A-Za-z]+)\((?!\))|(?P<path>[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*))"
 )
 STATUS_FUNCTIONS = ("success", "failure", "always", "cancelled")
 EMBEDDED = re.compile(r"\$\{\{(.*?)\}\}", re.S)
@@ -37,6 +38,13 @@ def _tokens(text: str) -> list[tuple[str, str]]:
         tokens.append((kind, match.group(kind)))
         pos = match.end()
     return tokens
+
+
+def _string(value: Value) -> str:
+    """A value as GitHub writes it into text."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return "" if value is None else value
 
 
 def truthy(value: Value) -> bool:
@@ -110,9 +118,31 @@ class _Parser:
             if text not in STATUS_FUNCTIONS:
                 raise Unsupported(f"expression {self.text!r}: function {text}()")
             return self.status(text)
+        if kind == "func":
+            return self._function(text)
         if kind == "path":
             return self._lookup(text)
         raise Unsupported(f"expression {self.text!r}: unexpected {text!r}")
+
+    def _function(self, name: str) -> Value:
+        if name != "format":
+            raise Unsupported(f"expression {self.text!r}: function {name}()")
+        args = [self._or()]
+        while self._peek() == ",":
+            self.tokens.pop(0)
+            args.append(self._or())
+        if not self.tokens or self.tokens.pop(0)[1] != ")":
+            raise Unsupported(f"expression {self.text!r}: missing ')'")
+        template, values = args[0], [_string(v) for v in args[1:]]
+        if not isinstance(template, str):
+            raise Unsupported(f"expression {self.text!r}: format() needs a string first")
+
+        def field(match: re.Match[str]) -> str:
+            if match.group(0) in ("{{", "}}"):
+                return match.group(0)[0]
+            return values[int(match.group(1))]
+
+        return re.sub(r"\{\{|\}\}|\{([0-9]+)\}", field, template)
 
     def _lookup(self, path: str) -> Value:
         literals: dict[str, Value] = {"true": True, "false": False, "null": None}
@@ -144,10 +174,7 @@ def interpolate(text: str, context: Mapping[str, Any]) -> str:
     """`text` with every `${{ expression }}` replaced by its value, as GitHub writes it."""
 
     def value(match: re.Match[str]) -> str:
-        result = evaluate(match.group(1), context, _no_status)
-        if isinstance(result, bool):
-            return str(result).lower()
-        return "" if result is None else result
+        return _string(evaluate(match.group(1), context, _no_status))
 
     return EMBEDDED.sub(value, text)
 

@@ -10,7 +10,10 @@ only pass here by doing what it would do on GitHub.
 
 As on GitHub, a job can push to `origin` only when its token may (`contents: write`) and its
 checkout kept the credentials (`persist-credentials`, true unless set to false); otherwise the
-push fails. A job bound to an `environment:` runs as if a reviewer approved it at once.
+push fails. A job bound to an `environment:` runs as if a reviewer approved it at once. A job
+that `uses:` a reusable workflow of the same repository runs that workflow's jobs, read from the
+commit under test, with the job's `with:` as their `inputs`; as on GitHub, a job of the called
+workflow may not ask for more token scopes than the calling job grants.
 GitHub starts no workflow for refs pushed with a job's token, so this runner never starts a run
 of its own: Run.pushed lists what a run pushed, and nothing else happens with it.
 """
@@ -58,6 +61,9 @@ JOB_KEYS = {
     "env",
     "steps",
 }
+#: The keys of a job that calls a reusable workflow instead of running steps.
+CALL_KEYS = {"name", "needs", "if", "permissions", "uses", "with"}
+LEVELS = {"none": 0, "read": 1, "write": 2}
 STEP_KEYS = {"name", "id", "if", "uses", "with", "run", "env", "shell", "working-directory"}
 # What GitHub runs for each `shell:` on Linux; without one it uses `bash -e`.
 SHELLS = {
@@ -77,6 +83,7 @@ class JobResult:
     summary: str = ""
     outputs: dict[str, str] = field(default_factory=dict)
     environment: str | None = None  # the deployment environment it ran in, approved at once
+    called: list[str] = field(default_factory=list)  # the jobs of a reusable workflow it ran
 
 
 class Run(dict[str, JobResult]):
@@ -122,15 +129,25 @@ def check(workflow: dict[str, Any]) -> None:
         raise Unsupported(f"workflow keys {sorted(map(str, unknown))}")
     _no_expression(workflow.get("env"), "workflow.env")
     for name, job in workflow["jobs"].items():
+        if "uses" in job:
+            if unknown := set(job) - CALL_KEYS:
+                raise Unsupported(f"jobs.{name}: keys {sorted(unknown)}")
+            if not str(job["uses"]).startswith("./.github/workflows/"):
+                raise Unsupported(f"jobs.{name}.uses: {job['uses']!r}")
+            _permissions(workflow, job)
+            continue
         if unknown := set(job) - JOB_KEYS:
             raise Unsupported(f"jobs.{name}: keys {sorted(unknown)}")
         default_shell = _defaults(workflow, job).get("shell")
         if not str(job["runs-on"]).startswith("ubuntu-"):
             raise Unsupported(f"jobs.{name}.runs-on: {job['runs-on']!r}")
         _permissions(workflow, job)
-        if not isinstance(job.get("environment", ""), str):
-            raise Unsupported(f"jobs.{name}.environment: only a name")
-        _no_expression(job.get("environment"), f"jobs.{name}.environment")
+        environment = job.get("environment", "")
+        if isinstance(environment, dict) and set(environment) - {"name", "url"}:
+            raise Unsupported(f"jobs.{name}.environment: keys {sorted(environment)}")
+        if not isinstance(environment, (str, dict)):
+            raise Unsupported(f"jobs.{name}.environment: {environment!r}")
+        _no_expression(environment, f"jobs.{name}.environment")
         _no_expression(job.get("concurrency"), f"jobs.{name}.concurrency")
         for i, step in enumerate(job["steps"]):
             where = f"jobs.{name}.steps[{i}]"
@@ -175,17 +192,35 @@ def run_workflow(
     on = workflow.get(True)  # YAML 1.1 reads the key `on` as true
     if event.name not in ([on] if isinstance(on, str) else on or ()):
         raise Unsupported(f"the workflow does not run on {event.name}")
-    check(workflow)
-    _check_expressions(workflow, _context(event, root, {}))
-    jobs: dict[str, dict[str, Any]] = workflow["jobs"]
-    graph = {name: set(_needs(job)) for name, job in jobs.items()}
     before = _refs(event.origin)
     if event.ref in before:
         event = dataclasses.replace(event, sha=before[event.ref])
     results = Run()
+    _run_jobs(workflow, event, root, dict(event.inputs), tools, while_waiting, results, "")
+    after = _refs(event.origin)
+    results.pushed = sorted(ref for ref, sha in after.items() if before.get(ref) != sha)
+    return results
+
+
+def _run_jobs(
+    workflow: dict[str, Any],
+    event: Event,
+    root: Path,
+    inputs: dict[str, Any],
+    tools: Path | None,
+    while_waiting: Callable[[str], None] | None,
+    results: Run,
+    prefix: str,
+) -> list[str]:
+    """Run the jobs of `workflow` in `needs` order, adding them to `results` as
+    `prefix + name`; return those names."""
+    check(workflow)
+    _check_expressions(workflow, _context(event, root, {}, inputs))
+    jobs: dict[str, dict[str, Any]] = workflow["jobs"]
+    graph = {name: set(_needs(job)) for name, job in jobs.items()}
     for name in graphlib.TopologicalSorter(graph).static_order():
-        needs = {need: results[need] for need in graph[name]}
-        context = _context(event, root, needs)
+        needs = {need: results[prefix + need] for need in graph[name]}
+        context = _context(event, root, needs, inputs)
         statuses = [job.status for job in needs.values()]
 
         def status(function: str, statuses: list[str] = statuses) -> bool:
@@ -196,15 +231,60 @@ def run_workflow(
                 "cancelled": False,
             }[function]
 
-        if condition(str(jobs[name].get("if", "success()")), context, status):
-            if while_waiting is not None and "environment" in jobs[name]:
-                while_waiting(name)
-            results[name] = _run_job(name, jobs[name], workflow, event, root, context, tools)
+        job = jobs[name]
+        if not condition(str(job.get("if", "success()")), context, status):
+            results[prefix + name] = JobResult(prefix + name, "skipped")
+        elif "uses" in job:
+            results[prefix + name] = _call(
+                prefix + name, job, workflow, event, root, context, tools, while_waiting, results
+            )
         else:
-            results[name] = JobResult(name, "skipped")
-    after = _refs(event.origin)
-    results.pushed = sorted(ref for ref, sha in after.items() if before.get(ref) != sha)
-    return results
+            if while_waiting is not None and "environment" in job:
+                while_waiting(prefix + name)
+            results[prefix + name] = _run_job(
+                prefix + name, job, workflow, event, root, context, tools
+            )
+    return [prefix + name for name in graph]
+
+
+def _call(
+    name: str,
+    job: dict[str, Any],
+    workflow: dict[str, Any],
+    event: Event,
+    root: Path,
+    context: dict[str, Any],
+    tools: Path | None,
+    while_waiting: Callable[[str], None] | None,
+    results: Run,
+) -> JobResult:
+    """Run the reusable workflow a job `uses:`, as of the commit under test."""
+    path = str(job["uses"]).removeprefix("./")
+    called = yaml.safe_load(git(event.origin, "show", f"{event.sha}:{path}"))
+    on = called.get(True)
+    if not isinstance(on, dict) or "workflow_call" not in on:
+        raise Unsupported(f"jobs.{name}.uses: {path} has no workflow_call trigger")
+    declared: dict[str, dict[str, Any]] = (on["workflow_call"] or {}).get("inputs") or {}
+    given = _evaluated(job.get("with"), context)
+    if unknown := set(given) - set(declared):
+        raise Unsupported(f"jobs.{name}.with: inputs {sorted(unknown)} are not declared")
+    inputs: dict[str, Any] = {}
+    for key, spec in declared.items():
+        if key not in given and spec.get("required"):
+            raise Unsupported(f"jobs.{name}.with: the required input {key!r} is missing")
+        value = given.get(key, spec.get("default"))
+        inputs[key] = value == "true" if spec.get("type") == "boolean" else value
+    granted = _permissions(workflow, job)
+    for inner_name, inner in called["jobs"].items():
+        for scope, level in _permissions(called, inner).items():
+            if LEVELS[level] > LEVELS[granted.get(scope, "none")]:
+                raise Unsupported(
+                    f"{path}: job {inner_name} asks for {scope}: {level}, more than jobs.{name}"
+                    " grants; GitHub refuses to start the run"
+                )
+    names = _run_jobs(called, event, root / name, inputs, tools, while_waiting, results, f"{name}/")
+    statuses = {results[n].status for n in names}
+    return JobResult(name, "failure" if "failure" in statuses else "success", called=names)
 
 
 def _check_expressions(workflow: dict[str, Any], context: dict[str, Any]) -> None:
@@ -213,13 +293,15 @@ def _check_expressions(workflow: dict[str, Any], context: dict[str, Any]) -> Non
     context = {**context, "steps": {}}
     _evaluated(workflow.get("env"), context)
     for job in workflow["jobs"].values():
-        for part in (job, *job["steps"]):
+        for part in (job, *job.get("steps", ())):
             condition(str(part.get("if", "success()")), context, lambda _: True)
             for key in ("env", "with", "outputs"):
                 _evaluated(part.get(key), context)
 
 
-def _context(event: Event, root: Path, needs: dict[str, JobResult]) -> dict[str, Any]:
+def _context(
+    event: Event, root: Path, needs: dict[str, JobResult], inputs: dict[str, Any]
+) -> dict[str, Any]:
     """What expressions of a job may read."""
     return {
         "github": {
@@ -230,7 +312,7 @@ def _context(event: Event, root: Path, needs: dict[str, JobResult]) -> dict[str,
             "token": "actrun-token",
             "event": event.payload(),
         },
-        "inputs": dict(event.inputs),
+        "inputs": inputs,
         "needs": {n: {"result": j.status, "outputs": j.outputs} for n, j in needs.items()},
         "runner": {"temp": str(root)},
     }
@@ -290,7 +372,10 @@ def _run_job(
     context = {**context, "steps": steps}
     env |= _evaluated(job.get("env"), context)
     timeout = min(60 * int(job.get("timeout-minutes", 360)), MAX_STEP_SECONDS)
-    result = JobResult(name, environment=job.get("environment"))
+    environment = job.get("environment")
+    if isinstance(environment, dict):
+        environment = environment["name"]
+    result = JobResult(name, environment=environment)
 
     def status(function: str) -> bool:
         failed = any(step.outcome == "failure" for step in result.steps)
