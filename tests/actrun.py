@@ -282,7 +282,7 @@ def _call(
                     f"{path}: job {inner_name} asks for {scope}: {level}, more than jobs.{name}"
                     " grants; GitHub refuses to start the run"
                 )
-    names = _run_jobs(called, event, root / name, inputs, tools, while_waiting, results, f"{name}/")
+    names = _run_jobs(called, event, root, inputs, tools, while_waiting, results, f"{name}/")
     statuses = {results[n].status for n in names}
     return JobResult(name, "failure" if "failure" in statuses else "success", called=names)
 
