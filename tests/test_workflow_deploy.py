@@ -203,6 +203,10 @@ def test_a_rollback_reassigns_the_version_before_and_deploys_it(
     env = deployed_env(tmp_path / "r", "rollback-staging")
     assert env is not None
     assert env["SPECOPS_VERSION"] == "v0.1.0"
-    assert results.pushed == ["refs/tags/tiny-model#staging#4"]
-    message = git(bare, "tag", "-l", "--format=%(contents)", "tiny-model#staging#4")
+    # v0.1.1 gives the stage up, then v0.1.0 takes it, in one atomic push.
+    assert results.pushed == [
+        "refs/tags/tiny-model#staging!#4",
+        "refs/tags/tiny-model#staging#5",
+    ]
+    message = git(bare, "tag", "-l", "--format=%(contents)", "tiny-model#staging#5")
     assert "errors up 3x" in message
