@@ -25,6 +25,8 @@ ALLOWED = {
     "registry": {"registry", "spec"},
     "gating": {"gating", "gates", "registry", "spec"},
     "releases": {"releases", "commands", "registry", "spec"},
+    "deploy": {"deploy", "registry", "spec"},
+    "deploying": {"deploying", "deploy", "registry", "gating", "gates", "releases", "spec"},
     "commands": {
         "commands",
         "scaffold",
@@ -33,6 +35,8 @@ ALLOWED = {
         "gating",
         "gates",
         "releases",
+        "deploy",
+        "deploying",
         "spec",
     },
     "cli": {"cli", "commands", "spec", "__version__"},
