@@ -260,7 +260,9 @@ def _on_branch(root: Path, commit: str, branch: str) -> str:
 
 def _registration(tags: ModelTags, commit: str) -> tuple[TagEvent, dict[str, Any]]:
     """The tag that registered the version at `commit`, and its specops evidence."""
-    event = next(e for e in tags.registrations if e.commit == commit)
+    event = next((e for e in tags.registrations if e.commit == commit), None)
+    if event is None:
+        raise CheckFailed(f"no version is registered at commit {commit[:12]}")
     facts = event.evidence
     if facts is None or "specops_evidence" not in facts:
         raise CheckFailed(f"{event.tag} carries no specops evidence in its message")
