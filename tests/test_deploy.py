@@ -355,7 +355,10 @@ def test_rollback_to_a_version_and_refusals(
         "specops: rollback of clf in staging refused:\n"
         "  no earlier version of clf held staging: nothing to roll back to\n",
     )
-    args = ["rollback", "clf", "--stage", "staging", "--to", "0.1.0", "--reason", "r"]
+    origin = project.parent / "origin.git"
+    git(project.parent, "init", "-q", "--bare", str(origin))
+    git(project, "remote", "add", "origin", str(origin))
+    args = ["rollback", "clf", "--stage", "staging", "--to", "0.1.0", "--reason", "r", "--push"]
     code, out, err = specops(capfd, *args, "--format", "json")
     data = json.loads(out)
     assert (code, data["version"], data["replaces"], data["tags"]) == (
@@ -364,7 +367,25 @@ def test_rollback_to_a_version_and_refusals(
         "v0.1.1",
         ["clf#staging!#4", "clf#staging#5"],
     )
-    assert (
-        git(project, "tag", "--points-at", "clf@v0.1.0^{commit}").split().count("clf#staging#5")
-        == 1
-    )
+    assert data["pushed"] is True
+    pushed = sorted(git(origin, "tag", "--list").split())
+    assert pushed == ["clf#staging!#4", "clf#staging#5", "clf@v0.1.0", "clf@v0.1.1"]
+
+
+def test_gates_from_the_evidence_and_forced_promotions(
+    project: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    commit = commit_rows(project, 2)[:12]
+    force = ["--force", "--reason", "hotfix"]
+    run(project, "specops", "promote", "clf", "--to", "production", *force, env=at(3))
+    spec = project / "specops.yaml"
+    gate = "  - metric: metrics/extra.json:rows\n    min: 1\n"
+    text = spec.read_text().replace("    min: 3\n", "    min: 3\n" + gate)
+    spec.write_text(text + "metrics: [metrics/extra.json]\n")
+    code, out, err = specops(capfd, "deploy", "clf", "--stage", "production", "--dry-run")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[4:6] == [
+        f"forced  gate rows: 2 is below the minimum 3 at {commit}; promoted with --force: hotfix",
+        f"forced  gate metrics/extra.json:rows: metrics/extra.json is not in Git at {commit}; "
+        "clf@v0.1.2 was promoted with --force: hotfix",
+    ]
