@@ -27,6 +27,7 @@ ALLOWED = {
     "releases": {"releases", "commands", "registry", "spec"},
     "deploy": {"deploy", "registry", "spec"},
     "deploying": {"deploying", "deploy", "registry", "gating", "gates", "releases", "spec"},
+    "rollback": {"rollback", "registry", "gates", "releases", "spec"},
     "commands": {
         "commands",
         "scaffold",
@@ -37,6 +38,7 @@ ALLOWED = {
         "releases",
         "deploy",
         "deploying",
+        "rollback",
         "spec",
     },
     "cli": {"cli", "commands", "spec", "__version__"},

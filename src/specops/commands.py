@@ -169,4 +169,4 @@ def report(spec_path: Path | None, base: str | None = None) -> Report:
 from specops.deploy import CheckFailed as CheckFailed  # noqa: E402
 from specops.deploying import deploy as deploy  # noqa: E402
 from specops.deploying import fetch as fetch  # noqa: E402
-from specops.deploying import rollback as rollback  # noqa: E402
+from specops.rollback import rollback as rollback  # noqa: E402
