@@ -293,6 +293,12 @@ def test_a_hand_made_tag_without_evidence_fails(
     assert err == "specops: check(s) failed: evidence; nothing was run\n"
     assert commit == head(project) and not (tmp_path / "env.txt").exists()
 
+    # Lightweight tags, as pushed by hand, are not registry tags: GTO and specops ignore them.
+    git(project, "tag", "clf@v0.4.0")
+    git(project, "tag", "clf#staging#9")
+    code, out, err = specops(capfd, "deploy", "clf", "--stage", "staging")
+    assert (code, err) == (1, "specops: no version of clf is in staging\n")
+
 
 def test_rollback_then_deploy(
     project: Path,
