@@ -182,6 +182,91 @@ def _retire(args: argparse.Namespace) -> int:
     return OK
 
 
+def _fetch(args: argparse.Namespace) -> int:
+    from specops import commands
+
+    try:
+        result = commands.fetch(
+            args.spec,
+            args.model,
+            stage=args.stage,
+            version=args.version,
+            out=args.out,
+            force=args.force,
+        )
+    except commands.CheckFailed as exc:
+        return _check_failed(args, f"fetch of {args.model} failed: {exc}")
+    if args.format == "json":
+        _print_json(result.as_dict())
+    else:
+        done = "wrote" if result.written else "already there, unchanged:"
+        print(printable(f"{done} {result.path}"))
+        print(f"  {result.model} {result.version} at {result.commit}")
+        print(f"  md5 {result.md5}, from {result.source}")
+    return OK
+
+
+def _check_failed(args: argparse.Namespace, message: str) -> int:
+    if args.format == "json":
+        _print_json({"ok": False, "error": message})
+    print(f"specops: {printable(message)}", file=sys.stderr)
+    return CHECK_FAILED
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    from specops import commands
+
+    def show(check: Any) -> None:
+        print(printable(f"{check.verdict:<7} {check.name}: {check.detail}"), flush=True)
+
+    as_json = args.format == "json"
+    result = commands.deploy(
+        args.spec,
+        args.model,
+        args.stage,
+        version=args.version,
+        branch=args.branch,
+        dry_run=args.dry_run,
+        on_check=None if as_json else show,
+        quiet_stdout=as_json,
+    )
+    if as_json:
+        _print_json(result.as_dict())
+    elif result.ok:
+        print(printable(result.message))
+    else:
+        print(f"specops: {printable(result.message)}", file=sys.stderr)
+    return OK if result.ok else CHECK_FAILED
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from specops import commands
+
+    result = commands.rollback(
+        args.spec,
+        args.model,
+        args.stage,
+        to=args.to,
+        reason=args.reason,
+        push=args.push,
+        remote=args.remote,
+    )
+    if args.format == "json":
+        _print_json(result.as_dict())
+    elif not result.ok:
+        print(f"specops: rollback of {result.model} in {result.stage} refused:", file=sys.stderr)
+        for reason in result.refused:
+            print(f"  {printable(reason)}", file=sys.stderr)
+    else:
+        pushed = f" and pushed to {args.remote}" if result.pushed else ""
+        print(
+            f"{result.model} {result.stage}: {result.replaces} -> {result.version} (rollback): "
+            f"tagged {', '.join(result.tags)}{pushed}"
+        )
+        print(f"next: specops deploy {result.model} --stage {result.stage}")
+    return OK if result.ok else CHECK_FAILED
+
+
 def _card(args: argparse.Namespace) -> int:
     from specops import commands
 
@@ -300,6 +385,33 @@ def parser() -> argparse.ArgumentParser:
     pushing(retire)
     card = command("card", _card, "print the model card in Markdown")
     card.add_argument("model", help="a key of `models` in the spec")
+    fetch = command("fetch", _fetch, "write the model file of a version, checked against dvc.lock")
+    fetch.add_argument("model", help="a key of `models` in the spec")
+    which = fetch.add_mutually_exclusive_group(required=True)
+    which.add_argument("--stage", help="the version that holds this stage")
+    which.add_argument("--version", metavar="X.Y.Z", help="this version")
+    fetch.add_argument(
+        "--out", type=Path, metavar="PATH", help="where to write (default: its name, here)"
+    )
+    fetch.add_argument("--force", action="store_true", help="replace a file with other bytes")
+    deploy = command("deploy", _deploy, "check the version in a stage, then run its deploy.cmd")
+    deploy.add_argument("model", help="a key of `models` in the spec")
+    deploy.add_argument("--stage", required=True, help="a key of `deploy` in the spec")
+    deploy.add_argument(
+        "--version", metavar="X.Y.Z", help="skip (exit 0) unless this version holds the stage"
+    )
+    deploy.add_argument(
+        "--branch", default="HEAD", metavar="REF", help="the version must be on it (HEAD)"
+    )
+    deploy.add_argument("--dry-run", action="store_true", help="check, fetch, run nothing")
+    rollback = command("rollback", _rollback, "give a stage back to an earlier version")
+    rollback.add_argument("model", help="a key of `models` in the spec")
+    rollback.add_argument("--stage", required=True, help="a promotion stage")
+    rollback.add_argument(
+        "--to", metavar="X.Y.Z", help="this version (default: the one before the current one)"
+    )
+    rollback.add_argument("--reason", required=True, metavar="TEXT", help="why; kept in the tag")
+    pushing(rollback)
     gate = command(
         "gate",
         _gate,

@@ -162,3 +162,11 @@ def gate(
 def report(spec_path: Path | None, base: str | None = None) -> Report:
     """Markdown for a pull request: gates, metrics and params against `base`, the pipeline."""
     return gating.report_project(load_spec(locate(spec_path)), base)
+
+
+# Fetching, deploying and rolling back a registered version (specops.deploying does the work).
+
+from specops.deploy import CheckFailed as CheckFailed  # noqa: E402
+from specops.deploying import deploy as deploy  # noqa: E402
+from specops.deploying import fetch as fetch  # noqa: E402
+from specops.rollback import rollback as rollback  # noqa: E402

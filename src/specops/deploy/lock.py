@@ -1,0 +1,48 @@
+"""The hash of a model as a dvc.lock records it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import yaml
+
+from specops.deploy import CheckFailed
+
+
+@dataclass(frozen=True)
+class Locked:
+    """A DVC output in dvc.lock: its path, md5, and the stage that writes it."""
+
+    path: str
+    md5: str
+    stage: str
+
+    @property
+    def is_dir(self) -> bool:
+        return self.md5.endswith(".dir")
+
+
+def locked_out(lock_text: str, path: str, where: str) -> Locked:
+    """The entry of `path` among the outs of the dvc.lock `lock_text`; `where` names that
+    file in messages (e.g. `dvc.lock at 1a2b3c4d5e6f`)."""
+    try:
+        lock = yaml.safe_load(lock_text)
+    except yaml.YAMLError as exc:
+        raise CheckFailed(f"{where} is not valid YAML: {exc}") from exc
+    stages = lock.get("stages") if isinstance(lock, dict) else None
+    for name, stage in (stages or {}).items() if isinstance(stages, dict) else ():
+        outs = stage.get("outs") if isinstance(stage, dict) else None
+        for entry in outs if isinstance(outs, list) else ():
+            if isinstance(entry, dict) and entry.get("path") == path:
+                digest = entry.get("md5")
+                if not isinstance(digest, str) or not digest:
+                    raise CheckFailed(f"{where} records no md5 for {path}")
+                if entry.get("hash") != "md5":
+                    # DVC 2 hashed text files after converting line endings, into another
+                    # cache layout; nothing of that is read here.
+                    raise CheckFailed(
+                        f"{where} records {path} in DVC 2's format; reproduce and commit "
+                        "dvc.lock with DVC 3"
+                    )
+                return Locked(path, digest, str(name))
+    raise CheckFailed(f"{where} has no stage whose outs include {path}")
