@@ -395,3 +395,174 @@ def test_gates_from_the_evidence_and_forced_promotions(
         f"forced  gate metrics/extra.json:rows: metrics/extra.json is not in Git at {commit}; "
         "clf@v0.1.2 was promoted with --force: hotfix",
     ]
+
+
+def evidence_of(root: Path, tag: str) -> tuple[str, dict[str, object]]:
+    summary, _, body = git(root, "tag", "-l", "--format=%(contents)", tag).partition("\n\n")
+    return summary, json.loads(body)
+
+
+def tag_with(root: Path, name: str, rev: str, summary: str, body: object, minute: int) -> None:
+    message = root.parent / "message.txt"
+    message.write_text(f"{summary}\n\n{body if isinstance(body, str) else json.dumps(body)}\n")
+    run(root, "git", "tag", "-a", "-F", str(message), name, rev, env=at(minute))
+
+
+def test_a_registry_tag_on_a_tree_or_another_tag_is_no_version(
+    project: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    summary, facts = evidence_of(project, "clf@v0.1.1")
+    tag_with(project, "clf@v0.2.0", "HEAD^{tree}", summary, facts, 3)
+    git(project, "tag", "-a", "-m", "inner", "inner", "HEAD~1")
+    tag_with(project, "clf@v0.3.0", "inner", summary, facts, 3)
+    for version in ("0.2.0", "0.3.0"):
+        code, out, err = specops(capfd, "fetch", "clf", "--version", version, "--out", "y.csv")
+        assert (code, out, err) == (
+            1,
+            "",
+            f"specops: fetch of clf failed: clf has no version v{version}\n",
+        )
+    assert not (project / "y.csv").exists()
+    code, out, _ = specops(capfd, "history", "clf")
+    assert code == 0 and "v0.2.0" not in out and "v0.3.0" not in out
+
+
+def test_a_tag_message_nested_too_deep_is_no_evidence(
+    project: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    commit_rows(project, 6)
+    deep = "[" * 100_000 + "]" * 100_000
+    tag_with(project, "clf@v0.2.0", "HEAD", "Register", deep, 3)
+    tag_with(project, "clf#production#3", "HEAD", "Assign", deep, 3)
+    code, out, err = specops(capfd, "history", "clf")
+    assert (code, err) == (0, "")
+    code, out, err = specops(capfd, "deploy", "clf", "--stage", "production")
+    assert (code, err) == (1, "specops: check(s) failed: evidence; nothing was run\n")
+    assert "fail    evidence: clf@v0.2.0 carries no specops evidence in its message\n" in out
+
+
+@pytest.mark.parametrize(
+    ("gates", "why"),
+    [
+        (1, "its `gates` is not a list of gate results"),
+        ([{"metric": ["rows"], "status": "pass"}], "its `gates` is not a list of gate results"),
+    ],
+)
+def test_evidence_of_the_wrong_shape_fails(
+    project: Path, capfd: pytest.CaptureFixture[str], gates: object, why: str
+) -> None:
+    commit = commit_rows(project, 6)
+    summary, facts = evidence_of(project, "clf@v0.1.1")
+    facts |= {"commit": commit, "gates": gates}
+    facts["lineage"] = {"model": {"path": "data/x.csv", "md5": locked_md5(project, "HEAD")}}
+    tag_with(project, "clf@v0.2.0", "HEAD", summary, facts, 3)
+    tag_with(project, "clf#production#3", "HEAD", "Assign", facts, 3)
+    code, out, err = specops(capfd, "deploy", "clf", "--stage", "production")
+    assert (code, err) == (1, "specops: check(s) failed: evidence; nothing was run\n")
+    assert f"fail    evidence: clf@v0.2.0 carries evidence that specops cannot read: {why}\n" in out
+    args = ["rollback", "clf", "--stage", "production", "--to", "0.2.0", "--reason", "r"]
+    tag_with(project, "clf#production!#4", "HEAD", "Unassign", {}, 4)
+    code, out, err = specops(capfd, *args)
+    assert (code, out, err) == (
+        1,
+        "",
+        "specops: rollback of clf in production refused:\n"
+        f"  clf@v0.2.0 carries evidence that specops cannot read: {why}\n",
+    )
+
+
+def test_evidence_copied_from_another_commit_fails(
+    project: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    old = head(project)
+    commit = commit_rows(project, 6)
+    summary, facts = evidence_of(project, "clf@v0.1.1")
+    facts["lineage"] = {"model": {"path": "data/x.csv", "md5": locked_md5(project, "HEAD")}}
+    tag_with(project, "clf@v0.2.0", "HEAD", summary, facts, 3)
+    tag_with(project, "clf#production#3", "HEAD", "Assign", facts, 3)
+    code, out, err = specops(capfd, "deploy", "clf", "--stage", "production")
+    assert (code, err) == (1, "specops: check(s) failed: evidence; nothing was run\n")
+    assert (
+        f"fail    evidence: clf@v0.2.0 carries the evidence of commit {old[:12]}, "
+        f"not of {commit[:12]}\n"
+    ) in out
+    tag_with(project, "clf#production!#4", "HEAD", "Unassign", {}, 4)
+    args = ["rollback", "clf", "--stage", "production", "--to", "0.2.0", "--reason", "r"]
+    code, out, err = specops(capfd, *args)
+    assert (code, err) == (
+        1,
+        "specops: rollback of clf in production refused:\n"
+        f"  clf@v0.2.0 carries the evidence of commit {old[:12]}, not of {commit[:12]}\n",
+    )
+
+
+def commit_lock(root: Path, text: str) -> str:
+    (root / "dvc.lock").write_text(text)
+    git(root, "commit", "-q", "-am", "A lock by hand")
+    git(root, "tag", "-a", "-m", "by hand", "clf@v0.2.0")
+    return head(root)[:12]
+
+
+def test_a_lock_nested_too_deep_fails(project: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    at_ = commit_lock(project, "stages:\n  prepare:\n    outs: " + "[" * 20_000 + "]" * 20_000)
+    code, out, err = specops(capfd, "fetch", "clf", "--version", "0.2.0", "--out", "y.csv")
+    assert (code, out, err) == (
+        1,
+        "",
+        f"specops: fetch of clf failed: dvc.lock at {at_} is nested too deeply to read\n",
+    )
+
+
+def test_a_lock_larger_than_10_mib_fails(project: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    lock = (project / "dvc.lock").read_text()
+    at_ = commit_lock(project, lock + "# " + "x" * (10 * 2**20) + "\n")
+    code, out, err = specops(capfd, "fetch", "clf", "--version", "0.2.0", "--out", "y.csv")
+    assert (code, out, err) == (
+        1,
+        "",
+        f"specops: fetch of clf failed: dvc.lock at {at_} is larger than 10 MiB\n",
+    )
+
+
+def test_a_lock_hash_that_is_no_md5_fails(project: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    real = locked_md5(project, "HEAD")
+    (project / "secret").write_text("not to be read\n")
+    fake = "aa/../../../../../secret"
+    at_ = commit_lock(project, (project / "dvc.lock").read_text().replace(real, fake))
+    code, out, err = specops(capfd, "fetch", "clf", "--version", "0.2.0", "--out", "y.csv")
+    assert (code, out, err) == (
+        1,
+        "",
+        f"specops: fetch of clf failed: dvc.lock at {at_} records {fake!r} as the md5 of "
+        "data/x.csv, which is not an md5\n",
+    )
+
+
+def test_fetch_refuses_to_replace_what_is_not_a_file(
+    project: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    fifo = project.parent / "fifo"
+    os.mkfifo(fifo)
+    for out in (str(fifo), os.devnull):
+        code, _, err = specops(capfd, "fetch", "clf", "--stage", "production", "--out", out)
+        assert (code, err) == (
+            1,
+            f"specops: fetch of clf failed: {out} exists and is not a file\n",
+        )
+    assert fifo.exists() and not fifo.is_file()
+
+
+def test_a_fetched_file_is_readable_as_the_umask_allows(
+    project: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    old = os.umask(0o022)
+    try:
+        code, _, _ = specops(capfd, "fetch", "clf", "--stage", "production", "--out", "m.csv")
+    finally:
+        os.umask(old)
+    assert code == 0
+    assert (project / "m.csv").stat().st_mode & 0o777 == 0o644

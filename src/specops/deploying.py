@@ -21,11 +21,13 @@ from specops.deploy.fetch import Source, install, obtain, temporary_beside, veri
 from specops.deploy.lock import Locked, locked_out
 from specops.deploy.run import environment, run_command
 from specops.gates.evaluate import Baseline, Sources, evaluate
+from specops.registry import evidence
 from specops.registry.git import GitError, run_git
 from specops.registry.tags import ModelTags, StageRef, TagEvent, model_tags
 from specops.releases import _check_stage, _git_problem, _normal_version, _project
 from specops.spec import Problem, Project, SpecError
 from specops.spec.checks import did_you_mean, metrics_files
+from specops.spec.files import MAX_FILE_BYTES
 from specops.spec.pipeline import normalize
 
 Verdict = Literal["pass", "fail", "skipped", "forced"]
@@ -83,7 +85,21 @@ class DeployResult:
 
 
 def _show(root: Path, commit: str, path: str) -> bytes | None:
-    """`path` (relative to `root`) as Git holds it at `commit`, or None when it does not."""
+    """`path` (relative to `root`) as Git holds it at `commit`, or None when it does not.
+    A file larger than specops reads is a failed check."""
+    size = subprocess.run(
+        ["git", "cat-file", "-s", f"{commit}:./{path}"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    if size.returncode != 0:
+        return None
+    if int(size.stdout) > MAX_FILE_BYTES:
+        limit = MAX_FILE_BYTES // 2**20
+        raise CheckFailed(f"{path} at {commit[:12]} is larger than {limit} MiB")
     proc = subprocess.run(
         ["git", "show", f"{commit}:./{path}"],
         cwd=root,
@@ -242,8 +258,10 @@ def _registration(tags: ModelTags, commit: str) -> tuple[TagEvent, dict[str, Any
     if event is None:
         raise CheckFailed(f"no version is registered at commit {commit[:12]}")
     facts = event.evidence
-    if facts is None or "specops_evidence" not in facts:
-        raise CheckFailed(f"{event.tag} carries no specops evidence in its message")
+    why = evidence.unusable(event.tag, facts, commit)
+    if why is not None:
+        raise CheckFailed(why)
+    assert facts is not None
     return event, facts
 
 

@@ -51,8 +51,10 @@ def _passed_then(event: TagEvent, relative: list[Gate]) -> str | None:
     """Why the registration of a version does not show its gates (other than `vs` ones)
     passed, or None when it does."""
     facts = event.evidence
-    if facts is None or "specops_evidence" not in facts:
-        return f"{event.tag} carries no specops evidence in its message"
+    why = evidence.unusable(event.tag, facts, event.commit)
+    if why is not None:
+        return why
+    assert facts is not None
     if facts.get("forced"):
         return None
     gates = [g for g in facts.get("gates") or [] if isinstance(g, dict)]

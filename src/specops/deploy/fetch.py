@@ -162,12 +162,15 @@ def install(tmp: Path, target: Path, *, force: bool) -> bool:
     False when `target` holds those bytes already. Refuses to replace other bytes unless
     `force`. `tmp` is gone afterwards either way."""
     try:
+        if target.exists() and not target.is_file():
+            raise CheckFailed(f"{target} exists and is not a file")
         if target.is_file() and md5_of(target) == md5_of(tmp):
             return False
         if target.exists() and not force:
             raise CheckFailed(f"{target} exists with other bytes; use --force to replace it")
-        if target.exists() and not target.is_file():
-            raise CheckFailed(f"{target} exists and is not a file")
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # as a file the user wrote; mkstemp made it private
         with tmp.open("rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, target)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import yaml
 
 from specops.deploy import CheckFailed
+
+#: What DVC 3 records for a file (32 hex digits), or for a directory (with `.dir`).
+_MD5 = re.compile(r"[0-9a-f]{32}(\.dir)?")
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,8 @@ def locked_out(lock_text: str, path: str, where: str) -> Locked:
         lock = yaml.safe_load(lock_text)
     except yaml.YAMLError as exc:
         raise CheckFailed(f"{where} is not valid YAML: {exc}") from exc
+    except RecursionError as exc:
+        raise CheckFailed(f"{where} is nested too deeply to read") from exc
     stages = lock.get("stages") if isinstance(lock, dict) else None
     for name, stage in (stages or {}).items() if isinstance(stages, dict) else ():
         outs = stage.get("outs") if isinstance(stage, dict) else None
@@ -43,6 +49,11 @@ def locked_out(lock_text: str, path: str, where: str) -> Locked:
                     raise CheckFailed(
                         f"{where} records {path} in DVC 2's format; reproduce and commit "
                         "dvc.lock with DVC 3"
+                    )
+                if not _MD5.fullmatch(digest):
+                    # It names a file below the cache folder: it must not name any other.
+                    raise CheckFailed(
+                        f"{where} records {digest!r} as the md5 of {path}, which is not an md5"
                     )
                 return Locked(path, digest, str(name))
     raise CheckFailed(f"{where} has no stage whose outs include {path}")

@@ -26,6 +26,23 @@ def message(summary: str, evidence: dict[str, Any]) -> str:
     return f"{summary}\n\n{json.dumps(evidence, indent=2, sort_keys=True)}\n"
 
 
+def unusable(tag: str, facts: dict[str, Any] | None, commit: str) -> str | None:
+    """Why `facts`, the evidence in the message of `tag` on `commit`, is no record of that
+    commit's promotion by specops; None when it is one."""
+    if facts is None or "specops_evidence" not in facts:
+        return f"{tag} carries no specops evidence in its message"
+    gates = facts.get("gates") or []
+    if not isinstance(gates, list) or not all(
+        isinstance(g, dict) and isinstance(g.get("metric"), str) for g in gates
+    ):
+        why = "its `gates` is not a list of gate results"
+        return f"{tag} carries evidence that specops cannot read: {why}"
+    if facts.get("commit") != commit:
+        recorded = str(facts.get("commit"))[:12]
+        return f"{tag} carries the evidence of commit {recorded}, not of {commit[:12]}"
+    return None
+
+
 def who(root: Path) -> dict[str, str]:
     """The identity Git puts on the tag, and the CI run when there is one."""
     ident = run_git(root, "var", "GIT_COMMITTER_IDENT").strip()

@@ -1,10 +1,10 @@
 """Read a model's versions and stages from the repository's tags, in GTO's format.
 
 `git for-each-ref` lists every tag with its commit, tagger and message in one call. Only
-annotated tags count, as in GTO. Stage events are ordered by their counter `#N`, which each
-new tag takes from the tags present (one more than the model's highest), so the order holds
-even when two tags fall in the same second or clocks differ; GTO's simple `name#stage` tags,
-which have no counter, come first, in time order.
+annotated tags of commits count, as in GTO. Stage events are ordered by their counter `#N`,
+which each new tag takes from the tags present (one more than the model's highest), so the
+order holds even when two tags fall in the same second or clocks differ; GTO's simple
+`name#stage` tags, which have no counter, come first, in time order.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ _FORMAT = "%00%01".join(
     [
         "%(refname:strip=2)",
         "%(objecttype)",
+        "%(*objecttype)",
         "%(*objectname)",
         "%(taggerdate:unix)",
         "%(taggername)",
@@ -86,7 +87,7 @@ class TagEvent:
         _, _, body = self.message.partition("\n\n")
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python goes
             return None
         return data if isinstance(data, dict) else None
 
@@ -229,7 +230,8 @@ def read_tags(root: Path, model: str | None = None) -> dict[str, ModelTags]:
     raw: list[tuple[dict[str, Any], list[str]]] = []
     for record in out.split(_RECORD):
         fields = record.lstrip("\n").split(_SEP)
-        if len(fields) != 7 or fields[1] != "tag":  # lightweight tags are not registry tags
+        # Lightweight tags are not registry tags, nor tags of a tree, a blob or another tag.
+        if len(fields) != 8 or fields[1:3] != ["tag", "commit"]:
             continue
         parsed = parse_tag(fields[0])
         if parsed and (model is None or parsed["model"] == model):
@@ -237,7 +239,7 @@ def read_tags(root: Path, model: str | None = None) -> dict[str, ModelTags]:
     models: dict[str, ModelTags] = {}
     # Version tags first: assignments take their version from the commit's registration.
     raw.sort(key=lambda item: item[0]["stage"] is not None)
-    for parsed, (name, _, commit, stamp, tagger, email, message) in raw:
+    for parsed, (name, _, _, commit, stamp, tagger, email, message) in raw:
         tags = models.setdefault(parsed["model"], ModelTags(parsed["model"]))
         version = parsed["version"]
         if version is None and parsed["kind"] != "deprecate":
