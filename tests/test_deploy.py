@@ -566,3 +566,28 @@ def test_a_fetched_file_is_readable_as_the_umask_allows(
         os.umask(old)
     assert code == 0
     assert (project / "m.csv").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_model_path_that_looks_like_an_option_is_pulled_as_a_path(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = SPEC.replace("data/x.csv", "-j").replace("[prepare.py]", "[prepare.py]\n    desc: d")
+    files = {**TINY_PROJECT, "specops.yaml": spec}
+    files["prepare.py"] = TINY_PROJECT["prepare.py"].replace('"data/x.csv"', '"-j"')
+    files["score.py"] = TINY_PROJECT["score.py"].replace('"data/x.csv"', '"-j"')
+    root = make_project(tmp_path / "p", files)
+    for key, value in GIT_ENV.items():
+        monkeypatch.setenv(key, value)
+    (tmp_path / "remote").mkdir()
+    run(root, "dvc", "remote", "add", "-q", "-d", "store", "../remote")
+    run(root, "dvc", "repro", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "Reproduce")
+    run(root, "dvc", "push", "-q")
+    run(root, "specops", "promote", "clf", "--to", "production")
+    shutil.rmtree(root / ".dvc" / "cache")
+    monkeypatch.chdir(root)
+    code, out, err = specops(capfd, "fetch", "clf", "--stage", "production", "--out", "m.csv")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[2].endswith(", from remote")
+    assert (root / "m.csv").read_bytes() == (root / "-j").read_bytes()

@@ -135,10 +135,10 @@ def obtain(
         (project / ".dvc" / "config.local").write_text("\n".join(lines) + "\n")
         source: Source
         if found:
-            _dvc(project, "pull", locked.path)
+            _dvc(project, "pull", "--", locked.path)
             source = "remote"
         else:
-            _dvc(project, "repro", locked.stage)
+            _dvc(project, "repro", "--", locked.stage)
             source = "reproduced"
         made = project / locked.path
         if not made.is_file():
