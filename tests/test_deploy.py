@@ -591,3 +591,14 @@ def test_a_model_path_that_looks_like_an_option_is_pulled_as_a_path(
     assert (code, err) == (0, "")
     assert out.splitlines()[2].endswith(", from remote")
     assert (root / "m.csv").read_bytes() == (root / "-j").read_bytes()
+
+
+def test_an_out_that_ends_in_a_slash_must_be_a_folder(
+    project: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = specops(capfd, "fetch", "clf", "--stage", "production", "--out", "new/")
+    assert (code, out, err) == (2, "", "new/: error: no such folder\n")
+    assert not (project / "new").exists()
+    (project / "new").mkdir()
+    code, out, _ = specops(capfd, "fetch", "clf", "--stage", "production", "--out", "new/")
+    assert (code, out.splitlines()[0]) == (0, f"wrote {project / 'new' / 'x.csv'}")

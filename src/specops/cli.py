@@ -390,9 +390,7 @@ def parser() -> argparse.ArgumentParser:
     which = fetch.add_mutually_exclusive_group(required=True)
     which.add_argument("--stage", help="the version that holds this stage")
     which.add_argument("--version", metavar="X.Y.Z", help="this version")
-    fetch.add_argument(
-        "--out", type=Path, metavar="PATH", help="where to write (default: its name, here)"
-    )
+    fetch.add_argument("--out", metavar="PATH", help="where to write (default: its name, here)")
     fetch.add_argument("--force", action="store_true", help="replace a file with other bytes")
     deploy = command("deploy", _deploy, "check the version in a stage, then run its deploy.cmd")
     deploy.add_argument("model", help="a key of `models` in the spec")

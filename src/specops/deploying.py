@@ -168,11 +168,12 @@ def fetch(
     *,
     stage: str | None = None,
     version: str | None = None,
-    out: Path | None = None,
+    out: str | None = None,
     force: bool = False,
 ) -> FetchResult:
-    """Write the model file of the version in `stage` (or of `version`) to `out`, after
-    checking its md5 against the dvc.lock of the version's commit."""
+    """Write the model file of the version in `stage` (or of `version`) to `out` (a folder
+    when it is one or ends in `/`), after checking its md5 against the dvc.lock of the
+    version's commit."""
     project = _project(spec_path, model)
     if (stage is None) == (version is None):
         msg = "fetch needs exactly one of --stage and --version"
@@ -191,7 +192,9 @@ def fetch(
         name, commit = holder.version or holder.commit, holder.commit
     locked = _locked(project, model, commit)
     file_name = PurePosixPath(locked.path).name
-    target = Path.cwd() / file_name if out is None else out
+    target = Path.cwd() / file_name if out is None else Path(out)
+    if out is not None and out.endswith(os.sep) and not target.is_dir():
+        raise SpecError([Problem.plain(out, "no such folder")])
     if target.is_dir():
         target = target / file_name
     try:
