@@ -602,3 +602,23 @@ def test_an_out_that_ends_in_a_slash_must_be_a_folder(
     (project / "new").mkdir()
     code, out, _ = specops(capfd, "fetch", "clf", "--stage", "production", "--out", "new/")
     assert (code, out.splitlines()[0]) == (0, f"wrote {project / 'new' / 'x.csv'}")
+
+
+def test_a_remote_url_that_spans_lines_is_refused(
+    project: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    config = project / ".dvc" / "config"
+    evil = tmp_path / "evil-cache"
+    text = config.read_text()
+    assert text.splitlines()[-1].strip().startswith("url = ")  # continued by what follows
+    config.write_text(text + f"      [cache]\n      dir = {evil}\n")
+    git(project, "commit", "-q", "-am", "A remote URL of three lines")
+    git(project, "tag", "-a", "-m", "by hand", "clf@v0.2.0")
+    shutil.rmtree(project / ".dvc" / "cache")
+    code, out, err = specops(capfd, "fetch", "clf", "--version", "0.2.0", "--out", "y.csv")
+    assert (code, out) == (1, "")
+    assert err == (
+        "specops: fetch of clf failed: .dvc/config: the url of remote 'store' holds a line "
+        "break or a control character\n"
+    )
+    assert not evil.exists() and not (project / "y.csv").exists()

@@ -56,9 +56,16 @@ def remotes(config_text: str | None, dvc_dir: Path) -> dict[str, str]:
         name = section.strip("'\"")
         if name.startswith("remote ") and parser.has_option(section, "url"):
             url = parser.get(section, "url")
+            remote = name.removeprefix("remote ").strip().strip('"')
+            if any(c < " " or c == "\x7f" for c in url):
+                # It is copied into one line of the checkout's config, and must stay one.
+                raise CheckFailed(
+                    f".dvc/config: the url of remote {remote!r} holds a line break or a control "
+                    "character"
+                )
             if "://" not in url and not os.path.isabs(url):
                 url = os.path.normpath(dvc_dir / url)
-            found[name.removeprefix("remote ").strip().strip('"')] = url
+            found[remote] = url
     return found
 
 
