@@ -622,3 +622,15 @@ def test_a_remote_url_that_spans_lines_is_refused(
         "break or a control character\n"
     )
     assert not evil.exists() and not (project / "y.csv").exists()
+
+
+def test_a_remote_set_locally_is_reached_from_the_checkout(
+    project: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    moved = tmp_path / "moved-remote"
+    shutil.move(project.parent / "remote", moved)
+    run(project, "dvc", "remote", "modify", "--local", "store", "url", str(moved))
+    shutil.rmtree(project / ".dvc" / "cache")
+    code, out, err = specops(capfd, "fetch", "clf", "--version", "0.1.1", "--out", "y.csv")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[2].endswith(", from remote")

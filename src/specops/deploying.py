@@ -27,7 +27,7 @@ from specops.registry.tags import ModelTags, StageRef, TagEvent, model_tags
 from specops.releases import _check_stage, _git_problem, _normal_version, _project
 from specops.spec import Problem, Project, SpecError
 from specops.spec.checks import did_you_mean, metrics_files
-from specops.spec.files import MAX_FILE_BYTES
+from specops.spec.files import MAX_FILE_BYTES, Unreadable, read_bytes
 from specops.spec.pipeline import normalize
 
 Verdict = Literal["pass", "fail", "skipped", "forced"]
@@ -133,12 +133,17 @@ def _cache(root: Path) -> Path:
 def _bring(project: Project, commit: str, locked: Locked, dest: Path) -> Source:
     """The model's bytes at `dest`, checked against dvc.lock."""
     config = _show(project.root, commit, ".dvc/config")
+    try:
+        local = read_bytes(project.root / ".dvc" / "config.local")
+    except Unreadable as exc:
+        raise CheckFailed(f".dvc/config.local: {exc.reason}") from exc
     source = obtain(
         project.root,
         commit,
         locked,
         cache=_cache(project.root),
         config_text=config.decode("utf-8", "replace") if config is not None else None,
+        local_text=local.decode("utf-8", "replace") if local is not None else None,
         dest=dest,
     )
     verify(dest, locked, source, f"dvc.lock at {commit[:12]}")

@@ -41,31 +41,35 @@ def cache_object(cache: Path, md5: str) -> Path:
     return cache / "files" / "md5" / md5[:2] / md5[2:]
 
 
-def remotes(config_text: str | None, dvc_dir: Path) -> dict[str, str]:
-    """The remotes of a `.dvc/config` and their URLs, a relative local path made absolute
-    against `dvc_dir` (DVC reads it relative to the config file)."""
+def remotes(config_text: str | None, dvc_dir: Path, file: str) -> dict[str, dict[str, str]]:
+    """The remotes of a DVC config file and their options, a relative local `url` made
+    absolute against `dvc_dir` (DVC reads it relative to the config file). `file` names the
+    file in messages."""
     if not config_text:
         return {}
     parser = configparser.ConfigParser(strict=False, interpolation=None)
     try:
         parser.read_string(config_text)
     except configparser.Error as exc:
-        raise CheckFailed(f".dvc/config cannot be read: {exc}") from exc
+        raise CheckFailed(f"{file} cannot be read: {exc}") from exc
     found = {}
     for section in parser.sections():
         name = section.strip("'\"")
-        if name.startswith("remote ") and parser.has_option(section, "url"):
-            url = parser.get(section, "url")
-            remote = name.removeprefix("remote ").strip().strip('"')
-            if any(c < " " or c == "\x7f" for c in url):
+        if not name.startswith("remote "):
+            continue
+        remote = name.removeprefix("remote ").strip().strip('"')
+        options = dict(parser.items(section))
+        for key, value in options.items():
+            if any(c < " " or c == "\x7f" for c in value):
                 # It is copied into one line of the checkout's config, and must stay one.
                 raise CheckFailed(
-                    f".dvc/config: the url of remote {remote!r} holds a line break or a control "
+                    f"{file}: the {key} of remote {remote!r} holds a line break or a control "
                     "character"
                 )
-            if "://" not in url and not os.path.isabs(url):
-                url = os.path.normpath(dvc_dir / url)
-            found[remote] = url
+        url = options.get("url")
+        if url and "://" not in url and not os.path.isabs(url):
+            options["url"] = os.path.normpath(dvc_dir / url)
+        found[remote] = options
     return found
 
 
@@ -116,10 +120,12 @@ def obtain(
     *,
     cache: Path,
     config_text: str | None,
+    local_text: str | None,
     dest: Path,
 ) -> Source:
     """Copy the bytes of `locked` at `commit` to `dest`; returns where they came from.
-    `cache` is the project's DVC cache folder, `config_text` the commit's `.dvc/config`."""
+    `cache` is the project's DVC cache folder, `config_text` the commit's `.dvc/config`,
+    `local_text` the project's `.dvc/config.local` (a remote's URL or credentials there)."""
     if locked.is_dir:
         raise CheckFailed(
             f"{locked.path} is a directory; specops fetches and deploys models that are one file"
@@ -128,16 +134,21 @@ def obtain(
     if cached.is_file():
         shutil.copyfile(cached, dest)
         return "cache"
-    found = remotes(config_text, root / ".dvc")
+    dvc_dir = root / ".dvc"
+    found = remotes(config_text, dvc_dir, ".dvc/config")
+    local = remotes(local_text, dvc_dir, ".dvc/config.local")
+    found = {name: options | local.get(name, {}) for name, options in found.items()}
+    found = {name: options for name, options in found.items() if options.get("url")}
     with (
         tempfile.TemporaryDirectory(prefix="specops-checkout-") as workdir,
         checkout(root, commit, Path(workdir)) as project,
     ):
         # The checkout shares the project's cache, and reaches the remotes where the
-        # project does.
+        # project does: with the project's local settings over the commit's.
         lines = ["[cache]", f"    dir = {cache}"]
-        for name, url in found.items():
-            lines += [f"['remote \"{name}\"']", f"    url = {url}"]
+        for name, options in found.items():
+            lines.append(f"['remote \"{name}\"']")
+            lines += [f"    {key} = {value}" for key, value in options.items()]
         (project / ".dvc").mkdir(exist_ok=True)
         (project / ".dvc" / "config.local").write_text("\n".join(lines) + "\n")
         source: Source
