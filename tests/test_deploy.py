@@ -634,3 +634,20 @@ def test_a_remote_set_locally_is_reached_from_the_checkout(
     code, out, err = specops(capfd, "fetch", "clf", "--version", "0.1.1", "--out", "y.csv")
     assert (code, err) == (0, "")
     assert out.splitlines()[2].endswith(", from remote")
+
+
+def test_a_cache_object_that_is_no_file_fails_before_dvc_opens_it(
+    project: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    digest = locked_md5(project, "HEAD")
+    cached = project / ".dvc" / "cache" / "files" / "md5" / digest[:2] / digest[2:]
+    cached.unlink()
+    os.mkfifo(cached)  # DVC would wait for a writer to open it
+    code, out, err = specops(capfd, "fetch", "clf", "--stage", "production", "--out", "y.csv")
+    assert (code, out) == (1, "")
+    assert err == (
+        f"specops: fetch of clf failed: the DVC cache holds {cached}, which is not a file; "
+        "remove it\n"
+    )

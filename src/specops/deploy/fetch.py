@@ -134,6 +134,8 @@ def obtain(
     if cached.is_file():
         shutil.copyfile(cached, dest)
         return "cache"
+    if os.path.lexists(cached):  # a pipe, a device, a dangling link: DVC could wait on it
+        raise CheckFailed(f"the DVC cache holds {cached}, which is not a file; remove it")
     dvc_dir = root / ".dvc"
     found = remotes(config_text, dvc_dir, ".dvc/config")
     local = remotes(local_text, dvc_dir, ".dvc/config.local")
