@@ -651,3 +651,36 @@ def test_a_cache_object_that_is_no_file_fails_before_dvc_opens_it(
         f"specops: fetch of clf failed: the DVC cache holds {cached}, which is not a file; "
         "remove it\n"
     )
+
+
+@pytest.mark.parametrize("link", [".dvc/config.local", ".dvc", "data"])
+def test_a_link_in_the_commit_that_leads_out_of_the_checkout_fails(
+    project: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str], link: str
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "config.local").write_text("precious\n")
+    (outside / "config").write_text((project / ".dvc" / "config").read_text())
+    target = outside / "config.local" if link == ".dvc/config.local" else outside
+    if link == "data":
+        git(project, "rm", "-q", "-r", "--cached", "data")
+    had = (project / link).exists()
+    if had:
+        shutil.move(project / link, tmp_path / "saved")
+    (project / link).symlink_to(target)
+    git(project, "add", "-f", link)
+    git(project, "commit", "-q", "-m", "A link out")
+    git(project, "tag", "-a", "-m", "by hand", "clf@v0.2.0")
+    (project / link).unlink()
+    if had:
+        shutil.move(tmp_path / "saved", project / link)
+    shutil.rmtree(project / ".dvc" / "cache", ignore_errors=True)
+    code, out, err = specops(capfd, "fetch", "clf", "--version", "0.2.0", "--out", "y.csv")
+    assert (code, out) == (1, "")
+    where = "data/x.csv" if link == "data" else ".dvc/config.local"
+    assert err == (
+        f"specops: fetch of clf failed: {where} at {head(project)[:12]} is a link that leads "
+        "out of its checkout\n"
+    )
+    assert (outside / "config.local").read_text() == "precious\n"
+    assert sorted(p.name for p in outside.iterdir()) == ["config", "config.local"]

@@ -113,6 +113,16 @@ def checkout(root: Path, commit: str, workdir: Path) -> Iterator[Path]:
             run_git(root, "worktree", "prune")
 
 
+def _inside(workdir: Path, project: Path, relative: str, commit: str) -> None:
+    """Fail when `relative`, below `project` in the checkout, resolves outside `workdir`."""
+    try:
+        real = (project / relative).resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a loop of links, before Python 3.13
+        real = None
+    if real is None or not real.is_relative_to(workdir.resolve()):
+        raise CheckFailed(f"{relative} at {commit[:12]} is a link that leads out of its checkout")
+
+
 def obtain(
     root: Path,
     commit: str,
@@ -147,12 +157,25 @@ def obtain(
     ):
         # The checkout shares the project's cache, and reaches the remotes where the
         # project does: with the project's local settings over the commit's.
+        # The commit's links must not make DVC, or this, write outside the checkout.
+        for relative in (".dvc/config.local", locked.path):
+            _inside(Path(workdir), project, relative, commit)
         lines = ["[cache]", f"    dir = {cache}"]
         for name, options in found.items():
             lines.append(f"['remote \"{name}\"']")
             lines += [f"    {key} = {value}" for key, value in options.items()]
-        (project / ".dvc").mkdir(exist_ok=True)
-        (project / ".dvc" / "config.local").write_text("\n".join(lines) + "\n")
+        settings = project / ".dvc" / "config.local"
+        try:
+            settings.parent.mkdir(exist_ok=True)
+            settings.unlink(missing_ok=True)
+            # O_EXCL and O_NOFOLLOW: a new file, never one a link points at. 0600: it may
+            # hold the credentials of a remote.
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+            with os.fdopen(os.open(settings, flags, 0o600), "w") as handle:
+                handle.write("\n".join(lines) + "\n")
+        except OSError as exc:
+            msg = f"cannot write .dvc/config.local in the checkout of {commit[:12]}"
+            raise CheckFailed(f"{msg}: {exc.strerror}") from exc
         source: Source
         if found:
             _dvc(project, "pull", "--", locked.path)
