@@ -653,7 +653,7 @@ def test_a_cache_object_that_is_no_file_fails_before_dvc_opens_it(
     )
 
 
-@pytest.mark.parametrize("link", [".dvc/config.local", ".dvc", "data"])
+@pytest.mark.parametrize("link", [".dvc/config.local", ".dvc/tmp", ".dvc", "data"])
 def test_a_link_in_the_commit_that_leads_out_of_the_checkout_fails(
     project: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str], link: str
 ) -> None:
@@ -677,9 +677,8 @@ def test_a_link_in_the_commit_that_leads_out_of_the_checkout_fails(
     shutil.rmtree(project / ".dvc" / "cache", ignore_errors=True)
     code, out, err = specops(capfd, "fetch", "clf", "--version", "0.2.0", "--out", "y.csv")
     assert (code, out) == (1, "")
-    where = "data/x.csv" if link == "data" else ".dvc/config.local"
     assert err == (
-        f"specops: fetch of clf failed: {where} at {head(project)[:12]} is a link that leads "
+        f"specops: fetch of clf failed: {link} at {head(project)[:12]} is a link that leads "
         "out of its checkout\n"
     )
     assert (outside / "config.local").read_text() == "precious\n"

@@ -113,14 +113,24 @@ def checkout(root: Path, commit: str, workdir: Path) -> Iterator[Path]:
             run_git(root, "worktree", "prune")
 
 
-def _inside(workdir: Path, project: Path, relative: str, commit: str) -> None:
-    """Fail when `relative`, below `project` in the checkout, resolves outside `workdir`."""
+def _no_links_out(workdir: Path, commit: str) -> None:
+    """Fail when a symbolic link of the commit leads out of its checkout below `workdir`:
+    DVC, or specops, would write where it points (a model's folder, `.dvc/config.local`)."""
+    tree = workdir / "checkout"
     try:
-        real = (project / relative).resolve()
-    except (OSError, RuntimeError):  # RuntimeError: a loop of links, before Python 3.13
-        real = None
-    if real is None or not real.is_relative_to(workdir.resolve()):
-        raise CheckFailed(f"{relative} at {commit[:12]} is a link that leads out of its checkout")
+        listing = run_git(tree, "ls-files", "--stage", "-z")
+    except GitError as exc:
+        raise CheckFailed(str(exc)) from exc
+    for entry in listing.split("\0"):
+        mode, _, path = entry.partition("\t")
+        if not mode.startswith("120000 "):
+            continue
+        try:
+            real: Path | None = (tree / path).resolve()
+        except (OSError, RuntimeError):  # RuntimeError: a loop of links, before Python 3.13
+            real = None
+        if real is None or not real.is_relative_to(workdir.resolve()):
+            raise CheckFailed(f"{path} at {commit[:12]} is a link that leads out of its checkout")
 
 
 def obtain(
@@ -157,9 +167,7 @@ def obtain(
     ):
         # The checkout shares the project's cache, and reaches the remotes where the
         # project does: with the project's local settings over the commit's.
-        # The commit's links must not make DVC, or this, write outside the checkout.
-        for relative in (".dvc/config.local", locked.path):
-            _inside(Path(workdir), project, relative, commit)
+        _no_links_out(Path(workdir), commit)
         lines = ["[cache]", f"    dir = {cache}"]
         for name, options in found.items():
             lines.append(f"['remote \"{name}\"']")
