@@ -683,3 +683,15 @@ def test_a_link_in_the_commit_that_leads_out_of_the_checkout_fails(
     )
     assert (outside / "config.local").read_text() == "precious\n"
     assert sorted(p.name for p in outside.iterdir()) == ["config", "config.local"]
+
+
+def test_a_version_with_a_line_break_is_bad_input(
+    project: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    args = ["deploy", "clf", "--stage", "production", "--version", "0.1.0\n", "--dry-run"]
+    code, out, err = specops(capfd, *args)
+    assert (code, out, err) == (
+        2,
+        "",
+        "specops.yaml: error: --version '0.1.0\\n' is not a semantic version such as 1.2.3\n",
+    )

@@ -31,9 +31,9 @@ _SEMVER = (
 TAG_RE = re.compile(
     rf"^(?P<model>{_NAME})"
     rf"(?:(?:#(?P<stage>{_NAME})|@(?P<version>v{_SEMVER}))(?P<cancel>!?)|@(?P<deprecated>deprecated))"
-    r"(?:#(?P<counter>[0-9]+))?$"
+    r"(?:#(?P<counter>[0-9]+))?\Z"  # \Z: `$` would allow a line break at the end
 )
-VERSION_RE = re.compile(rf"^v?(?P<core>{_SEMVER})$")
+VERSION_RE = re.compile(rf"^v?(?P<core>{_SEMVER})\Z")
 
 # git writes %00 as NUL and %01 as \x01, which no tag name or message holds.
 _SEP = "\x00\x01"
