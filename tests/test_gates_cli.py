@@ -352,3 +352,15 @@ def test_a_report_base_that_looks_like_an_option_is_refused(repo: Path) -> None:
         2,
         "specops.yaml: error: --base '--targets=params.yaml' is not a revision\n",
     )
+
+
+def test_a_metrics_file_nested_too_deeply_fails_the_gate(repo: Path) -> None:
+    path = repo / "metrics" / "scores.json"
+    try:
+        path.write_text("[" * 100_000 + "]" * 100_000)
+        proc = run(repo, "specops", "gate", "--format", "json", check=False)
+    finally:
+        scores(repo, **BASELINE)
+    assert (proc.returncode, proc.stderr) == (1, "")
+    reasons = {r["metric"]: r["reason"] for r in json.loads(proc.stdout)["results"]}
+    assert reasons["auc"] == "cannot parse metrics/scores.json: nested too deeply"

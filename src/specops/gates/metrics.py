@@ -87,6 +87,13 @@ def _cell(text: str) -> Any:
 def parse(path: str, raw: bytes) -> dict[str, Any]:
     """The metrics of one file, flattened to dotted keys; MetricsError when it has none."""
     try:
+        return _parse(path, raw)
+    except RecursionError as exc:  # deeper than the parsers, or flatten, can go
+        raise MetricsError(f"cannot parse {path}: nested too deeply") from exc
+
+
+def _parse(path: str, raw: bytes) -> dict[str, Any]:
+    try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         msg = f"cannot parse {path}: not UTF-8 ({exc.reason} at byte {exc.start})"
