@@ -278,3 +278,22 @@ def test_versions_gto_would_not_read_are_refused(project: Path, version: str) ->
     assert str(caught.value) == (
         f"specops.yaml: error: --version {version!r} is not a semantic version such as 1.2.3"
     )
+
+
+def test_a_forced_promotion_of_metrics_nested_too_deeply(project: Path) -> None:
+    deep = '"[" * 100_000 + "]" * 100_000'
+    (project / "score.py").write_text(
+        "import pathlib\n"
+        "pathlib.Path('metrics').mkdir(exist_ok=True)\n"
+        f"pathlib.Path('metrics/scores.json').write_text({deep})\n"
+    )
+    run(project, "dvc", "repro", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "Deep metrics")
+    proc = run(project, "specops", "promote", "clf", "--to", "staging", check=False)
+    assert proc.returncode == 1
+    assert "cannot parse metrics/scores.json: nested too deeply" in proc.stderr
+    args = ["promote", "clf", "--to", "staging", "--force", "--reason", "r"]
+    proc = run(project, "specops", *args, check=False)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert message(project, "clf@v0.1.0")["metrics"] == {"metrics/scores.json": None}

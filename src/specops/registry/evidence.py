@@ -58,7 +58,7 @@ def _load(path: Path) -> Any:
     """A JSON or YAML file's data, or None when it is missing or not readable as either."""
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
         return None
 
 
