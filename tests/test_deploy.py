@@ -695,3 +695,15 @@ def test_a_version_with_a_line_break_is_bad_input(
         "",
         "specops.yaml: error: --version '0.1.0\\n' is not a semantic version such as 1.2.3\n",
     )
+
+
+def test_a_remote_that_looks_like_an_option_is_bad_input(
+    project: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    ran = tmp_path / "ran"
+    remote = f"--upload-pack=touch {ran};"
+    args = ["rollback", "clf", "--stage", "production", "--reason", "r", "--push"]
+    code, out, err = specops(capfd, *args, f"--remote={remote}")
+    assert (code, out, err) == (2, "", f"{project}: error: --remote {remote!r} is no remote\n")
+    assert not ran.exists()
+    assert "clf#production!#3" not in git(project, "tag", "--list")

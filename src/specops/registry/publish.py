@@ -63,6 +63,8 @@ def publish(
 ) -> list[NewTag]:
     """Create the tags `plan` asks for, given the model's tags; with `push`, push them to
     `remote` atomically, planning again after a lost race. Returns the tags made."""
+    if push and remote.startswith("-"):  # git would read it as an option, and may run it
+        raise GitError(f"--remote {remote!r} is no remote")
     if push:
         fetch_tags(root, remote)
     said = ""
