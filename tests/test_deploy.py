@@ -707,3 +707,22 @@ def test_a_remote_that_looks_like_an_option_is_bad_input(
     assert (code, out, err) == (2, "", f"{project}: error: --remote {remote!r} is no remote\n")
     assert not ran.exists()
     assert "clf#production!#3" not in git(project, "tag", "--list")
+
+
+def test_rollback_refuses_a_version_off_the_checked_out_branch(
+    project: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A branch that never had v0.1.1's commit: v0.1.0's parent, with a commit of its own.
+    git(project, "checkout", "-q", "-b", "elsewhere", "clf@v0.1.0^{commit}~1")
+    git(project, "commit", "-q", "--allow-empty", "-m", "Elsewhere")
+    monkeypatch.setenv(*at(5).popitem())
+    code, out, err = specops(capfd, "rollback", "clf", "--stage", "production", "--reason", "r")
+    commit = head(project, "clf@v0.1.0^{commit}")[:12]
+    assert (code, out, err) == (
+        1,
+        "",
+        "specops: rollback of clf in production refused:\n"
+        f"  clf v0.1.0 is at commit {commit}, which is not on the checked-out branch: deploy"
+        " would refuse it\n",
+    )
+    assert "clf#production!#3" not in git(project, "tag", "--list")

@@ -11,7 +11,7 @@ from typing import Any
 
 from specops.gates.evaluate import threshold_words
 from specops.registry import evidence
-from specops.registry.git import GitError
+from specops.registry.git import GitError, git_ok
 from specops.registry.publish import NewTag, Refused, publish
 from specops.registry.tags import ModelTags, TagEvent
 from specops.releases import _check_stage, _git_problem, _normal_version, _project
@@ -125,6 +125,13 @@ def rollback(
             commit = earlier.commit
         target = tags.version_at(commit) or commit
         chosen.update(version=target, commit=commit)
+        # `specops deploy` refuses a commit off the branch: assigning one would leave the
+        # stage with a version that can never be deployed.
+        if not git_ok(project.root, "merge-base", "--is-ancestor", commit, "HEAD"):
+            raise Refused(
+                f"{model} {target} is at commit {commit[:12]}, which is not on the checked-out"
+                " branch: deploy would refuse it"
+            )
         registration = next(e for e in tags.registrations if e.commit == commit)
         why = _passed_then(registration, relative)
         if why is not None:
