@@ -1,0 +1,192 @@
+"""The ASGI application: `POST /predict`, `GET /health`, `GET /metrics`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import warnings
+from collections.abc import AsyncIterator
+from typing import Any
+
+import numpy as np
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from pipeline.evaluate import load_model
+from pipeline.service.batcher import AdaptiveBatcher
+from pipeline.service.config import Settings
+from pipeline.service.metrics import MetricsMiddleware, ServiceMetrics
+from pipeline.service.predlog import PredictionLog
+from pipeline.service.rows import RequestError, RowParser
+
+JSON = "application/json"
+
+if sys.version_info >= (3, 11):
+    _timeout = asyncio.timeout
+else:  # pragma: no cover - 3.10
+
+    @contextlib.asynccontextmanager
+    async def _timeout(delay: float) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        assert task is not None
+        handle = asyncio.get_running_loop().call_later(delay, task.cancel)
+        try:
+            yield
+        except asyncio.CancelledError:
+            raise TimeoutError from None
+        finally:
+            handle.cancel()
+
+
+class Model:
+    """The loaded model and how to call it on a float matrix in its own column order."""
+
+    def __init__(self, estimator: Any) -> None:
+        names = getattr(estimator, "feature_names_in_", None)
+        if names is None:
+            raise SystemExit(
+                "serve: the model does not record its feature names; refit it on a DataFrame"
+            )
+        self.estimator = estimator
+        self.columns = [str(n) for n in names]
+        classes = list(estimator.classes_)
+        # The score is the probability of the positive class: 1 when it is a class, else the last.
+        self.positive = classes.index(1) if 1 in classes else len(classes) - 1
+        self.classes = np.asarray(estimator.classes_)
+
+    def predict(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Predictions and positive-class scores; one `predict_proba` call gives both."""
+        proba = self.estimator.predict_proba(matrix)
+        # What RandomForestClassifier.predict does with the same probabilities.
+        return self.classes.take(proba.argmax(axis=1)), proba[:, self.positive]
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(payload), status_code=status, media_type=JSON)
+
+
+def error_response(error: RequestError, metrics: ServiceMetrics) -> Response:
+    metrics.errors.labels(error.kind).inc()
+    return json_response({"error": error.kind, "detail": error.message}, error.status)
+
+
+def create_app(settings: Settings) -> ASGIApp:
+    """Load the model (trusted types only) and build the service around it."""
+    if not settings.model_path.is_file():
+        raise SystemExit(f"serve: no model at {settings.model_path}")
+    model = Model(load_model(settings.model_path))
+    # The matrix is built in the model's column order from checked names, so sklearn's
+    # warning about a plain array in place of a DataFrame says nothing new; pandas per request
+    # would cost more than the model call on small batches.
+    warnings.filterwarnings("ignore", message="X does not have valid feature names")
+    parser = RowParser(model.columns, settings.max_rows)
+    metrics = ServiceMetrics()
+    metrics.model_info.labels(settings.model_name, settings.version).set(1)
+    health = orjson.dumps(
+        {"status": "ok", "model": settings.model_name, "version": settings.version}
+    )
+    state: dict[str, Any] = {}
+
+    async def read_body(request: Request) -> bytes:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > settings.max_body_bytes:
+            raise RequestError(
+                413, "body_too_large", f"body of {length} bytes; at most {settings.max_body_bytes}"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async with _timeout(settings.body_timeout_s):
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > settings.max_body_bytes:  # chunked bodies have no length up front
+                        raise RequestError(
+                            413, "body_too_large", f"body over {settings.max_body_bytes} bytes"
+                        )
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise RequestError(
+                408, "body_timeout", f"body not received within {settings.body_timeout_s:g} s"
+            ) from None
+        return b"".join(chunks)
+
+    async def predict(request: Request) -> Response:
+        try:
+            content_type = request.headers.get("content-type", "")
+            if content_type.split(";", 1)[0].strip().lower() != JSON:
+                raise RequestError(
+                    415, "content_type", f"Content-Type must be {JSON}, got {content_type!r}"
+                )
+            matrix = parser.parse(await read_body(request))
+            batcher: AdaptiveBatcher = state["batcher"]
+            predictions, scores = await batcher.predict(matrix)
+        except RequestError as error:
+            return error_response(error, metrics)
+        state["log"].write(matrix, predictions, scores, settings.version)
+        return json_response(
+            {
+                "predictions": predictions.tolist(),
+                "scores": scores.tolist(),
+                "model": settings.model_name,
+                "version": settings.version,
+            }
+        )
+
+    async def health_endpoint(request: Request) -> Response:
+        return Response(health, media_type=JSON)
+
+    async def metrics_endpoint(request: Request) -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        kind = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http")
+        error = RequestError(
+            exc.status_code, kind, f"{request.method} {request.url.path}: {exc.detail}"
+        )
+        response = error_response(error, metrics)
+        if exc.headers:
+            response.headers.update(exc.headers)  # Allow: on 405
+        return response
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        error = RequestError(500, "internal", f"{type(exc).__name__}: {exc}")
+        return error_response(error, metrics)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        batcher = AdaptiveBatcher(model.predict, settings.max_batch_rows, settings.max_queued_rows)
+        batcher.on_batch = metrics.on_batch
+        batcher.start()
+        log = PredictionLog(
+            settings.log_dir,
+            model.columns,
+            max_rows=settings.log_max_rows,
+            max_bytes=settings.log_max_bytes,
+            flush_s=settings.log_flush_s,
+        )
+        metrics.watch("log_rows", lambda: log.rows_written)
+        state.update(batcher=batcher, log=log)
+        try:
+            yield
+        finally:
+            await batcher.stop()
+            log.close()
+
+    app = Starlette(
+        routes=[
+            Route("/predict", predict, methods=["POST"]),
+            Route("/health", health_endpoint, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
+        ],
+        exception_handlers={HTTPException: http_error, Exception: server_error},
+        lifespan=lifespan,
+    )
+    return MetricsMiddleware(app, metrics)
