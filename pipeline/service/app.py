@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pipeline.evaluate import load_model
 from pipeline.service.batcher import AdaptiveBatcher
@@ -93,50 +93,77 @@ def create_app(settings: Settings) -> ASGIApp:
     )
     state: dict[str, Any] = {}
 
-    async def read_body(request: Request) -> bytes:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > settings.max_body_bytes:
-            raise RequestError(
-                413, "body_too_large", f"body of {length} bytes; at most {settings.max_body_bytes}"
-            )
+    too_large = f"body over {settings.max_body_bytes} bytes"
+
+    async def read_body(scope: Scope, receive: Receive) -> bytes:
+        content_type = length = b""
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                content_type = value
+            elif name == b"content-length":
+                length = value
+        if content_type.split(b";", 1)[0].strip().lower() != b"application/json":
+            shown = content_type.decode("latin-1")
+            raise RequestError(415, "content_type", f"Content-Type must be {JSON}, got {shown!r}")
+        if length.isdigit() and int(length) > settings.max_body_bytes:
+            # Refused on the header alone: the body is never read.
+            raise RequestError(413, "body_too_large", too_large)
         chunks: list[bytes] = []
         size = 0
         try:
             async with _timeout(settings.body_timeout_s):
-                async for chunk in request.stream():
+                while True:
+                    message = await receive()
+                    if message["type"] != "http.request":  # the client went away
+                        raise RequestError(400, "disconnected", "the client disconnected")
+                    chunk = message.get("body", b"")
                     size += len(chunk)
                     if size > settings.max_body_bytes:  # chunked bodies have no length up front
-                        raise RequestError(
-                            413, "body_too_large", f"body over {settings.max_body_bytes} bytes"
-                        )
+                        raise RequestError(413, "body_too_large", too_large)
                     chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
         except TimeoutError:
             raise RequestError(
                 408, "body_timeout", f"body not received within {settings.body_timeout_s:g} s"
             ) from None
-        return b"".join(chunks)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
-    async def predict(request: Request) -> Response:
+    async def predict(scope: Scope, receive: Receive, send: Send) -> None:
+        """POST /predict as a bare ASGI app: no Request object or router on the hot path."""
+        status = 200
         try:
-            content_type = request.headers.get("content-type", "")
-            if content_type.split(";", 1)[0].strip().lower() != JSON:
-                raise RequestError(
-                    415, "content_type", f"Content-Type must be {JSON}, got {content_type!r}"
-                )
-            matrix = parser.parse(await read_body(request))
+            matrix = parser.parse(await read_body(scope, receive))
             batcher: AdaptiveBatcher = state["batcher"]
             predictions, scores = await batcher.predict(matrix)
-        except RequestError as error:
-            return error_response(error, metrics)
-        state["log"].write(matrix, predictions, scores, settings.version)
-        return json_response(
+            body = orjson.dumps(
+                {
+                    "predictions": predictions.tolist(),
+                    "scores": scores.tolist(),
+                    "model": settings.model_name,
+                    "version": settings.version,
+                }
+            )
+        except Exception as exc:
+            # A refused request, or a model call that failed (a 500; the service goes on).
+            if isinstance(exc, RequestError):
+                error = exc
+            else:
+                error = RequestError(500, "internal", f"{type(exc).__name__}: {exc}")
+            metrics.errors.labels(error.kind).inc()
+            status = error.status
+            body = orjson.dumps({"error": error.kind, "detail": error.message})
+        await send(
             {
-                "predictions": predictions.tolist(),
-                "scores": scores.tolist(),
-                "model": settings.model_name,
-                "version": settings.version,
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
             }
         )
+        await send({"type": "http.response.body", "body": body})
 
     async def health_endpoint(request: Request) -> Response:
         return Response(health, media_type=JSON)
@@ -163,8 +190,6 @@ def create_app(settings: Settings) -> ASGIApp:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         batcher = AdaptiveBatcher(model.predict, settings.max_batch_rows, settings.max_queued_rows)
-        batcher.on_batch = metrics.on_batch
-        batcher.start()
         log = PredictionLog(
             settings.log_dir,
             model.columns,
@@ -173,6 +198,12 @@ def create_app(settings: Settings) -> ASGIApp:
             flush_s=settings.log_flush_s,
         )
         metrics.watch("log_rows", lambda: log.rows_written)
+        batcher.on_batch = metrics.on_batch
+        # Logged once per model call, not per request: one queue item per batch for the writer.
+        batcher.on_result = lambda matrix, predictions, scores: log.write(
+            matrix, predictions, scores, settings.version
+        )
+        batcher.start()
         state.update(batcher=batcher, log=log)
         try:
             yield
@@ -182,11 +213,18 @@ def create_app(settings: Settings) -> ASGIApp:
 
     app = Starlette(
         routes=[
-            Route("/predict", predict, methods=["POST"]),
+            Route("/predict", predict, methods=["POST"]),  # reached only for other methods
             Route("/health", health_endpoint, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
         ],
         exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,
     )
-    return MetricsMiddleware(app, metrics)
+
+    async def service(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/predict" and scope["method"] == "POST":
+            await predict(scope, receive, send)
+        else:
+            await app(scope, receive, send)
+
+    return MetricsMiddleware(service, metrics)

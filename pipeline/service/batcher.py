@@ -2,8 +2,8 @@
 
 A lone request goes to the model at once (no fixed delay); while a call runs in the worker
 thread, new requests queue up and the next call takes them all, up to `max_rows`. Under load
-the batch grows by itself, which is how BentoML's and MLServer's adaptive batching behave
-without their tuning knobs.
+the batch grows by itself, which is what BentoML's and MLServer's adaptive batching do, without
+their maximum-latency knobs: nothing ever waits for a batch to fill.
 """
 
 from __future__ import annotations
@@ -25,8 +25,14 @@ Predict = Callable[[np.ndarray], Result]
 class AdaptiveBatcher:
     """Groups concurrent `predict` calls into one model call run off the event loop."""
 
-    def __init__(self, predict: Predict, max_rows: int, max_queued_rows: int) -> None:
+    def __init__(
+        self,
+        predict: Predict,
+        max_rows: int,
+        max_queued_rows: int,
+    ) -> None:
         self._predict = predict
+
         self._max_rows = max_rows
         self._max_queued_rows = max_queued_rows
         self._queue: collections.deque[tuple[np.ndarray, asyncio.Future[Result]]]
@@ -38,6 +44,9 @@ class AdaptiveBatcher:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.on_batch: Callable[[int, int], None] = lambda requests, rows: None
+        # Called on the loop with each batch's rows, predictions and scores (the log's input).
+        self.on_result: Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+        self.on_result = lambda matrix, predictions, scores: None
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="batcher")
@@ -90,6 +99,7 @@ class AdaptiveBatcher:
                     if not future.done():
                         future.set_exception(exc)
                 continue
+            self.on_result(matrix, predictions, scores)
             start = 0
             for m, future in batch:
                 end = start + len(m)

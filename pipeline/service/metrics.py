@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -61,6 +62,22 @@ class ServiceMetrics:
             "specops_prediction_log_rows", "Rows written to the prediction log", registry=r
         )
 
+        # Labelled children by label values: `labels()` costs more than the increment itself.
+        self._requests: dict[tuple[str, int], Any] = {}
+        self._latency: dict[str, Any] = {}
+
+    def count(self, endpoint: str, status: int, seconds: float) -> None:
+        """Count one answered request and its duration."""
+        key = (endpoint, status)
+        counter = self._requests.get(key)
+        if counter is None:
+            counter = self._requests[key] = self.requests.labels(endpoint, str(status))
+        counter.inc()
+        histogram = self._latency.get(endpoint)
+        if histogram is None:
+            histogram = self._latency[endpoint] = self.latency.labels(endpoint)
+        histogram.observe(seconds)
+
     def on_batch(self, requests: int, rows: int) -> None:
         self.batch_requests.observe(requests)
         self.batch_rows.observe(rows)
@@ -99,5 +116,4 @@ class MetricsMiddleware:
         finally:
             path = scope["path"]
             endpoint = path if path in ENDPOINTS else "other"
-            self.metrics.requests.labels(endpoint, str(status)).inc()
-            self.metrics.latency.labels(endpoint).observe(time.perf_counter() - start)
+            self.metrics.count(endpoint, status, time.perf_counter() - start)
