@@ -4,9 +4,10 @@ Runs, in one process and with one load generator (a keep-alive asyncio HTTP/1.1 
 the model's own `predict_proba` in process (the limit), a bare echo server on the same HTTP
 stack (uvicorn + Starlette, an app that returns the body), and `python -m pipeline.serve`,
 at 1, 16 and 64 concurrent clients, with single-row and 100-row requests. Prints a table and
-PASS/FAIL verdict lines; asserts nothing. Localhost only; bounded by --duration per cell.
+PASS/FAIL verdict lines; asserts nothing. Localhost only; about 70 s with the defaults.
 
-    python bench/serve.py [--duration S] [--warmup S] [--clients 1 16 64] [--rows 1 100]
+    python bench/serve.py [--duration S] [--warmup S] [--repeat N] [--clients 1 16 64]
+                          [--rows 1 100] [--model PATH]
 """
 
 from __future__ import annotations
@@ -171,6 +172,34 @@ def batch_stats(port: int) -> tuple[float, float]:
     return values["specops_batch_rows_sum"], values["specops_batch_rows_count"]
 
 
+def measure(
+    name: str, port: int, body: bytes, rows: int, clients: int, args: argparse.Namespace
+) -> Cell:
+    before = batch_stats(port) if name == "service" else None
+    cell = run_load(port, body, clients, args.warmup, args.duration)
+    cell.target, cell.rows = name, rows
+    if before is not None:
+        after = batch_stats(port)
+        calls = after[1] - before[1]
+        cell.rows_per_call = (after[0] - before[0]) / calls if calls else None
+    return cell
+
+
+def merge(runs: list[Cell]) -> Cell:
+    """The runs of one cell as one: all their requests and latencies over all their time."""
+    first = runs[0]
+    per_call = [c.rows_per_call for c in runs if c.rows_per_call]
+    return Cell(
+        first.target,
+        first.rows,
+        first.clients,
+        sum(c.requests for c in runs),
+        sum(c.seconds for c in runs),
+        [ms for c in runs for ms in c.latencies_ms],
+        sum(per_call) / len(per_call) if per_call else None,
+    )
+
+
 # --- in process ----------------------------------------------------------------------------
 
 
@@ -188,7 +217,8 @@ def in_process(model: Any, X: Any, rows: int, seconds: float) -> Cell:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=3.0, help="seconds measured per cell")
+    parser.add_argument("--duration", type=float, default=2.0, help="seconds measured per run")
+    parser.add_argument("--repeat", type=int, default=2, help="runs per cell, order alternated")
     parser.add_argument("--warmup", type=float, default=0.5, help="seconds run before measuring")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--rows", type=int, nargs="+", default=[1, 100])
@@ -203,8 +233,8 @@ def main() -> None:
     import sklearn  # type: ignore[import-untyped]
 
     from pipeline.evaluate import load_model
+    from pipeline.service.app import quiet_warnings
 
-    warnings.filterwarnings("ignore", message="X does not have valid feature names")
     model = load_model(args.model)
     frame = pd.read_csv(ROOT / "data/prepared/test.csv").drop(columns="target")
     while len(frame) < max(args.rows):
@@ -215,10 +245,21 @@ def main() -> None:
     print(
         f"python {platform.python_version()}, scikit-learn {sklearn.__version__}, "
         f"{os.cpu_count()} CPU(s); model {args.model.relative_to(ROOT)} "
-        f"({type(model).__name__}); {args.warmup:g} s warm-up + {args.duration:g} s per cell; "
+        f"({type(model).__name__}); {args.repeat} x ({args.warmup:g} s warm-up + "
+        f"{args.duration:g} s) per cell; "
         f"body {', '.join(f'{n} row(s) {len(b)} B' for n, b in bodies.items())}"
     )
-    cells = [in_process(model, X, n, args.duration) for n in args.rows]
+    # The limit is the call as the service makes it: with its one warning filter (see
+    # `quiet_warnings`). Python's, numpy's and scipy's default filters make it about twice as
+    # slow; that row is shown for reference.
+    warnings.filterwarnings("ignore", message="X does not have valid feature names")
+    cells = []
+    for n in args.rows:
+        cell = in_process(model, X, n, args.duration)
+        cell.target = "predict_proba, default filters"
+        cells.append(cell)
+    quiet_warnings()
+    cells += [in_process(model, X, n, args.duration * args.repeat) for n in args.rows]
 
     with tempfile.TemporaryDirectory() as live:
         echo_port, service_port = free_port(), free_port()
@@ -236,15 +277,15 @@ def main() -> None:
         try:
             for rows in args.rows:
                 for clients in args.clients:
-                    for name, port in (("echo server", echo_port), ("service", service_port)):
-                        before = batch_stats(port) if name == "service" else None
-                        cell = run_load(port, bodies[rows], clients, args.warmup, args.duration)
-                        cell.target, cell.rows = name, rows
-                        if before is not None:
-                            after = batch_stats(port)
-                            calls = after[1] - before[1]
-                            cell.rows_per_call = (after[0] - before[0]) / calls if calls else None
-                        cells.append(cell)
+                    runs: dict[str, list[Cell]] = {"echo server": [], "service": []}
+                    targets = [("echo server", echo_port), ("service", service_port)]
+                    for repeat in range(args.repeat):
+                        # Alternate the order, so that drift on a shared machine hits both alike.
+                        for name, port in targets if repeat % 2 == 0 else targets[::-1]:
+                            runs[name].append(
+                                measure(name, port, bodies[rows], rows, clients, args)
+                            )
+                    cells += [merge(runs[name]) for name, _ in targets]
         finally:
             for process in (service, echo):
                 process.terminate()
