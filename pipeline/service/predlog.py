@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+import orjson
 
 BATCH_FILE = "batch.csv"
 LOG_COLUMNS = ("prediction", "score", "version", "time")
@@ -153,17 +154,28 @@ class PredictionLog:
 def _format(
     features: np.ndarray, predictions: np.ndarray, scores: np.ndarray, version: str, at: float
 ) -> list[bytes]:
+    """One CSV line per row. Numbers are written by orjson: the shortest text that reads back
+    as the same double, as repr gives, at a tenth of the cost of csv's repr per value (this
+    thread shares the interpreter lock with the event loop and the model)."""
     stamp = datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="milliseconds")
-    # One CSV line per row: a version holding a line break must not split a row.
-    tail = [" ".join(version.splitlines()), stamp]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    # tolist() gives Python floats, which csv writes with repr: exact and round-trippable.
-    writer.writerows(
-        [*row, p, s, *tail]
-        for row, p, s in zip(features.tolist(), predictions.tolist(), scores.tolist(), strict=True)
-    )
-    return [line + b"\n" for line in buffer.getvalue().encode().split(b"\n")[:-1]]
+    # A version holding a line break must not split a row.
+    tail = b"," + _line([" ".join(version.splitlines()), stamp])
+    if len(features) == 0:
+        return []
+    rows = _numbers(np.ascontiguousarray(features, dtype=np.float64))[2:-2].split(b"],[")
+    scores_text = _numbers(np.ascontiguousarray(scores, dtype=np.float64))[1:-1].split(b",")
+    if predictions.dtype.kind in "iu":
+        labels = _numbers(np.ascontiguousarray(predictions))[1:-1].split(b",")
+    else:  # class labels that are strings may need quoting
+        labels = [_line([str(p)])[:-1] for p in predictions.tolist()]
+    return [
+        row + b"," + label + b"," + score + tail
+        for row, label, score in zip(rows, labels, scores_text, strict=True)
+    ]
+
+
+def _numbers(array: np.ndarray) -> bytes:
+    return orjson.dumps(array, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 def _line(fields: Sequence[str]) -> bytes:
