@@ -67,6 +67,17 @@ class Model:
         return self.classes.take(proba.argmax(axis=1)), proba[:, self.positive]
 
 
+class AsgiEndpoint:
+    """A bare ASGI function as a route's endpoint (Starlette wraps plain functions as handlers
+    of a `Request`)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
 def quiet_warnings() -> None:
     """Replace every warning filter with one that ignores all warnings (call after loading).
 
@@ -226,7 +237,8 @@ def create_app(settings: Settings) -> ASGIApp:
 
     app = Starlette(
         routes=[
-            Route("/predict", predict, methods=["POST"]),  # reached only for other methods
+            # POST is answered before the router (below); the route gives other methods a 405.
+            Route("/predict", AsgiEndpoint(predict), methods=["POST"]),
             Route("/health", health_endpoint, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
         ],
