@@ -7,6 +7,7 @@ SPECOPS_PORT, SPECOPS_LOG_DIR and the limits in `pipeline.service.config`.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import importlib.util
 
@@ -28,12 +29,21 @@ def run(settings: Settings) -> None:
     # for ~150 ms, a stall every request waits out. Frozen, the collector skips them.
     gc.collect()
     gc.freeze()
+    http: type[asyncio.Protocol] | str = "h11"  # its own 16 KiB cap on heads, no deadline
+    if importlib.util.find_spec("httptools"):
+        from pipeline.service.protocol import guarded_protocol
+
+        http = guarded_protocol(
+            settings.max_head_bytes,
+            settings.read_timeout_s,
+            lambda kind: app.metrics.errors.labels(kind).inc(),
+        )
     uvicorn.run(
         app,
         host=settings.host,
         port=settings.port,
         loop=fastest("uvloop", "uvloop", "asyncio"),
-        http=fastest("httptools", "httptools", "h11"),
+        http=http,
         limit_concurrency=settings.max_connections,
         # An idle keep-alive connection is closed after this many seconds.
         timeout_keep_alive=5,

@@ -34,7 +34,7 @@ from tests.conftest import REPO
 
 VERSION = "v-test-1"
 MODEL_NAME = "breast-cancer-clf"
-BODY_TIMEOUT_S = 1.0
+READ_TIMEOUT_S = 1.0
 
 
 def free_port() -> int:
@@ -130,7 +130,7 @@ def service(pipeline_project: Path, tmp_path_factory: pytest.TempPathFactory) ->
         "SPECOPS_PORT": str(port),
         "SPECOPS_LOG_DIR": str(log_dir),
         "SPECOPS_LOG_FLUSH_S": "0.05",
-        "SPECOPS_BODY_TIMEOUT_S": str(BODY_TIMEOUT_S),
+        "SPECOPS_READ_TIMEOUT_S": str(READ_TIMEOUT_S),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "pipeline.serve"], cwd=pipeline_project, env=env
@@ -403,11 +403,33 @@ def test_a_body_that_never_arrives_times_out_without_blocking_others(service: Se
     slow.start()
     time.sleep(0.2)
     assert_still_serving(service)  # while the slow client holds its connection
-    assert time.monotonic() - started < BODY_TIMEOUT_S
+    assert time.monotonic() - started < READ_TIMEOUT_S
     slow.join()
     status, payload = _status_and_json(result[0])
     assert status == 408 and payload["error"] == "body_timeout"
-    assert time.monotonic() - started >= BODY_TIMEOUT_S
+    assert time.monotonic() - started >= READ_TIMEOUT_S
+
+
+def test_a_head_too_large_is_refused_and_memory_stays_bounded(service: Service) -> None:
+    before = service.metrics()
+    head = b"POST /predict HTTP/1.1\r\nHost: x\r\n" + b"".join(
+        b"X-Pad-%d: %s\r\n" % (i, b"a" * 1000) for i in range(100)
+    )  # 100 KiB of headers, and no end to them
+    status, payload = _status_and_json(_raw(service.port, head, b""))
+    assert status == 431 and payload["error"] == "head_too_large"
+    key = ("specops_request_errors_total", (("kind", "head_too_large"),))
+    assert service.metrics()[key] - before.get(key, 0) == 1
+    assert_still_serving(service)
+
+
+@pytest.mark.parametrize("sent", [b"POST /predict HTTP/1.1\r\nHost: x\r\n", b""])
+def test_a_head_that_never_ends_times_out(service: Service, sent: bytes) -> None:
+    started = time.monotonic()
+    raw = _raw(service.port, sent, b"")  # a slow-loris client, or one that sends nothing
+    status, payload = _status_and_json(raw)
+    assert status == 408 and payload["error"] == "head_timeout"
+    assert READ_TIMEOUT_S <= time.monotonic() - started < READ_TIMEOUT_S + 5
+    assert_still_serving(service)
 
 
 def _log_rows(log_dir: Path) -> list[dict[str, str]]:

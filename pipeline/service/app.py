@@ -103,7 +103,7 @@ def error_response(error: RequestError, metrics: ServiceMetrics) -> Response:
     return json_response({"error": error.kind, "detail": error.message}, error.status)
 
 
-def create_app(settings: Settings) -> ASGIApp:
+def create_app(settings: Settings) -> MetricsMiddleware:
     """Load the model (trusted types only) and build the service around it."""
     if not settings.model_path.is_file():
         raise SystemExit(f"serve: no model at {settings.model_path}")
@@ -135,7 +135,7 @@ def create_app(settings: Settings) -> ASGIApp:
         chunks: list[bytes] = []
         size = 0
         try:
-            async with _timeout(settings.body_timeout_s):
+            async with _timeout(settings.read_timeout_s):
                 while True:
                     message = await receive()
                     if message["type"] != "http.request":  # the client went away
@@ -149,7 +149,7 @@ def create_app(settings: Settings) -> ASGIApp:
                         break
         except TimeoutError:
             raise RequestError(
-                408, "body_timeout", f"body not received within {settings.body_timeout_s:g} s"
+                408, "body_timeout", f"body not received within {settings.read_timeout_s:g} s"
             ) from None
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 

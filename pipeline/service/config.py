@@ -23,9 +23,11 @@ class Settings:
     # A request is refused (413) past these, before its body is read in full.
     max_body_bytes: int = MIB
     max_rows: int = 1000
-    # The whole body must arrive within this many seconds (408 otherwise): a client that
-    # trickles bytes cannot hold a connection and its buffer for ever.
-    body_timeout_s: float = 10.0
+    # A request's head, and then its body, must each arrive within this many seconds (408
+    # otherwise): a client that trickles bytes cannot hold a connection and its buffer for ever.
+    read_timeout_s: float = 10.0
+    # A request head (request line and headers) over this many bytes is refused (431).
+    max_head_bytes: int = 64 * 1024
     # Rows waiting for the model beyond this get 503 at once instead of queueing without bound.
     max_queued_rows: int = 20_000
     # The largest batch handed to the model in one call (one request always fits whole).
@@ -68,7 +70,8 @@ class Settings:
             log_dir=Path(env.get("SPECOPS_LOG_DIR") or d.log_dir),
             max_body_bytes=int(num("SPECOPS_MAX_BODY_BYTES", d.max_body_bytes)),
             max_rows=int(num("SPECOPS_MAX_ROWS", d.max_rows)),
-            body_timeout_s=num("SPECOPS_BODY_TIMEOUT_S", d.body_timeout_s, float),
+            read_timeout_s=num("SPECOPS_READ_TIMEOUT_S", d.read_timeout_s, float),
+            max_head_bytes=int(num("SPECOPS_MAX_HEAD_BYTES", d.max_head_bytes)),
             log_max_rows=int(num("SPECOPS_LOG_MAX_ROWS", d.log_max_rows)),
             log_max_bytes=int(num("SPECOPS_LOG_MAX_BYTES", d.log_max_bytes)),
             log_flush_s=num("SPECOPS_LOG_FLUSH_S", d.log_flush_s, float),
