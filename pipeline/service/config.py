@@ -36,8 +36,8 @@ class Settings:
     log_max_rows: int = 100_000
     log_max_bytes: int = 64 * MIB
     log_flush_s: float = 1.0
-    # uvicorn answers 503 past this many open connections plus running requests, so that
-    # memory stays bounded (each may buffer up to max_body_bytes).
+    # uvicorn answers 503 while this many connections are open (or requests running), so that
+    # memory stays bounded: each may buffer up to max_body_bytes.
     max_connections: int = 256
 
     @classmethod
