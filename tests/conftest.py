@@ -1,8 +1,12 @@
-"""Shared fixtures: a builder for file trees, the repository's root, and golden files."""
+"""Shared fixtures: a builder for file trees, the repository's root, golden files, and a
+project where the reference pipeline has run."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 import textwrap
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -54,3 +58,39 @@ def check_golden(path: Path, text: str) -> None:
     assert text == old.decode("utf-8"), (
         f"{path} differs: review the change, then rerun with SPECOPS_UPDATE_GOLDEN=1"
     )
+
+
+def run_stage(
+    cwd: Path, stage: str, *args: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m pipeline.<stage>`` in ``cwd`` with the repo importable."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run(
+        [sys.executable, "-m", f"pipeline.{stage}", *args],
+        check=False,  # asserted below instead, so a failure shows the stage's stderr
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def new_workdir(path: Path) -> Path:
+    """Make a scratch directory holding a copy of ``params.yaml``."""
+    path.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "params.yaml", path / "params.yaml")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pipeline_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scratch project where prepare, train and evaluate ran once with the default params:
+    `models/model.skops`, `data/prepared/{train,test}.csv` and the metrics."""
+    path = new_workdir(tmp_path_factory.mktemp("pipeline"))
+    for stage in ("prepare", "train", "evaluate"):
+        run_stage(path, stage)
+    return path

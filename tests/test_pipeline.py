@@ -4,8 +4,6 @@ import json
 import math
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,44 +15,17 @@ from sklearn.ensemble import RandomForestClassifier  # type: ignore[import-untyp
 from sklearn.pipeline import Pipeline  # type: ignore[import-untyped]
 from sklearn.preprocessing import FunctionTransformer  # type: ignore[import-untyped]
 
+from tests.conftest import new_workdir, run_stage
+
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
 N_ROWS = 569  # size of sklearn's breast-cancer dataset
 
 
-def run_stage(
-    cwd: Path, stage: str, *args: str, check: bool = True
-) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m pipeline.<stage>`` in ``cwd`` with the repo importable."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run(
-        [sys.executable, "-m", f"pipeline.{stage}", *args],
-        check=False,  # asserted below instead, so a failure shows the stage's stderr
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
-
-
-def new_workdir(path: Path) -> Path:
-    """Make a scratch directory holding a copy of ``params.yaml``."""
-    path.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "params.yaml", path / "params.yaml")
-    return path
-
-
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Run prepare, train and evaluate once with the default params."""
-    path = new_workdir(tmp_path_factory.mktemp("pipeline"))
-    for stage in ("prepare", "train", "evaluate"):
-        run_stage(path, stage)
-    return path
+def workdir(pipeline_project: Path) -> Path:
+    """The project that prepare, train and evaluate ran in once with the default params."""
+    return pipeline_project
 
 
 def test_split_sizes_and_stratification(workdir: Path) -> None:

@@ -1,0 +1,1 @@
+"""The reference prediction service: HTTP in front of the promoted model (see `pipeline.serve`)."""
