@@ -7,12 +7,24 @@ from typing import Any
 import yaml
 
 from specops.generators.header import header
+from specops.spec import scalars
 from specops.spec.models import ModelEntry, OutOptions, Spec, Stage
 
 try:  # libyaml's emitter is several times faster on large pipelines
-    from yaml import CSafeDumper as _Dumper
+    from yaml import CSafeDumper as _BaseDumper
 except ImportError:  # pragma: no cover
-    from yaml import SafeDumper as _Dumper  # type: ignore[assignment]
+    from yaml import SafeDumper as _BaseDumper  # type: ignore[assignment]
+
+
+class _Dumper(_BaseDumper):
+    """Quotes a string that either YAML 1.1 (PyYAML's rules) or DVC's YAML 1.2 loader would
+    read as something else: `on` and `010`, and also `1e3`, `0o17` and `09`."""
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> Any:
+        tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        if kind is yaml.ScalarNode and implicit[0] and tag == scalars.STR:
+            return scalars.resolve(value)
+        return tag
 
 
 def _entries(entries: list[str | dict[str, OutOptions]]) -> list[Any]:
