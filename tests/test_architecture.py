@@ -77,7 +77,7 @@ FAST_COMMANDS = {
     "validate": (["validate"], 0, "specops.yaml: valid; maturity 3, 3 stage(s)"),
     "validate invalid": (["validate"], 2, "specops.yaml:2:10: error: version: must be 1, got 7\n"),
     "render": (["render"], 0, "dvc.yaml: create\n.github/workflows/specops-ci.yml: create\n"),
-    "render --check": (["render", "--check"], 0, "3 generated file(s) up to date\n"),
+    "render --check": (["render", "--check"], 0, "5 generated file(s) up to date\n"),
     "schema": (["schema"], 0, '"title": "specops.yaml"'),
 }
 MODULES = "loaded modules: "

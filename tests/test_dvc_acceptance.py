@@ -406,7 +406,7 @@ def test_specops_init_scaffolds_a_project_dvc_reproduces(tmp_path: Path) -> None
 
 def test_matrix_items_are_named_as_dvc_names_them(tmp_path: Path) -> None:
     from specops.spec import load_spec
-    from specops.spec.pipeline import instances
+    from specops.spec.resolve import expand
 
     spec = """\
 version: 1
@@ -425,7 +425,8 @@ stages:
 """
     root = make_project(tmp_path / "kinds", {"specops.yaml": spec})
     listed = run(root, "dvc", "stage", "list", "--name-only").stdout.split()
-    ours = [inst.name for inst in instances(load_spec(root / "specops.yaml").spec)]
+    project = load_spec(root / "specops.yaml")
+    ours = [inst.name for inst in expand(project.spec, project.doc, root)]
     assert len(ours) == 2 * 2 * 3 * 2 * 2 * 2
     assert ours[:3] == [
         "sweep@rf-1-0.5-true-layers0-cfg0",

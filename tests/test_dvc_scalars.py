@@ -247,7 +247,7 @@ with Repo() as repo:
 
 
 def test_dvc_runs_the_values_the_spec_was_read_with(tmp_path: Path) -> None:
-    from specops.spec.pipeline import instances, interpolate, items
+    from specops.spec.resolve import expand
 
     spec = HEAD + textwrap.indent(
         textwrap.dedent(
@@ -262,11 +262,8 @@ def test_dvc_runs_the_values_the_spec_was_read_with(tmp_path: Path) -> None:
     )
     root = make_project(tmp_path / "p", {"specops.yaml": spec})
     seen = json.loads(run(root, "python", "-c", LIST_STAGES).stdout)
-    parsed, _ = parse_spec("specops.yaml", spec.encode(), root)
-    ours = {
-        inst.name: [interpolate("echo ${item.v}", item), [f"out/{inst.name[6:]}"]]
-        for inst, (_, item) in zip(instances(parsed), items(parsed.stages["sweep"]), strict=True)
-    }
-    assert seen == ours
-    names = "on off 10 15 1000.0 inf 1000 12:30 9 0 true 31 500.0 é 010"
-    assert list(seen) == [f"sweep@{v}" for v in names.split(" ")]
+    parsed, doc = parse_spec("specops.yaml", spec.encode(), root)
+    names = "on off 10 15 1000.0 inf 1000 12:30 9 0 true 31 500.0 é 010".split(" ")  # noqa: SIM905
+    assert seen == {f"sweep@{v}": [f"echo {v}", [f"out/{v}"]] for v in names}
+    assert list(seen) == [inst.name for inst in expand(parsed, doc, root)]
+    assert [inst.outs[0][0] for inst in expand(parsed, doc, root)] == [f"out/{v}" for v in names]

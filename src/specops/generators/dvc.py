@@ -64,7 +64,8 @@ def _artifact(model: ModelEntry) -> dict[str, Any]:
 
 def to_dvc(spec: Spec) -> dict[str, Any]:
     """The content of dvc.yaml as plain data."""
-    data: dict[str, Any] = {"stages": {name: _stage(s) for name, s in spec.stages.items()}}
+    data: dict[str, Any] = {"vars": list(spec.vars)} if spec.vars else {}
+    data["stages"] = {name: _stage(s) for name, s in spec.stages.items()}
     if spec.metrics:
         data["metrics"] = list(spec.metrics)
     if spec.models:

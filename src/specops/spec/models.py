@@ -211,7 +211,10 @@ class Stage(_Model):
     outs: list[OutEntry] = []
     metrics: list[OutEntry] = []
     plots: list[PlotEntry] = []
-    matrix: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")], list[MatrixValue]] | None = None
+    #: Each key lists its values, or takes a list from `vars` or params.yaml (`${key}`).
+    matrix: (
+        dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")], list[MatrixValue] | Text] | None
+    ) = None
     always_changed: bool | None = None
     frozen: bool | None = None
 
@@ -309,12 +312,25 @@ class Governance(_Model):
     risk: Literal["low", "medium", "high"] | None = None
 
 
+#: A `vars` entry, as in dvc.yaml: a file (`path` or `path:key,key`) or values.
+VarsEntry = Annotated[
+    Annotated[Text, Tag("file")] | Annotated[dict[str, Any], Tag("values")],
+    Discriminator(
+        lambda v: "file" if isinstance(v, str) else "values" if isinstance(v, dict) else None,
+        custom_error_type="vars_entry",
+        custom_error_message="must be a file name or a mapping of values",
+    ),
+]
+
+
 class Spec(_Model):
     """specops.yaml."""
 
     version: Literal[1]
     name: ProjectName
     maturity: Maturity
+    #: Values for `${...}`, rendered as dvc.yaml's `vars`; params.yaml is always read first.
+    vars: list[VarsEntry] = []
     stages: Annotated[dict[StageName, Stage], Field(min_length=1)]
     models: dict[ModelName, ModelEntry] = {}
     gates: list[Gate] = []

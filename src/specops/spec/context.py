@@ -1,0 +1,169 @@
+"""What `${...}` can name, loaded as DVC loads it for a dvc.yaml (`Context.load_from_vars`):
+params.yaml next to it when it exists, then each `vars` entry in order, merged without
+overwriting anything."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from specops.spec.files import Unreadable, read_bytes, real_path_inside
+from specops.spec.pipeline import normalize, path_problem
+from specops.spec.problems import KeyPath, Problem, SpecError
+from specops.spec.yamlfile import YamlDoc, load_yaml
+
+PARAMS_FILE = "params.yaml"
+
+
+@dataclass
+class Context:
+    """The merged values, and params.yaml as read (None when there is none)."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    params: YamlDoc | None = None
+    params_readable: bool = True
+    problems: list[Problem] = field(default_factory=list)
+    #: Where each key path was defined, for "already defined in ..." messages.
+    sources: dict[tuple[str, ...], str] = field(default_factory=dict)
+    #: Files loaded so far: None when whole, else the keys taken, as DVC's `imports`.
+    imports: dict[str, list[str] | None] = field(default_factory=dict)
+
+
+def _read(root: Path, name: str) -> YamlDoc | None:
+    try:
+        raw = read_bytes(real_path_inside(root, name))
+    except Unreadable as exc:
+        raise SpecError([Problem.plain(name, exc.reason)]) from exc
+    return None if raw is None else load_yaml(name, raw)
+
+
+def _unsupported(doc: YamlDoc, value: Any, path: KeyPath) -> Iterator[Problem]:
+    """Values DVC's context refuses (it stops with a TypeError on a date in any file it loads);
+    keys that are not strings it skips, so their values are not looked at."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                yield from _unsupported(doc, item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _unsupported(doc, item, (*path, i))
+    elif isinstance(value, (datetime.date, bytes)):
+        what = "a date" if isinstance(value, datetime.date) else "binary data"
+        msg = f"DVC cannot load {what} into its values for `${{...}}`; quote it"
+        yield doc.problem(path, msg)
+
+
+def _strings_only(value: Any) -> Any:
+    """The value as DVC's context holds it: mappings keep only their string keys."""
+    if isinstance(value, dict):
+        return {k: _strings_only(v) for k, v in value.items() if isinstance(k, str)}
+    if isinstance(value, list):
+        return [_strings_only(v) for v in value]
+    return value
+
+
+def _merge(ctx: Context, into: dict[str, Any], update: dict[str, Any], source: str) -> str | None:
+    """Merge `update` into `into` as DVC does: mappings merge key by key, and anything else
+    that is defined already is a conflict, returned as a message."""
+    stack: list[tuple[dict[str, Any], dict[str, Any], tuple[str, ...]]] = [(into, update, ())]
+    while stack:
+        target, new, prefix = stack.pop()
+        for key, value in new.items():
+            path = (*prefix, key)
+            if isinstance(target.get(key), dict) and isinstance(value, dict):
+                stack.append((target[key], value, path))
+                continue
+            if key in target:
+                before = next(
+                    (
+                        ctx.sources[path[:n]]
+                        for n in range(len(path), 0, -1)
+                        if path[:n] in ctx.sources
+                    ),
+                    "?",
+                )
+                return f"cannot redefine {'.'.join(path)!r} from {source!r}: {before!r} defines it"
+            target[key] = value
+            ctx.sources[path] = source
+    return None
+
+
+def _file(ctx: Context, root: Path, entry: str) -> tuple[str, dict[str, Any] | None]:
+    """Load the file a `vars` entry names (`path` or `path:key,key`): its normalized path and
+    its values (None when it is loaded already, as a whole)."""
+    name, _, keys_text = entry.partition(":")
+    keys = [k for k in keys_text.split(",") if k] or None
+    reason = path_problem(name)
+    if reason:
+        raise ValueError(reason)
+    path = normalize(name)
+    if path in ctx.imports:
+        loaded = ctx.imports[path]
+        if keys is None and loaded is None:
+            return path, None
+        if keys is None or loaded is None or set(keys) & set(loaded):
+            how = "partially " if keys is not None and loaded is None else ""
+            raise ValueError(f"cannot {how}load {entry!r}: {path!r} is loaded already")
+    if path.endswith((".toml", ".py")):
+        raise ValueError(f"{path!r}: specops reads vars from YAML and JSON files only")
+    try:
+        if path.endswith(".json"):
+            raw = read_bytes(real_path_inside(root, path))
+            doc = None if raw is None else YamlDoc(path, json.loads(raw))
+        else:
+            doc = _read(root, path)
+    except (Unreadable, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read {path!r}: {getattr(exc, 'reason', exc)}") from exc
+    if doc is None:
+        raise ValueError(f"{path!r} does not exist")
+    if not isinstance(doc.data, dict):
+        raise ValueError(f"{path!r} must hold a mapping at the top level")
+    ctx.problems += _unsupported(doc, doc.data, ())
+    data = _strings_only(doc.data)
+    if keys is not None:
+        missing = [k for k in keys if k not in data]
+        if missing:
+            raise ValueError(f"{missing[0]!r} is not a top-level key of {path!r}")
+        data = {k: data[k] for k in keys}
+    if path in ctx.imports:  # more keys of a file loaded in part before
+        ctx.imports[path] = [*(ctx.imports[path] or []), *(keys or [])]
+    else:
+        ctx.imports[path] = keys
+    return path, data
+
+
+def load_context(vars_: list[str | dict[str, Any]], doc: YamlDoc, root: Path) -> Context:
+    """The context of the spec's dvc.yaml; problems are at the `vars` entry that caused them
+    (or in the file they are in) and leave the entry out."""
+    ctx = Context()
+    try:
+        ctx.params = _read(root, PARAMS_FILE)
+    except SpecError as exc:
+        ctx.problems += exc.problems
+        ctx.params_readable = False
+    if ctx.params is not None and isinstance(ctx.params.data, dict):
+        ctx.problems += _unsupported(ctx.params, ctx.params.data, ())
+        _merge(ctx, ctx.data, _strings_only(ctx.params.data), PARAMS_FILE)
+        ctx.imports[PARAMS_FILE] = None
+    for i, entry in enumerate(vars_):
+        loc: KeyPath = ("vars", i)
+        try:
+            if isinstance(entry, str):
+                source, data = _file(ctx, root, entry)
+            else:
+                source, data = f"vars[{i}]", _strings_only(entry)
+        except ValueError as exc:
+            ctx.problems.append(doc.problem(loc, str(exc)))
+            continue
+        except SpecError as exc:
+            ctx.problems += exc.problems
+            continue
+        if data is not None:
+            conflict = _merge(ctx, ctx.data, data, source)
+            if conflict:
+                ctx.problems.append(doc.problem(loc, conflict))
+    return ctx
