@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from specops.spec.files import Unreadable, read_bytes, real_path_inside
+from specops.spec.interpolate import has_reference
 from specops.spec.pipeline import normalize, path_problem
 from specops.spec.problems import KeyPath, Problem, SpecError
 from specops.spec.yamlfile import YamlDoc, load_yaml
@@ -55,6 +56,14 @@ def _unsupported(doc: YamlDoc, value: Any, path: KeyPath) -> Iterator[Problem]:
         what = "a date" if isinstance(value, datetime.date) else "binary data"
         msg = f"DVC cannot load {what} into its values for `${{...}}`; quote it"
         yield doc.problem(path, msg)
+
+
+def _has_reference(value: Any) -> bool:
+    if isinstance(value, str):
+        return has_reference(value)
+    if isinstance(value, dict):
+        return any(_has_reference(k) or _has_reference(v) for k, v in value.items())
+    return isinstance(value, list) and any(_has_reference(v) for v in value)
 
 
 def _strings_only(value: Any) -> Any:
@@ -151,6 +160,9 @@ def load_context(vars_: list[str | dict[str, Any]], doc: YamlDoc, root: Path) ->
         ctx.imports[PARAMS_FILE] = None
     for i, entry in enumerate(vars_):
         loc: KeyPath = ("vars", i)
+        if _has_reference(entry):
+            ctx.problems.append(doc.problem(loc, "DVC does not resolve `${...}` in vars"))
+            continue
         try:
             if isinstance(entry, str):
                 source, data = _file(ctx, root, entry)

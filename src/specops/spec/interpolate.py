@@ -129,9 +129,9 @@ def to_text(value: Any, ref: str, field: str | None) -> str:
     """A value put into a longer string, as DVC's `to_str` writes it."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, dict) and field in (None, "cmd"):
+        return _flags(value, ref)
     if isinstance(value, (list, dict)) and field is not None:
-        if isinstance(value, dict) and field == "cmd":
-            return _flags(value, ref)
         what = "list" if isinstance(value, list) else "mapping"
         raise Unresolved(f"cannot resolve {ref!r}: it is a {what}, which DVC cannot put into text")
     return str(value)

@@ -130,14 +130,17 @@ class Resolver:
     def _values(self, keys: list[str], ref: str, matrix: Matrix | None) -> Iterator[Any]:
         """Every value a reference takes across the items of the stage's matrix."""
         if matrix and keys[0] == "key":
-            # The item's name: its length is bounded by the longest name of each part.
+            if len(keys) > 1:
+                raise Unresolved(
+                    f"cannot resolve {ref!r}: 'key' is the name of the matrix item, which has no"
+                    " keys"
+                )
+            # Its length is bounded by the longest name of each part, joined with '-'.
             longest = [
                 max((len(fragment(k, i, v)) for i, v in enumerate(vs)), default=0)
                 for k, vs in matrix.items()
             ]
-            yield interpolate.select(
-                {"key": "x" * (sum(longest) + len(longest) - 1)}, keys, ref, self.suggest
-            )
+            yield "x" * (sum(longest) + len(longest) - 1)
             return
         if matrix and keys[0] == "item" and len(keys) > 1:
             if keys[1] not in matrix:
@@ -149,6 +152,10 @@ class Resolver:
         if matrix and keys == ["item"]:
             yield dict.fromkeys(matrix, "")  # a mapping: only its kind matters here
             return
+        if not matrix and keys[0] in ("item", "key") and keys[0] not in self.ctx.data:
+            raise Unresolved(
+                f"cannot resolve {ref!r}: {keys[0]!r} is defined only in a stage with a matrix"
+            )
         self._count()
         yield interpolate.select(self.ctx.data, keys, ref, self.suggest)
 
