@@ -352,3 +352,43 @@ def test_dvc_resolves_the_rendered_pipeline_as_specops_checked_it(tmp_path: Path
         assert sorted(p for p, _ in inst.outs) == sorted(outs)
         assert sorted(p for p, _ in inst.deps) == sorted(stage.get("deps", []))
     assert render_dvc(spec, "specops.yaml") == rendered
+
+
+def test_matrices_and_params_keys_take_values_from_vars(tmp_path: Path) -> None:
+    body = """\
+        vars:
+          - {models: [rf, lr], seed: 1, one: rf}
+        stages:
+          a:
+            matrix:
+              model: ${models}
+              seed: ${seed}
+              other: ["${one}", "${onee}"]
+            cmd: train ${item.model}
+          b:
+            matrix:
+              model: ${models}
+            cmd: train ${item.model}
+            params: ["${item.model}.depth", "${one}.lr"]
+        """
+    params = "rf: {depth: 1, lr: 0.1}\nlr: {deep: 2}\n"
+    assert errors(body, tmp_path, params) == [
+        "specops.yaml:10:13: error: stages.a.matrix.seed: "
+        "must be a list of values; '${seed}' is the number 1",
+        "specops.yaml:11:25: error: stages.a.matrix.other[1]: "
+        "cannot resolve '${onee}': 'onee' is not defined; did you mean 'one'?",
+    ]
+    body = body.replace("              seed: ${seed}\n", "").replace(', "${onee}"', "")
+    assert errors(body, tmp_path, params) == [
+        "specops.yaml:16:14: error: stages.b.params[0]: "
+        "in stage 'b@lr': 'lr.depth' is not a key of params.yaml; did you mean 'lr.deep'?",
+    ]
+
+
+def test_values_dvc_cannot_interpolate_from_are_errors_in_their_file(tmp_path: Path) -> None:
+    body = "stages:\n  a:\n    cmd: echo \\${not_a_reference} ${when}\n"
+    assert errors(body, tmp_path, "day: 2024-01-01\nwhen: '2024-01-01'\n") == [
+        "params.yaml:1:6: error: day: DVC cannot load a date into its values for `${...}`;"
+        " quote it",
+    ]
+    assert errors(body, tmp_path, "when: '2024-01-01'\n") == []

@@ -72,7 +72,9 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
     ctx = load_context(spec.vars, doc, root)
     resolver = Resolver(spec, doc, ctx, suggest)
     matrices = resolver.matrices
-    problems = [*ctx.problems, *resolver.problems, *_matrices(spec, matrices, doc)]
+    # A matrix from vars that failed to load would only repeat that problem.
+    problems = [*ctx.problems, *([] if ctx.problems else resolver.problems)]
+    problems += _matrices(spec, matrices, doc)
     problems += _paths(spec, doc)
     # References are checked once per value they can take, and only on bounded matrices.
     problems += [] if problems else resolver.check()

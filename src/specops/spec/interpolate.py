@@ -47,7 +47,14 @@ def keys_of(inner: str) -> list[str] | None:
     return [part.strip() for part in (match.group(1), *rest)]
 
 
-def _kind(value: Any) -> str:
+def unreadable(ref: str) -> Unresolved:
+    """The error for a reference whose inside DVC cannot parse."""
+    msg = f"{ref!r} is not a reference DVC can read: use keys joined by '.' or '[index]'"
+    return Unresolved(msg)
+
+
+def kind(value: Any) -> str:
+    """A value as a message names it."""
     if isinstance(value, bool):
         return f"the boolean {'true' if value else 'false'}"
     if value is None:
@@ -89,7 +96,7 @@ def select(scope: Mapping[str, Any], keys: list[str], ref: str, suggest: Suggest
                     f" has no item {key!r}"
                 ) from None
         raise Unresolved(
-            f"cannot resolve {ref!r}: {where!r} is {_kind(node)}, which has no key {key!r}"
+            f"cannot resolve {ref!r}: {where!r} is {kind(node)}, which has no key {key!r}"
         )
     return node
 
@@ -155,9 +162,7 @@ def resolve(
         ref = match.group(0)
         keys = keys_of(match.group("inner"))
         if keys is None:
-            raise Unresolved(
-                f"{ref!r} is not a reference DVC can read: use keys joined by '.' or '[index]'"
-            )
+            raise unreadable(ref)
         values.append(select(scope, keys, ref, suggest))
     if len(matches) == 1 and matches[0].group(0) == text:
         value = values[0]

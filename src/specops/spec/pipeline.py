@@ -78,8 +78,8 @@ def ancestors(path: str) -> Iterator[str]:
 
 
 Matrix = Mapping[str, Sequence[Any]]
-#: Resolves a stage key's text for one matrix item: (stage, text, field, item or None, item name).
-Resolve = Callable[[str, str, str, "Mapping[str, Any] | None", str], Any]
+#: Resolves the text of a stage key for one matrix item: (text, field, item or None, its name).
+Resolve = Callable[[str, str, "Mapping[str, Any] | None", str], Any]
 
 
 def expanded_paths(spec: Spec, matrices: Mapping[str, Matrix | None]) -> int:
@@ -166,7 +166,7 @@ def instances(
         ]
         for label, item in items(matrices.get(name)):
             put = [
-                (field, resolve(name, text, field, item, label) if "${" in text else text, loc)
+                (field, resolve(text, field, item, label) if "${" in text else text, loc)
                 for field, text, loc in written
             ]
             yield Instance(

@@ -47,16 +47,16 @@ class Resolver:
                 if isinstance(values, str):
                     found = interpolate.resolve(values, self.ctx.data, None, self.suggest)
                     if not isinstance(found, list):
-                        what = "text" if isinstance(found, str) else interpolate._kind(found)
+                        what = "text" if isinstance(found, str) else interpolate.kind(found)
                         raise Unresolved(f"must be a list of values; {values!r} is {what}")
                     resolved[key] = found
                 else:
-                    resolved[key] = [
-                        interpolate.resolve(v, self.ctx.data, None, self.suggest)
-                        if isinstance(v, str)
-                        else v
-                        for v in values
-                    ]
+                    resolved[key] = []
+                    for i, value in enumerate(values):
+                        loc = (*loc[:4], i)
+                        if isinstance(value, str):
+                            value = interpolate.resolve(value, self.ctx.data, None, self.suggest)
+                        resolved[key].append(value)
             except Unresolved as exc:
                 self.problems.append(self.doc.problem(loc, str(exc)))
         return resolved
@@ -67,9 +67,7 @@ class Resolver:
             return self.ctx.data
         return ChainMap({"item": dict(item), "key": key}, self.ctx.data)
 
-    def text(
-        self, stage: str, text: str, field: str, item: Mapping[str, Any] | None, key: str
-    ) -> Any:
+    def text(self, text: str, field: str, item: Mapping[str, Any] | None, key: str) -> Any:
         """`text` of the stage key `field` resolved for one matrix item; as written when it does
         not resolve (`check` reported why: GitHub's `${{` is the one case left to it)."""
         try:
@@ -108,8 +106,7 @@ class Resolver:
             keys = interpolate.keys_of(match.group("inner"))
             try:
                 if keys is None:
-                    interpolate.resolve(ref, {}, field, self.suggest)  # raises DVC's complaint
-                    return
+                    raise interpolate.unreadable(ref)
                 lengths = [
                     self._value_text(value, ref, exact, field)
                     for value in self._values(keys, ref, matrix)
@@ -171,7 +168,7 @@ class Resolver:
         """The length of `value` put into the text; the checks DVC makes on the way."""
         if exact:
             if field is not None and not isinstance(value, str):
-                raise Unresolved(f"{ref!r} is {interpolate._kind(value)}; text is needed here")
+                raise Unresolved(f"{ref!r} is {interpolate.kind(value)}; text is needed here")
             return len(value) if isinstance(value, str) else 0
         return len(interpolate.to_text(value, ref, field))
 
