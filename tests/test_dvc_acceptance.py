@@ -25,10 +25,12 @@ class Case:
     params_yaml: str | None = None
     params: dict[str, dict[str, Any]] = field(default_factory=dict)  # stage -> values DVC reads
     artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    extra: dict[str, str] = field(default_factory=dict)  # more files of the case's folder
 
     def files(self, name: str) -> dict[str, str]:
         spec = f"version: 1\nname: {name}\nmaturity: 0\n" + textwrap.dedent(self.body)
         files = {f"{name}/specops.yaml": spec}
+        files |= {f"{name}/{path}": text for path, text in self.extra.items()}
         if self.params_yaml is not None:
             files[f"{name}/params.yaml"] = textwrap.dedent(self.params_yaml)
         return files
@@ -254,6 +256,57 @@ CASES: dict[str, Case] = {
         params={
             "prepare": {"prepare": {"split": 0.2, "seed": 7}},
             "train": {"train.lr": 0.01, "train.layers.depth": 4},
+        },
+    ),
+    "params-files": Case(
+        """
+        stages:
+          train:
+            cmd: python train.py
+            params:
+              - seed
+              - config/train.yaml: [lr, layers.depth]
+              - config/all.yaml:
+            outs:
+              - model.bin: {type: model, labels: [tabular, v2], meta: {owner: ml}, desc: Model}
+            meta: {owner: ml-team, ticket: 42}
+        """,
+        params_yaml="""
+        seed: 7
+        """,
+        extra={
+            "config/train.yaml": "lr: 0.1\nlayers: {depth: 3, width: 8}\n",
+            "config/all.yaml": "a: 1\nb: {c: two}\n",
+        },
+        stages={
+            "train": {
+                "cmd": "python train.py",
+                "params": [
+                    "seed",
+                    {"config/all.yaml": None},
+                    {"config/train.yaml": ["layers.depth", "lr"]},
+                ],
+                "outs": [
+                    {
+                        "model.bin": {
+                            "desc": "Model",
+                            "type": "model",
+                            "labels": ["tabular", "v2"],
+                            "meta": {"owner": "ml"},
+                        }
+                    }
+                ],
+                "meta": {"owner": "ml-team", "ticket": 42},
+            }
+        },
+        params={
+            "train": {
+                "seed": 7,
+                "lr": 0.1,
+                "layers.depth": 3,
+                "a": 1,
+                "b": {"c": "two"},
+            }
         },
     ),
 }

@@ -41,13 +41,14 @@ def _stage(stage: Stage) -> dict[str, Any]:
     if stage.matrix is not None:
         out["matrix"] = stage.matrix
     out["cmd"] = stage.cmd[0] if len(stage.cmd) == 1 else list(stage.cmd)
-    for field in ("deps", "params"):
-        if getattr(stage, field):
-            out[field] = list(getattr(stage, field))
+    if stage.deps:
+        out["deps"] = list(stage.deps)
+    if stage.params:
+        out["params"] = [p if isinstance(p, str) else dict(p) for p in stage.params]
     for field in ("outs", "metrics", "plots"):
         if getattr(stage, field):
             out[field] = _entries(getattr(stage, field))
-    for flag in ("always_changed", "frozen"):
+    for flag in ("always_changed", "frozen", "meta"):
         if getattr(stage, flag) is not None:
             out[flag] = getattr(stage, flag)
     return out

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from specops.spec import pipeline
-from specops.spec.context import Context, load_context
+from specops.spec.context import Context, load_context, params_file
 from specops.spec.files import Unreadable, read_bytes, real_path_inside
 from specops.spec.models import Spec, path_of
 from specops.spec.problems import MAX_PROBLEMS, KeyPath, Problem, SpecError
@@ -95,7 +95,7 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
         *_gates(spec, doc, suggest),
         *_promotion(spec, doc, suggest),
         *_deploy(spec, doc, suggest),
-        *_params(spec, ctx, insts, doc, suggest),
+        *_params(spec, ctx, root, insts, doc, suggest),
     ]
     return sorted(problems)
 
@@ -246,7 +246,11 @@ def _duplicates(
     for name, stage in spec.stages.items():
         base: KeyPath = ("stages", name)
         yield from _repeated(
-            doc, ((key, key, (*base, "params", i)) for i, key in enumerate(stage.params))
+            doc,
+            (
+                (f"{file}:{key}", key or str(file), (*base, "params", *where))
+                for file, key, where in stage.param_refs
+            ),
         )
         deps = [(d, (*base, "deps", i)) for i, d in enumerate(stage.deps)]
         outs = [
@@ -425,35 +429,52 @@ def load_params(root: Path) -> YamlDoc | None:
 def _params(
     spec: Spec,
     ctx: Context,
+    root: Path,
     insts: list[pipeline.Instance] | None,
     doc: YamlDoc,
     suggest: Suggestions,
 ) -> Iterator[Problem]:
-    refs: list[tuple[str, KeyPath, str]] = [
-        (key, ("stages", name, "params", i), "")
+    refs: list[tuple[str | None, str | None, KeyPath, str]] = [
+        (file, key, ("stages", name, "params", *where), "")
         for name, stage in spec.stages.items()
-        for i, key in enumerate(stage.params)
-        if "${" not in key  # checked below with the values put in
+        for file, key, where in stage.param_refs
+        if "${" not in f"{file}{key}"  # checked below with the values put in
     ]
-    seen: set[tuple[str, KeyPath]] = set()
+    seen: set[tuple[str | None, str | None, KeyPath]] = set()
     for inst in insts or ():
-        for key, loc in inst.params:
-            if (key, loc) not in seen:
-                seen.add((key, loc))
-                refs.append((key, loc, f"in stage {inst.name!r}: "))
-    if not refs or not ctx.params_readable:  # an unreadable params.yaml is reported already
-        return
-    params = ctx.params
-    if params is None:
-        yield doc.problem(refs[0][1], f"{PARAMS_FILE} does not exist next to the spec")
-        return
+        for file, key, loc in inst.params:
+            if (file, key, loc) not in seen:
+                seen.add((file, key, loc))
+                refs.append((file, key, loc, f"in stage {inst.name!r}: "))
+    files: dict[str, Any] = {}
     reported: set[KeyPath] = set()
-    for key, loc, where in refs:
-        found, prefix, level = _find_key(params.data, key)
-        if found or loc in reported:
+    for file, key, loc, where in refs:
+        if file is None:
+            if not ctx.params_readable:  # reported already
+                continue
+            if ctx.params is None:
+                if not reported:
+                    yield doc.problem(loc, f"{PARAMS_FILE} does not exist next to the spec")
+                reported.add(loc)
+                continue
+            data, name = ctx.params.data, PARAMS_FILE
+        else:
+            name, file_loc = file, loc[:5]
+            if file not in files:
+                files[file] = params_file(root, file)
+            data = files[file]
+            if isinstance(data, Unreadable):
+                if file_loc not in reported:
+                    reported.add(file_loc)
+                    yield doc.problem(file_loc, f"{where}{data.reason}", at_key=True)
+                continue
+        if key is None or data is None or loc in reported:
+            continue  # a whole file, or one whose keys specops cannot read
+        found, prefix, level = _find_key(data, key)
+        if found:
             continue
         reported.add(loc)
         hint = ""
         if suggest.affords(key, len(level)):  # the choices are built only when they are used
             hint = suggest(key, [f"{prefix}{k}" for k in level if isinstance(k, str)])
-        yield doc.problem(loc, f"{where}{key!r} is not a key of {PARAMS_FILE}{hint}")
+        yield doc.problem(loc, f"{where}{key!r} is not a key of {name}{hint}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,6 +144,38 @@ def _file(ctx: Context, root: Path, entry: str) -> tuple[str, dict[str, Any] | N
     else:
         ctx.imports[path] = keys
     return path, data
+
+
+def params_file(root: Path, name: str) -> Any:
+    """The data of a params file other than params.yaml, as DVC reads it; None when specops
+    cannot read its keys (Python files, TOML before Python 3.11); Unreadable when it cannot
+    be a params file at all."""
+    reason = path_problem(name)
+    if reason:
+        return Unreadable(reason)
+    path = normalize(name)
+    try:
+        raw = read_bytes(real_path_inside(root, path))
+    except Unreadable as exc:
+        return Unreadable(f"{path!r}: {exc.reason}")
+    if raw is None:
+        return Unreadable(f"{path!r} does not exist")
+    try:
+        if path.endswith(".json"):
+            return json.loads(raw)
+        if path.endswith(".toml"):
+            if sys.version_info >= (3, 11):
+                import tomllib
+
+                return tomllib.loads(raw.decode("utf-8"))
+            return None  # no tomllib to read it with
+        if path.endswith(".py"):
+            return None
+        return load_yaml(path, raw).data
+    except SpecError as exc:
+        return Unreadable(f"cannot read {path!r}: {exc.problems[0]}")
+    except ValueError as exc:  # JSON, TOML and UTF-8 errors
+        return Unreadable(f"cannot read {path!r}: {exc}")
 
 
 def load_context(vars_: list[str | dict[str, Any]], doc: YamlDoc, root: Path) -> Context:

@@ -142,6 +142,10 @@ class OutOptions(_Model):
     remote: Text | None = None
     push: bool | None = None
     desc: Text | None = None
+    #: DVC's annotations of an output, as on an artifact.
+    type: Text | None = None
+    labels: list[Text] | None = None
+    meta: Any = None
 
 
 class PlotOptions(OutOptions):
@@ -192,6 +196,18 @@ def path_of(entry: str | dict[str, Any]) -> str:
     return entry if isinstance(entry, str) else next(iter(entry))
 
 
+#: A params entry: a key of params.yaml, or a file with the keys DVC tracks in it (all of
+#: them when the list is left out, `other.yaml:` in dvc.yaml).
+ParamsEntry = Annotated[
+    Annotated[Text, Tag("key")] | Annotated[dict[Text, list[Text] | None], Tag("file")],
+    Discriminator(
+        lambda v: "key" if isinstance(v, str) else "file" if isinstance(v, dict) else None,
+        custom_error_type="params_entry",
+        custom_error_message="must be a key of params.yaml or a mapping of one file to its keys",
+    ),
+]
+ParamRef = tuple[str | None, str | None, tuple[str | int, ...]]
+
 Command = Annotated[
     list[Text],
     BeforeValidator(_one_or_many, json_schema_input_type=Text | list[Text]),
@@ -207,7 +223,7 @@ class Stage(_Model):
     desc: Text | None = None
     cmd: Command
     deps: list[Text] = []
-    params: list[Text] = []
+    params: list[ParamsEntry] = []
     outs: list[OutEntry] = []
     metrics: list[OutEntry] = []
     plots: list[PlotEntry] = []
@@ -217,11 +233,28 @@ class Stage(_Model):
     ) = None
     always_changed: bool | None = None
     frozen: bool | None = None
+    #: Anything the team wants to keep with the stage; DVC stores it and ignores it.
+    meta: Any = None
 
     @property
     def all_outs(self) -> list[str]:
         """Every path the stage writes: outs, metrics and plots."""
         return [path_of(e) for e in (*self.outs, *self.metrics, *self.plots)]
+
+    @property
+    def param_refs(self) -> list[ParamRef]:
+        """Every params entry: (file, key, where under `params`); a key of params.yaml has
+        no file, and a whole file no key."""
+        refs: list[ParamRef] = []
+        for i, entry in enumerate(self.params):
+            if isinstance(entry, str):
+                refs.append((None, entry, (i,)))
+                continue
+            for file, keys in entry.items():
+                if keys is None:
+                    refs.append((file, None, (i, file)))
+                refs += [(file, key, (i, file, j)) for j, key in enumerate(keys or ())]
+        return refs
 
 
 class ModelEntry(_Model):

@@ -92,7 +92,7 @@ def expanded_paths(spec: Spec, matrices: Mapping[str, Matrix | None]) -> int:
 
 
 def _interpolated(stage: Stage) -> int:
-    return sum("${" in key for key in stage.params)
+    return sum("${" in f"{file}{key}" for file, key, _ in stage.param_refs)
 
 
 def matrix_size(matrix: Matrix | None) -> int:
@@ -122,7 +122,9 @@ class Instance:
     stage: str  # the name in the spec
     deps: tuple[tuple[str, KeyPath], ...]
     outs: tuple[tuple[str, KeyPath], ...]
-    params: tuple[tuple[str, KeyPath], ...] = ()
+    #: Interpolated params entries, resolved: (file or None for params.yaml, key or None for
+    #: the whole file, where).
+    params: tuple[tuple[str | None, str | None, KeyPath], ...] = ()
 
 
 def items(matrix: Matrix | None) -> Iterator[tuple[str, dict[str, Any] | None]]:
@@ -158,11 +160,11 @@ def instances(
             for field in ("deps", "outs", "metrics", "plots")
             for i, entry in enumerate(getattr(stage, field))
         ]
-        # Only interpolated params keys differ from item to item; the rest are checked once.
-        written += [
-            ("params", key, (*base, "params", i))
-            for i, key in enumerate(stage.params)
-            if "${" in key
+        # Only interpolated params entries differ from item to item; the rest are checked once.
+        params = [
+            (file, key, (*base, "params", *where))
+            for file, key, where in stage.param_refs
+            if "${" in f"{file}{key}"
         ]
         for label, item in items(matrices.get(name)):
             put = [
@@ -173,8 +175,15 @@ def instances(
                 f"{name}@{label}" if item is not None else name,
                 name,
                 tuple((normalize(p), loc) for f, p, loc in put if f == "deps"),
-                tuple((normalize(p), loc) for f, p, loc in put if f not in ("deps", "params")),
-                tuple((p, loc) for f, p, loc in put if f == "params"),
+                tuple((normalize(p), loc) for f, p, loc in put if f != "deps"),
+                tuple(
+                    (
+                        None if file is None else resolve(file, "params", item, label),
+                        None if key is None else resolve(key, "params", item, label),
+                        loc,
+                    )
+                    for file, key, loc in params
+                ),
             )
 
 

@@ -1,0 +1,89 @@
+"""dvc.yaml features beyond the core: params from other files and whole files, stage and output
+annotations. What DVC makes of them is in test_dvc_acceptance.py; these are the checks."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from specops.generators.dvc import render_dvc
+from specops.spec import SpecError, parse_spec
+
+HEAD = "version: 1\nname: parity\nmaturity: 0\n"
+
+
+def errors(body: str, root: Path) -> list[str]:
+    try:
+        parse_spec("specops.yaml", (HEAD + textwrap.dedent(body)).encode(), root)
+    except SpecError as exc:
+        return exc.lines()
+    return []
+
+
+def test_params_from_other_files_are_looked_up_there(tmp_path: Path) -> None:
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf/train.yaml").write_text("lr: 0.1\nlayers: {depth: 3}\n")
+    (tmp_path / "conf/eval.json").write_text('{"threshold": 0.5}')
+    (tmp_path / "params.yaml").write_text("seed: 1\n")
+    body = """\
+        stages:
+          a:
+            cmd: x
+            params:
+              - seed
+              - conf/train.yaml: [lr, layers.deep, lr]
+              - conf/eval.json: [treshold]
+              - conf/missing.yaml: [x]
+              - ../outside.yaml:
+              - conf/whole.yaml:
+        """
+    assert errors(body, tmp_path) == [
+        "specops.yaml:9:31: error: stages.a.params[1].conf/train.yaml[1]: "
+        "'layers.deep' is not a key of conf/train.yaml; did you mean 'layers.depth'?",
+        "specops.yaml:9:44: error: stages.a.params[1].conf/train.yaml[2]: "
+        "'lr' is listed twice (first on line 9)",
+        "specops.yaml:10:26: error: stages.a.params[2].conf/eval.json[0]: "
+        "'treshold' is not a key of conf/eval.json; did you mean 'threshold'?",
+        "specops.yaml:11:9: error: stages.a.params[3].conf/missing.yaml: "
+        "'conf/missing.yaml' does not exist",
+        "specops.yaml:12:9: error: stages.a.params[4].../outside.yaml: "
+        "'../outside.yaml' leaves the repository through '..'",
+        "specops.yaml:13:9: error: stages.a.params[5].conf/whole.yaml: "
+        "'conf/whole.yaml' does not exist",
+    ]
+
+
+def test_annotations_and_meta_are_rendered_as_written(tmp_path: Path) -> None:
+    body = """\
+        stages:
+          a:
+            cmd: x
+            outs:
+              - model.bin: {type: model, labels: [a, b], meta: {owner: ml, since: 2}}
+            meta: [anything, {at: all}]
+        """
+    spec, _ = parse_spec("specops.yaml", (HEAD + textwrap.dedent(body)).encode(), tmp_path)
+    assert render_dvc(spec, "specops.yaml").split("stages:\n", 1)[1] == textwrap.indent(
+        textwrap.dedent(
+            """\
+          a:
+            cmd: x
+            outs:
+            - model.bin:
+                type: model
+                labels:
+                - a
+                - b
+                meta:
+                  owner: ml
+                  since: 2
+            meta:
+            - anything
+            - at: all
+        """
+        ),
+        "  ",
+    )
+    assert errors(body.replace("[a, b]", "a"), tmp_path) == [
+        "specops.yaml:8:42: error: stages.a.outs[0].model.bin.labels: must be a valid list, got 'a'"
+    ]
