@@ -309,6 +309,33 @@ CASES: dict[str, Case] = {
             }
         },
     ),
+    "wdir": Case(
+        """
+        stages:
+          build:
+            wdir: sub
+            cmd: python build.py
+            deps: [build.py, ../shared.txt]
+            params: [lr, {../conf.yaml: [depth]}]
+            outs: [out.bin]
+          use:
+            cmd: python use.py
+            deps: [sub/out.bin]
+        """,
+        extra={"sub/params.yaml": "lr: 0.5\n", "conf.yaml": "depth: 2\n"},
+        stages={
+            "build": {
+                "wdir": "sub",
+                "cmd": "python build.py",
+                "deps": ["../shared.txt", "build.py"],
+                "params": ["lr", {"../conf.yaml": ["depth"]}],
+                "outs": ["out.bin"],
+            },
+            "use": {"cmd": "python use.py", "deps": ["sub/out.bin"]},
+        },
+        edges={("build", "use")},
+        params={"build": {"lr": 0.5, "depth": 2}},
+    ),
 }
 
 # DVC's own reading of the repository: each stage as DVC would write it back to dvc.yaml, the

@@ -87,3 +87,39 @@ def test_annotations_and_meta_are_rendered_as_written(tmp_path: Path) -> None:
     assert errors(body.replace("[a, b]", "a"), tmp_path) == [
         "specops.yaml:8:42: error: stages.a.outs[0].model.bin.labels: must be a valid list, got 'a'"
     ]
+
+
+def test_paths_and_params_of_a_stage_are_relative_to_its_wdir(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub/params.yaml").write_text("lr: 0.5\n")
+    (tmp_path / "params.yaml").write_text("seed: 1\n")
+    body = """\
+        stages:
+          a:
+            wdir: sub
+            cmd: x
+            deps: [../shared.txt, ../../up.txt]
+            params: [lr, seed]
+            outs: [out.bin, ../.dvc/config]
+          b:
+            cmd: y
+            outs: [sub/out.bin]
+            params: [seed]
+          c:
+            wdir: ..
+            cmd: z
+        """
+    assert errors(body, tmp_path) == [
+        "specops.yaml:8:27: error: stages.a.deps[1]: "
+        "'sub/../../up.txt' leaves the repository through '..'",
+        "specops.yaml:9:18: error: stages.a.params[1]: 'seed' is not a key of sub/params.yaml",
+        "specops.yaml:10:21: error: stages.a.outs[1]: "
+        "'sub/../.dvc/config' is inside '.dvc', which only Git, DVC and specops write to",
+        "specops.yaml:16:11: error: stages.c.wdir: '..' leaves the repository through '..'",
+    ]
+    body = body.replace(", ../../up.txt", "").replace(", ../.dvc/config", "")
+    body = body.replace("          c:\n            wdir: ..\n", "          c:\n")
+    assert errors(body, tmp_path) == [
+        "specops.yaml:9:18: error: stages.a.params[1]: 'seed' is not a key of sub/params.yaml",
+        "specops.yaml:13:12: error: stages.b.outs[0]: 'sub/out.bin' is also an out of stage 'a'",
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import posixpath
 import re
 from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
@@ -177,11 +178,13 @@ def _matrices(
 
 def _spec_paths(spec: Spec) -> Iterator[tuple[str, KeyPath]]:
     for name, stage in spec.stages.items():
+        if stage.wdir is not None:
+            yield stage.wdir, ("stages", name, "wdir")
         for i, dep in enumerate(stage.deps):
-            yield dep, ("stages", name, "deps", i)
+            yield stage.in_wdir(dep), ("stages", name, "deps", i)
         for field in ("outs", "metrics", "plots"):
             for i, entry in enumerate(getattr(stage, field)):
-                yield path_of(entry), ("stages", name, field, i)
+                yield stage.in_wdir(path_of(entry)), ("stages", name, field, i)
     for name, model in spec.models.items():
         yield model.path, ("models", name, "path")
         if model.metrics:
@@ -426,6 +429,13 @@ def load_params(root: Path) -> YamlDoc | None:
     return None if raw is None else load_yaml(PARAMS_FILE, raw)
 
 
+def _params_path(wdir: str | None, file: str | None) -> str | None:
+    """A params file relative to the repository; None for the spec's own params.yaml, which is
+    also the one of a stage in the spec's folder."""
+    path = posixpath.join(wdir, file or PARAMS_FILE) if wdir else file
+    return None if path is None or pipeline.normalize(path) == PARAMS_FILE else path
+
+
 def _params(
     spec: Spec,
     ctx: Context,
@@ -435,14 +445,15 @@ def _params(
     suggest: Suggestions,
 ) -> Iterator[Problem]:
     refs: list[tuple[str | None, str | None, KeyPath, str]] = [
-        (file, key, ("stages", name, "params", *where), "")
+        (_params_path(stage.wdir, file), key, ("stages", name, "params", *where), "")
         for name, stage in spec.stages.items()
         for file, key, where in stage.param_refs
-        if "${" not in f"{file}{key}"  # checked below with the values put in
+        if "${" not in f"{stage.wdir}{file}{key}"  # checked below with the values put in
     ]
     seen: set[tuple[str | None, str | None, KeyPath]] = set()
     for inst in insts or ():
         for file, key, loc in inst.params:
+            file = _params_path(inst.wdir, file)
             if (file, key, loc) not in seen:
                 seen.add((file, key, loc))
                 refs.append((file, key, loc, f"in stage {inst.name!r}: "))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import posixpath
 import re
 from typing import Annotated, Any, Literal
 
@@ -235,6 +236,13 @@ class Stage(_Model):
     frozen: bool | None = None
     #: Anything the team wants to keep with the stage; DVC stores it and ignores it.
     meta: Any = None
+    #: The folder the command runs in, relative to the spec; deps, outs and params files are
+    #: relative to it, and `params` keys are those of its params.yaml.
+    wdir: Text | None = None
+
+    def in_wdir(self, path: str) -> str:
+        """`path` relative to the repository rather than to the stage's working folder."""
+        return posixpath.join(self.wdir, path) if self.wdir else path
 
     @property
     def all_outs(self) -> list[str]:

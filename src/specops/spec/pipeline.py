@@ -120,6 +120,7 @@ class Instance:
 
     name: str  # the stage name as `dvc stage list` prints it, `stage@item` for a matrix item
     stage: str  # the name in the spec
+    wdir: str  # the folder its command runs in, "" for the spec's own
     deps: tuple[tuple[str, KeyPath], ...]
     outs: tuple[tuple[str, KeyPath], ...]
     #: Interpolated params entries, resolved: (file or None for params.yaml, key or None for
@@ -156,7 +157,7 @@ def instances(
     for name, stage in spec.stages.items():
         base: KeyPath = ("stages", name)
         written = [
-            (field, path_of(entry), (*base, field, i))
+            (field, stage.in_wdir(path_of(entry)), (*base, field, i))
             for field in ("deps", "outs", "metrics", "plots")
             for i, entry in enumerate(getattr(stage, field))
         ]
@@ -164,8 +165,9 @@ def instances(
         params = [
             (file, key, (*base, "params", *where))
             for file, key, where in stage.param_refs
-            if "${" in f"{file}{key}"
+            if "${" in f"{stage.wdir}{file}{key}"
         ]
+        wdir = stage.wdir or ""
         for label, item in items(matrices.get(name)):
             put = [
                 (field, resolve(text, field, item, label) if "${" in text else text, loc)
@@ -174,6 +176,7 @@ def instances(
             yield Instance(
                 f"{name}@{label}" if item is not None else name,
                 name,
+                resolve(wdir, "wdir", item, label) if "${" in wdir else wdir,
                 tuple((normalize(p), loc) for f, p, loc in put if f == "deps"),
                 tuple((normalize(p), loc) for f, p, loc in put if f != "deps"),
                 tuple(

@@ -18,7 +18,7 @@ from specops.spec.problems import KeyPath, Problem
 from specops.spec.yamlfile import YamlDoc
 
 #: Stage keys whose strings are repository paths, whose length is bounded before they are built.
-_PATH_FIELDS = ("deps", "outs", "metrics", "plots")
+_PATH_FIELDS = ("deps", "outs", "metrics", "plots", "wdir")
 #: References checked in all (each reference once per value it can take); beyond this a spec
 #: is refused rather than checked for minutes.
 MAX_REFERENCE_CHECKS = 2_000_000
