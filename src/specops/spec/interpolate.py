@@ -149,11 +149,9 @@ def resolve(
     scope: Mapping[str, Any],
     field: str | None,
     suggest: Suggest,
-    limit: int | None = None,
 ) -> Any:
     """`text` with its references resolved in `scope`, as DVC resolves the value of the stage
-    key `field` (None in a matrix); Unresolved says why not. With `limit`, building stops once
-    the text is longer than that (the caller only needs to know it is too long)."""
+    key `field` (None in a matrix); Unresolved says why not."""
     if "${" not in text:
         return text
     matches = list(REFERENCE.finditer(text))
@@ -174,6 +172,4 @@ def resolve(
     for match, value in zip(matches, values, strict=True):
         out += text[start : match.start()] + to_text(value, match.group(0), field)
         start = match.end()
-        if limit is not None and len(out) > limit:
-            return out
     return (out + text[start:]).replace("\\${", "${")
