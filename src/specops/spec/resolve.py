@@ -77,6 +77,8 @@ class Resolver:
 
     def check(self) -> list[Problem]:
         """Every reference of every stage, and the top-level sections DVC resolves."""
+        if not self.doc.interpolated:
+            return self.problems
         stages = self.doc.data.get("stages") if isinstance(self.doc.data, dict) else None
         for name, raw in (stages or {}).items():
             matrix = self.matrices.get(name)

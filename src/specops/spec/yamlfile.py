@@ -67,6 +67,8 @@ class YamlDoc:
     keys: dict[KeyPath, Mark] = field(default_factory=dict)
     #: The source text of each number, as written: `3.10` loads as 3.1, but messages quote it.
     numbers: dict[KeyPath, str] = field(default_factory=dict)
+    #: Whether the text holds `${` anywhere: most files do not, and need no interpolation.
+    interpolated: bool = True
 
     def locate(self, loc: Sequence[Any]) -> KeyPath:
         """The longest prefix of `loc` that names a node, skipping parts that name none.
@@ -287,7 +289,7 @@ def load_yaml(file: str, raw: bytes) -> YamlDoc:
     text = decode(file, raw)
     root = _compose(file, text)
     _version_directive(file, text)
-    doc = YamlDoc(file, None)
+    doc = YamlDoc(file, None, interpolated="${" in text)
     if root is None:
         raise _error_at(file, 1, 1, "the file is empty; expected a mapping")
     builder = _Builder(doc, position(text, len(text.rstrip("\r\n\x85\u2028\u2029"))))
