@@ -336,6 +336,26 @@ CASES: dict[str, Case] = {
         edges={("build", "use")},
         params={"build": {"lr": 0.5, "depth": 2}},
     ),
+    "stage-vars": Case(
+        """
+        vars: [{opt: sgd}]
+        stages:
+          train:
+            vars: [{lr: 0.1}, conf.yaml]
+            wdir: sub
+            cmd: python train.py --lr ${lr} --depth ${depth} --opt ${opt}
+          sweep:
+            vars: [{size: 3}]
+            matrix: {m: [a, b]}
+            cmd: run ${item.m} ${size}
+        """,
+        extra={"sub/conf.yaml": "depth: 4\n"},
+        stages={
+            "train": {"wdir": "sub", "cmd": "python train.py --lr 0.1 --depth 4 --opt sgd"},
+            "sweep@a": {"cmd": "run a 3"},
+            "sweep@b": {"cmd": "run b 3"},
+        },
+    ),
 }
 
 # DVC's own reading of the repository: each stage as DVC would write it back to dvc.yaml, the

@@ -123,3 +123,31 @@ def test_paths_and_params_of_a_stage_are_relative_to_its_wdir(tmp_path: Path) ->
         "specops.yaml:9:18: error: stages.a.params[1]: 'seed' is not a key of sub/params.yaml",
         "specops.yaml:13:12: error: stages.b.outs[0]: 'sub/out.bin' is also an out of stage 'a'",
     ]
+
+
+def test_a_stage_resolves_in_its_own_vars_on_top_of_the_specs(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub/conf.yaml").write_text("depth: 4\n")
+    body = """\
+        vars: [{opt: sgd}]
+        stages:
+          a:
+            vars: [{lr: 0.1}, conf.yaml, {opt: adam}]
+            wdir: sub
+            cmd: train ${lr} ${depth}
+          b:
+            vars: [{item: 1}, missing.yaml]
+            matrix: {m: [x]}
+            cmd: run ${item.m} ${lr}
+        """
+    assert errors(body, tmp_path) == [
+        "specops.yaml:7:34: error: stages.a.vars[2]: "
+        "cannot redefine 'opt' from 'a.vars[2]': 'vars[0]' defines it",
+        "specops.yaml:11:12: error: stages.b.vars[0]: 'item' is the matrix item's; rename it",
+        "specops.yaml:11:23: error: stages.b.vars[1]: 'missing.yaml' does not exist",
+    ]
+    body = body.replace(", {opt: adam}", "").replace("{item: 1}, missing.yaml", "{size: 3}")
+    assert errors(body, tmp_path) == [
+        "specops.yaml:13:10: error: stages.b.cmd: "
+        "cannot resolve '${lr}': 'lr' is not defined",  # a's vars are a's alone
+    ]

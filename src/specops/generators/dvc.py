@@ -40,6 +40,8 @@ def _stage(stage: Stage) -> dict[str, Any]:
         out["desc"] = stage.desc
     if stage.matrix is not None:
         out["matrix"] = stage.matrix
+    if stage.vars:
+        out["vars"] = list(stage.vars)
     if stage.wdir is not None:
         out["wdir"] = stage.wdir
     out["cmd"] = stage.cmd[0] if len(stage.cmd) == 1 else list(stage.cmd)

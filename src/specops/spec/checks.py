@@ -71,7 +71,7 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
     """Every problem of a schema-valid spec, in file order."""
     suggest = Suggestions()
     ctx = load_context(spec.vars, doc, root)
-    resolver = Resolver(spec, doc, ctx, suggest)
+    resolver = Resolver(spec, doc, root, ctx, suggest)
     matrices = resolver.matrices
     # A matrix from vars that failed to load would only repeat that problem.
     problems = [*ctx.problems, *([] if ctx.problems else resolver.problems)]

@@ -4,8 +4,10 @@ overwriting anything."""
 
 from __future__ import annotations
 
+import copy
 import datetime
 import json
+import posixpath
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,6 +16,7 @@ from typing import Any
 
 from specops.spec.files import Unreadable, read_bytes, real_path_inside
 from specops.spec.interpolate import has_reference
+from specops.spec.models import Stage
 from specops.spec.pipeline import normalize, path_problem
 from specops.spec.problems import KeyPath, Problem, SpecError
 from specops.spec.yamlfile import YamlDoc, load_yaml
@@ -191,24 +194,58 @@ def load_context(vars_: list[str | dict[str, Any]], doc: YamlDoc, root: Path) ->
         ctx.problems += _unsupported(ctx.params, ctx.params.data, ())
         _merge(ctx, ctx.data, _strings_only(ctx.params.data), PARAMS_FILE)
         ctx.imports[PARAMS_FILE] = None
+    _load_vars(ctx, vars_, doc, root, ())
+    return ctx
+
+
+def _load_vars(
+    ctx: Context,
+    vars_: list[str | dict[str, Any]],
+    doc: YamlDoc,
+    root: Path,
+    stage: KeyPath,
+    wdir: str | None = None,
+    reserved: tuple[str, ...] = (),
+) -> None:
+    """Merge `vars_` into `ctx`; `stage` is the stage's key path for a stage's own vars (whose
+    files are relative to its `wdir`), () for the top level."""
     for i, entry in enumerate(vars_):
-        loc: KeyPath = ("vars", i)
+        loc: KeyPath = (*stage, "vars", i)
         if _has_reference(entry):
             ctx.problems.append(doc.problem(loc, "DVC does not resolve `${...}` in vars"))
             continue
         try:
             if isinstance(entry, str):
-                source, data = _file(ctx, root, entry)
+                source, data = _file(ctx, root, posixpath.join(wdir, entry) if wdir else entry)
             else:
-                source, data = f"vars[{i}]", _strings_only(entry)
+                where = f"{stage[1]}." if stage else ""
+                source, data = f"{where}vars[{i}]", _strings_only(entry)
         except ValueError as exc:
             ctx.problems.append(doc.problem(loc, str(exc)))
             continue
         except SpecError as exc:
             ctx.problems += exc.problems
             continue
+        taken = [key for key in reserved if data and key in data]
+        if taken:  # DVC's ReservedKeyError: a matrix stage's `item` and `key` are its own
+            ctx.problems.append(doc.problem(loc, f"{taken[0]!r} is the matrix item's; rename it"))
+            continue
         if data is not None:
             conflict = _merge(ctx, ctx.data, data, source)
             if conflict:
                 ctx.problems.append(doc.problem(loc, conflict))
-    return ctx
+
+
+def stage_context(ctx: Context, name: str, stage: Stage, doc: YamlDoc, root: Path) -> Context:
+    """The context a stage with its own `vars` resolves in: the spec's, and then its vars
+    (files relative to its wdir), as DVC clones and extends it per stage."""
+    own = Context(
+        data=copy.deepcopy(ctx.data),
+        params=ctx.params,
+        params_readable=ctx.params_readable,
+        sources=dict(ctx.sources),
+        imports={path: None if keys is None else list(keys) for path, keys in ctx.imports.items()},
+    )
+    reserved = ("item", "key") if stage.matrix is not None else ()
+    _load_vars(own, stage.vars, doc, root, ("stages", name), stage.wdir, reserved)
+    return own

@@ -217,6 +217,17 @@ Command = Annotated[
 MatrixValue = str | int | float | bool | list[Any] | dict[str, Any]
 
 
+#: A `vars` entry, as in dvc.yaml: a file (`path` or `path:key,key`) or values.
+VarsEntry = Annotated[
+    Annotated[Text, Tag("file")] | Annotated[dict[str, Any], Tag("values")],
+    Discriminator(
+        lambda v: "file" if isinstance(v, str) else "values" if isinstance(v, dict) else None,
+        custom_error_type="vars_entry",
+        custom_error_message="must be a file name or a mapping of values",
+    ),
+]
+
+
 class Stage(_Model):
     """One pipeline stage, rendered into `dvc.yaml`."""
 
@@ -239,6 +250,8 @@ class Stage(_Model):
     #: The folder the command runs in, relative to the spec; deps, outs and params files are
     #: relative to it, and `params` keys are those of its params.yaml.
     wdir: Text | None = None
+    #: Values for this stage's `${...}` on top of the spec's (files relative to wdir).
+    vars: list[VarsEntry] = []
 
     def in_wdir(self, path: str) -> str:
         """`path` relative to the repository rather than to the stage's working folder."""
@@ -351,17 +364,6 @@ class Governance(_Model):
     intended_use: Text | None = None
     limitations: Text | None = None
     risk: Literal["low", "medium", "high"] | None = None
-
-
-#: A `vars` entry, as in dvc.yaml: a file (`path` or `path:key,key`) or values.
-VarsEntry = Annotated[
-    Annotated[Text, Tag("file")] | Annotated[dict[str, Any], Tag("values")],
-    Discriminator(
-        lambda v: "file" if isinstance(v, str) else "values" if isinstance(v, dict) else None,
-        custom_error_type="vars_entry",
-        custom_error_message="must be a file name or a mapping of values",
-    ),
-]
 
 
 class Spec(_Model):

@@ -78,8 +78,9 @@ def ancestors(path: str) -> Iterator[str]:
 
 
 Matrix = Mapping[str, Sequence[Any]]
-#: Resolves the text of a stage key for one matrix item: (text, field, item or None, its name).
-Resolve = Callable[[str, str, "Mapping[str, Any] | None", str], Any]
+#: Resolves the text of a stage key for one matrix item:
+#: (stage, text, field, item or None, the item's name).
+Resolve = Callable[[str, str, str, "Mapping[str, Any] | None", str], Any]
 
 
 def expanded_paths(spec: Spec, matrices: Mapping[str, Matrix | None]) -> int:
@@ -170,19 +171,19 @@ def instances(
         wdir = stage.wdir or ""
         for label, item in items(matrices.get(name)):
             put = [
-                (field, resolve(text, field, item, label) if "${" in text else text, loc)
+                (field, resolve(name, text, field, item, label) if "${" in text else text, loc)
                 for field, text, loc in written
             ]
             yield Instance(
                 f"{name}@{label}" if item is not None else name,
                 name,
-                resolve(wdir, "wdir", item, label) if "${" in wdir else wdir,
+                resolve(name, wdir, "wdir", item, label) if "${" in wdir else wdir,
                 tuple((normalize(p), loc) for f, p, loc in put if f == "deps"),
                 tuple((normalize(p), loc) for f, p, loc in put if f != "deps"),
                 tuple(
                     (
-                        None if file is None else resolve(file, "params", item, label),
-                        None if key is None else resolve(key, "params", item, label),
+                        None if file is None else resolve(name, file, "params", item, label),
+                        None if key is None else resolve(name, key, "params", item, label),
                         loc,
                     )
                     for file, key, loc in params

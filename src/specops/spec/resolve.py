@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from specops.spec import interpolate
-from specops.spec.context import Context, load_context
+from specops.spec.context import Context, load_context, stage_context
 from specops.spec.interpolate import Suggest, Unresolved
 from specops.spec.models import Spec
 from specops.spec.pipeline import MAX_PATH_CHARS, Instance, Matrix, fragment, instances, items
@@ -27,13 +27,22 @@ MAX_REFERENCE_CHECKS = 2_000_000
 class Resolver:
     """The context, the resolved matrices and the problems found on the way."""
 
-    def __init__(self, spec: Spec, doc: YamlDoc, ctx: Context, suggest: Suggest) -> None:
+    def __init__(
+        self, spec: Spec, doc: YamlDoc, root: Path, ctx: Context, suggest: Suggest
+    ) -> None:
         self.spec, self.doc, self.ctx, self.suggest = spec, doc, ctx, suggest
         self.problems: list[Problem] = []
         self.checks = 0
         self.matrices: dict[str, Matrix | None] = {
             name: self._matrix(name, stage.matrix) for name, stage in spec.stages.items()
         }
+        #: What each stage with its own vars resolves in (DVC resolves matrices before them).
+        self.stage_data: dict[str, dict[str, Any]] = {}
+        for name, stage in spec.stages.items():
+            if stage.vars:
+                own = stage_context(ctx, name, stage, doc, root)
+                self.problems += own.problems
+                self.stage_data[name] = own.data
 
     def _matrix(self, name: str, matrix: Mapping[str, Any] | None) -> Matrix | None:
         """The matrix with its `${...}` resolved; a key whose values cannot be is dropped, with
@@ -61,17 +70,20 @@ class Resolver:
                 self.problems.append(self.doc.problem(loc, str(exc)))
         return resolved
 
-    def scope(self, item: Mapping[str, Any] | None, key: str) -> Mapping[str, Any]:
+    def scope(self, stage: str, item: Mapping[str, Any] | None, key: str) -> Mapping[str, Any]:
         """What a reference can name: `item` and `key` of a matrix item before the context."""
+        data = self.stage_data.get(stage, self.ctx.data)
         if item is None:
-            return self.ctx.data
-        return ChainMap({"item": dict(item), "key": key}, self.ctx.data)
+            return data
+        return ChainMap({"item": dict(item), "key": key}, data)
 
-    def text(self, text: str, field: str, item: Mapping[str, Any] | None, key: str) -> Any:
+    def text(
+        self, stage: str, text: str, field: str, item: Mapping[str, Any] | None, key: str
+    ) -> Any:
         """`text` of the stage key `field` resolved for one matrix item; as written when it does
         not resolve (`check` reported why: GitHub's `${{` is the one case left to it)."""
         try:
-            return interpolate.resolve(text, self.scope(item, key), field, self.suggest)
+            return interpolate.resolve(text, self.scope(stage, item, key), field, self.suggest)
         except Unresolved:
             return text
 
@@ -82,21 +94,29 @@ class Resolver:
         stages = self.doc.data.get("stages") if isinstance(self.doc.data, dict) else None
         for name, raw in (stages or {}).items():
             matrix = self.matrices.get(name)
+            scope = self.stage_data.get(name, self.ctx.data)
             for path, text, is_key in _strings(raw, ("stages", name), skip="matrix"):
                 field = str(path[2])
-                self._check_text(text, path, is_key, field, matrix)
+                if field != "vars":  # DVC refuses `${` there, as the context reported
+                    self._check_text(text, path, is_key, field, matrix, scope)
         for section in ("metrics", "models"):
             data = self.doc.data.get(section) if isinstance(self.doc.data, dict) else None
             for path, text, is_key in _strings(data, (section,), skip=None):
                 if path[2:3] != ("metrics",):  # a model's metrics file is not in dvc.yaml
-                    self._check_text(text, path, is_key, None, None)
+                    self._check_text(text, path, is_key, None, None, self.ctx.data)
         return self.problems
 
     def _problem(self, path: KeyPath, is_key: bool, message: str) -> None:
         self.problems.append(self.doc.problem(path, message, at_key=is_key))
 
     def _check_text(
-        self, text: str, path: KeyPath, is_key: bool, field: str | None, matrix: Matrix | None
+        self,
+        text: str,
+        path: KeyPath,
+        is_key: bool,
+        field: str | None,
+        matrix: Matrix | None,
+        data: Mapping[str, Any],
     ) -> None:
         matches = list(interpolate.REFERENCE.finditer(text))
         if not matches or "${{" in text:  # GitHub's syntax has a problem of its own
@@ -111,7 +131,7 @@ class Resolver:
                     raise interpolate.unreadable(ref)
                 lengths = [
                     self._value_text(value, ref, exact, field)
-                    for value in self._values(keys, ref, matrix)
+                    for value in self._values(keys, ref, matrix, data)
                 ]
             except Unresolved as exc:
                 self._problem(path, is_key, str(exc))
@@ -126,7 +146,9 @@ class Resolver:
                 f" a path may have at most {MAX_PATH_CHARS:,}",
             )
 
-    def _values(self, keys: list[str], ref: str, matrix: Matrix | None) -> Iterator[Any]:
+    def _values(
+        self, keys: list[str], ref: str, matrix: Matrix | None, data: Mapping[str, Any]
+    ) -> Iterator[Any]:
         """Every value a reference takes across the items of the stage's matrix."""
         if matrix and keys[0] == "key":
             if len(keys) > 1:
@@ -151,12 +173,12 @@ class Resolver:
         if matrix and keys == ["item"]:
             yield dict.fromkeys(matrix, "")  # a mapping: only its kind matters here
             return
-        if not matrix and keys[0] in ("item", "key") and keys[0] not in self.ctx.data:
+        if not matrix and keys[0] in ("item", "key") and keys[0] not in data:
             raise Unresolved(
                 f"cannot resolve {ref!r}: {keys[0]!r} is defined only in a stage with a matrix"
             )
         self._count()
-        yield interpolate.select(self.ctx.data, keys, ref, self.suggest)
+        yield interpolate.select(data, keys, ref, self.suggest)
 
     def _count(self) -> None:
         self.checks += 1
@@ -231,5 +253,6 @@ def name_problems(
 
 def expand(spec: Spec, doc: YamlDoc, root: Path) -> list[Instance]:
     """The concrete stages of a valid spec, as DVC will list them, with their paths resolved."""
-    resolver = Resolver(spec, doc, load_context(spec.vars, doc, root), lambda _w, _c: "")
+    ctx = load_context(spec.vars, doc, root)
+    resolver = Resolver(spec, doc, root, ctx, lambda _w, _c: "")
     return list(instances(spec, resolver.matrices, resolver.text))
