@@ -392,3 +392,38 @@ def test_values_dvc_cannot_interpolate_from_are_errors_in_their_file(tmp_path: P
         " quote it",
     ]
     assert errors(body, tmp_path, "when: '2024-01-01'\n") == []
+
+
+def test_the_values_references_take_are_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from specops.spec import resolve as resolve_module
+
+    body = """\
+        vars: [{v: [1, 2, 3], name: x}]
+        stages:
+          a:
+            matrix: {m: "${v}"}
+            cmd: echo ${item.m} ${name} ${item.m}
+        """
+    monkeypatch.setattr(resolve_module, "MAX_REFERENCE_CHECKS", 7)
+    assert errors(body, tmp_path) == []  # 3 + 1 + 3 values
+    monkeypatch.setattr(resolve_module, "MAX_REFERENCE_CHECKS", 6)
+    assert errors(body, tmp_path) == [
+        "specops.yaml:8:10: error: stages.a.cmd: the spec's references take more than 6 values"
+        " in all with the matrices expanded; that is too many to check"
+    ]
+
+
+def test_a_key_in_a_path_is_bounded_by_the_longest_item_name(tmp_path: Path) -> None:
+    body = f"""\
+        stages:
+          a:
+            matrix: {{x: [a, {"v" * 600}], y: [b, {"w" * 500}]}}
+            cmd: echo
+            outs: ["out/${{key}}"]
+        """
+    assert errors(body, tmp_path) == [
+        "specops.yaml:8:12: error: stages.a.outs[0]: can be 1,105 characters long with the"
+        " matrix values put in; a path may have at most 1,024"
+    ]
