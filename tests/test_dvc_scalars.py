@@ -267,3 +267,25 @@ def test_dvc_runs_the_values_the_spec_was_read_with(tmp_path: Path) -> None:
     assert seen == {f"sweep@{v}": [f"echo {v}", [f"out/{v}"]] for v in names}
     assert list(seen) == [inst.name for inst in expand(parsed, doc, root)]
     assert [inst.outs[0][0] for inst in expand(parsed, doc, root)] == [f"out/{v}" for v in names]
+
+
+@pytest.mark.parametrize("token", HOSTILE)
+def test_metrics_files_are_read_as_dvc_reads_them(token: str) -> None:
+    from specops.gates.metrics import MetricsError, parse
+
+    text = f"value: {token}\n"
+    try:
+        theirs = dvc_reads(text)["value"]
+    except ValueError:
+        with pytest.raises(MetricsError, match=r"cannot parse m\.yaml as YAML"):
+            parse("m.yaml", text.encode())
+        return
+    assert same(parse("m.yaml", text.encode())["value"], theirs)
+
+
+def test_a_metrics_scalar_dvc_cannot_build_is_a_parse_error() -> None:
+    from specops.gates.metrics import MetricsError, parse
+
+    with pytest.raises(MetricsError) as caught:
+        parse("m.yaml", b"auc: 2024-13-01\n")
+    assert caught.value.reason == "cannot parse m.yaml as YAML: '2024-13-01' is not a date"
