@@ -270,6 +270,7 @@ CASES: dict[str, Case] = {
             outs:
               - model.bin: {type: model, labels: [tabular, v2], meta: {owner: ml}, desc: Model}
             meta: {owner: ml-team, ticket: 42}
+        params: [config/all.yaml]
         """,
         params_yaml="""
         seed: 7
@@ -364,6 +365,7 @@ READ_REPO = """
 import json
 from dvc.dependency import ParamsDependency
 from dvc.repo import Repo
+from dvc.repo.params.show import _collect_top_level_params
 from dvc.stage.serialize import to_pipeline_file
 
 with Repo() as repo:
@@ -381,7 +383,9 @@ with Repo() as repo:
         path: {name: artifact.to_dict() for name, artifact in found.items()}
         for path, found in repo.artifacts.read().items()
     }
-print(json.dumps({"stages": stages, "params": params, "artifacts": artifacts}))
+    top_params = sorted(_collect_top_level_params(repo))
+print(json.dumps({"stages": stages, "params": params, "artifacts": artifacts,
+                  "top_params": top_params}))
 """
 
 _NODE = re.compile(r'^"([^"]+)";$')
@@ -439,6 +443,10 @@ def test_dvc_reads_each_stage_as_the_spec_means_it(dvc_view: DvcView, name: str)
     params = {s: read["params"][a] for a in read["params"] for s in _own([a], name)}
     assert params == case.params
     assert read["artifacts"].get(f"{name}/dvc.yaml", {}) == case.artifacts
+
+
+def test_dvc_finds_the_top_level_params_files(dvc_view: DvcView) -> None:
+    assert dvc_view.read["top_params"] == ["params-files/config/all.yaml"]
 
 
 def test_dvc_reads_the_whole_repository_without_a_warning(dvc_view: DvcView) -> None:

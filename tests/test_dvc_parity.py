@@ -151,3 +151,22 @@ def test_a_stage_resolves_in_its_own_vars_on_top_of_the_specs(tmp_path: Path) ->
         "specops.yaml:13:10: error: stages.b.cmd: "
         "cannot resolve '${lr}': 'lr' is not defined",  # a's vars are a's alone
     ]
+
+
+def test_top_level_params_files_are_rendered_and_stay_in_the_repository(tmp_path: Path) -> None:
+    body = """\
+        stages:
+          a:
+            cmd: x
+        params: [config/serve.yaml, ../outside.yaml, "${missing}.yaml"]
+        """
+    assert errors(body, tmp_path) == [
+        "specops.yaml:7:29: error: params[1]: '../outside.yaml' leaves the repository through '..'"
+    ]
+    body = body.replace(", ../outside.yaml", "")
+    assert errors(body, tmp_path) == [
+        "specops.yaml:7:29: error: params[1]: cannot resolve '${missing}': 'missing' is not defined"
+    ]
+    body = body.replace(', "${missing}.yaml"', "")
+    spec, _ = parse_spec("specops.yaml", (HEAD + textwrap.dedent(body)).encode(), tmp_path)
+    assert render_dvc(spec, "specops.yaml").endswith("params:\n- config/serve.yaml\n")

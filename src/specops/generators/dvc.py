@@ -73,6 +73,8 @@ def to_dvc(spec: Spec) -> dict[str, Any]:
     data["stages"] = {name: _stage(s) for name, s in spec.stages.items()}
     if spec.metrics:
         data["metrics"] = list(spec.metrics)
+    if spec.params:
+        data["params"] = list(spec.params)
     if spec.models:
         data["artifacts"] = {name: _artifact(model) for name, model in spec.models.items()}
     return data

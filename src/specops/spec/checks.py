@@ -191,6 +191,8 @@ def _spec_paths(spec: Spec) -> Iterator[tuple[str, KeyPath]]:
             yield model.metrics, ("models", name, "metrics")
     for i, path in enumerate(spec.metrics):
         yield path, ("metrics", i)
+    for i, path in enumerate(spec.params):
+        yield path, ("params", i)
     if spec.monitoring:
         yield spec.monitoring.reference, ("monitoring", "reference")
         yield spec.monitoring.current, ("monitoring", "current")

@@ -383,5 +383,7 @@ class Spec(_Model):
     deploy: dict[PromotionStage, Deployment] = {}
     #: Metrics files that no stage writes, rendered as DVC's top-level `metrics:`.
     metrics: list[Text] = []
+    #: Params files that no stage reads, for `dvc params diff`: DVC's top-level `params:`.
+    params: list[Text] = []
     ci: CI = CI()
     governance: Governance | None = None
