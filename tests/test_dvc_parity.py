@@ -170,3 +170,19 @@ def test_top_level_params_files_are_rendered_and_stay_in_the_repository(tmp_path
     body = body.replace(', "${missing}.yaml"', "")
     spec, _ = parse_spec("specops.yaml", (HEAD + textwrap.dedent(body)).encode(), tmp_path)
     assert render_dvc(spec, "specops.yaml").endswith("params:\n- config/serve.yaml\n")
+
+
+def test_a_stages_vars_change_nothing_the_other_stages_see(tmp_path: Path) -> None:
+    body = """\
+        vars: [{train: {lr: 0.1}}]
+        stages:
+          a:
+            vars: [{train: {depth: 3}}]
+            cmd: x ${train.lr} ${train.depth}
+          b:
+            cmd: y ${train.depth}
+        """
+    assert errors(body, tmp_path) == [
+        "specops.yaml:10:10: error: stages.b.cmd: "
+        "cannot resolve '${train.depth}': 'train' has no key 'depth'",
+    ]

@@ -4,7 +4,6 @@ overwriting anything."""
 
 from __future__ import annotations
 
-import copy
 import datetime
 import json
 import posixpath
@@ -88,6 +87,8 @@ def _merge(ctx: Context, into: dict[str, Any], update: dict[str, Any], source: s
         for key, value in new.items():
             path = (*prefix, key)
             if isinstance(target.get(key), dict) and isinstance(value, dict):
+                # Copied before it changes: a stage's context shares the rest with the spec's.
+                target[key] = dict(target[key])
                 stack.append((target[key], value, path))
                 continue
             if key in target:
@@ -240,7 +241,7 @@ def stage_context(ctx: Context, name: str, stage: Stage, doc: YamlDoc, root: Pat
     """The context a stage with its own `vars` resolves in: the spec's, and then its vars
     (files relative to its wdir), as DVC clones and extends it per stage."""
     own = Context(
-        data=copy.deepcopy(ctx.data),
+        data=dict(ctx.data),  # _merge copies what it changes below the top
         params=ctx.params,
         params_readable=ctx.params_readable,
         sources=dict(ctx.sources),
