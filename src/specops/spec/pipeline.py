@@ -194,10 +194,11 @@ def instances(
 def _below(sorted_outs: list[str], folder: str) -> Iterator[str]:
     """The outs strictly inside `folder`, found by bisection: they sort together after it."""
     prefix = f"{folder}/"
-    for out in itertools.islice(sorted_outs, bisect.bisect_left(sorted_outs, prefix), None):
-        if not out.startswith(prefix):
-            break
-        yield out
+    # By index: islice would step over every out before the first one, for every folder.
+    i = bisect.bisect_left(sorted_outs, prefix)
+    while i < len(sorted_outs) and sorted_outs[i].startswith(prefix):
+        yield sorted_outs[i]
+        i += 1
 
 
 def graph_problems(insts: list[Instance], doc: YamlDoc) -> Iterator[Problem]:
