@@ -62,6 +62,12 @@ def _stage_name(i: int) -> str:
     return f"s{i:05d}"
 
 
+#: With --interpolated, every stage also uses `${...}`: a vars value in a dependency, a
+#: params.yaml value in its command, and every tenth stage (7, 17, ...) is a matrix over a list
+#: from vars whose items write their own folder.
+INTERPOLATED = False
+
+
 def make_project(n: int, seed: int = 0) -> tuple[str, str]:
     """The text of a valid n-stage spec (maturity 4) and of the params.yaml it refers to."""
     rng = random.Random(seed)
@@ -71,6 +77,7 @@ def make_project(n: int, seed: int = 0) -> tuple[str, str]:
         f"name: synthetic-{n}",
         "maturity: 4",
         "",
+        *(["vars:", "  - {src: src/stages, seeds: [1, 2]}"] if INTERPOLATED else []),
         "stages:",
     ]
     params: list[str] = ["common:", "  seed: 42", "  n_jobs: 2"]
@@ -86,15 +93,23 @@ def make_project(n: int, seed: int = 0) -> tuple[str, str]:
         if i % 3 == 0:
             keys.append("common.seed")
         params += [f"{name}:", f"  lr: {0.001 * (1 + i % 7):g}", f"  depth: {2 + i % 9}"]
+        cmd = f"python -m stages.{name} --shard {i} --out data/{name}"
+        matrix = INTERPOLATED and i % 10 == 7
+        if INTERPOLATED:
+            deps[0] = f'"${{src}}/{name}.py"'
+            cmd += " --seed ${common.seed}" + (" --item ${item.seed}" if matrix else "")
         lines += [
             f"  {name}:",
             f"    step: {STEPS[i % len(STEPS)]}",
             f"    desc: Stage {i} of the synthetic pipeline",
-            f"    cmd: python -m stages.{name} --shard {i} --out data/{name}",
+            *(["    matrix:", "      seed: ${seeds}"] if matrix else []),
+            f"    cmd: {cmd}",
             f"    deps: [{', '.join(deps)}]",
             f"    params: [{', '.join(keys)}]",
         ]
-        if i % 4 == 0:
+        if matrix:
+            lines += [f'    outs: ["data/{name}/${{item.seed}}"]']
+        elif i % 4 == 0:
             log = f"      - logs/{name}.log: {{cache: false}}"
             lines += ["    outs:", f"      - data/{name}", log]
         else:
@@ -360,7 +375,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--profile-top", type=int, default=20, help="functions listed in that cProfile summary"
     )
+    ap.add_argument(
+        "--interpolated",
+        action="store_true",
+        help="specs whose stages use ${...} (vars, params.yaml values, matrices from vars)",
+    )
     args = ap.parse_args(argv)
+    global INTERPOLATED  # read by make_project, also under --profile
+    INTERPOLATED = args.interpolated
 
     loader = YamlLoader.__name__
     print(f"python {sys.version.split()[0]}, PyYAML {yaml.__version__} ({loader}), ", end="")

@@ -504,7 +504,7 @@ def test_a_reference_to_a_matrix_key_that_does_not_exist_is_refused(tmp_path: Pa
     )
     assert load(text, tmp_path) == [
         "specops.yaml:9:12: error: stages.train.outs[0]: "
-        "'${item.cfg.nope}' is missing from the matrix value \"{'name': 'a'}\"",
+        "cannot resolve '${item.cfg.nope}': 'item.cfg' has no key 'nope'",
     ]
 
 
@@ -550,15 +550,18 @@ def test_a_params_file_that_is_a_symlink_loop_is_reported(tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     "path, reason",
     [
-        ("${item.v[0]}/x", "'${item.v[0]}' cannot be checked: in a path, use only ${item.KEY}"),
-        ("${item.w.a-b}/x", "'${item.w.a-b}' cannot be checked: in a path, use only ${item.KEY}"),
-        ("${ item.v }/x", "'${ item.v }' cannot be checked: in a path, use only ${item.KEY}"),
-        ("${d}/x", "'${d}' cannot be checked: in a path, use only ${item.KEY}"),
-        ("${item.zz}/x", "'${item.zz}' names no key of the stage's matrix (v, w)"),
-        ("${item.v}/x", "'${item.v}' is a list or mapping in the matrix value \"['..', '/etc']\""),
+        ("${item.v[0]}/x", "in stage 's@v0-w0': '../x' leaves the repository through '..'"),
+        (
+            "${item.w.a-b}/x",
+            "in stage 's@v0-w0': '../../tmp/x' leaves the repository through '..'",
+        ),
+        ("${ item.v }/x", "cannot resolve '${ item.v }': it is a list, which DVC cannot put"),
+        ("${d}/x", "cannot resolve '${d}': 'd' is not defined"),
+        ("${item.zz}/x", "cannot resolve '${item.zz}': 'item' has no key 'zz'"),
+        ("${item.v}/x", "cannot resolve '${item.v}': it is a list, which DVC cannot put"),
     ],
 )
-def test_a_path_takes_only_references_specops_can_resolve(
+def test_a_path_is_checked_with_its_references_resolved(
     tmp_path: Path, path: str, reason: str
 ) -> None:
     stage = (
@@ -568,7 +571,7 @@ def test_a_path_takes_only_references_specops_can_resolve(
     )
     assert load(spec(0, stage), tmp_path) == [
         f"specops.yaml:8:12: error: stages.s.outs[0]: {reason}"
-        + (" of the stage's matrix" if reason.endswith("${item.KEY}") else "")
+        + (" into text" if reason.endswith("cannot put") else "")
     ]
 
 

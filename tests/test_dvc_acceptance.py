@@ -25,10 +25,12 @@ class Case:
     params_yaml: str | None = None
     params: dict[str, dict[str, Any]] = field(default_factory=dict)  # stage -> values DVC reads
     artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    extra: dict[str, str] = field(default_factory=dict)  # more files of the case's folder
 
     def files(self, name: str) -> dict[str, str]:
         spec = f"version: 1\nname: {name}\nmaturity: 0\n" + textwrap.dedent(self.body)
         files = {f"{name}/specops.yaml": spec}
+        files |= {f"{name}/{path}": text for path, text in self.extra.items()}
         if self.params_yaml is not None:
             files[f"{name}/params.yaml"] = textwrap.dedent(self.params_yaml)
         return files
@@ -256,6 +258,105 @@ CASES: dict[str, Case] = {
             "train": {"train.lr": 0.01, "train.layers.depth": 4},
         },
     ),
+    "params-files": Case(
+        """
+        stages:
+          train:
+            cmd: python train.py
+            params:
+              - seed
+              - config/train.yaml: [lr, layers.depth]
+              - config/all.yaml:
+            outs:
+              - model.bin: {type: model, labels: [tabular, v2], meta: {owner: ml}, desc: Model}
+            meta: {owner: ml-team, ticket: 42}
+        params: [config/all.yaml]
+        """,
+        params_yaml="""
+        seed: 7
+        """,
+        extra={
+            "config/train.yaml": "lr: 0.1\nlayers: {depth: 3, width: 8}\n",
+            "config/all.yaml": "a: 1\nb: {c: two}\n",
+        },
+        stages={
+            "train": {
+                "cmd": "python train.py",
+                "params": [
+                    "seed",
+                    {"config/all.yaml": None},
+                    {"config/train.yaml": ["layers.depth", "lr"]},
+                ],
+                "outs": [
+                    {
+                        "model.bin": {
+                            "desc": "Model",
+                            "type": "model",
+                            "labels": ["tabular", "v2"],
+                            "meta": {"owner": "ml"},
+                        }
+                    }
+                ],
+                "meta": {"owner": "ml-team", "ticket": 42},
+            }
+        },
+        params={
+            "train": {
+                "seed": 7,
+                "lr": 0.1,
+                "layers.depth": 3,
+                "a": 1,
+                "b": {"c": "two"},
+            }
+        },
+    ),
+    "wdir": Case(
+        """
+        stages:
+          build:
+            wdir: sub
+            cmd: python build.py
+            deps: [build.py, ../shared.txt]
+            params: [lr, {../conf.yaml: [depth]}]
+            outs: [out.bin]
+          use:
+            cmd: python use.py
+            deps: [sub/out.bin]
+        """,
+        extra={"sub/params.yaml": "lr: 0.5\n", "conf.yaml": "depth: 2\n"},
+        stages={
+            "build": {
+                "wdir": "sub",
+                "cmd": "python build.py",
+                "deps": ["../shared.txt", "build.py"],
+                "params": ["lr", {"../conf.yaml": ["depth"]}],
+                "outs": ["out.bin"],
+            },
+            "use": {"cmd": "python use.py", "deps": ["sub/out.bin"]},
+        },
+        edges={("build", "use")},
+        params={"build": {"lr": 0.5, "depth": 2}},
+    ),
+    "stage-vars": Case(
+        """
+        vars: [{opt: sgd}]
+        stages:
+          train:
+            vars: [{lr: 0.1}, conf.yaml]
+            wdir: sub
+            cmd: python train.py --lr ${lr} --depth ${depth} --opt ${opt}
+          sweep:
+            vars: [{size: 3}]
+            matrix: {m: [a, b]}
+            cmd: run ${item.m} ${size}
+        """,
+        extra={"sub/conf.yaml": "depth: 4\n"},
+        stages={
+            "train": {"wdir": "sub", "cmd": "python train.py --lr 0.1 --depth 4 --opt sgd"},
+            "sweep@a": {"cmd": "run a 3"},
+            "sweep@b": {"cmd": "run b 3"},
+        },
+    ),
 }
 
 # DVC's own reading of the repository: each stage as DVC would write it back to dvc.yaml, the
@@ -264,6 +365,7 @@ READ_REPO = """
 import json
 from dvc.dependency import ParamsDependency
 from dvc.repo import Repo
+from dvc.repo.params.show import _collect_top_level_params
 from dvc.stage.serialize import to_pipeline_file
 
 with Repo() as repo:
@@ -281,7 +383,9 @@ with Repo() as repo:
         path: {name: artifact.to_dict() for name, artifact in found.items()}
         for path, found in repo.artifacts.read().items()
     }
-print(json.dumps({"stages": stages, "params": params, "artifacts": artifacts}))
+    top_params = sorted(_collect_top_level_params(repo))
+print(json.dumps({"stages": stages, "params": params, "artifacts": artifacts,
+                  "top_params": top_params}))
 """
 
 _NODE = re.compile(r'^"([^"]+)";$')
@@ -339,6 +443,10 @@ def test_dvc_reads_each_stage_as_the_spec_means_it(dvc_view: DvcView, name: str)
     params = {s: read["params"][a] for a in read["params"] for s in _own([a], name)}
     assert params == case.params
     assert read["artifacts"].get(f"{name}/dvc.yaml", {}) == case.artifacts
+
+
+def test_dvc_finds_the_top_level_params_files(dvc_view: DvcView) -> None:
+    assert dvc_view.read["top_params"] == ["params-files/config/all.yaml"]
 
 
 def test_dvc_reads_the_whole_repository_without_a_warning(dvc_view: DvcView) -> None:
@@ -406,7 +514,7 @@ def test_specops_init_scaffolds_a_project_dvc_reproduces(tmp_path: Path) -> None
 
 def test_matrix_items_are_named_as_dvc_names_them(tmp_path: Path) -> None:
     from specops.spec import load_spec
-    from specops.spec.pipeline import instances
+    from specops.spec.resolve import expand
 
     spec = """\
 version: 1
@@ -425,7 +533,8 @@ stages:
 """
     root = make_project(tmp_path / "kinds", {"specops.yaml": spec})
     listed = run(root, "dvc", "stage", "list", "--name-only").stdout.split()
-    ours = [inst.name for inst in instances(load_spec(root / "specops.yaml").spec)]
+    project = load_spec(root / "specops.yaml")
+    ours = [inst.name for inst in expand(project.spec, project.doc, root)]
     assert len(ours) == 2 * 2 * 3 * 2 * 2 * 2
     assert ours[:3] == [
         "sweep@rf-1-0.5-true-layers0-cfg0",

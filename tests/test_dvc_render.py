@@ -20,6 +20,8 @@ FULL = """\
 version: 1
 name: full
 maturity: 0
+vars:
+  - {models: [rf, logreg], depths: [3, 5]}
 stages:
   prepare:
     step: prepare
@@ -31,9 +33,11 @@ stages:
       - data/prepared
       - data/cache.db: {cache: false, persist: true}
   sweep:
-    matrix: {model: [rf, logreg], depth: [3, 5]}
-    cmd: python train.py --model ${item.model} --depth ${item.depth}
-    deps: [data/prepared]
+    matrix:
+      model: ${models}
+      depth: ${depths}
+    cmd: python train.py --model ${item.model} --depth ${item.depth} --seed ${prepare.seed}
+    deps: [data/prepared, "1e3", "010", "on"]  # strings DVC would read as numbers and "on"
     outs: ["models/${item.model}-${item.depth}.bin"]
   evaluate:
     cmd: python eval.py

@@ -14,12 +14,13 @@ import io
 import json
 import math
 import posixpath
-import re
 import sys
 from collections.abc import Iterator
 from typing import Any
 
 import yaml
+
+from specops.spec import scalars
 
 
 class MetricsError(Exception):
@@ -35,15 +36,22 @@ MAX_METRICS = 100_000
 
 
 class _Yaml12Loader(yaml.SafeLoader):
-    """PyYAML's safe loader with YAML 1.2's floats, as DVC's ruamel loader reads them:
-    `1e-3` and `.5e2` are numbers, not strings."""
+    """PyYAML's safe loader with the scalar rules of DVC's own (ruamel.yaml's safe loader, YAML
+    1.2): `1e-3` is a number, `on` a string and `010` is 10."""
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode and implicit[0]:
+            return scalars.resolve(value)
+        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
 
 
-_Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$"),
-    list("-+0123456789."),
-)
+def _scalar(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    assert isinstance(node, yaml.ScalarNode)
+    return scalars.construct(node.tag, loader.construct_scalar(node))
+
+
+for _tag in (scalars.INT, scalars.FLOAT, scalars.BOOL, scalars.TIMESTAMP):
+    _Yaml12Loader.add_constructor(_tag, _scalar)
 
 
 def _toml(text: str, path: str) -> Any:
@@ -114,6 +122,8 @@ def _parse(path: str, raw: bytes) -> dict[str, Any]:
             data = yaml.load(text, Loader=_Yaml12Loader)
         except yaml.YAMLError as exc:
             raise MetricsError(f"cannot parse {path} as YAML: {_yaml_error(exc)}") from exc
+        except ValueError as exc:  # a scalar that looks like a number and is not one
+            raise MetricsError(f"cannot parse {path} as YAML: {exc}") from exc
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}"
         raise MetricsError(f"cannot read {path}: expected a mapping of metrics, it is {kind}")

@@ -7,12 +7,24 @@ from typing import Any
 import yaml
 
 from specops.generators.header import header
+from specops.spec import scalars
 from specops.spec.models import ModelEntry, OutOptions, Spec, Stage
 
 try:  # libyaml's emitter is several times faster on large pipelines
-    from yaml import CSafeDumper as _Dumper
+    from yaml import CSafeDumper as _BaseDumper
 except ImportError:  # pragma: no cover
-    from yaml import SafeDumper as _Dumper  # type: ignore[assignment]
+    from yaml import SafeDumper as _BaseDumper  # type: ignore[assignment]
+
+
+class _Dumper(_BaseDumper):
+    """Quotes a string that either YAML 1.1 (PyYAML's rules) or DVC's YAML 1.2 loader would
+    read as something else: `on` and `010`, and also `1e3`, `0o17` and `09`."""
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> Any:
+        tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        if kind is yaml.ScalarNode and implicit[0] and tag == scalars.STR:
+            return scalars.resolve(value)
+        return tag
 
 
 def _entries(entries: list[str | dict[str, OutOptions]]) -> list[Any]:
@@ -28,14 +40,19 @@ def _stage(stage: Stage) -> dict[str, Any]:
         out["desc"] = stage.desc
     if stage.matrix is not None:
         out["matrix"] = stage.matrix
+    if stage.vars:
+        out["vars"] = list(stage.vars)
+    if stage.wdir is not None:
+        out["wdir"] = stage.wdir
     out["cmd"] = stage.cmd[0] if len(stage.cmd) == 1 else list(stage.cmd)
-    for field in ("deps", "params"):
-        if getattr(stage, field):
-            out[field] = list(getattr(stage, field))
+    if stage.deps:
+        out["deps"] = list(stage.deps)
+    if stage.params:
+        out["params"] = [p if isinstance(p, str) else dict(p) for p in stage.params]
     for field in ("outs", "metrics", "plots"):
         if getattr(stage, field):
             out[field] = _entries(getattr(stage, field))
-    for flag in ("always_changed", "frozen"):
+    for flag in ("always_changed", "frozen", "meta"):
         if getattr(stage, flag) is not None:
             out[flag] = getattr(stage, flag)
     return out
@@ -52,9 +69,12 @@ def _artifact(model: ModelEntry) -> dict[str, Any]:
 
 def to_dvc(spec: Spec) -> dict[str, Any]:
     """The content of dvc.yaml as plain data."""
-    data: dict[str, Any] = {"stages": {name: _stage(s) for name, s in spec.stages.items()}}
+    data: dict[str, Any] = {"vars": list(spec.vars)} if spec.vars else {}
+    data["stages"] = {name: _stage(s) for name, s in spec.stages.items()}
     if spec.metrics:
         data["metrics"] = list(spec.metrics)
+    if spec.params:
+        data["params"] = list(spec.params)
     if spec.models:
         data["artifacts"] = {name: _artifact(model) for name, model in spec.models.items()}
     return data

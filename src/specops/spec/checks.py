@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import difflib
+import posixpath
 import re
 from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from specops.spec import pipeline
+from specops.spec.context import Context, load_context, params_file
 from specops.spec.files import Unreadable, read_bytes, real_path_inside
 from specops.spec.models import Spec, path_of
 from specops.spec.problems import MAX_PROBLEMS, KeyPath, Problem, SpecError
+from specops.spec.resolve import Resolver, name_problems
 from specops.spec.yamlfile import YamlDoc, load_yaml
 
 PARAMS_FILE = "params.yaml"
@@ -67,11 +70,20 @@ class Suggestions:
 def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
     """Every problem of a schema-valid spec, in file order."""
     suggest = Suggestions()
-    problems = [*_matrices(spec, doc), *_paths(spec, doc)]
+    ctx = load_context(spec.vars, doc, root)
+    resolver = Resolver(spec, doc, root, ctx, suggest)
+    matrices = resolver.matrices
+    # A matrix from vars that failed to load would only repeat that problem.
+    problems = [*ctx.problems, *([] if ctx.problems else resolver.problems)]
+    problems += _matrices(spec, matrices, doc)
+    problems += _paths(spec, doc)
+    # References are checked once per value they can take, and only on bounded matrices.
+    problems += [] if problems else resolver.check()
     # The graph checks assume sane paths and matrices: expand the matrices only when bounded.
-    insts = None if problems else list(pipeline.instances(spec))
-    duplicates = list(_duplicates(spec, doc))
-    expanded = list(_expanded_paths(insts, doc)) if insts is not None else []
+    insts = None if problems else list(pipeline.instances(spec, matrices, resolver.text))
+    duplicates = list(_duplicates(spec, matrices, doc))
+    duplicates += name_problems(spec, matrices, doc) if insts is not None else []
+    expanded = list(_expanded_paths(spec, insts, doc)) if insts is not None else []
     problems += expanded
     # Two equal matrix items, or a path out of the repository, would only cascade in the graph.
     if insts is not None and not duplicates and not expanded:
@@ -84,7 +96,7 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
         *_gates(spec, doc, suggest),
         *_promotion(spec, doc, suggest),
         *_deploy(spec, doc, suggest),
-        *_params(spec, doc, root, suggest),
+        *_params(spec, ctx, root, insts, doc, suggest),
     ]
     return sorted(problems)
 
@@ -128,29 +140,35 @@ def _expressions(doc: YamlDoc, value: Any, path: KeyPath) -> Iterator[Problem]:
             yield from _expressions(doc, item, (*path, i))
 
 
-def _matrices(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
+def _matrices(
+    spec: Spec, matrices: dict[str, pipeline.Matrix | None], doc: YamlDoc
+) -> Iterator[Problem]:
     oversized = False
     for name, stage in spec.stages.items():
-        if stage.matrix is None:
+        matrix = matrices.get(name)
+        if stage.matrix is None or matrix is None:
             continue
         if not stage.matrix:
             yield doc.problem(("stages", name, "matrix"), "must name at least one key")
-        for key, values in stage.matrix.items():
+        for key, values in matrix.items():
             if not values:
                 yield doc.problem(("stages", name, "matrix", key), "must list at least one value")
-        size = pipeline.matrix_size(stage)
+        size = pipeline.matrix_size(matrix)
         if size > pipeline.MAX_MATRIX:
             oversized = True
             msg = f"expands to {size:,} stages; at most {pipeline.MAX_MATRIX:,} are allowed"
             yield doc.problem(("stages", name, "matrix"), msg)
-    total = pipeline.stage_count(spec)
+    total = pipeline.stage_count(spec, matrices)
     if total > pipeline.MAX_STAGES and not oversized:
         msg = (
             f"the stages and their matrices make {total:,} stages in all;"
             f" at most {pipeline.MAX_STAGES:,} are allowed"
         )
         yield doc.problem(("stages",), msg, at_key=True)
-    elif not oversized and (paths := pipeline.expanded_paths(spec)) > pipeline.MAX_EXPANDED_PATHS:
+    elif (
+        not oversized
+        and (paths := pipeline.expanded_paths(spec, matrices)) > pipeline.MAX_EXPANDED_PATHS
+    ):
         msg = (
             f"the stages' deps and outs make {paths:,} paths with matrices expanded;"
             f" at most {pipeline.MAX_EXPANDED_PATHS:,} are allowed"
@@ -160,57 +178,50 @@ def _matrices(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
 
 def _spec_paths(spec: Spec) -> Iterator[tuple[str, KeyPath]]:
     for name, stage in spec.stages.items():
+        if stage.wdir is not None:
+            yield stage.wdir, ("stages", name, "wdir")
         for i, dep in enumerate(stage.deps):
-            yield dep, ("stages", name, "deps", i)
+            yield stage.in_wdir(dep), ("stages", name, "deps", i)
         for field in ("outs", "metrics", "plots"):
             for i, entry in enumerate(getattr(stage, field)):
-                yield path_of(entry), ("stages", name, field, i)
+                yield stage.in_wdir(path_of(entry)), ("stages", name, field, i)
     for name, model in spec.models.items():
         yield model.path, ("models", name, "path")
         if model.metrics:
             yield model.metrics, ("models", name, "metrics")
     for i, path in enumerate(spec.metrics):
         yield path, ("metrics", i)
+    for i, path in enumerate(spec.params):
+        yield path, ("params", i)
     if spec.monitoring:
         yield spec.monitoring.reference, ("monitoring", "reference")
         yield spec.monitoring.current, ("monitoring", "current")
 
 
 def _paths(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
+    """Paths as written; those with `${...}` again once resolved (`_expanded_paths`)."""
     for path, loc in _spec_paths(spec):
-        matrix = spec.stages[str(loc[1])].matrix if loc[0] == "stages" else None
-        reason = pipeline.path_problem(path) or (
-            # `${{` has its own problem; anything else in `${...}` must be resolvable here.
-            pipeline.reference_problem(path, matrix) if "${" in path and "${{" not in path else None
-        )
+        reason = pipeline.path_problem(path)
         if reason:
             yield doc.problem(loc, reason)
-            continue
-        longest = pipeline.longest_expansion(path, matrix) if matrix else len(path)
-        if longest > pipeline.MAX_PATH_CHARS:
-            msg = (
-                f"can be {longest:,} characters long with the matrix values put in;"
-                f" a path may have at most {pipeline.MAX_PATH_CHARS:,}"
-            )
-            yield doc.problem(loc, msg)
-        elif loc[2:3] in (("outs",), ("metrics",), ("plots",)):
+        elif "${" not in path and loc[2:3] in (("outs",), ("metrics",), ("plots",)):
             reason = pipeline.out_problem(path)
             if reason:
                 yield doc.problem(loc, reason)
 
 
-def _expanded_paths(insts: list[pipeline.Instance], doc: YamlDoc) -> Iterator[Problem]:
-    """A matrix value can take a path out of the repository (`..`, `/etc`): check the paths
-    with the values put in, once per path in the spec."""
-    reported: set[KeyPath] = set()
+def _expanded_paths(spec: Spec, insts: list[pipeline.Instance], doc: YamlDoc) -> Iterator[Problem]:
+    """A value put in can take a path out of the repository (`..`, `/etc`) or into DVC's own
+    files: check the paths with the values put in, once per path in the spec."""
+    reported = {loc for path, loc in _spec_paths(spec) if "${" not in path}
     for inst in insts:
-        if inst.name == inst.stage:
-            continue  # no matrix: already checked as written
         for path, loc in (*inst.deps, *inst.outs):
+            if loc in reported:
+                continue
             reason = pipeline.path_problem(path) or (
                 pipeline.out_problem(path) if loc[2] != "deps" else None
             )
-            if reason and loc not in reported:
+            if reason:
                 reported.add(loc)
                 yield doc.problem(loc, f"in stage {inst.name!r}: {reason}")
 
@@ -232,13 +243,19 @@ def _repeated(doc: YamlDoc, entries: Iterable[tuple[str, str, KeyPath]]) -> Iter
             yield doc.problem(loc, f"{written!r} is listed twice ({where})")
 
 
-def _duplicates(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
+def _duplicates(
+    spec: Spec, matrices: dict[str, pipeline.Matrix | None], doc: YamlDoc
+) -> Iterator[Problem]:
     """A repeated entry is always a mistake: DVC tracks a path once, and names two equal
     matrix items alike, so that one stage silently replaces the other."""
     for name, stage in spec.stages.items():
         base: KeyPath = ("stages", name)
         yield from _repeated(
-            doc, ((key, key, (*base, "params", i)) for i, key in enumerate(stage.params))
+            doc,
+            (
+                (f"{file}:{key}", key or str(file), (*base, "params", *where))
+                for file, key, where in stage.param_refs
+            ),
         )
         deps = [(d, (*base, "deps", i)) for i, d in enumerate(stage.deps)]
         outs = [
@@ -255,7 +272,7 @@ def _duplicates(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
                     if pipeline.path_problem(path) is None
                 ),
             )
-        for key, values in (stage.matrix or {}).items():
+        for key, values in (matrices.get(name) or {}).items():
             fragments = [pipeline.fragment(key, i, v) for i, v in enumerate(values)]
             yield from _repeated(
                 doc, ((f, f, (*base, "matrix", key, i)) for i, f in enumerate(fragments))
@@ -414,28 +431,63 @@ def load_params(root: Path) -> YamlDoc | None:
     return None if raw is None else load_yaml(PARAMS_FILE, raw)
 
 
-def _params(spec: Spec, doc: YamlDoc, root: Path, suggest: Suggestions) -> Iterator[Problem]:
-    refs = [
-        (key, ("stages", name, "params", i))
+def _params_path(wdir: str | None, file: str | None) -> str | None:
+    """A params file relative to the repository; None for the spec's own params.yaml, which is
+    also the one of a stage in the spec's folder."""
+    path = posixpath.join(wdir, file or PARAMS_FILE) if wdir else file
+    return None if path is None or pipeline.normalize(path) == PARAMS_FILE else path
+
+
+def _params(
+    spec: Spec,
+    ctx: Context,
+    root: Path,
+    insts: list[pipeline.Instance] | None,
+    doc: YamlDoc,
+    suggest: Suggestions,
+) -> Iterator[Problem]:
+    refs: list[tuple[str | None, str | None, KeyPath, str]] = [
+        (_params_path(stage.wdir, file), key, ("stages", name, "params", *where), "")
         for name, stage in spec.stages.items()
-        for i, key in enumerate(stage.params)
-        if "${" not in key  # interpolated keys are resolved by DVC
+        for file, key, where in stage.param_refs
+        if "${" not in f"{stage.wdir}{file}{key}"  # checked below with the values put in
     ]
-    if not refs:
-        return
-    try:
-        params = load_params(root)
-    except SpecError as exc:
-        yield from exc.problems
-        return
-    if params is None:
-        yield doc.problem(refs[0][1], f"{PARAMS_FILE} does not exist next to the spec")
-        return
-    for key, loc in refs:
-        found, prefix, level = _find_key(params.data, key)
+    seen: set[tuple[str | None, str | None, KeyPath]] = set()
+    for inst in insts or ():
+        for file, key, loc in inst.params:
+            file = _params_path(inst.wdir, file)
+            if (file, key, loc) not in seen:
+                seen.add((file, key, loc))
+                refs.append((file, key, loc, f"in stage {inst.name!r}: "))
+    files: dict[str, Any] = {}
+    reported: set[KeyPath] = set()
+    for file, key, loc, where in refs:
+        if file is None:
+            if not ctx.params_readable:  # reported already
+                continue
+            if ctx.params is None:
+                if not reported:
+                    yield doc.problem(loc, f"{PARAMS_FILE} does not exist next to the spec")
+                reported.add(loc)
+                continue
+            data, name = ctx.params.data, PARAMS_FILE
+        else:
+            name, file_loc = file, loc[:5]
+            if file not in files:
+                files[file] = params_file(root, file)
+            data = files[file]
+            if isinstance(data, Unreadable):
+                if file_loc not in reported:
+                    reported.add(file_loc)
+                    yield doc.problem(file_loc, f"{where}{data.reason}", at_key=True)
+                continue
+        if key is None or data is None or loc in reported:
+            continue  # a whole file, or one whose keys specops cannot read
+        found, prefix, level = _find_key(data, key)
         if found:
             continue
+        reported.add(loc)
         hint = ""
         if suggest.affords(key, len(level)):  # the choices are built only when they are used
             hint = suggest(key, [f"{prefix}{k}" for k in level if isinstance(k, str)])
-        yield doc.problem(loc, f"{key!r} is not a key of {PARAMS_FILE}{hint}")
+        yield doc.problem(loc, f"{where}{key!r} is not a key of {name}{hint}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import posixpath
 import re
 from typing import Annotated, Any, Literal
 
@@ -142,6 +143,10 @@ class OutOptions(_Model):
     remote: Text | None = None
     push: bool | None = None
     desc: Text | None = None
+    #: DVC's annotations of an output, as on an artifact.
+    type: Text | None = None
+    labels: list[Text] | None = None
+    meta: Any = None
 
 
 class PlotOptions(OutOptions):
@@ -192,12 +197,35 @@ def path_of(entry: str | dict[str, Any]) -> str:
     return entry if isinstance(entry, str) else next(iter(entry))
 
 
+#: A params entry: a key of params.yaml, or a file with the keys DVC tracks in it (all of
+#: them when the list is left out, `other.yaml:` in dvc.yaml).
+ParamsEntry = Annotated[
+    Annotated[Text, Tag("key")] | Annotated[dict[Text, list[Text] | None], Tag("file")],
+    Discriminator(
+        lambda v: "key" if isinstance(v, str) else "file" if isinstance(v, dict) else None,
+        custom_error_type="params_entry",
+        custom_error_message="must be a key of params.yaml or a mapping of one file to its keys",
+    ),
+]
+ParamRef = tuple[str | None, str | None, tuple[str | int, ...]]
+
 Command = Annotated[
     list[Text],
     BeforeValidator(_one_or_many, json_schema_input_type=Text | list[Text]),
     Field(min_length=1),
 ]
 MatrixValue = str | int | float | bool | list[Any] | dict[str, Any]
+
+
+#: A `vars` entry, as in dvc.yaml: a file (`path` or `path:key,key`) or values.
+VarsEntry = Annotated[
+    Annotated[Text, Tag("file")] | Annotated[dict[str, Any], Tag("values")],
+    Discriminator(
+        lambda v: "file" if isinstance(v, str) else "values" if isinstance(v, dict) else None,
+        custom_error_type="vars_entry",
+        custom_error_message="must be a file name or a mapping of values",
+    ),
+]
 
 
 class Stage(_Model):
@@ -207,18 +235,47 @@ class Stage(_Model):
     desc: Text | None = None
     cmd: Command
     deps: list[Text] = []
-    params: list[Text] = []
+    params: list[ParamsEntry] = []
     outs: list[OutEntry] = []
     metrics: list[OutEntry] = []
     plots: list[PlotEntry] = []
-    matrix: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")], list[MatrixValue]] | None = None
+    #: Each key lists its values, or takes a list from `vars` or params.yaml (`${key}`).
+    matrix: (
+        dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")], list[MatrixValue] | Text] | None
+    ) = None
     always_changed: bool | None = None
     frozen: bool | None = None
+    #: Anything the team wants to keep with the stage; DVC stores it and ignores it.
+    meta: Any = None
+    #: The folder the command runs in, relative to the spec; deps, outs and params files are
+    #: relative to it, and `params` keys are those of its params.yaml.
+    wdir: Text | None = None
+    #: Values for this stage's `${...}` on top of the spec's (files relative to wdir).
+    vars: list[VarsEntry] = []
+
+    def in_wdir(self, path: str) -> str:
+        """`path` relative to the repository rather than to the stage's working folder."""
+        return posixpath.join(self.wdir, path) if self.wdir else path
 
     @property
     def all_outs(self) -> list[str]:
         """Every path the stage writes: outs, metrics and plots."""
         return [path_of(e) for e in (*self.outs, *self.metrics, *self.plots)]
+
+    @property
+    def param_refs(self) -> list[ParamRef]:
+        """Every params entry: (file, key, where under `params`); a key of params.yaml has
+        no file, and a whole file no key."""
+        refs: list[ParamRef] = []
+        for i, entry in enumerate(self.params):
+            if isinstance(entry, str):
+                refs.append((None, entry, (i,)))
+                continue
+            for file, keys in entry.items():
+                if keys is None:
+                    refs.append((file, None, (i, file)))
+                refs += [(file, key, (i, file, j)) for j, key in enumerate(keys or ())]
+        return refs
 
 
 class ModelEntry(_Model):
@@ -315,6 +372,8 @@ class Spec(_Model):
     version: Literal[1]
     name: ProjectName
     maturity: Maturity
+    #: Values for `${...}`, rendered as dvc.yaml's `vars`; params.yaml is always read first.
+    vars: list[VarsEntry] = []
     stages: Annotated[dict[StageName, Stage], Field(min_length=1)]
     models: dict[ModelName, ModelEntry] = {}
     gates: list[Gate] = []
@@ -324,5 +383,7 @@ class Spec(_Model):
     deploy: dict[PromotionStage, Deployment] = {}
     #: Metrics files that no stage writes, rendered as DVC's top-level `metrics:`.
     metrics: list[Text] = []
+    #: Params files that no stage reads, for `dvc params diff`: DVC's top-level `params:`.
+    params: list[Text] = []
     ci: CI = CI()
     governance: Governance | None = None

@@ -7,7 +7,7 @@ import graphlib
 import itertools
 import posixpath
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,9 +28,6 @@ MAX_EXPANDED_PATHS = 200_000
 MAX_PATH_CHARS = 1_024
 MAX_PATH_PARTS = 64
 
-# DVC reads `${item.a.b}` with no spaces inside the braces; `${ item.a }` is an error there.
-_ITEM = re.compile(r"\$\{item\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)\}")
-_REFERENCE = re.compile(r"\$\{[^}]*\}?")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -80,83 +77,37 @@ def ancestors(path: str) -> Iterator[str]:
         yield path
 
 
-def expanded_paths(spec: Spec) -> int:
-    """How many paths the checks build once every matrix is expanded."""
+Matrix = Mapping[str, Sequence[Any]]
+#: Resolves the text of a stage key for one matrix item:
+#: (stage, text, field, item or None, the item's name).
+Resolve = Callable[[str, str, str, "Mapping[str, Any] | None", str], Any]
+
+
+def expanded_paths(spec: Spec, matrices: Mapping[str, Matrix | None]) -> int:
+    """How many paths (and interpolated params keys) the checks build once every matrix is
+    expanded."""
     return sum(
-        matrix_size(stage) * (len(stage.deps) + len(stage.all_outs))
-        for stage in spec.stages.values()
+        matrix_size(matrices.get(name)) * (len(s.deps) + len(s.all_outs) + _interpolated(s))
+        for name, s in spec.stages.items()
     )
 
 
-def matrix_size(stage: Stage) -> int:
+def _interpolated(stage: Stage) -> int:
+    return sum("${" in f"{file}{key}" for file, key, _ in stage.param_refs)
+
+
+def matrix_size(matrix: Matrix | None) -> int:
     size = 1
-    for values in (stage.matrix or {}).values():
+    for values in (matrix or {}).values():
         size *= len(values)
     return size
 
 
-def _lookup(item: Mapping[str, Any], dotted: str) -> Any:
-    value: Any = item
-    for part in dotted.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
 def _text(value: Any) -> str:
-    """A value as DVC writes it into a string or a stage name."""
+    """A value as DVC writes it into a stage name (`to_str`)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def interpolate(text: str, item: Mapping[str, Any]) -> str:
-    """Replace `${item.key}` as DVC does for a matrix stage; other `${...}` stay as they are."""
-
-    def replace(match: re.Match[str]) -> str:
-        value = _lookup(item, match.group(1))
-        return match.group(0) if value is None else _text(value)
-
-    return _ITEM.sub(replace, text) if "${" in text else text
-
-
-def reference_problem(path: str, matrix: Mapping[str, Sequence[Any]] | None) -> str | None:
-    """Why a `${...}` in `path` is not one specops can resolve exactly as DVC will, or None.
-
-    Only `${item.KEY...}` of the stage's own matrix, naming a plain value in every item, can
-    be checked; anything else would let DVC fill in a path that was never checked.
-    """
-    for match in _REFERENCE.finditer(path):
-        ref = match.group(0)
-        item = _ITEM.fullmatch(ref)
-        if item is None or not matrix:
-            return (
-                f"{ref!r} cannot be checked: in a path, use only ${{item.KEY}} of the stage's"
-                " matrix"
-            )
-        key = item.group(1).split(".")[0]
-        if key not in matrix:
-            return f"{ref!r} names no key of the stage's matrix ({', '.join(sorted(matrix))})"
-        for value in matrix[key]:
-            found = _lookup({key: value}, item.group(1))
-            if found is None or isinstance(found, (list, dict)):
-                what = "is missing from" if found is None else "is a list or mapping in"
-                return f"{ref!r} {what} the matrix value {_text(value)[:60]!r}"
-    return None
-
-
-def longest_expansion(text: str, matrix: Mapping[str, Sequence[Any]]) -> int:
-    """An upper bound on the length of `text` with any item of `matrix` put in, computed
-    without expanding the matrix: each reference is replaced by its longest value."""
-    total = len(text)
-    for match in _ITEM.finditer(text):
-        key = match.group(1).split(".")[0]
-        values = [_lookup({key: v}, match.group(1)) for v in matrix.get(key, ())]
-        longest = max((len(_text(v)) for v in values if v is not None), default=None)
-        if longest is not None:
-            total += longest - len(match.group(0))
-    return total
 
 
 def fragment(key: str, index: int, value: Any) -> str:
@@ -170,58 +121,84 @@ class Instance:
 
     name: str  # the stage name as `dvc stage list` prints it, `stage@item` for a matrix item
     stage: str  # the name in the spec
+    wdir: str  # the folder its command runs in, "" for the spec's own
     deps: tuple[tuple[str, KeyPath], ...]
     outs: tuple[tuple[str, KeyPath], ...]
+    #: Interpolated params entries, resolved: (file or None for params.yaml, key or None for
+    #: the whole file, where).
+    params: tuple[tuple[str | None, str | None, KeyPath], ...] = ()
 
 
-def items(stage: Stage) -> Iterator[tuple[str, dict[str, Any]]]:
-    """`(@name, item)` for each item of a matrix, named as DVC names it
-    (`MatrixDefinition.normalized_iterable`); a plain stage has one item named ""."""
-    if not stage.matrix:
-        yield "", {}
+def items(matrix: Matrix | None) -> Iterator[tuple[str, dict[str, Any] | None]]:
+    """`(name, item)` for each item of a resolved matrix, named as DVC names it
+    (`MatrixDefinition.normalized_iterable`); a plain stage has one item, None, named ""."""
+    if not matrix:
+        yield "", None
         return
-    keys = list(stage.matrix)
-    for combo in itertools.product(*(enumerate(v) for v in stage.matrix.values())):
+    keys = list(matrix)
+    for combo in itertools.product(*(enumerate(v) for v in matrix.values())):
         label = "-".join(fragment(k, i, v) for k, (i, v) in zip(keys, combo, strict=True))
-        yield f"@{label}", {k: v for k, (_, v) in zip(keys, combo, strict=True)}
+        yield label, {k: v for k, (_, v) in zip(keys, combo, strict=True)}
 
 
-def stage_count(spec: Spec) -> int:
+def stage_count(spec: Spec, matrices: Mapping[str, Matrix | None]) -> int:
     """How many stages DVC will make of the spec, matrices expanded."""
-    return sum(matrix_size(stage) for stage in spec.stages.values())
+    return sum(matrix_size(matrices.get(name)) for name in spec.stages)
 
 
-def instances(spec: Spec) -> Iterator[Instance]:
-    """Every concrete stage with its dependency and output paths, normalized.
+def instances(
+    spec: Spec, matrices: Mapping[str, Matrix | None], resolve: Resolve
+) -> Iterator[Instance]:
+    """Every concrete stage with its dependency and output paths resolved and normalized, and
+    its params keys resolved.
 
-    The caller makes sure the expansion is bounded (MAX_STAGES) before it asks for this.
+    The caller makes sure the expansion is bounded (MAX_STAGES) and that every reference
+    resolves before it asks for this.
     """
     for name, stage in spec.stages.items():
         base: KeyPath = ("stages", name)
-        outs = [
-            (path_of(entry), (*base, field, i))
-            for field in ("outs", "metrics", "plots")
+        written = [
+            (field, stage.in_wdir(path_of(entry)), (*base, field, i))
+            for field in ("deps", "outs", "metrics", "plots")
             for i, entry in enumerate(getattr(stage, field))
         ]
-        for suffix, item in items(stage):
+        # Only interpolated params entries differ from item to item; the rest are checked once.
+        params = [
+            (file, key, (*base, "params", *where))
+            for file, key, where in stage.param_refs
+            if "${" in f"{stage.wdir}{file}{key}"
+        ]
+        wdir = stage.wdir or ""
+        for label, item in items(matrices.get(name)):
+            put = [
+                (field, resolve(name, text, field, item, label) if "${" in text else text, loc)
+                for field, text, loc in written
+            ]
             yield Instance(
-                name + suffix,
+                f"{name}@{label}" if item is not None else name,
                 name,
+                resolve(name, wdir, "wdir", item, label) if "${" in wdir else wdir,
+                tuple((normalize(p), loc) for f, p, loc in put if f == "deps"),
+                tuple((normalize(p), loc) for f, p, loc in put if f != "deps"),
                 tuple(
-                    (normalize(interpolate(d, item)), (*base, "deps", i))
-                    for i, d in enumerate(stage.deps)
+                    (
+                        None if file is None else resolve(name, file, "params", item, label),
+                        None if key is None else resolve(name, key, "params", item, label),
+                        loc,
+                    )
+                    for file, key, loc in params
                 ),
-                tuple((normalize(interpolate(p, item)), loc) for p, loc in outs),
             )
 
 
 def _below(sorted_outs: list[str], folder: str) -> Iterator[str]:
     """The outs strictly inside `folder`, found by bisection: they sort together after it."""
     prefix = f"{folder}/"
-    for out in itertools.islice(sorted_outs, bisect.bisect_left(sorted_outs, prefix), None):
-        if not out.startswith(prefix):
-            break
-        yield out
+    # By index: islice would step over every out before the first one, for every folder.
+    i = bisect.bisect_left(sorted_outs, prefix)
+    while i < len(sorted_outs) and sorted_outs[i].startswith(prefix):
+        yield sorted_outs[i]
+        i += 1
 
 
 def graph_problems(insts: list[Instance], doc: YamlDoc) -> Iterator[Problem]:
@@ -243,8 +220,11 @@ def graph_problems(insts: list[Instance], doc: YamlDoc) -> Iterator[Problem]:
         for out, loc in inst.outs:
             for folder in ancestors(out):
                 owner = producer.get(folder)
-                if owner is not None and owner != inst.name:
-                    yield doc.problem(loc, f"{out!r} is inside {folder!r}, an out of {owner!r}")
+                if owner is not None:
+                    # DVC refuses nested outs within one stage too (a metrics file in its folder)
+                    whose = "another out of the same stage" if owner == inst.name else None
+                    whose = whose or f"an out of {owner!r}"
+                    yield doc.problem(loc, f"{out!r} is inside {folder!r}, {whose}")
                     break
     sorted_outs = sorted(producer)
     graph: dict[Any, set[Any]] = {inst.name: set() for inst in insts}

@@ -2,7 +2,8 @@
 
 PyYAML composes the node graph (libyaml when available); this module builds Python values from
 it itself so that it can report duplicate keys, refuse unknown tags, bound alias expansion and
-record the 1-based line and column of every key and value for error messages.
+record the 1-based line and column of every key and value for error messages. Plain scalars are
+read by DVC's YAML 1.2 rules (`specops.spec.scalars`), not PyYAML's YAML 1.1 ones.
 """
 
 from __future__ import annotations
@@ -14,15 +15,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from yaml.constructor import ConstructorError, SafeConstructor
 
+from specops.spec import scalars
 from specops.spec.files import MAX_FILE_BYTES
 from specops.spec.problems import Key, KeyPath, Problem, SpecError, format_keypath
 
 try:  # libyaml is several times faster; pure Python is the fallback where it is not built.
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+
+class _Loader(_BaseLoader):
+    """PyYAML's composer with DVC's rules for the tags of plain scalars."""
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> str:
+        if kind is yaml.ScalarNode:
+            return scalars.resolve(value) if implicit[0] else scalars.STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
+
 
 #: How many nodes a document may hold once aliases are expanded ("billion laughs" guard).
 MAX_NODES = 1_000_000
@@ -33,15 +44,16 @@ MAX_CHARS = MAX_FILE_BYTES
 MAX_DEPTH = 100
 
 Mark = tuple[int, int]
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-_COLLECTION_TAGS = {"tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+_COLLECTION_TAGS = {_SEQ, _MAP}
 _SCALAR_TAGS = {
-    "tag:yaml.org,2002:str",
-    "tag:yaml.org,2002:int",
-    "tag:yaml.org,2002:float",
-    "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:null",
-    "tag:yaml.org,2002:timestamp",
+    scalars.STR,
+    scalars.INT,
+    scalars.FLOAT,
+    scalars.BOOL,
+    scalars.NULL,
+    scalars.TIMESTAMP,
 }
 
 
@@ -55,6 +67,8 @@ class YamlDoc:
     keys: dict[KeyPath, Mark] = field(default_factory=dict)
     #: The source text of each number, as written: `3.10` loads as 3.1, but messages quote it.
     numbers: dict[KeyPath, str] = field(default_factory=dict)
+    #: Whether the text holds `${` anywhere: most files do not, and need no interpolation.
+    interpolated: bool = True
 
     def locate(self, loc: Sequence[Any]) -> KeyPath:
         """The longest prefix of `loc` that names a node, skipping parts that name none.
@@ -134,7 +148,7 @@ def _compose(file: str, text: str) -> yaml.Node | None:
     except yaml.reader.ReaderError as exc:
         # A character YAML does not allow. libyaml reads the text as UTF-8 and counts bytes.
         index = exc.position
-        if _Loader.__name__ == "CSafeLoader":
+        if _BaseLoader.__name__ == "CSafeLoader":
             index = len(text.encode("utf-8", "surrogatepass")[:index].decode("utf-8", "ignore"))
         line, col = position(text, index)
         char = exc.character if isinstance(exc.character, int) else ord(exc.character)
@@ -150,7 +164,6 @@ class _Builder:
         self.doc = doc
         self.end = end
         self.problems: list[Problem] = []
-        self.scalars = SafeConstructor()
         self.sizes: dict[int, tuple[int, int]] = {}
 
     def mark(self, node: yaml.Node) -> Mark:
@@ -207,16 +220,18 @@ class _Builder:
             self.problems.append(self.doc.problem(path, f"unsupported YAML tag {node.tag!r}"))
             return None
         try:
-            return self.scalars.construct_object(node)
-        except (ConstructorError, ValueError) as exc:
-            self.problems.append(self.doc.problem(path, f"invalid value: {exc}"))
+            return scalars.construct(node.tag, node.value)
+        except ValueError as exc:
+            implicit = not node.style and scalars.resolve(node.value) == node.tag
+            hint = "; quote it if it is text" if implicit else ""
+            self.problems.append(self.doc.problem(path, f"invalid value: {exc}{hint}"))
             return None
 
     def mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
         merged: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            if key_node.tag == _MERGE_TAG:
+            if key_node.tag == scalars.MERGE:
                 merged.update(self.merge(value_node, path))
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
@@ -250,11 +265,31 @@ class _Builder:
         return merged
 
 
+def _version_directive(file: str, text: str) -> None:
+    """Refuse `%YAML 1.1`: DVC's loader then reads `on` as true and `010` as 8. Looked for in
+    the parser's events only when the text could hold one (libyaml refuses other versions)."""
+    if "%YAML" not in text:
+        return
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.DocumentStartEvent) and event.version not in (None, (1, 2)):
+            mark = event.start_mark
+            line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+            major, minor = event.version
+            msg = (
+                f"a %YAML {major}.{minor} directive changes how DVC reads values"
+                " (`on` becomes true, `010` becomes 8); remove it: specops reads YAML 1.2"
+            )
+            raise _error_at(file, line, col, msg)
+        if isinstance(event, yaml.DocumentStartEvent):
+            return
+
+
 def load_yaml(file: str, raw: bytes) -> YamlDoc:
     """Parse `raw` (the bytes of `file`) into a YamlDoc or raise SpecError with every problem."""
     text = decode(file, raw)
     root = _compose(file, text)
-    doc = YamlDoc(file, None)
+    _version_directive(file, text)
+    doc = YamlDoc(file, None, interpolated="${" in text)
     if root is None:
         raise _error_at(file, 1, 1, "the file is empty; expected a mapping")
     builder = _Builder(doc, position(text, len(text.rstrip("\r\n\x85\u2028\u2029"))))

@@ -1,0 +1,258 @@
+"""The spec's `${...}` resolved as DVC will resolve the dvc.yaml rendered from it: matrices
+first, then every reference of every stage checked once per value it can take, and the paths of
+each matrix item built for the checks that follow."""
+
+from __future__ import annotations
+
+from collections import ChainMap
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from specops.spec import interpolate
+from specops.spec.context import Context, load_context, stage_context
+from specops.spec.interpolate import Suggest, Unresolved
+from specops.spec.models import Spec
+from specops.spec.pipeline import MAX_PATH_CHARS, Instance, Matrix, fragment, instances, items
+from specops.spec.problems import KeyPath, Problem
+from specops.spec.yamlfile import YamlDoc
+
+#: Stage keys whose strings are repository paths, whose length is bounded before they are built.
+_PATH_FIELDS = ("deps", "outs", "metrics", "plots", "wdir")
+#: References checked in all (each reference once per value it can take); beyond this a spec
+#: is refused rather than checked for minutes.
+MAX_REFERENCE_CHECKS = 2_000_000
+
+
+class Resolver:
+    """The context, the resolved matrices and the problems found on the way."""
+
+    def __init__(
+        self, spec: Spec, doc: YamlDoc, root: Path, ctx: Context, suggest: Suggest
+    ) -> None:
+        self.spec, self.doc, self.ctx, self.suggest = spec, doc, ctx, suggest
+        self.problems: list[Problem] = []
+        self.checks = 0
+        self.matrices: dict[str, Matrix | None] = {
+            name: self._matrix(name, stage.matrix) for name, stage in spec.stages.items()
+        }
+        #: What each stage with its own vars resolves in (DVC resolves matrices before them).
+        self.stage_data: dict[str, dict[str, Any]] = {}
+        for name, stage in spec.stages.items():
+            if stage.vars:
+                own = stage_context(ctx, name, stage, doc, root)
+                self.problems += own.problems
+                self.stage_data[name] = own.data
+
+    def _matrix(self, name: str, matrix: Mapping[str, Any] | None) -> Matrix | None:
+        """The matrix with its `${...}` resolved; a key whose values cannot be is dropped, with
+        a problem."""
+        if matrix is None:
+            return None
+        resolved: dict[str, list[Any]] = {}
+        for key, values in matrix.items():
+            loc: KeyPath = ("stages", name, "matrix", key)
+            try:
+                if isinstance(values, str):
+                    found = interpolate.resolve(values, self.ctx.data, None, self.suggest)
+                    if not isinstance(found, list):
+                        what = "text" if isinstance(found, str) else interpolate.kind(found)
+                        raise Unresolved(f"must be a list of values; {values!r} is {what}")
+                    resolved[key] = found
+                else:
+                    resolved[key] = []
+                    for i, value in enumerate(values):
+                        loc = (*loc[:4], i)
+                        if isinstance(value, str):
+                            value = interpolate.resolve(value, self.ctx.data, None, self.suggest)
+                        resolved[key].append(value)
+            except Unresolved as exc:
+                self.problems.append(self.doc.problem(loc, str(exc)))
+        return resolved
+
+    def scope(self, stage: str, item: Mapping[str, Any] | None, key: str) -> Mapping[str, Any]:
+        """What a reference can name: `item` and `key` of a matrix item before the context."""
+        data = self.stage_data.get(stage, self.ctx.data)
+        if item is None:
+            return data
+        return ChainMap({"item": dict(item), "key": key}, data)
+
+    def text(
+        self, stage: str, text: str, field: str, item: Mapping[str, Any] | None, key: str
+    ) -> Any:
+        """`text` of the stage key `field` resolved for one matrix item; as written when it does
+        not resolve (`check` reported why: GitHub's `${{` is the one case left to it)."""
+        try:
+            return interpolate.resolve(text, self.scope(stage, item, key), field, self.suggest)
+        except Unresolved:
+            return text
+
+    def check(self) -> list[Problem]:
+        """Every reference of every stage, and the top-level sections DVC resolves."""
+        if not self.doc.interpolated:
+            return self.problems
+        stages = self.doc.data.get("stages") if isinstance(self.doc.data, dict) else None
+        for name, raw in (stages or {}).items():
+            matrix = self.matrices.get(name)
+            scope = self.stage_data.get(name, self.ctx.data)
+            for path, text, is_key in _strings(raw, ("stages", name), skip="matrix"):
+                field = str(path[2])
+                if field != "vars":  # DVC refuses `${` there, as the context reported
+                    self._check_text(text, path, is_key, field, matrix, scope)
+        for section in ("metrics", "params", "models"):
+            data = self.doc.data.get(section) if isinstance(self.doc.data, dict) else None
+            for path, text, is_key in _strings(data, (section,), skip=None):
+                if path[2:3] != ("metrics",):  # a model's metrics file is not in dvc.yaml
+                    self._check_text(text, path, is_key, None, None, self.ctx.data)
+        return self.problems
+
+    def _problem(self, path: KeyPath, is_key: bool, message: str) -> None:
+        self.problems.append(self.doc.problem(path, message, at_key=is_key))
+
+    def _check_text(
+        self,
+        text: str,
+        path: KeyPath,
+        is_key: bool,
+        field: str | None,
+        matrix: Matrix | None,
+        data: Mapping[str, Any],
+    ) -> None:
+        matches = list(interpolate.REFERENCE.finditer(text))
+        if not matches or "${{" in text:  # GitHub's syntax has a problem of its own
+            return
+        exact = len(matches) == 1 and matches[0].group(0) == text
+        longest = len(text)
+        for match in matches:
+            ref = match.group(0)
+            keys = interpolate.keys_of(match.group("inner"))
+            try:
+                if keys is None:
+                    raise interpolate.unreadable(ref)
+                lengths = [
+                    self._value_text(value, ref, exact, field)
+                    for value in self._values(keys, ref, matrix, data)
+                ]
+            except Unresolved as exc:
+                self._problem(path, is_key, str(exc))
+                return
+            longest += max(lengths, default=0) - len(ref)
+        if field in _PATH_FIELDS and longest > MAX_PATH_CHARS:
+            what = "matrix values" if matrix else "values"
+            self._problem(
+                path,
+                is_key,
+                f"can be {longest:,} characters long with the {what} put in;"
+                f" a path may have at most {MAX_PATH_CHARS:,}",
+            )
+
+    def _values(
+        self, keys: list[str], ref: str, matrix: Matrix | None, data: Mapping[str, Any]
+    ) -> Iterator[Any]:
+        """Every value a reference takes across the items of the stage's matrix."""
+        if matrix and keys[0] == "key":
+            if len(keys) > 1:
+                raise Unresolved(
+                    f"cannot resolve {ref!r}: 'key' is the name of the matrix item, which has no"
+                    " keys"
+                )
+            # Its length is bounded by the longest name of each part, joined with '-'.
+            longest = [
+                max((len(fragment(k, i, v)) for i, v in enumerate(vs)), default=0)
+                for k, vs in matrix.items()
+            ]
+            yield "x" * (sum(longest) + len(longest) - 1)
+            return
+        if matrix and keys[0] == "item" and len(keys) > 1:
+            if keys[1] not in matrix:
+                interpolate.select({"item": dict(matrix)}, keys[:2], ref, self.suggest)
+            for value in matrix[keys[1]]:
+                self._count()
+                yield interpolate.select({"item": {keys[1]: value}}, keys, ref, self.suggest)
+            return
+        if matrix and keys == ["item"]:
+            yield dict.fromkeys(matrix, "")  # a mapping: only its kind matters here
+            return
+        if not matrix and keys[0] in ("item", "key") and keys[0] not in data:
+            raise Unresolved(
+                f"cannot resolve {ref!r}: {keys[0]!r} is defined only in a stage with a matrix"
+            )
+        self._count()
+        yield interpolate.select(data, keys, ref, self.suggest)
+
+    def _count(self) -> None:
+        self.checks += 1
+        if self.checks > MAX_REFERENCE_CHECKS:
+            raise Unresolved(
+                f"the spec's references take more than {MAX_REFERENCE_CHECKS:,} values in all"
+                " with the matrices expanded; that is too many to check"
+            )
+
+    def _value_text(self, value: Any, ref: str, exact: bool, field: str | None) -> int:
+        """The length of `value` put into the text; the checks DVC makes on the way."""
+        if exact:
+            if field is not None and not isinstance(value, str):
+                raise Unresolved(f"{ref!r} is {interpolate.kind(value)}; text is needed here")
+            return len(value) if isinstance(value, str) else 0
+        return len(interpolate.to_text(value, ref, field))
+
+
+def _strings(data: Any, path: KeyPath, skip: str | None) -> Iterator[tuple[KeyPath, str, bool]]:
+    """Every string in `data` with `${` in it, keys included (DVC resolves both), with where
+    it is; `skip` names a top-level key that is resolved on its own."""
+    if isinstance(data, str):
+        if "${" in data:
+            yield path, data, False
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            if len(path) == 2 and key == skip:
+                continue
+            if isinstance(key, str) and "${" in key:
+                yield (*path, key), key, True
+            yield from _strings(value, (*path, key), skip)
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from _strings(value, (*path, i), skip)
+
+
+def name_problems(
+    spec: Spec, matrices: Mapping[str, Matrix | None], doc: YamlDoc
+) -> Iterator[Problem]:
+    """Matrix items DVC could not tell apart: a value whose name holds `@` (DVC splits a
+    stage's name from its item's at the last `@`), or two items whose names, joined with `-`,
+    are the same (DVC keeps only the last). Call only on bounded matrices."""
+    for name, matrix in matrices.items():
+        if not matrix:
+            continue
+        clean = True
+        for key, values in matrix.items():
+            fragments = [fragment(key, i, v) for i, v in enumerate(values)]
+            if len(set(fragments)) < len(fragments):
+                clean = False  # reported as a value listed twice
+            for i, text in enumerate(fragments):
+                if "@" in text:
+                    clean = False
+                    msg = (
+                        f"{text!r} contains '@', which DVC reads as the start of the item's name"
+                        f" in {name + '@' + text!r}"
+                    )
+                    yield doc.problem(("stages", name, "matrix", key, i), msg)
+        if not clean:
+            continue
+        seen: set[str] = set()
+        for label, _ in items(matrix):
+            if label in seen:
+                msg = (
+                    f"two items are both named {name + '@' + label!r} once their values are"
+                    " joined with '-', and DVC keeps only one of them"
+                )
+                yield doc.problem(("stages", name, "matrix"), msg)
+                break
+            seen.add(label)
+
+
+def expand(spec: Spec, doc: YamlDoc, root: Path) -> list[Instance]:
+    """The concrete stages of a valid spec, as DVC will list them, with their paths resolved."""
+    ctx = load_context(spec.vars, doc, root)
+    resolver = Resolver(spec, doc, root, ctx, lambda _w, _c: "")
+    return list(instances(spec, resolver.matrices, resolver.text))
