@@ -69,7 +69,7 @@ phase("load_spec (YAML with positions, schema, checks)",
 phase("render (Jinja template compiled on first use)",
       "from specops.generators import render; files = render(project.spec, project.spec_name)")
 phase("plan (compare with the files on disk)",
-      "from specops import writer; writer.plan(project.root, files)")
+      "from specops import writer; writer.plan(project.root, files, project.spec_name)")
 print(json.dumps(phases))
 """
 

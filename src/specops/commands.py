@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from specops import gating, writer
 from specops.gates.run import GateRun
 from specops.gating import Report
 from specops.generators import Rendered
 from specops.generators import render as render_files
-from specops.releases import card as card
-from specops.releases import history as history
-from specops.releases import promote as promote
-from specops.releases import retire as retire
 from specops.spec import SPEC_FILE, Problem, SpecError, load_spec
 from specops.spec.load import check_spec_name, find_spec, spec_root
 from specops.spec.models import Spec
@@ -164,9 +161,30 @@ def report(spec_path: Path | None, base: str | None = None) -> Report:
     return gating.report_project(load_spec(locate(spec_path)), base)
 
 
-# Fetching, deploying and rolling back a registered version (specops.deploying does the work).
+# The registry's commands, imported when first used: `validate` and `render` need none of them.
+if TYPE_CHECKING:
+    from specops.deploy import CheckFailed as CheckFailed
+    from specops.deploying import deploy as deploy
+    from specops.deploying import fetch as fetch
+    from specops.releases import card as card
+    from specops.releases import history as history
+    from specops.releases import promote as promote
+    from specops.releases import retire as retire
+    from specops.rollback import rollback as rollback
 
-from specops.deploy import CheckFailed as CheckFailed  # noqa: E402
-from specops.deploying import deploy as deploy  # noqa: E402
-from specops.deploying import fetch as fetch  # noqa: E402
-from specops.rollback import rollback as rollback  # noqa: E402
+_LATER = {
+    "CheckFailed": "specops.deploy",
+    "deploy": "specops.deploying",
+    "fetch": "specops.deploying",
+    "card": "specops.releases",
+    "history": "specops.releases",
+    "promote": "specops.releases",
+    "retire": "specops.releases",
+    "rollback": "specops.rollback",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LATER:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_LATER[name]), name)
