@@ -107,6 +107,12 @@ def _schema(args: argparse.Namespace) -> int:
     return OK
 
 
+def _print_refused(what: str, reasons: list[str]) -> None:
+    print(f"specops: {what} refused:", file=sys.stderr)
+    for reason in reasons:
+        print(f"  {printable(reason)}", file=sys.stderr)
+
+
 def _promote(args: argparse.Namespace) -> int:
     from specops import commands
 
@@ -124,9 +130,7 @@ def _promote(args: argparse.Namespace) -> int:
     if args.format == "json":
         _print_json(result.as_dict())
     elif not result.ok:
-        print(f"specops: promotion of {result.model} to {result.stage} refused:", file=sys.stderr)
-        for reason in result.refused:
-            print(f"  {printable(reason)}", file=sys.stderr)
+        _print_refused(f"promotion of {result.model} to {result.stage}", result.refused)
     elif result.tags:
         pushed = f" and pushed to {args.remote}" if result.pushed else ""
         tags = ", ".join(result.tags)
@@ -254,9 +258,7 @@ def _rollback(args: argparse.Namespace) -> int:
     if args.format == "json":
         _print_json(result.as_dict())
     elif not result.ok:
-        print(f"specops: rollback of {result.model} in {result.stage} refused:", file=sys.stderr)
-        for reason in result.refused:
-            print(f"  {printable(reason)}", file=sys.stderr)
+        _print_refused(f"rollback of {result.model} in {result.stage}", result.refused)
     else:
         pushed = f" and pushed to {args.remote}" if result.pushed else ""
         print(
