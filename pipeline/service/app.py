@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from pipeline.evaluate import load_model
 from pipeline.service.batcher import AdaptiveBatcher
 from pipeline.service.config import Settings
+from pipeline.service.forest import proba_function
 from pipeline.service.metrics import MetricsMiddleware, ServiceMetrics
 from pipeline.service.predlog import PredictionLog
 from pipeline.service.rows import RequestError, RowParser
@@ -54,6 +55,7 @@ class Model:
                 "serve: the model does not record its feature names; refit it on a DataFrame"
             )
         self.estimator = estimator
+        self.predict_proba = proba_function(estimator)
         self.columns = [str(n) for n in names]
         classes = list(estimator.classes_)
         # The score is the probability of the positive class: 1 when it is a class, else the last.
@@ -62,7 +64,7 @@ class Model:
 
     def predict(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Predictions and positive-class scores; one `predict_proba` call gives both."""
-        proba = self.estimator.predict_proba(matrix)
+        proba = self.predict_proba(matrix)
         # What RandomForestClassifier.predict does with the same probabilities.
         return self.classes.take(proba.argmax(axis=1)), proba[:, self.positive]
 
