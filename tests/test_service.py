@@ -468,6 +468,40 @@ def test_a_malformed_request_gets_a_json_400_and_the_connection_closes(
     assert_still_serving(service)
 
 
+@pytest.mark.parametrize(
+    ("method_path", "content_type", "status"),
+    [
+        (b"POST /health", b"application/json", 405),
+        (b"POST /nothing", b"application/json", 404),
+        (b"POST /predict", b"text/plain", 415),
+        (b"POST /predict", b"application/json", 408),
+    ],
+)
+def test_a_body_still_trickling_after_its_answer_does_not_hold_the_connection(
+    service: Service, method_path: bytes, content_type: bytes, status: int
+) -> None:
+    head = b"%s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: 100000\r\n\r\n"
+    received = b""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", service.port)) as s:
+        s.settimeout(0.1)
+        s.sendall(head % (method_path, content_type) + b"[")
+        closed = False
+        while not closed and time.monotonic() - started < READ_TIMEOUT_S + 3:
+            try:
+                s.sendall(b" ")  # one byte every 0.1 s: never idle for long
+                chunk = s.recv(65536)
+                closed = not chunk
+                received += chunk
+            except TimeoutError:
+                pass
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+    assert closed, received
+    assert _status_and_json(received)[0] == status
+    assert_still_serving(service)
+
+
 def _log_rows(log_dir: Path) -> list[dict[str, str]]:
     with (log_dir / "batch.csv").open(newline="") as f:
         return list(csv.DictReader(f))

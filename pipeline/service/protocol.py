@@ -2,7 +2,7 @@
 deadline for it, and two changes: `GET /health` and `GET /metrics` are answered past
 `limit_concurrency` (they read no body, so they hold no memory the limit protects), so that idle
 connections cannot make the service look dead; a malformed request gets a JSON 400 like every
-other refusal.
+other refusal; a connection whose request was answered before its body ended is closed.
 
 uvicorn keeps every header line a client sends until the head ends, and waits for the end as
 long as bytes keep coming, however slowly (its keep-alive timer stops at each byte). So one
@@ -74,6 +74,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             super().on_headers_complete()
         finally:
             self.limit_concurrency = limit
+
+    def on_response_complete(self) -> None:
+        # Answered before its body was all received (a refusal, or a route that reads none):
+        # close, or the rest of the body, trickled in, would hold the connection for ever
+        # (each byte stops uvicorn's keep-alive timer, and the head deadline is past).
+        if self.cycle is not None and self.cycle.response_complete and self.cycle.more_body:
+            self.transport.close()
+        super().on_response_complete()
 
     def send_400_response(self, msg: str) -> None:
         # The parser reports a refusal raised in a callback as a malformed request.
