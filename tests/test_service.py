@@ -270,6 +270,19 @@ def _json_bad_rows(service: Service) -> dict[str, tuple[bytes, int, str, str]]:
             "got a list",
         ),
         "too many rows": (dumps([good] * 1001).encode(), 413, "too_many_rows", "at most 1000"),
+        # The forest computes in float32: past its range the model call itself would fail.
+        "beyond float32": (
+            dumps([_row(service, mean_area=1e308)]).encode(),
+            422,
+            "bad_value",
+            "feature values must be finite numbers within ±3.403e+38",
+        ),
+        "just beyond float32": (
+            dumps([good, _row(service, worst_area=-3.5e38)]).encode(),
+            422,
+            "bad_value",
+            "feature values must be finite numbers within ±3.403e+38",
+        ),
     }
 
 
@@ -289,6 +302,8 @@ BAD_BODIES = [
     "nested object",
     "list value",
     "too many rows",
+    "beyond float32",
+    "just beyond float32",
 ]
 
 
