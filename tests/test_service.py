@@ -651,6 +651,14 @@ def test_a_failing_model_call_fails_only_its_batch() -> None:
     assert isinstance(error, ValueError) and good == [2.0]
 
 
+@pytest.mark.parametrize("name", ["SPECOPS_VERSION", "SPECOPS_MODEL"])
+def test_a_name_that_is_not_utf8_stops_the_service_with_a_message(name: str) -> None:
+    from pipeline.service.config import Settings
+
+    with pytest.raises(SystemExit, match=f"serve: {name}='v\\\\udcff' is not valid UTF-8"):
+        Settings.from_env({name: b"v\xff".decode(errors="surrogateescape")})
+
+
 # --- pipeline.deploy ----------------------------------------------------------------------
 
 
