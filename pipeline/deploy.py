@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -83,7 +84,7 @@ def stage_port(stage: str) -> int:
 def plan_from_env(env: dict[str, str]) -> Plan:
     """What to deploy and where, from the SPECOPS_* variables."""
     stage = env.get("SPECOPS_STAGE") or "dev"
-    if not stage.replace("-", "").replace("_", "").isalnum():
+    if not (stage.isascii() and stage.replace("-", "").replace("_", "").isalnum()):
         raise DeployError(f"SPECOPS_STAGE={stage!r}: use letters, digits, '-' and '_' only")
     port_text = env.get("SPECOPS_PORT")
     if port_text:
@@ -137,19 +138,33 @@ def check_model(plan: Plan) -> str:
     return digest
 
 
-def running_pid(pid_file: Path) -> int | None:
-    """The pid in `pid_file` if that process is alive and is a `pipeline.serve`."""
+def started_at(pid: int) -> str:
+    """When process `pid` started (clock ticks since boot), or "" where /proc has no answer."""
     try:
-        pid = int(pid_file.read_text().strip())
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    # Field 22; the command name (field 2) may hold spaces and parentheses, so split after it.
+    return stat.rpartition(")")[2].split()[19]
+
+
+def running_pid(pid_file: Path) -> int | None:
+    """The pid in `pid_file` if that process is alive and is the service `start` recorded there.
+
+    The file holds the pid and the process's start time: a pid reused by another process (after
+    a reboot, or once the service died) has another start time and is never signalled."""
+    try:
+        pid_text, _, start_time = pid_file.read_text().strip().partition(" ")
+        pid = int(pid_text)
     except (OSError, ValueError):
+        return None
+    if pid <= 0:
         return None
     try:
         os.kill(pid, 0)
     except (ProcessLookupError, PermissionError):
         return None
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    # A pid reused by some other program after a reboot must not be signalled.
-    if cmdline.exists() and b"pipeline.serve" not in cmdline.read_bytes():
+    if started_at(pid) != start_time:
         return None
     return pid
 
@@ -186,10 +201,32 @@ def _alive(pid: int) -> bool:
         return True
 
 
+def write_new(path: Path, text: str) -> None:
+    """Write `path` as a new file: a symlink or file already there is replaced, never followed."""
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(partial, path)
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on `host:port` (the new service could not bind)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 def build(plan: Plan, digest: str) -> None:
     """Copy the model into the stage's folder and write its manifest."""
     plan.folder.mkdir(parents=True, exist_ok=True)
     partial = plan.model_file.with_suffix(".skops.partial")
+    partial.unlink(missing_ok=True)  # copyfile would write through a symlink left there
     shutil.copyfile(plan.source, partial)
     os.replace(partial, plan.model_file)  # the running service's file is never half written
     manifest = {
@@ -202,7 +239,7 @@ def build(plan: Plan, digest: str) -> None:
         "model_file": str(plan.model_file),
         "deployed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    (plan.folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    write_new(plan.folder / "manifest.json", json.dumps(manifest, indent=2) + "\n")
 
 
 def start(plan: Plan) -> subprocess.Popen[bytes]:
@@ -216,7 +253,12 @@ def start(plan: Plan) -> subprocess.Popen[bytes]:
         "SPECOPS_PORT": str(plan.port),
         "SPECOPS_LOG_DIR": str(plan.log_dir),
     }
-    with plan.service_log.open("ab") as log:
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW  # a symlink is refused
+    try:
+        fd = os.open(plan.service_log, flags, 0o644)
+    except OSError as exc:
+        raise DeployError(f"cannot open {plan.service_log}: {exc.strerror}") from None
+    with os.fdopen(fd, "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "pipeline.serve"],
             env=env,
@@ -225,7 +267,7 @@ def start(plan: Plan) -> subprocess.Popen[bytes]:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # it outlives this command and its terminal
         )
-    plan.pid_file.write_text(f"{process.pid}\n")
+    write_new(plan.pid_file, f"{process.pid} {started_at(process.pid)}\n")
     return process
 
 
@@ -290,6 +332,12 @@ def deploy(plan: Plan, dry_run: bool) -> None:
     stopped = stop(plan.pid_file)
     if stopped:
         print(f"deploy: stopped the previous {plan.stage} service (pid {stopped})")
+    if port_in_use(plan.host, plan.port):
+        # Whatever answers there, it is not the service this deploy is about to start.
+        raise DeployError(
+            f"port {plan.port} on {plan.host} is already in use by another process; "
+            "stop it or set SPECOPS_PORT"
+        )
     process = start(plan)
     wait_healthy(plan, process)
     print(

@@ -270,6 +270,19 @@ def _json_bad_rows(service: Service) -> dict[str, tuple[bytes, int, str, str]]:
             "got a list",
         ),
         "too many rows": (dumps([good] * 1001).encode(), 413, "too_many_rows", "at most 1000"),
+        # The forest computes in float32: past its range the model call itself would fail.
+        "beyond float32": (
+            dumps([_row(service, mean_area=1e308)]).encode(),
+            422,
+            "bad_value",
+            "feature values must be finite numbers within ±3.403e+38",
+        ),
+        "just beyond float32": (
+            dumps([good, _row(service, worst_area=-3.5e38)]).encode(),
+            422,
+            "bad_value",
+            "feature values must be finite numbers within ±3.403e+38",
+        ),
     }
 
 
@@ -289,6 +302,8 @@ BAD_BODIES = [
     "nested object",
     "list value",
     "too many rows",
+    "beyond float32",
+    "just beyond float32",
 ]
 
 
@@ -432,6 +447,76 @@ def test_a_head_that_never_ends_times_out(service: Service, sent: bytes) -> None
     assert_still_serving(service)
 
 
+def test_health_and_metrics_answer_while_idle_connections_fill_the_limit(service: Service) -> None:
+    idle = [socket.create_connection(("127.0.0.1", service.port)) for _ in range(260)]
+    try:
+        time.sleep(0.2)
+        health = call(service.port, "GET", "/health")
+        assert health.status == 200 and health.json()["version"] == VERSION
+        assert call(service.port, "GET", "/metrics").status == 200
+        # /predict may buffer a body: it is still refused while the limit is reached.
+        assert post_json(service.port, json.dumps(service.rows(0, 1)).encode()).status == 503
+    finally:
+        for s in idle:
+            s.close()
+    time.sleep(0.2)
+    assert_still_serving(service)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+        b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 9\r\n\r\n",
+    ],
+)
+def test_a_malformed_request_gets_a_json_400_and_the_connection_closes(
+    service: Service, head: bytes
+) -> None:
+    raw = _raw(service.port, head, b"")
+    status, payload = _status_and_json(raw)
+    assert status == 400
+    assert payload == {"error": "malformed_http", "detail": "Invalid HTTP request received."}
+    assert b"\r\nconnection: close\r\n" in raw.lower()
+    assert_still_serving(service)
+
+
+@pytest.mark.parametrize(
+    ("method_path", "content_type", "status"),
+    [
+        (b"POST /health", b"application/json", 405),
+        (b"POST /nothing", b"application/json", 404),
+        (b"POST /predict", b"text/plain", 415),
+        (b"POST /predict", b"application/json", 408),
+    ],
+)
+def test_a_body_still_trickling_after_its_answer_does_not_hold_the_connection(
+    service: Service, method_path: bytes, content_type: bytes, status: int
+) -> None:
+    head = b"%s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: 100000\r\n\r\n"
+    received = b""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", service.port)) as s:
+        s.settimeout(0.1)
+        s.sendall(head % (method_path, content_type) + b"[")
+        closed = False
+        while not closed and time.monotonic() - started < READ_TIMEOUT_S + 3:
+            try:
+                s.sendall(b" ")  # one byte every 0.1 s: never idle for long
+                chunk = s.recv(65536)
+                closed = not chunk
+                received += chunk
+            except TimeoutError:
+                pass
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+    assert closed, received
+    assert _status_and_json(received)[0] == status
+    assert_still_serving(service)
+
+
 def _log_rows(log_dir: Path) -> list[dict[str, str]]:
     with (log_dir / "batch.csv").open(newline="") as f:
         return list(csv.DictReader(f))
@@ -566,6 +651,14 @@ def test_a_failing_model_call_fails_only_its_batch() -> None:
     assert isinstance(error, ValueError) and good == [2.0]
 
 
+@pytest.mark.parametrize("name", ["SPECOPS_VERSION", "SPECOPS_MODEL"])
+def test_a_name_that_is_not_utf8_stops_the_service_with_a_message(name: str) -> None:
+    from pipeline.service.config import Settings
+
+    with pytest.raises(SystemExit, match=f"serve: {name}='v\\\\udcff' is not valid UTF-8"):
+        Settings.from_env({name: b"v\xff".decode(errors="surrogateescape")})
+
+
 # --- pipeline.deploy ----------------------------------------------------------------------
 
 
@@ -626,7 +719,7 @@ def test_deploy_starts_the_service_replaces_it_and_stops_it(
         assert manifest["version"] == "v1" and manifest["commit"] == "0123abc"
         assert manifest["model_md5"] == hashlib.md5(model.read_bytes()).hexdigest()
         assert (folder / "model.skops").read_bytes() == model.read_bytes()
-        first_pid = int((folder / "service.pid").read_text())
+        first_pid = int((folder / "service.pid").read_text().split()[0])
 
         row = pd.read_csv(pipeline_project / "data/prepared/test.csv", nrows=1)
         assert (
@@ -687,5 +780,92 @@ def test_deploy_fails_clearly_when_the_service_does_not_come_up(
         env = deploy_env(pipeline_project / "models/model.skops", port, "v1")
         result = run_deploy(tmp_path, {**env, "SPECOPS_DEPLOY_TIMEOUT": "30"})
     assert result.returncode == 1
-    assert "the service exited with code" in result.stderr
-    assert "address already in use" in result.stderr.lower()
+    assert f"port {port} on 127.0.0.1 is already in use by another process" in result.stderr
+    assert not (tmp_path / "deploy/staging/service.pid").exists()
+
+
+def test_deploy_refuses_a_port_where_another_service_answers_health(
+    pipeline_project: Path, tmp_path: Path
+) -> None:
+    port = free_port()
+    other = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.serve"],
+        cwd=pipeline_project,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "SPECOPS_PORT": str(port),
+            "SPECOPS_VERSION": "v1",
+            "SPECOPS_LOG_DIR": str(tmp_path / "other-live"),
+        },
+    )
+    try:
+        wait_for_health(port, other)
+        # The same version answers /health, but not from the process this deploy starts.
+        result = run_deploy(
+            tmp_path, deploy_env(pipeline_project / "models/model.skops", port, "v1")
+        )
+        assert result.returncode == 1
+        assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+        assert other.poll() is None
+    finally:
+        other.send_signal(signal.SIGTERM)
+        other.wait(timeout=30)
+
+
+def test_stop_never_signals_a_process_the_pid_file_does_not_belong_to(tmp_path: Path) -> None:
+    # A pid reused by another program, even one whose command line says pipeline.serve.
+    victim = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", "-m", "pipeline.serve"]
+    )
+    try:
+        (tmp_path / "model.skops").write_bytes(b"")
+        env = {
+            **deploy_env(tmp_path / "model.skops", 1, "v1"),
+            "SPECOPS_DEPLOY_DIR": str(tmp_path / "deploy"),
+        }
+        pid_file = tmp_path / "deploy/staging/service.pid"
+        pid_file.parent.mkdir(parents=True)
+        for recorded in (f"{victim.pid}\n", f"{victim.pid} 12345\n"):
+            pid_file.write_text(recorded)
+            result = run_deploy(tmp_path, env, "--stop")
+            assert result.returncode == 0 and "nothing to stop" in result.stdout
+            assert victim.poll() is None
+    finally:
+        victim.kill()
+        victim.wait()
+
+
+def test_build_replaces_symlinks_in_the_stage_folder_without_writing_through_them(
+    pipeline_project: Path, tmp_path: Path
+) -> None:
+    from pipeline.deploy import build, plan_from_env
+
+    model = pipeline_project / "models/model.skops"
+    env = {
+        **deploy_env(model, 1, "v1"),
+        "SPECOPS_DEPLOY_DIR": str(tmp_path / "deploy"),
+    }
+    plan = plan_from_env(env)
+    plan.folder.mkdir(parents=True)
+    targets = {}
+    for name in ("manifest.json", "model.skops.partial", "manifest.json.partial"):
+        target = tmp_path / f"precious-{name}"
+        target.write_text("keep me")
+        (plan.folder / name).symlink_to(target)
+        targets[name] = target
+    build(plan, hashlib.md5(model.read_bytes()).hexdigest())
+    assert all(t.read_text() == "keep me" for t in targets.values())
+    manifest = plan.folder / "manifest.json"
+    assert not manifest.is_symlink() and json.loads(manifest.read_text())["version"] == "v1"
+    assert (plan.folder / "model.skops").read_bytes() == model.read_bytes()
+
+
+@pytest.mark.parametrize("stage", ["../prod", "a/b", "..", ".", "st\u00e4ge", "x y", "-"])
+def test_stage_names_other_than_ascii_letters_digits_dash_underscore_are_refused(
+    stage: str,
+) -> None:
+    from pipeline.deploy import DeployError, plan_from_env
+
+    with pytest.raises(DeployError, match="use letters, digits"):
+        plan_from_env({"SPECOPS_STAGE": stage})

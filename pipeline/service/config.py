@@ -58,13 +58,21 @@ class Settings:
                 raise SystemExit(f"serve: {name}={raw!r} must be positive")
             return value
 
+        def text(name: str, default: str) -> str:
+            value = env.get(name) or default
+            try:
+                value.encode()  # it reaches JSON answers, metrics labels and the log
+            except UnicodeEncodeError:
+                raise SystemExit(f"serve: {name}={value!r} is not valid UTF-8") from None
+            return value
+
         port = int(num("SPECOPS_PORT", d.port))
         if port > 65535:
             raise SystemExit(f"serve: SPECOPS_PORT={port} is not a port")
         return cls(
             model_path=Path(env.get("SPECOPS_MODEL_PATH") or d.model_path),
-            model_name=env.get("SPECOPS_MODEL") or d.model_name,
-            version=env.get("SPECOPS_VERSION") or d.version,
+            model_name=text("SPECOPS_MODEL", d.model_name),
+            version=text("SPECOPS_VERSION", d.version),
             host=env.get("SPECOPS_HOST") or d.host,
             port=port,
             log_dir=Path(env.get("SPECOPS_LOG_DIR") or d.log_dir),

@@ -1,5 +1,8 @@
-"""uvicorn's httptools protocol with two guards it lacks: a cap on a request's head and a
-deadline for it.
+"""uvicorn's httptools protocol with two guards it lacks, a cap on a request's head and a
+deadline for it, and two changes: `GET /health` and `GET /metrics` are answered past
+`limit_concurrency` (they read no body, so they hold no memory the limit protects), so that idle
+connections cannot make the service look dead; a malformed request gets a JSON 400 like every
+other refusal; a connection whose request was answered before its body ended is closed.
 
 uvicorn keeps every header line a client sends until the head ends, and waits for the end as
 long as bytes keep coming, however slowly (its keep-alive timer stops at each byte). So one
@@ -15,10 +18,17 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import httptools
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-_REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
+_REASONS = {
+    400: b"Bad Request",
+    408: b"Request Timeout",
+    431: b"Request Header Fields Too Large",
+}
+# Answered whatever the number of open connections: cheap, bodiless, what probes call.
+UNLIMITED = frozenset({(b"GET", b"/health"), (b"HEAD", b"/health"), (b"GET", b"/metrics")})
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -57,12 +67,26 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._disarm()
-        super().on_headers_complete()
+        limit = self.limit_concurrency
+        if (self.parser.get_method(), httptools.parse_url(self.url).path) in UNLIMITED:
+            self.limit_concurrency = None
+        try:
+            super().on_headers_complete()
+        finally:
+            self.limit_concurrency = limit
+
+    def on_response_complete(self) -> None:
+        # Answered before its body was all received (a refusal, or a route that reads none):
+        # close, or the rest of the body, trickled in, would hold the connection for ever
+        # (each byte stops uvicorn's keep-alive timer, and the head deadline is past).
+        if self.cycle is not None and self.cycle.response_complete and self.cycle.more_body:
+            self.transport.close()
+        super().on_response_complete()
 
     def send_400_response(self, msg: str) -> None:
         # The parser reports a refusal raised in a callback as a malformed request.
         if self._refusal is None:
-            super().send_400_response(msg)
+            self._refuse(400, "malformed_http", msg)
         else:
             self._refuse(*self._refusal)
 

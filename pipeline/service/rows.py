@@ -10,6 +10,9 @@ import numpy as np
 import orjson
 
 _NUMBER_TYPES = frozenset({int, float})
+# Tree models compute in float32: a larger value makes the model call fail, and with it every
+# request batched with this one.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class RequestError(Exception):
@@ -59,8 +62,13 @@ class RowParser:
         if not _NUMBER_TYPES.issuperset(set(map(type, values))):
             raise self._value_error(values)
         matrix = np.array(values, dtype=np.float64).reshape(len(rows), len(self.columns))
-        if not np.isfinite(matrix).all():  # orjson refuses NaN and 1e400; this is a backstop
-            raise RequestError(422, "bad_value", "feature values must be finite numbers")
+        # orjson refuses NaN and 1e400; NaN fails the comparison too.
+        if not (np.abs(matrix) <= FLOAT32_MAX).all():
+            raise RequestError(
+                422,
+                "bad_value",
+                f"feature values must be finite numbers within ±{FLOAT32_MAX:.4g}",
+            )
         return matrix
 
     def _row_error(self, index: int, row: Any) -> RequestError:
