@@ -135,10 +135,8 @@ def _leftovers(root: Path, folders: Iterable[str]) -> list[Change]:
     """Temporary files that a killed render left in the folders specops writes to."""
     changes = []
     for folder in sorted(set(folders)):
-        directory = root / folder
-        if not directory.is_dir():
-            continue
-        for temp in sorted(directory.glob(f".*{TEMP_SUFFIX}")):
+        # glob finds nothing in a folder that is missing or is not a folder
+        for temp in sorted((root / folder).glob(f".*{TEMP_SUFFIX}")):
             if _TEMP_NAME.fullmatch(temp.name) and temp.is_file() and not temp.is_symlink():
                 path = temp.relative_to(root).as_posix()
                 changes.append(Change(path, Action.DELETE, None, None))
