@@ -623,3 +623,12 @@ def test_empty_matrices_are_reported_after_a_stage_without_one(tmp_path: Path) -
         "specops.yaml:9:13: error: stages.b.matrix: must name at least one key",
         "specops.yaml:12:17: error: stages.c.matrix.x: must list at least one value",
     ]
+
+
+def test_params_keys_may_hold_dots_and_stop_at_a_value(tmp_path: Path) -> None:
+    params = "train:\n  seed: 1\n  opt.lr: 0.1\n"
+    text = spec(0, STAGES.replace("params: [train]", "params: [train.opt.lr, train.seed.bits]"))
+    assert load(text, tmp_path, params) == [
+        "specops.yaml:7:28: error: stages.train.params[1]: "
+        "'train.seed.bits' is not a key of params.yaml",
+    ]
