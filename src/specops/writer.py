@@ -200,7 +200,8 @@ def _temp_beside(target: Path) -> Path:
 def _write_temp(target: Path, text: str) -> Path:
     temp = _temp_beside(target)
     mode = target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask()
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
+    # O_EXCL never follows a symbolic link: one at the temporary name makes this fail.
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
