@@ -46,3 +46,15 @@ def test_a_diff_shows_trailing_spaces_and_keeps_the_end_of_each_line() -> None:
     assert change.diff() == (
         "--- a/dvc.yaml\n+++ b/dvc.yaml\n@@ -1,2 +1,2 @@\n keep\n-TAX \n+TAX\n"
     )
+
+
+def test_files_are_written_as_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    import locale
+
+    previous = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")  # ASCII, unless Python runs in UTF-8 mode
+    try:
+        apply(tmp_path, [Change("dvc.yaml", Action.CREATE, None, "desc: café\n")])
+    finally:
+        locale.setlocale(locale.LC_CTYPE, previous)
+    assert (tmp_path / "dvc.yaml").read_bytes() == "desc: café\n".encode()
