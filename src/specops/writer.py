@@ -257,8 +257,8 @@ class _Transaction:
                 else:
                     os.replace(kept, target)
         for temp in (*(t for t, _ in self.staged), *self.kept.values()):
-            with suppress(OSError):
-                temp.unlink(missing_ok=True)
+            with suppress(OSError):  # a staged file that replaced its target is gone already
+                temp.unlink()
         for original, aside in reversed(self.set_aside):
             with suppress(OSError):
                 os.rename(aside, original)
