@@ -78,6 +78,9 @@ def test_a_terminal_is_refused_without_becoming_the_controlling_one() -> None:
     # be sent the terminal's signals. Only a session leader can: check in a forked one.
     parent, child = os.openpty()
     terminal = Path(os.ttyname(child))
+    with pytest.raises(Unreadable) as caught:
+        read_bytes(terminal)
+    assert caught.value.reason == "cannot read: it is a device, not a regular file"
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child reports through its exit status
         refused = has_terminal = False
