@@ -632,3 +632,24 @@ def test_params_keys_may_hold_dots_and_stop_at_a_value(tmp_path: Path) -> None:
         "specops.yaml:7:28: error: stages.train.params[1]: "
         "'train.seed.bits' is not a key of params.yaml",
     ]
+
+
+def test_escaped_control_characters_are_refused(tmp_path: Path) -> None:
+    text = spec(0, 'stages:\n  s:\n    cmd: "echo \\e[2J"\n')
+    assert load(text, tmp_path) == [
+        "specops.yaml:6:10: error: stages.s.cmd: must not contain control characters (U+001B)"
+    ]
+
+
+def test_matrix_values_are_checked_as_deps_and_as_outs(tmp_path: Path) -> None:
+    # `.dvc/in.csv` may be read, not written; the stage without a matrix comes first.
+    text = spec(
+        0,
+        "stages:\n  a:\n    cmd: echo\n  b:\n    cmd: echo ${item.d}\n"
+        '    deps: ["${item.d}/in.csv"]\n    outs: ["out/${item.d}.csv"]\n'
+        '    matrix:\n      d: [ok, ".dvc", "../x"]\n',
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:9:12: error: stages.b.deps[0]: in stage 'b@../x': '../x/in.csv' leaves"
+        " the repository through '..'"
+    ]
