@@ -653,3 +653,15 @@ def test_matrix_values_are_checked_as_deps_and_as_outs(tmp_path: Path) -> None:
         "specops.yaml:9:12: error: stages.b.deps[0]: in stage 'b@../x': '../x/in.csv' leaves"
         " the repository through '..'"
     ]
+
+
+def test_metrics_and_plots_are_outs_that_may_not_be_reserved(tmp_path: Path) -> None:
+    text = spec(
+        0, "stages:\n  s:\n    cmd: echo\n    metrics: [.dvc/m.json]\n    plots: [.git/p.csv]\n"
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:7:15: error: stages.s.metrics[0]: '.dvc/m.json' is inside '.dvc', which"
+        " only Git, DVC and specops write to",
+        "specops.yaml:8:13: error: stages.s.plots[0]: '.git/p.csv' is inside '.git', which"
+        " only Git, DVC and specops write to",
+    ]

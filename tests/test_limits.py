@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from specops.spec import SpecError, parse_spec, yamlfile
+from specops.spec import SpecError, parse_spec, pipeline, yamlfile
 from specops.spec.yamlfile import load_yaml
 
 MiB = 1024 * 1024
@@ -295,4 +295,20 @@ def test_a_one_character_word_costs_one_per_choice_before_they_are_looked_at(
         parse_spec("specops.yaml", spec_with_params(word, "x", "train.sedd").encode(), tmp_path)
     assert [p.message for p in caught.value.problems] == [
         f"{key!r} is not a key of params.yaml" for key in (word, "x", "train.sedd")
+    ]
+
+
+def test_the_expanded_paths_are_allowed_up_to_their_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (
+        f"{HEAD}stages:\n  s:\n    cmd: x ${{item.v}}\n    deps: ['${{item.v}}.in']\n"
+        "    outs: ['${item.v}.out']\n    matrix:\n      v: [a, b]\n"
+    )
+    monkeypatch.setattr(pipeline, "MAX_EXPANDED_PATHS", 4)
+    assert validate(text, tmp_path)[0] == []
+    monkeypatch.setattr(pipeline, "MAX_EXPANDED_PATHS", 3)
+    assert validate(text, tmp_path)[0] == [
+        "specops.yaml:4:1: error: stages: the stages' deps and outs make 4 paths with matrices"
+        " expanded; at most 3 are allowed"
     ]
