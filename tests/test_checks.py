@@ -63,6 +63,12 @@ def spec(maturity: int, *parts: str) -> str:
             "maturity 3 needs `promotion`; add it or lower the level"
             ' (see "Maturity 3" in the README)',
         ),
+        (
+            3,
+            [STAGES, GATES],
+            "maturity 3 needs `models`, `promotion`; add them or lower the level"
+            ' (see "Maturity 3" in the README)',
+        ),
         (3, [STAGES, MODELS, GATES, PROMOTION], None),
         (
             4,
@@ -665,3 +671,16 @@ def test_metrics_and_plots_are_outs_that_may_not_be_reserved(tmp_path: Path) -> 
         "specops.yaml:8:13: error: stages.s.plots[0]: '.git/p.csv' is inside '.git', which"
         " only Git, DVC and specops write to",
     ]
+
+
+def test_a_model_may_sit_inside_an_out_folder(tmp_path: Path) -> None:
+    stages = STAGES.replace("outs: [model.bin]", "outs: [out]")
+    models = "models:\n  a:\n    path: out/clf.bin\n  b:\n    path: other/clf.bin\n"
+    assert load(spec(0, stages, models), tmp_path) == [
+        "specops.yaml:14:11: error: models.b.path: 'other/clf.bin' is not an out of any stage"
+    ]
+
+
+def test_interpolated_params_keys_are_left_to_dvc(tmp_path: Path) -> None:
+    text = spec(0, STAGES.replace("params: [train]", "params: [train, '${item.p}']"))
+    assert load(text, tmp_path) == []
