@@ -81,3 +81,18 @@ def test_a_render_leaves_no_copies_and_removes_what_it_set_aside(tmp_path: Path)
     ]
     apply(tmp_path, changes)
     assert _tree(tmp_path) == {"dvc.yaml": "new\n", "made": "dir", "made/new.yml": "made\n"}
+
+
+def test_a_file_removed_before_its_removal_is_reported_and_nothing_changes(
+    tmp_path: Path,
+) -> None:
+    old = header("specops.yaml") + "stages: {}\n"
+    (tmp_path / "dvc.yaml").write_text(old)
+    changes = [
+        Change("dvc.yaml", Action.UPDATE, old, "new\n"),
+        Change("gone.yml", Action.DELETE, old, None),  # removed by someone since the plan
+    ]
+    with pytest.raises(SpecError) as caught:
+        apply(tmp_path, changes)
+    assert str(caught.value) == "gone.yml: error: cannot remove: No such file or directory"
+    assert _tree(tmp_path) == {"dvc.yaml": old}
