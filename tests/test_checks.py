@@ -63,6 +63,12 @@ def spec(maturity: int, *parts: str) -> str:
             "maturity 3 needs `promotion`; add it or lower the level"
             ' (see "Maturity 3" in the README)',
         ),
+        (
+            3,
+            [STAGES, GATES],
+            "maturity 3 needs `models`, `promotion`; add them or lower the level"
+            ' (see "Maturity 3" in the README)',
+        ),
         (3, [STAGES, MODELS, GATES, PROMOTION], None),
         (
             4,
@@ -668,4 +674,66 @@ def test_deployment_fields(tmp_path: Path, field: str, value: str, message: str)
     col = 7 + len(field)
     assert load(spec(3, STAGES, MODELS, GATES, PROMOTION, deploy), tmp_path) == [
         f"specops.yaml:{line}:{col}: error: deploy.staging.{field}: {message}"
+    ]
+
+
+def test_params_keys_may_hold_dots_and_stop_at_a_value(tmp_path: Path) -> None:
+    params = "train:\n  seed: 1\n  opt.lr: 0.1\n"
+    text = spec(0, STAGES.replace("params: [train]", "params: [train.opt.lr, train.seed.bits]"))
+    assert load(text, tmp_path, params) == [
+        "specops.yaml:7:28: error: stages.train.params[1]: "
+        "'train.seed.bits' is not a key of params.yaml",
+    ]
+
+
+def test_escaped_control_characters_are_refused(tmp_path: Path) -> None:
+    text = spec(0, 'stages:\n  s:\n    cmd: "echo \\e[2J"\n')
+    assert load(text, tmp_path) == [
+        "specops.yaml:6:10: error: stages.s.cmd: must not contain control characters (U+001B)"
+    ]
+
+
+def test_matrix_values_are_checked_as_deps_and_as_outs(tmp_path: Path) -> None:
+    # `.dvc/in.csv` may be read, not written; the stage without a matrix comes first.
+    text = spec(
+        0,
+        "stages:\n  a:\n    cmd: echo\n  b:\n    cmd: echo ${item.d}\n"
+        '    deps: ["${item.d}/in.csv"]\n    outs: ["out/${item.d}.csv"]\n'
+        '    matrix:\n      d: [ok, ".dvc", "../x"]\n',
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:9:12: error: stages.b.deps[0]: in stage 'b@../x': '../x/in.csv' leaves"
+        " the repository through '..'"
+    ]
+
+
+def test_metrics_and_plots_are_outs_that_may_not_be_reserved(tmp_path: Path) -> None:
+    text = spec(
+        0, "stages:\n  s:\n    cmd: echo\n    metrics: [.dvc/m.json]\n    plots: [.git/p.csv]\n"
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:7:15: error: stages.s.metrics[0]: '.dvc/m.json' is inside '.dvc', which"
+        " only Git, DVC and specops write to",
+        "specops.yaml:8:13: error: stages.s.plots[0]: '.git/p.csv' is inside '.git', which"
+        " only Git, DVC and specops write to",
+    ]
+
+
+def test_a_model_may_sit_inside_an_out_folder(tmp_path: Path) -> None:
+    stages = STAGES.replace("outs: [model.bin]", "outs: [out]")
+    models = "models:\n  a:\n    path: out/clf.bin\n  b:\n    path: other/clf.bin\n"
+    assert load(spec(0, stages, models), tmp_path) == [
+        "specops.yaml:14:11: error: models.b.path: 'other/clf.bin' is not an out of any stage"
+    ]
+
+
+def test_interpolated_params_keys_are_checked_once_resolved(tmp_path: Path) -> None:
+    stages = (
+        STAGES.replace("params: [train]", "params: ['${item.p}']")
+        .replace("outs: [model.bin]", "outs: ['${item.p}.bin']")
+        .replace("metrics: [scores.json]", "metrics: ['${item.p}.json']")
+    ) + "    matrix:\n      p: [train.seed, train.sed]\n"
+    assert load(spec(0, stages), tmp_path) == [
+        "specops.yaml:7:14: error: stages.train.params[0]: in stage 'train@train.sed':"
+        " 'train.sed' is not a key of params.yaml; did you mean 'train.seed'?"
     ]

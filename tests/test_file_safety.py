@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -438,6 +439,29 @@ def test_init_refuses_a_spec_name_it_would_overwrite(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_init_refuses_a_link_out_of_the_project_and_follows_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, outside = tmp_path / "project", tmp_path / "outside"
+    build_tree(outside, {"workflows/keep": "theirs"})
+    root.mkdir()
+    (root / ".github").symlink_to(outside)  # hidden, so the folder counts as empty
+    before = snapshot(tmp_path)
+    capsys.readouterr()
+    assert cli(root, "init") == 2
+    assert capsys.readouterr().err == (
+        f"{WORKFLOW}: error: its real path '{outside}/workflows/specops-ci.yml' is outside the"
+        f" project {str(root)!r}\n"
+    )
+    assert snapshot(tmp_path) == before
+
+
+def test_init_leaves_a_hidden_named_pipe_alone(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / ".pipe")
+    assert cli(tmp_path, "init") == 0
+    assert (tmp_path / ".pipe").is_fifo()
+
+
 # -- 8. killed renders ----------------------------------------------------------------------------
 
 
@@ -462,6 +486,34 @@ def test_temporary_files_left_by_a_killed_render_are_reported_and_removed(
     assert cli(project, "render") == 0
     assert not any(path.exists() for path in left)
     assert all(path.exists() for path in mine)
+
+
+def test_a_render_killed_while_writing_leaves_a_file_the_next_render_removes(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "specops.yaml").write_text(
+        SPEC.replace("    cmd:", f"    desc: {'x' * 5000}\n    cmd:")
+    )
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - killed by the limit, as a full disk cannot do
+        try:
+            quiet = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(quiet, 1)
+            os.dup2(quiet, 2)
+            signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))
+            cli(project, "render")
+        finally:
+            os._exit(0)
+    status = os.waitpid(pid, 0)[1]
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXFSZ
+    left = [p.relative_to(project).as_posix() for p in project.rglob(f"*{TEMP_SUFFIX}")]
+    assert len(left) == 1 and re.fullmatch(rf"\.dvc\.yaml\.[0-9a-f]{{8}}{TEMP_SUFFIX}", left[0])
+    capsys.readouterr()
+    assert cli(project, "render", "--check") == 1
+    assert f"{left[0]}: out of date (would delete)" in capsys.readouterr().out.splitlines()
+    assert cli(project, "render") == 0
+    assert not list(project.rglob(f"*{TEMP_SUFFIX}"))
 
 
 def test_a_killed_render_leaves_every_file_whole_and_nothing_behind(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from specops.spec import SpecError, parse_spec, yamlfile
+from specops.spec import SpecError, parse_spec, pipeline, yamlfile
 from specops.spec.yamlfile import load_yaml
 
 MiB = 1024 * 1024
@@ -249,8 +249,9 @@ def many_keys(count: int, chars: int) -> str:
 
 
 def test_a_suggestion_that_costs_the_whole_budget_is_made(tmp_path: Path) -> None:
-    # 2,000 keys of 192,000 characters against a 4-character word: 200,000, the budget.
-    params = many_keys(2000, 192_000)
+    # 1,999 top-level keys of 192,004 characters against a 4-character word: 200,000, the
+    # budget.
+    params = many_keys(2000, 192_014)
     assert validate(spec_with_params("tran"), tmp_path, params)[0] == [
         "specops.yaml:7:14: error: stages.s0.params[0]: "
         "'tran' is not a key of params.yaml; did you mean 'train'?"
@@ -258,8 +259,9 @@ def test_a_suggestion_that_costs_the_whole_budget_is_made(tmp_path: Path) -> Non
 
 
 def test_a_suggestion_over_the_budget_ends_the_suggestions_of_the_run(tmp_path: Path) -> None:
-    # 2,000 keys times a 100-character word is the whole budget before the keys are looked at.
-    params = many_keys(2000, 192_000)
+    # 2,000 top-level keys times a 100-character word is the whole budget before the keys are
+    # looked at.
+    params = many_keys(2001, 192_000)
     word = "x" * 100
     assert validate(spec_with_params(word, "tran"), tmp_path, params)[0] == [
         f"specops.yaml:7:14: error: stages.s0.params[0]: {word!r} is not a key of params.yaml",
@@ -276,4 +278,37 @@ def test_a_word_too_costly_to_compare_leaves_the_budget_to_the_next(tmp_path: Pa
         f"specops.yaml:7:14: error: stages.s0.params[0]: {word!r} is not a key of params.yaml",
         "specops.yaml:7:118: error: stages.s0.params[1]: "
         "'tran' is not a key of params.yaml; did you mean 'train'?",
+    ]
+
+
+def test_a_one_character_word_costs_one_per_choice_before_they_are_looked_at(
+    tmp_path: Path,
+) -> None:
+    # 1,834 keys of 9 characters against a 100-character word cost 199,906: 94 are left.
+    # Then `x` against the 50 top-level keys costs at least 50, which the budget affords, and
+    # 100 once the keys are looked at, which spends it: `train.sedd` gets no suggestion.
+    big = "".join(f"  k{i:04d}: 1\n" for i in range(1834))
+    rest = "".join(f"p{i:02d}: 1\n" for i in range(48))
+    (tmp_path / "params.yaml").write_text(f"train: {{seed: 1}}\nbig:\n{big}{rest}")
+    word = "big." + "z" * 96
+    with pytest.raises(SpecError) as caught:
+        parse_spec("specops.yaml", spec_with_params(word, "x", "train.sedd").encode(), tmp_path)
+    assert [p.message for p in caught.value.problems] == [
+        f"{key!r} is not a key of params.yaml" for key in (word, "x", "train.sedd")
+    ]
+
+
+def test_the_expanded_paths_are_allowed_up_to_their_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (
+        f"{HEAD}stages:\n  s:\n    cmd: x ${{item.v}}\n    deps: ['${{item.v}}.in']\n"
+        "    outs: ['${item.v}.out']\n    matrix:\n      v: [a, b]\n"
+    )
+    monkeypatch.setattr(pipeline, "MAX_EXPANDED_PATHS", 4)
+    assert validate(text, tmp_path)[0] == []
+    monkeypatch.setattr(pipeline, "MAX_EXPANDED_PATHS", 3)
+    assert validate(text, tmp_path)[0] == [
+        "specops.yaml:4:1: error: stages: the stages' deps and outs make 4 paths with matrices"
+        " expanded; at most 3 are allowed"
     ]

@@ -135,10 +135,8 @@ def _leftovers(root: Path, folders: Iterable[str]) -> list[Change]:
     """Temporary files that a killed render left in the folders specops writes to."""
     changes = []
     for folder in sorted(set(folders)):
-        directory = root / folder
-        if not directory.is_dir():
-            continue
-        for temp in sorted(directory.glob(f".*{TEMP_SUFFIX}")):
+        # glob finds nothing in a folder that is missing or is not a folder
+        for temp in sorted((root / folder).glob(f".*{TEMP_SUFFIX}")):
             if _TEMP_NAME.fullmatch(temp.name) and temp.is_file() and not temp.is_symlink():
                 path = temp.relative_to(root).as_posix()
                 changes.append(Change(path, Action.DELETE, None, None))
@@ -202,7 +200,8 @@ def _temp_beside(target: Path) -> Path:
 def _write_temp(target: Path, text: str) -> Path:
     temp = _temp_beside(target)
     mode = target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask()
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
+    # O_EXCL never follows a symbolic link: one at the temporary name makes this fail.
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
@@ -258,8 +257,8 @@ class _Transaction:
                 else:
                     os.replace(kept, target)
         for temp in (*(t for t, _ in self.staged), *self.kept.values()):
-            with suppress(OSError):
-                temp.unlink(missing_ok=True)
+            with suppress(OSError):  # a staged file that replaced its target is gone already
+                temp.unlink()
         for original, aside in reversed(self.set_aside):
             with suppress(OSError):
                 os.rename(aside, original)

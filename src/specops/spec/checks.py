@@ -131,7 +131,7 @@ def _expressions(doc: YamlDoc, value: Any, path: KeyPath) -> Iterator[Problem]:
             yield doc.problem(path, reason)
     elif isinstance(value, dict):
         for key, item in value.items():
-            reason = _text_problem(key) if isinstance(key, str) else None
+            reason = _text_problem(key)  # parse_spec has refused keys that are not strings
             if reason:
                 yield doc.problem((*path, key), reason, at_key=True)
             yield from _expressions(doc, item, (*path, key))
