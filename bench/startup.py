@@ -66,7 +66,7 @@ phase("import the rest of specops.commands", "import specops.commands")
 phase("load_spec (YAML with positions, schema, checks)",
       "from pathlib import Path; from specops.spec import load_spec;"
       " project = load_spec(Path('specops.yaml'))")
-phase("render (Jinja template compiled on first use)",
+phase("render (templates from the user cache, compiled on a miss)",
       "from specops.generators import render; files = render(project.spec, project.spec_name)")
 phase("plan (compare with the files on disk)",
       "from specops import writer; writer.plan(project.root, files, project.spec_name)")

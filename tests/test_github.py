@@ -202,8 +202,8 @@ print(json.dumps([[file.path, file.text] for file in render(spec, "specops.yaml"
 """
 
 
-def render_in_a_process(hash_seed: str) -> list[list[str]]:
-    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+def render_in_a_process(hash_seed: str, **env_vars: str) -> list[list[str]]:
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed, **env_vars}
     result = subprocess.run(
         [sys.executable, "-c", RENDER_IN_A_PROCESS, str(ROOT / SPEC_NAME)],
         capture_output=True,
@@ -221,6 +221,18 @@ def test_rendering_is_stable() -> None:
     first, second = render_in_a_process("1"), render_in_a_process("2")
     assert [path for path, _ in first] == ["dvc.yaml", *SUFFIXES]
     assert first == second
+
+
+def test_templates_compile_where_no_cache_can_be_kept(tmp_path: Path) -> None:
+    """Compiled templates are kept in the user's cache folder; without one specops compiles
+    them each time, to the same files."""
+    first = render_in_a_process("1", XDG_CACHE_HOME=str(tmp_path))
+    assert len(list(tmp_path.glob("specops/templates-*/*.cache"))) == 5
+    assert render_in_a_process("1", XDG_CACHE_HOME=str(tmp_path)) == first
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    assert render_in_a_process("1", XDG_CACHE_HOME=str(not_a_folder)) == first
+    assert not_a_folder.read_text() == ""
 
 
 # -- structure and security --------------------------------------------------------------------
