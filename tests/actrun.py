@@ -352,8 +352,10 @@ def _run_job(
     temp.mkdir()
     defaults = _defaults(workflow, job)
     may_push = _permissions(workflow, job).get("contents") == "write"
-    # Nothing from a runner the tests themselves may run on leaks into the job.
-    env = {k: v for k, v in base_env().items() if not k.startswith(("GITHUB_", "RUNNER_"))}
+    # Nothing from a runner the tests themselves may run on leaks into the job, nor the test
+    # run's own settings (SPECOPS_REQUIRE_LINT, SPECOPS_UPDATE_GOLDEN).
+    prefixes = ("GITHUB_", "RUNNER_", "SPECOPS_")
+    env = {k: v for k, v in base_env().items() if not k.startswith(prefixes)}
     if tools is not None:
         env["PATH"] = f"{tools}:{env['PATH']}"
     env |= {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,6 +68,9 @@ def project(released: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     shutil.copytree(released.parent, root.parent, symlinks=True)
     for key, value in GIT_ENV.items():
         monkeypatch.setenv(key, value)
+    # The test run's own settings (SPECOPS_REQUIRE_LINT) are not what deploy passes on.
+    for key in [k for k in os.environ if k.startswith("SPECOPS_")]:
+        monkeypatch.delenv(key)
     monkeypatch.setenv("ENV_OUT", str(tmp_path / "env.txt"))
     monkeypatch.chdir(root)
     yield root
