@@ -9,6 +9,7 @@ import pytest
 from specops.gates.evaluate import Baseline, Sources, evaluate
 from specops.gates.metrics import MetricsError, parse
 from specops.gates.result import GateResult
+from specops.gates.run import GateRun
 from specops.spec.models import Gate
 
 REF = "main at 0123456789ab"
@@ -307,3 +308,12 @@ def test_csv_cells_that_are_not_numbers_are_reported() -> None:
     assert nan.reason == "auc in m.csv is NaN"
     [text] = evaluate([Gate(metric="m.csv:note", min=0)], sources)
     assert text.reason == "note in m.csv is the string 'y', not a number"
+
+
+def test_a_spec_without_gates_says_so_rather_than_passing_all_of_none() -> None:
+    run = GateRun(None, [])
+    assert run.ok
+    assert run.text().splitlines()[-1] == "PASS: the spec has no gates: nothing to check"
+    assert run.markdown().startswith(
+        ":white_check_mark: **PASS**: the spec has no gates: nothing to check\n"
+    )

@@ -74,6 +74,8 @@ class GateRun:
         failed = sum(r.status == "fail" for r in self.results)
         missing = sum(r.status == "no baseline" for r in self.results)
         total = len(self.results)
+        if not total:
+            return "the spec has no gates: nothing to check"
         if failed:
             return f"{failed} of {total} gate(s) failed"
         if missing:
