@@ -23,11 +23,12 @@ from specops.deploy.run import environment, run_command
 from specops.gates.evaluate import Baseline, Sources, evaluate
 from specops.registry import evidence
 from specops.registry.git import GitError, run_git
+from specops.registry.revisions import RevisionError, read_git
 from specops.registry.tags import ModelTags, StageRef, TagEvent, model_tags
 from specops.releases import _check_stage, _git_problem, _normal_version, _project
 from specops.spec import Problem, Project, SpecError
 from specops.spec.checks import did_you_mean, metrics_files
-from specops.spec.files import MAX_FILE_BYTES, Unreadable, read_bytes
+from specops.spec.files import Unreadable, read_bytes
 from specops.spec.pipeline import normalize
 
 Verdict = Literal["pass", "fail", "skipped", "forced"]
@@ -87,27 +88,10 @@ class DeployResult:
 def _show(root: Path, commit: str, path: str) -> bytes | None:
     """`path` (relative to `root`) as Git holds it at `commit`, or None when it does not.
     A file larger than specops reads is a failed check."""
-    size = subprocess.run(
-        ["git", "cat-file", "-s", f"{commit}:./{path}"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-    if size.returncode != 0:
-        return None
-    if int(size.stdout) > MAX_FILE_BYTES:
-        limit = MAX_FILE_BYTES // 2**20
-        raise CheckFailed(f"{path} at {commit[:12]} is larger than {limit} MiB")
-    proc = subprocess.run(
-        ["git", "show", f"{commit}:./{path}"],
-        cwd=root,
-        capture_output=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-    return proc.stdout if proc.returncode == 0 else None
+    try:
+        return read_git(root, commit, path, name=commit[:12])
+    except RevisionError as exc:
+        raise CheckFailed(exc.message) from exc
 
 
 def _locked(project: Project, model: str, commit: str) -> Locked:

@@ -25,6 +25,16 @@ def read_at(root: Path, rev: str, path: str) -> bytes | None:
     args = ("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
     if not git_ok(root, *args):
         raise RevisionError(f"no revision {rev!r} in the repository")
+    data = read_git(root, rev, path)
+    if data is not None:
+        return data
+    return _read_dvc(root, rev, path)
+
+
+def read_git(root: Path, rev: str, path: str, *, name: str | None = None) -> bytes | None:
+    """The bytes of `path` (relative to `root`) as Git holds it at `rev`, or None when Git
+    does not hold it there. A file larger than specops reads is a RevisionError that calls
+    the revision `name` (default: `rev`)."""
     size = subprocess.run(
         ["git", "cat-file", "-s", f"{rev}:./{path}"],
         cwd=root,
@@ -33,8 +43,11 @@ def read_at(root: Path, rev: str, path: str) -> bytes | None:
         check=False,
         stdin=subprocess.DEVNULL,
     )
-    if size.returncode == 0 and int(size.stdout) > MAX_FILE_BYTES:
-        raise RevisionError(f"{path} at {rev} is larger than {MAX_FILE_BYTES // 2**20} MiB")
+    if size.returncode != 0:
+        return None
+    if int(size.stdout) > MAX_FILE_BYTES:
+        limit = MAX_FILE_BYTES // 2**20
+        raise RevisionError(f"{path} at {name or rev} is larger than {limit} MiB")
     proc = subprocess.run(
         ["git", "show", f"{rev}:./{path}"],
         cwd=root,
@@ -42,9 +55,7 @@ def read_at(root: Path, rev: str, path: str) -> bytes | None:
         check=False,
         stdin=subprocess.DEVNULL,
     )
-    if proc.returncode == 0:
-        return proc.stdout
-    return _read_dvc(root, rev, path)
+    return proc.stdout if proc.returncode == 0 else None
 
 
 def _read_dvc(root: Path, rev: str, path: str) -> bytes | None:
