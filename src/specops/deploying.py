@@ -25,7 +25,7 @@ from specops.registry import evidence
 from specops.registry.git import GitError, run_git
 from specops.registry.revisions import RevisionError, read_git
 from specops.registry.tags import ModelTags, StageRef, TagEvent, model_tags
-from specops.releases import _check_stage, _git_problem, _normal_version, _project
+from specops.releases import check_stage, git_problem, model_project, normal_version
 from specops.spec import Problem, Project, SpecError
 from specops.spec.checks import did_you_mean, metrics_files
 from specops.spec.files import Unreadable, read_bytes
@@ -138,7 +138,7 @@ def _tags(project: Project, model: str) -> ModelTags:
     try:
         return model_tags(project.root, model)
     except GitError as exc:
-        raise _git_problem(project, exc) from exc
+        raise git_problem(project, exc) from exc
 
 
 def _version(tags: ModelTags, model: str, version: str) -> str:
@@ -163,15 +163,15 @@ def fetch(
     """Write the model file of the version in `stage` (or of `version`) to `out` (a folder
     when it is one or ends in `/`), after checking its md5 against the dvc.lock of the
     version's commit."""
-    project = _project(spec_path, model)
+    project = model_project(spec_path, model)
     if (stage is None) == (version is None):
         msg = "fetch needs exactly one of --stage and --version"
         raise SpecError([Problem.plain(project.spec_name, msg)])
     if stage is not None:
-        _check_stage(project, stage)
+        check_stage(project, stage)
     tags = _tags(project, model)
     if version is not None:
-        name = _normal_version(project, version)
+        name = normal_version(project, version)
         commit = _version(tags, model, name)
     else:
         assert stage is not None
@@ -333,9 +333,9 @@ def deploy(
     """Check the version that holds `stage`, then run `deploy.<stage>.cmd` of the working
     tree's spec. `on_check` hears of each check as it is made; with `quiet_stdout`, the
     command's output goes to stderr so that stdout carries only specops's own."""
-    project = _project(spec_path, model)
+    project = model_project(spec_path, model)
     deployment = _deployment_of(project, stage)
-    wanted = _normal_version(project, version) if version is not None else None
+    wanted = normal_version(project, version) if version is not None else None
     checks: list[Check] = []
 
     def check(name: str, verdict: Verdict, detail: str) -> None:

@@ -62,7 +62,7 @@ class History:
         return {"stages": self.stages, "events": [e.as_dict() for e in self.events]}
 
 
-def _project(spec_path: Path | None, model: str | None) -> Project:
+def model_project(spec_path: Path | None, model: str | None) -> Project:
     from specops.commands import locate
 
     project = load_spec(locate(spec_path))
@@ -73,7 +73,7 @@ def _project(spec_path: Path | None, model: str | None) -> Project:
     return project
 
 
-def _check_stage(project: Project, stage: str) -> None:
+def check_stage(project: Project, stage: str) -> None:
     promotion = project.spec.promotion
     if promotion is None:
         msg = "has no `promotion` section, so it names no stages to promote to"
@@ -83,7 +83,7 @@ def _check_stage(project: Project, stage: str) -> None:
         raise SpecError([Problem.plain(project.spec_name, msg)])
 
 
-def _git_problem(project: Project, exc: GitError) -> SpecError:
+def git_problem(project: Project, exc: GitError) -> SpecError:
     return SpecError([Problem.plain(str(project.root), str(exc))])
 
 
@@ -100,7 +100,7 @@ def next_version(tags: ModelTags, bump: Bump) -> str:
     return f"v{major}.{minor}.{patch + 1}"
 
 
-def _normal_version(project: Project, version: str) -> str:
+def normal_version(project: Project, version: str) -> str:
     if not VERSION_RE.match(version):
         msg = f"--version {version!r} is not a semantic version such as 1.2.3"
         raise SpecError([Problem.plain(project.spec_name, msg)])
@@ -148,17 +148,17 @@ def promote(
     `stage`, as annotated tags that hold the evidence; with `push`, push them atomically."""
     from specops.commands import gate  # gates and registry meet only here
 
-    project = _project(spec_path, model)
-    _check_stage(project, stage)
+    project = model_project(spec_path, model)
+    check_stage(project, stage)
     if force and not (reason and reason.strip()):
         raise SpecError([Problem.plain(project.spec_name, "--force needs --reason TEXT")])
-    wanted = _normal_version(project, version) if version is not None else None
+    wanted = normal_version(project, version) if version is not None else None
     entry = project.spec.models[model]
     try:
         commit = run_git(project.root, "rev-parse", "--verify", "HEAD^{commit}").strip()
         refused = dirty(project)
     except GitError as exc:
-        raise _git_problem(project, exc) from exc
+        raise git_problem(project, exc) from exc
     run = gate(spec_path, model)
     gates = [r.as_dict() for r in run.results]
     failed = [f"gate {r.metric}: {r.reason}" for r in run.results if not r.passed()]
@@ -216,7 +216,7 @@ def promote(
             model, stage, chosen.get("version"), commit, [], [str(exc)], force, push, gates
         )
     except GitError as exc:
-        raise _git_problem(project, exc) from exc
+        raise git_problem(project, exc) from exc
     names = [t.name for t in made]
     return PromoteResult(model, stage, chosen.get("version"), commit, names, [], force, push, gates)
 
@@ -233,19 +233,19 @@ def retire(
 ) -> RetireResult:
     """Take a stage away from the version that holds it (`name#stage!#N`), or deregister a
     version (`name@v1.2.3!`), recording the reason in the tag."""
-    project = _project(spec_path, model)
+    project = model_project(spec_path, model)
     if (stage is None) == (version is None):
         msg = "retire needs exactly one of --stage and --version"
         raise SpecError([Problem.plain(project.spec_name, msg)])
     if not reason.strip():
         raise SpecError([Problem.plain(project.spec_name, "--reason must not be empty")])
     if stage is not None:
-        _check_stage(project, stage)
-    wanted = _normal_version(project, version) if version is not None else None
+        check_stage(project, stage)
+    wanted = normal_version(project, version) if version is not None else None
     try:
         by = evidence.who(project.root)
     except GitError as exc:
-        raise _git_problem(project, exc) from exc
+        raise git_problem(project, exc) from exc
     chosen: dict[str, str] = {}
 
     def plan(tags: ModelTags) -> list[NewTag]:
@@ -275,17 +275,17 @@ def retire(
     except Refused as exc:
         raise SpecError([Problem.plain(project.spec_name, str(exc))]) from exc
     except GitError as exc:
-        raise _git_problem(project, exc) from exc
+        raise git_problem(project, exc) from exc
     return RetireResult(model, chosen["version"], stage, [t.name for t in made], push)
 
 
 def history(spec_path: Path | None, model: str | None = None) -> History:
     """Every registry event of the spec's models (or of `model`), newest first."""
-    project = _project(spec_path, model)
+    project = model_project(spec_path, model)
     try:
         found = read_tags(project.root, model)
     except GitError as exc:
-        raise _git_problem(project, exc) from exc
+        raise git_problem(project, exc) from exc
     names = [model] if model else list(project.spec.models)
     events = [e for name in names if name in found for e in found[name].events]
     events.sort(key=lambda e: (e.timestamp, e.counter or 0), reverse=True)
@@ -302,9 +302,9 @@ def card(spec_path: Path | None, model: str) -> str:
     latest version and of each stage."""
     from specops.registry.card import render_card
 
-    project = _project(spec_path, model)
+    project = model_project(spec_path, model)
     try:
         tags = read_tags(project.root, model).get(model, ModelTags(model))
     except GitError as exc:
-        raise _git_problem(project, exc) from exc
+        raise git_problem(project, exc) from exc
     return render_card(project.spec, model, tags)

@@ -14,7 +14,7 @@ from specops.registry import evidence
 from specops.registry.git import GitError, git_ok
 from specops.registry.publish import NewTag, Refused, publish
 from specops.registry.tags import ModelTags, TagEvent
-from specops.releases import _check_stage, _git_problem, _normal_version, _project
+from specops.releases import check_stage, git_problem, model_project, normal_version
 from specops.spec import Problem, SpecError
 from specops.spec.models import Gate
 
@@ -91,16 +91,16 @@ def rollback(
     Two tags: the current version is unassigned (so that GTO, which by default reads the
     highest version holding a stage, agrees), and the earlier one assigned again; both carry
     `rollback: true`, the version replaced, the reason and who."""
-    project = _project(spec_path, model)
-    _check_stage(project, stage)
+    project = model_project(spec_path, model)
+    check_stage(project, stage)
     if not reason.strip():
         raise SpecError([Problem.plain(project.spec_name, "--reason must not be empty")])
-    wanted = _normal_version(project, to) if to is not None else None
+    wanted = normal_version(project, to) if to is not None else None
     relative = [g for g in project.spec.gates if g.vs is not None]
     try:
         by = evidence.who(project.root)
     except GitError as exc:
-        raise _git_problem(project, exc) from exc
+        raise git_problem(project, exc) from exc
     chosen: dict[str, str] = {}
 
     def plan(tags: ModelTags) -> list[NewTag]:
@@ -172,7 +172,7 @@ def rollback(
     except Refused as exc:
         return refused(str(exc))
     except GitError as exc:
-        raise _git_problem(project, exc) from exc
+        raise git_problem(project, exc) from exc
     return RollbackResult(
         model,
         stage,
