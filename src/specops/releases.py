@@ -63,6 +63,7 @@ class History:
 
 
 def model_project(spec_path: Path | None, model: str | None) -> Project:
+    """The project of the spec, refusing a `model` it does not declare."""
     from specops.commands import locate
 
     project = load_spec(locate(spec_path))
