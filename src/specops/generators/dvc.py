@@ -44,7 +44,7 @@ def _stage(stage: Stage) -> dict[str, Any]:
         out["vars"] = list(stage.vars)
     if stage.wdir is not None:
         out["wdir"] = stage.wdir
-    out["cmd"] = stage.cmd[0] if len(stage.cmd) == 1 else list(stage.cmd)
+    out["cmd"] = stage.cmd if isinstance(stage.cmd, str) else list(stage.cmd)
     if stage.deps:
         out["deps"] = list(stage.deps)
     if stage.params:

@@ -98,12 +98,8 @@ def _cron(value: str) -> str:
     return value
 
 
-def _one_or_many(value: Any) -> Any:
-    if isinstance(value, str):
-        return [value]
-    if not isinstance(value, list):
-        raise ValueError("must be a command or a list of commands")
-    return value
+def _command_kind(value: Any) -> str | None:
+    return "one" if isinstance(value, str) else "many" if isinstance(value, list) else None
 
 
 def _python(value: str) -> str:
@@ -209,10 +205,15 @@ ParamsEntry = Annotated[
 ]
 ParamRef = tuple[str | None, str | None, tuple[str | int, ...]]
 
+#: A command or a list of commands, kept as written: dvc.lock records `cmd` as DVC reads it, and
+#: DVC reruns a stage whose one-command list became a string.
 Command = Annotated[
-    list[Text],
-    BeforeValidator(_one_or_many, json_schema_input_type=Text | list[Text]),
-    Field(min_length=1),
+    Annotated[Text, Tag("one")] | Annotated[list[Text], Field(min_length=1), Tag("many")],
+    Discriminator(
+        _command_kind,
+        custom_error_type="command",
+        custom_error_message="must be a command or a list of commands",
+    ),
 ]
 MatrixValue = str | int | float | bool | list[Any] | dict[str, Any]
 

@@ -70,7 +70,7 @@ def _message(
         return f"must be {ctx['expected']}, got {describe(value)}"
     if kind == "string_pattern_mismatch":
         return f"{describe(value)} does not match the pattern {ctx['pattern']}"
-    if kind in ("value_error", "path_entry"):
+    if kind in ("value_error", "path_entry", "command"):
         return str(ctx.get("error", error["msg"]))
     text = error["msg"].replace("Input should be", "must be")
     return f"{text[0].lower()}{text[1:]}, got {describe(value)}"
