@@ -100,6 +100,30 @@ def _init(args: argparse.Namespace) -> int:
     return OK
 
 
+def _import(args: argparse.Namespace) -> int:
+    from specops import commands
+
+    result = commands.import_(args.spec, maturity=args.maturity, name=args.name)
+    if args.format == "json":
+        _print_json(result.as_dict())
+        return OK
+    for found in result.imported:
+        print(f"imported {printable(found.path)}: {found.stages} stage(s)")
+    for change in result.changes:
+        print(f"{printable(change.path)}: {change.action.value}")
+    moved = sum(found.comments for found in result.imported)
+    if moved:
+        print(
+            f"{moved} comment(s) moved into {printable(result.spec)}, above the keys and items"
+            " they were next to: a generated dvc.yaml holds none"
+        )
+    print(
+        f"{printable(result.spec)}: name {result.name}, maturity {result.maturity}; next:"
+        " `specops render --check` and `dvc status` see no change; commit them together"
+    )
+    return OK
+
+
 def _schema(args: argparse.Namespace) -> int:
     from specops import commands
 
@@ -350,6 +374,18 @@ def parser() -> argparse.ArgumentParser:
         return cmd
 
     command("init", _init, "scaffold a working project into an empty folder")
+    adopt = command(
+        "import", _import, "adopt a DVC project: write a spec that renders its dvc.yaml files"
+    )
+    adopt.add_argument(
+        "--maturity",
+        type=int,
+        choices=range(5),
+        default=0,
+        metavar="N",
+        help="the spec's maturity level, 0 to 4 (0)",
+    )
+    adopt.add_argument("--name", help="the project's name (default: from the folder's name)")
     command("validate", _validate, "check the spec and report every problem")
     render = command("render", _render, "write dvc.yaml and the workflows the spec describes")
     render.add_argument(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from specops import gating, writer
+from specops import gating, importing, writer
 from specops.gates.run import GateRun
 from specops.gating import Report
 from specops.generators import Rendered
@@ -135,6 +135,48 @@ def init(spec_path: Path | None) -> list[str]:
     _refuse_clash(spec_path, spec_file.path, files)
     files.insert(0, spec_file)
     return writer.write_new(root, files)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What import wrote: the new spec, and each dvc.yaml it now renders."""
+
+    spec: str
+    name: str
+    maturity: int
+    imported: list[importing.Imported]
+    changes: list[writer.Change]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec,
+            "name": self.name,
+            "maturity": self.maturity,
+            "imported": [i.__dict__ for i in self.imported],
+            "files": [{"path": c.path, "action": c.action.value} for c in self.changes],
+        }
+
+
+def import_(spec_path: Path | None, *, maturity: int = 0, name: str | None = None) -> ImportResult:
+    """Adopt the DVC project around `spec_path` (default: specops.yaml here, at the root of
+    the DVC repository): write a spec that renders its dvc.yaml files the same, and take them
+    over, all or nothing."""
+    if spec_path is None:
+        spec_path = Path(SPEC_FILE)
+        here = spec_root(spec_path)
+        found = importing.dvc_root(here)
+        if found is not None and found != here:
+            msg = (
+                f"is not the root of the DVC repository {str(found)!r}; run `specops import`"
+                " there, or name the spec with --spec"
+            )
+            raise SpecError([Problem.plain(str(here), msg)])
+    check_spec_name(spec_path)
+    root = spec_root(spec_path)
+    plan = importing.prepare(root, spec_path.name, str(spec_path), maturity=maturity, name=name)
+    _refuse_clash(spec_path, spec_path.name, plan.rendered)
+    changes = writer.take_over(root, [plan.spec, *plan.rendered], spec_path.name, plan.read)
+    return ImportResult(str(spec_path), plan.name, plan.maturity, plan.imported, changes)
 
 
 def schema() -> dict[str, Any]:

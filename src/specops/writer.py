@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from enum import Enum
@@ -143,6 +143,23 @@ def _leftovers(root: Path, folders: Iterable[str]) -> list[Change]:
     return changes
 
 
+def _check_size(file: Rendered) -> None:
+    size = len(file.text.encode("utf-8", "surrogateescape"))
+    if size > MAX_FILE_BYTES:  # it could never be read back, so never checked or updated
+        msg = (
+            f"would be {size / 2**20:.1f} MiB, more than the {MAX_FILE_BYTES // 2**20} MiB"
+            " specops reads; make the spec smaller (long values, lists or aliases)"
+        )
+        raise SpecError([Problem.plain(file.path, msg)])
+
+
+def _change(file: Rendered, old: str | None) -> Change:
+    if old is None:
+        return Change(file.path, Action.CREATE, None, file.text)
+    action = Action.UNCHANGED if old == file.text else Action.UPDATE
+    return Change(file.path, action, old, file.text)
+
+
 def plan(root: Path, files: Iterable[Rendered], spec_name: str) -> list[Change]:
     """Compare the files rendered from `spec_name` with the disk; raise SpecError for any file
     specops may not replace. `root` must be resolved."""
@@ -151,24 +168,13 @@ def plan(root: Path, files: Iterable[Rendered], spec_name: str) -> list[Change]:
     wanted = set()
     for file in files:
         wanted.add(file.path)
-        size = len(file.text.encode("utf-8", "surrogateescape"))
-        if size > MAX_FILE_BYTES:  # it could never be read back, so never checked or updated
-            msg = (
-                f"would be {size / 2**20:.1f} MiB, more than the {MAX_FILE_BYTES // 2**20} MiB"
-                " specops reads; make the spec smaller (long values, lists or aliases)"
-            )
-            problems.append(Problem.plain(file.path, msg))
-            continue
         try:
+            _check_size(file)
             old = _read(root, file.path, spec_name)
         except SpecError as exc:
             problems += exc.problems
             continue
-        if old is None:
-            changes.append(Change(file.path, Action.CREATE, None, file.text))
-        else:
-            action = Action.UNCHANGED if old == file.text else Action.UPDATE
-            changes.append(Change(file.path, action, old, file.text))
+        changes.append(_change(file, old))
     try:
         workflows = _inside(root, WORKFLOW_DIR)
     except SpecError as exc:
@@ -218,8 +224,9 @@ class _Transaction:
     """Applying changes in two halves: staging, which can be undone, then the commit, which
     can be undone too as long as the old texts are kept aside."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, expect: Mapping[str, bytes] | None = None) -> None:
         self.root = root
+        self.expect = expect or {}  # files that must still hold these bytes when replaced
         self.made_dirs: list[Path] = []
         self.staged: list[tuple[Path, Path]] = []  # temporary file -> target
         self.kept: dict[Path, Path] = {}  # target -> a copy of its old text, until commit ends
@@ -266,7 +273,27 @@ class _Transaction:
             with suppress(OSError):
                 folder.rmdir()
 
+    def changed(self) -> list[Problem]:
+        """Every expected file whose bytes are no longer those the caller read."""
+        problems = []
+        for path, raw in self.expect.items():
+            try:
+                now = read_bytes(self.root / path)
+            except Unreadable as exc:
+                problems.append(Problem.plain(path, exc.reason))
+                continue
+            if now != raw:
+                msg = "changed while specops was reading it; nothing was written, run it again"
+                problems.append(Problem.plain(path, msg))
+        return problems
+
     def commit(self) -> None:
+        # Checked once everything is staged, right before the first replace: the window in
+        # which another writer could slip in is as short as it can be.
+        changed = self.changed()
+        if changed:
+            self.roll_back()
+            raise SpecError(changed)
         replaced: list[Path] = []
         for temp, target in self.staged:
             try:
@@ -281,11 +308,12 @@ class _Transaction:
             kept.unlink(missing_ok=True)
 
 
-def apply(root: Path, changes: Iterable[Change]) -> None:
+def apply(root: Path, changes: Iterable[Change], expect: Mapping[str, bytes] | None = None) -> None:
     """Carry out the changes, all or none: every new text is staged in full, every old text
     kept under a second name and every removal set aside before any target is replaced; a
-    replace that fails puts back those done before it."""
-    transaction = _Transaction(root)
+    replace that fails puts back those done before it. Each path in `expect` must still hold
+    those bytes when the replacing starts, or nothing is replaced."""
+    transaction = _Transaction(root, expect)
     try:
         for change in changes:
             if change.action is Action.UNCHANGED:
@@ -341,3 +369,35 @@ def write_new(root: Path, files: Iterable[Rendered]) -> list[str]:
         raise SpecError(problems)
     apply(root, [Change(f.path, Action.CREATE, None, f.text) for f in files])
     return [f.path for f in files]
+
+
+def take_over(
+    root: Path, files: Iterable[Rendered], spec_name: str, read: Mapping[str, bytes]
+) -> list[Change]:
+    """Write a new spec and what it renders, all or nothing, replacing the files in `read`
+    (path -> the bytes the caller read there), which need not have been generated: each must
+    still hold exactly those bytes when it is replaced. The spec must not exist yet; every other
+    file is written only where `plan` would write it (a missing file, or one generated from this
+    spec)."""
+    changes: list[Change] = []
+    problems: list[Problem] = []
+    for file in files:
+        try:
+            _check_size(file)
+            if file.path in read:
+                _target(root, file.path)  # inside the project, and not a symlink
+                old: str | None = read[file.path].decode("utf-8", "surrogateescape")
+            elif file.path == spec_name:
+                if os.path.lexists(_target(root, file.path)):
+                    raise SpecError([Problem.plain(file.path, "already exists")])
+                old = None
+            else:
+                old = _read(root, file.path, spec_name)
+        except SpecError as exc:
+            problems += exc.problems
+            continue
+        changes.append(_change(file, old))
+    if problems:
+        raise SpecError(problems)
+    apply(root, changes, expect=read)
+    return changes

@@ -80,7 +80,11 @@ def to_dvc(spec: Spec) -> dict[str, Any]:
     return data
 
 
+def dump(data: Any) -> str:
+    """`data` as YAML that DVC, and specops, read back as the same values."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+
 def render_dvc(spec: Spec, spec_name: str) -> str:
     """The text of dvc.yaml, opened by the generated-file header."""
-    body = yaml.dump(to_dvc(spec), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
-    return header(spec_name) + body
+    return header(spec_name) + dump(to_dvc(spec))

@@ -1,0 +1,242 @@
+"""Import a DVC project: its dvc.yaml files become a spec that renders them back the same.
+
+Nothing is written here: `prepare` returns the spec's text, what it renders and the bytes of
+each dvc.yaml as read, for the writer to take over all or nothing. Every problem is reported at
+its position in the dvc.yaml it came from.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from specops.generators import Rendered
+from specops.generators import render as render_files
+from specops.generators.dvc import dump
+from specops.scaffold import project_name
+from specops.spec import parse_spec
+from specops.spec.models import ProjectName
+from specops.spec.problems import KeyPath, Problem, SpecError, format_keypath
+from specops.spec.yamlfile import YamlDoc, decode, load_yaml
+
+from . import comments
+from .convert import Sources, key_problems, read_source, spec_data, subfolder_problems
+from .find import DVC_FILE, pipeline_files
+
+
+@dataclass(frozen=True)
+class Imported:
+    """One dvc.yaml that the spec now renders."""
+
+    path: str
+    stages: int  # as written: a matrix or foreach stage counts once
+    comments: int  # moved into the spec
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """A new spec, what it renders, and the dvc.yaml files it takes over (path -> bytes read)."""
+
+    spec: Rendered
+    rendered: list[Rendered]
+    read: dict[str, bytes]
+    name: str
+    maturity: int
+    imported: list[Imported]
+
+
+def _name(name: str | None, root: Path) -> str:
+    if name is None:
+        return project_name(root)
+    try:
+        return TypeAdapter(ProjectName).validate_python(name)
+    except ValidationError:
+        msg = (
+            f"{name!r} is not a project name: lowercase letters, digits and '-', starting with"
+            " a letter or digit, at most 64 characters"
+        )
+        raise SpecError([Problem.plain("--name", msg)]) from None
+
+
+def _sources(root: Path, spec_name: str) -> Sources:
+    paths = pipeline_files(root)
+    if not paths:
+        msg = f"no {DVC_FILE} here or in a subfolder; `specops init` starts a new project"
+        raise SpecError([Problem.plain(str(root), msg)])
+    files, problems = [], []
+    for path in paths:
+        try:
+            files.append(read_source(root, path, spec_name))
+        except SpecError as exc:
+            problems += exc.problems
+    found = subfolder_problems(files)
+    problems += found
+    refused = {p.file for p in found}
+    for source in files:
+        if source.path not in refused:
+            problems += key_problems(source)
+    if problems:
+        raise SpecError(problems)
+    return Sources(files)
+
+
+def _spaced(text: str) -> str:
+    """A blank line before each top-level section after the spec's own three keys, and before
+    the comments above it."""
+    out: list[str] = []
+    keys = 0
+    for line in text.splitlines(keepends=True):
+        if line[:1] not in ("", " ", "#", "-", "\n"):
+            keys += 1
+            if keys > 3:
+                at = len(out)
+                while at and out[at - 1].startswith("#"):
+                    at -= 1
+                out.insert(at, "\n")
+        out.append(line)
+    return "".join(out)
+
+
+def _spec_text(data: dict[str, Any], sources: Sources) -> tuple[str, dict[str, int]]:
+    """The spec's YAML with every dvc.yaml comment moved into it, and how many each had."""
+    text = dump(data)
+    attached: dict[comments.Anchor | None, list[str]] = {}
+    counts = {}
+    for source in sources.files:
+        found = comments.find(decode(source.path, source.raw))
+        counts[source.path] = len(found)
+        for anchor, texts in comments.attach(source.doc, found).items():
+            key = None if anchor is None else ((*source.prefix, *anchor[0]), anchor[1])
+            attached.setdefault(key, []).extend(texts)
+    if attached:
+        text = comments.place(text, load_yaml("spec", text.encode()), attached)
+    return _spaced(text), counts
+
+
+def _differs(a: Any, b: Any, path: KeyPath) -> KeyPath | None:
+    """The first place where `b` is not exactly `a` (types included: DVC tells 1 from 1.0
+    and true from 1), or None; the order of stages counts, that of other keys does not."""
+    if type(a) is not type(b):
+        return path
+    if isinstance(a, dict):
+        missing = [k for k in (*a, *b) if k not in a or k not in b]
+        if missing:
+            return (*path, missing[0])
+        if path == ("stages",) and list(a) != list(b):
+            return path
+        return next((d for k in a if (d := _differs(a[k], b[k], (*path, k))) is not None), None)
+    if isinstance(a, list):
+        if len(a) != len(b):
+            return path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            if (d := _differs(x, y, (*path, i))) is not None:
+                return d
+        return None
+    if isinstance(a, float) and math.isnan(a) and math.isnan(b):
+        return None
+    return None if a == b else path
+
+
+def _round_trip(sources: Sources, rendered: list[Rendered]) -> list[Problem]:
+    """Each dvc.yaml as the spec renders it must hold exactly the data it held: then DVC
+    resolves the same stages, and dvc.lock stays valid."""
+    by_path = {f.path: f.text for f in rendered}
+    problems = []
+    for source in sources.files:
+        text = by_path.get(source.path)
+        if text is None:
+            msg = "the spec would not render this file; it cannot be imported"
+            problems.append(Problem.plain(source.path, msg))
+            continue
+        path = _differs(source.doc.data, load_yaml(source.path, text.encode()).data, ())
+        if path is not None:
+            msg = "specops would render this differently, which would change what DVC reads"
+            problems.append(source.doc.problem(path, msg))
+    return problems
+
+
+def _covers(written: str, path: str) -> bool:
+    return written == path or (written.startswith(path) and written[len(path)] in ".[")
+
+
+class _Positions:
+    """The key paths of the spec's nodes by position, to map its problems back."""
+
+    def __init__(self, doc: YamlDoc) -> None:
+        self.at: dict[tuple[int, int], list[tuple[KeyPath, bool]]] = {}
+        for marks, is_key in ((doc.values, False), (doc.keys, True)):
+            for path, mark in marks.items():
+                self.at.setdefault(mark, []).append((path, is_key))
+
+    def node(self, problem: Problem) -> tuple[KeyPath, bool] | None:
+        """The node a problem is about: of those at its position, the deepest whose key path
+        its own starts with (a missing key is reported at the mapping that lacks it)."""
+        fits = [
+            (path, is_key)
+            for path, is_key in self.at.get((problem.line, problem.col), [])
+            if _covers(problem.keypath, format_keypath(path))
+        ]
+        return max(fits, key=lambda f: len(f[0]), default=None)
+
+
+def _remap(
+    problems: list[Problem], text: str, display: str, sources: Sources, maturity: int
+) -> list[Problem]:
+    positions: _Positions | None = None
+    out = []
+    for problem in problems:
+        if problem.file != display or not problem.line:
+            out.append(problem)  # params.yaml and other files keep their own positions
+            continue
+        if problem.keypath == "maturity":
+            hint = "no dvc.yaml has them: import at a lower level, then add them to the spec"
+            out.append(Problem.plain(f"--maturity {maturity}", f"{problem.message}; {hint}"))
+            continue
+        positions = positions or _Positions(load_yaml(display, text.encode()))
+        node = positions.node(problem)
+        found = sources.locate(node[0]) if node else None
+        if node is None or found is None:
+            out.append(Problem.plain(display, f"{problem.keypath}: {problem.message}"))
+            continue
+        source, path = found
+        rest = problem.keypath[len(format_keypath(node[0])) :]
+        keypath = f"{format_keypath(path)}{rest}" if path else rest.lstrip(".") or "(root)"
+        line, col = (source.doc.keys if node[1] else source.doc.values)[path]
+        out.append(Problem(source.path, line, col, keypath, problem.message))
+    return out
+
+
+def prepare(
+    root: Path, spec_name: str, display: str, *, maturity: int = 0, name: str | None = None
+) -> ImportPlan:
+    """The spec that renders the dvc.yaml files below `root`, or SpecError with every problem,
+    at its position in the dvc.yaml it is about."""
+    project = _name(name, root)
+    sources = _sources(root, spec_name)
+    text, counts = _spec_text(spec_data(project, maturity, sources.files), sources)
+    try:
+        spec, _ = parse_spec(display, text.encode(), root)
+    except SpecError as exc:
+        raise SpecError(_remap(exc.problems, text, display, sources, maturity)) from None
+    rendered = render_files(spec, spec_name)
+    problems = _round_trip(sources, rendered)
+    if problems:
+        raise SpecError(problems)
+    imported = [Imported(s.path, len(_stages(s.doc.data)), counts[s.path]) for s in sources.files]
+    return ImportPlan(
+        spec=Rendered(spec_name, text),
+        rendered=rendered,
+        read={s.path: s.raw for s in sources.files},
+        name=project,
+        maturity=maturity,
+        imported=imported,
+    )
+
+
+def _stages(data: Any) -> dict[Any, Any]:
+    stages = data.get("stages") if isinstance(data, dict) else None
+    return stages if isinstance(stages, dict) else {}
