@@ -33,10 +33,13 @@ def snapshot(root: Path, *, status: bool = True) -> dict[str, Any]:
     in DVC's order, the top-level metrics, params, plots, artifacts and datasets of each
     dvc.yaml, and with `status`, what `dvc status` says of each pipeline stage (so that a
     changed command or params key, which dvc.lock would record, shows)."""
-    from dvc.dependency import ParamsDependency
-    from dvc.repo import Repo
-    from dvc.stage import PipelineStage
-    from dvc.stage.serialize import to_pipeline_file, to_single_stage_file
+    from dvc.dependency import ParamsDependency  # type: ignore[import-untyped]
+    from dvc.repo import Repo  # type: ignore[import-untyped]
+    from dvc.stage import PipelineStage  # type: ignore[import-untyped]
+    from dvc.stage.serialize import (  # type: ignore[import-untyped]
+        to_pipeline_file,
+        to_single_stage_file,
+    )
 
     with Repo(str(root)) as repo, repo.lock:
         index = repo.index
@@ -45,8 +48,8 @@ def snapshot(root: Path, *, status: bool = True) -> dict[str, Any]:
             pipeline = isinstance(stage, PipelineStage)
             file = Path(stage.path).relative_to(root).as_posix()
             # DVC's addressing, but relative to the root rather than to the working folder.
-            name = stage.name if pipeline else None
-            address = file if not pipeline else name if file == "dvc.yaml" else f"{file}:{name}"
+            name: str | None = stage.name if pipeline else None
+            address = f"{file}:{name}" if name and file != "dvc.yaml" else name or file
             stages[address] = {
                 "file": file,
                 "name": name,
