@@ -107,20 +107,23 @@ def _import(args: argparse.Namespace) -> int:
     if args.format == "json":
         _print_json(result.as_dict())
         return OK
-    for found in result.imported:
-        print(f"imported {printable(found.path)}: {found.stages} stage(s)")
+    imported = {found.path: found for found in result.imported}
+    spec = printable(result.spec)
     for change in result.changes:
-        print(f"{printable(change.path)}: {change.action.value}")
-    moved = sum(found.comments for found in result.imported)
-    if moved:
-        print(
-            f"{moved} comment(s) moved into {printable(result.spec)}, above the keys and items"
-            " they were next to: a generated dvc.yaml holds none"
-        )
-    print(
-        f"{printable(result.spec)}: name {result.name}, maturity {result.maturity}; next:"
-        " `specops render --check` and `dvc status` see no change; commit them together"
-    )
+        path = printable(change.path)
+        found = imported.get(change.path)
+        if found is not None:
+            comments = f", {found.comments} comment(s)" if found.comments else ""
+            print(f"{path}: imported, {found.stages} stage(s){comments}; now rendered from {spec}")
+        elif change.path == result.spec_name:
+            print(f"{path}: created (name {result.name}, maturity {result.maturity})")
+        else:
+            print(f"{path}: {change.action.value}d")
+    if any(found.comments for found in result.imported):
+        where = "above the key or item each was next to: rendered files keep none"
+        print(f"comments moved to {spec}, {where}")
+    check = "`specops render --check` and `dvc status` see no change"
+    print(f"next: {check}; commit the files above together")
     return OK
 
 

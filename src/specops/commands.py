@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -147,6 +148,11 @@ class ImportResult:
     imported: list[importing.Imported]
     changes: list[writer.Change]
 
+    @property
+    def spec_name(self) -> str:
+        """The spec's path relative to the project, as in `changes`."""
+        return Path(self.spec).name
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "spec": self.spec,
@@ -172,6 +178,9 @@ def import_(spec_path: Path | None, *, maturity: int = 0, name: str | None = Non
             )
             raise SpecError([Problem.plain(str(here), msg)])
     check_spec_name(spec_path)
+    if os.path.lexists(spec_path):
+        msg = "already exists; specops import writes a new spec (change this one and render it)"
+        raise SpecError([Problem.plain(str(spec_path), msg)])
     root = spec_root(spec_path)
     plan = importing.prepare(root, spec_path.name, str(spec_path), maturity=maturity, name=name)
     _refuse_clash(spec_path, spec_path.name, plan.rendered)

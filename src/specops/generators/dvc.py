@@ -80,9 +80,25 @@ def to_dvc(spec: Spec) -> dict[str, Any]:
     return data
 
 
-def dump(data: Any) -> str:
-    """`data` as YAML that DVC, and specops, read back as the same values."""
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+class _BlockDumper(_Dumper):
+    """For a file people edit: text of several lines as a literal block, where YAML allows it
+    (PyYAML falls back to quotes otherwise). Not when it ends in blank lines: those would be
+    kept (`|+`) and a blank line written after the block would become part of it."""
+
+
+def _text(dumper: _BlockDumper, value: str) -> yaml.ScalarNode:
+    block = "\n" in value.rstrip("\n") and not value.endswith("\n\n")
+    return dumper.represent_scalar(scalars.STR, value, style="|" if block else None)
+
+
+_BlockDumper.add_representer(str, _text)
+
+
+def dump(data: Any, *, blocks: bool = False) -> str:
+    """`data` as YAML that DVC, and specops, read back as the same values; with `blocks`,
+    text of several lines is written as literal blocks."""
+    dumper = _BlockDumper if blocks else _Dumper
+    return yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def render_dvc(spec: Spec, spec_name: str) -> str:

@@ -103,7 +103,7 @@ def _spaced(text: str) -> str:
 
 def _spec_text(data: dict[str, Any], sources: Sources) -> tuple[str, dict[str, int]]:
     """The spec's YAML with every dvc.yaml comment moved into it, and how many each had."""
-    text = dump(data)
+    text = dump(data, blocks=True)
     attached: dict[comments.Anchor | None, list[str]] = {}
     counts = {}
     for source in sources.files:
@@ -119,16 +119,21 @@ def _spec_text(data: dict[str, Any], sources: Sources) -> tuple[str, dict[str, i
 
 def _differs(a: Any, b: Any, path: KeyPath) -> KeyPath | None:
     """The first place where `b` is not exactly `a` (types included: DVC tells 1 from 1.0
-    and true from 1), or None; the order of stages counts, that of other keys does not."""
+    and true from 1), or None. The order of stages counts, that of other keys does not, and a
+    key that is null or an empty list is no different to DVC from a key left out."""
     if type(a) is not type(b):
         return path
     if isinstance(a, dict):
-        missing = [k for k in (*a, *b) if k not in a or k not in b]
-        if missing:
-            return (*path, missing[0])
+        for key in (*a, *b):
+            only = a[key] if key not in b else b[key] if key not in a else None
+            if only not in (None, []):
+                return (*path, key)
         if path == ("stages",) and list(a) != list(b):
             return path
-        return next((d for k in a if (d := _differs(a[k], b[k], (*path, k))) is not None), None)
+        for key in a:
+            if key in b and (found := _differs(a[key], b[key], (*path, key))) is not None:
+                return found
+        return None
     if isinstance(a, list):
         if len(a) != len(b):
             return path
@@ -193,7 +198,7 @@ def _remap(
             out.append(problem)  # params.yaml and other files keep their own positions
             continue
         if problem.keypath == "maturity":
-            hint = "no dvc.yaml has them: import at a lower level, then add them to the spec"
+            hint = "import at a lower --maturity, then raise it in the spec once that has them"
             out.append(Problem.plain(f"--maturity {maturity}", f"{problem.message}; {hint}"))
             continue
         positions = positions or _Positions(load_yaml(display, text.encode()))
