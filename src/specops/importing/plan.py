@@ -101,9 +101,9 @@ def _spaced(text: str) -> str:
     return "".join(out)
 
 
-def _spec_text(data: dict[str, Any], sources: Sources) -> tuple[str, dict[str, int]]:
-    """The spec's YAML with every dvc.yaml comment moved into it, and how many each had."""
-    text = dump(data, blocks=True)
+def _comments(sources: Sources) -> tuple[dict[comments.Anchor | None, list[str]], dict[str, int]]:
+    """Every comment of the dvc.yaml files under its anchor in the spec, and how many each
+    file had."""
     attached: dict[comments.Anchor | None, list[str]] = {}
     counts = {}
     for source in sources.files:
@@ -112,9 +112,7 @@ def _spec_text(data: dict[str, Any], sources: Sources) -> tuple[str, dict[str, i
         for anchor, texts in comments.attach(source.doc, found).items():
             key = None if anchor is None else ((*source.prefix, *anchor[0]), anchor[1])
             attached.setdefault(key, []).extend(texts)
-    if attached:
-        text = comments.place(text, load_yaml("spec", text.encode()), attached)
-    return _spaced(text), counts
+    return attached, counts
 
 
 def _differs(a: Any, b: Any, path: KeyPath) -> KeyPath | None:
@@ -222,11 +220,15 @@ def prepare(
     at its position in the dvc.yaml it is about."""
     project = _name(name, root)
     sources = _sources(root, spec_name)
-    text, counts = _spec_text(spec_data(project, maturity, sources.files), sources)
+    text = dump(spec_data(project, maturity, sources.files), blocks=True)
     try:
-        spec, _ = parse_spec(display, text.encode(), root)
+        spec, doc = parse_spec(display, text.encode(), root)
     except SpecError as exc:
         raise SpecError(_remap(exc.problems, text, display, sources, maturity)) from None
+    # Comment lines and blank lines change no value: placed once the data has been validated,
+    # with the positions that validation found (render --check reads the result back).
+    attached, counts = _comments(sources)
+    text = _spaced(comments.place(text, doc, attached) if attached else text)
     rendered = render_files(spec, spec_name)
     problems = _round_trip(sources, rendered)
     if problems:
