@@ -497,3 +497,20 @@ def test_dvc_status_and_repro_see_no_change_after_import(tmp_path: Path) -> None
     assert "Running stage" not in repro.stdout
     assert (root / "dvc.lock").read_bytes() == lock
     assert run(root, "specops", "render", "--check").stdout == "1 generated file(s) up to date\n"
+
+
+def test_comments_are_found_alike_with_or_without_the_scanner() -> None:
+    """When no key or value holds `#`, every `#` starts a comment, and the scanner's tokens are
+    not needed to tell them from text."""
+    from specops.importing.comments import _between_tokens, find
+    from specops.spec.yamlfile import load_yaml
+
+    text = textwrap.dedent(RUNNABLE["dvc.yaml"]) + "# the end  \n"
+    data = load_yaml("dvc.yaml", text.encode()).data
+    found = find(text, data)
+    assert [(c.line, c.col, c.text, c.own_line) for c in found] == [
+        (3, 2, "# Writes the numbers", True),
+        (12, 41, "# one file per factor", False),
+        (15, 0, "# the end", True),
+    ]
+    assert found == _between_tokens(text)

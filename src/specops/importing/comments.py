@@ -14,6 +14,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 
@@ -45,10 +46,46 @@ def _line_starts(text: str) -> list[int]:
     return [0, *(m.end() for m in _BREAK.finditer(text))]
 
 
-def find(text: str) -> list[Comment]:
-    """Every comment in the YAML `text` (which must parse), in order."""
+def _holds_hash(data: Any) -> bool:
+    """Whether any key or value in `data` holds `#`."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if "#" in value:
+                return True
+        elif isinstance(value, dict):
+            stack += value
+            stack += value.values()
+        elif isinstance(value, list):
+            stack += value
+    return False
+
+
+def find(text: str, data: Any) -> list[Comment]:
+    """Every comment in the YAML `text` (which must parse into `data`), in order."""
     if "#" not in text:
         return []
+    if not _holds_hash(data):  # then every `#` is in a comment: no need to scan the YAML
+        return _first_on_each_line(text)
+    return _between_tokens(text)
+
+
+def _first_on_each_line(text: str) -> list[Comment]:
+    starts = _line_starts(text)
+    found = []
+    for line, start in enumerate(starts):
+        end = starts[line + 1] if line + 1 < len(starts) else len(text)
+        at = text.find("#", start, end)
+        if at >= 0:
+            comment = _COMMENT.match(text, at)
+            assert comment is not None
+            own_line = not text[start:at].strip()
+            found.append(Comment(line, at - start, comment.group().rstrip(), own_line))
+    return found
+
+
+def _between_tokens(text: str) -> list[Comment]:
     starts = _line_starts(text)
     found: list[Comment] = []
     cursor = 0

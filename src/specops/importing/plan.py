@@ -107,7 +107,7 @@ def _comments(sources: Sources) -> tuple[dict[comments.Anchor | None, list[str]]
     attached: dict[comments.Anchor | None, list[str]] = {}
     counts = {}
     for source in sources.files:
-        found = comments.find(decode(source.path, source.raw))
+        found = comments.find(decode(source.path, source.raw), source.doc.data)
         counts[source.path] = len(found)
         for anchor, texts in comments.attach(source.doc, found).items():
             key = None if anchor is None else ((*source.prefix, *anchor[0]), anchor[1])
@@ -202,8 +202,9 @@ def _remap(
         positions = positions or _Positions(load_yaml(display, text.encode()))
         node = positions.node(problem)
         found = sources.locate(node[0]) if node else None
-        if node is None or found is None:
-            out.append(Problem.plain(display, f"{problem.keypath}: {problem.message}"))
+        if node is None or found is None:  # about what no dvc.yaml holds
+            msg = f"the spec import would write: {problem.keypath}: {problem.message}"
+            out.append(Problem.plain(display, msg))
             continue
         source, path = found
         rest = problem.keypath[len(format_keypath(node[0])) :]
