@@ -185,11 +185,109 @@ OutEntry = Annotated[
     | Annotated[dict[Text, OutOptions], AfterValidator(_single_entry), _ONE_KEY, Tag("options")],
     _ENTRY_KIND,
 ]
+
+
+def _one_plot_options(value: Any) -> Any:
+    """DVC's schema also takes a list of option mappings for one file, but DVC 3 cannot load
+    it (`Expected dict for 'plot.csv', got: 'list'`), so specops says so instead."""
+    if isinstance(value, list):
+        raise ValueError(
+            "a list of options for one plot file is in DVC's schema, but DVC 3 cannot load it;"
+            " give one mapping of options, and define other plots of the file in the top-level"
+            " `plots`"
+        )
+    return value
+
+
 PlotEntry = Annotated[
     Annotated[Text, Tag("path")]
-    | Annotated[dict[Text, PlotOptions], AfterValidator(_single_entry), _ONE_KEY, Tag("options")],
+    | Annotated[
+        dict[Text, Annotated[PlotOptions, BeforeValidator(_one_plot_options)]],
+        AfterValidator(_single_entry),
+        _ONE_KEY,
+        Tag("options"),
+    ],
     _ENTRY_KIND,
 ]
+
+
+def _kind_of(value: Any) -> str | None:
+    """The YAML kind of a value, for unions told apart by it."""
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "list"
+    return "mapping" if isinstance(value, dict) else None
+
+
+def _by_kind(name: str, message: str) -> Discriminator:
+    return Discriminator(_kind_of, custom_error_type=name, custom_error_message=message)
+
+
+NonEmpty = Field(min_length=1)
+#: A field of a plot's data, or several, as DVC's top-level plots take them.
+PlotFields = Annotated[
+    Annotated[Text, Tag("text")] | Annotated[list[Text], NonEmpty, Tag("list")],
+    _by_kind("plot_fields", "must be a field name or a list of field names"),
+]
+
+
+class PlotDefinition(_Model):
+    """A top-level plot of dvc.yaml: what to draw from which files (DVC's PLOT_DEFINITION)."""
+
+    #: A field of the plot's file, or `{file: field}` for a field of another file.
+    x: (
+        Annotated[
+            Annotated[Text, Tag("text")] | Annotated[dict[Text, Text], NonEmpty, Tag("mapping")],
+            _by_kind("plot_x", "must be a field name or a mapping of files to a field"),
+        ]
+        | None
+    ) = None
+    #: Fields of the file named by the plot's id, or `{file: field or [fields]}`: then the id
+    #: is only a name, and the files are those keys.
+    y: (
+        Annotated[
+            Annotated[Text, Tag("text")]
+            | Annotated[list[Text], NonEmpty, Tag("list")]
+            | Annotated[dict[Text, PlotFields], NonEmpty, Tag("mapping")],
+            _by_kind(
+                "plot_y",
+                "must be a field name, a list of field names or a mapping of files to fields",
+            ),
+        ]
+        | None
+    ) = None
+    x_label: Text | None = None
+    y_label: Text | None = None
+    title: Text | None = None
+    template: Text | None = None
+
+    def files(self, plot_id: str) -> list[str]:
+        """The files DVC reads for this plot (`infer_data_sources`), as written: the keys of `y`
+        when it is a mapping, else the id; then the files of `x`."""
+        files = list(self.y) if isinstance(self.y, dict) else [plot_id]
+        return files + [f for f in (self.x if isinstance(self.x, dict) else ()) if f not in files]
+
+
+def _one_plot(value: dict[str, Any]) -> dict[str, Any]:
+    if len(value) != 1:
+        raise ValueError("must map exactly one plot id to its definition")
+    return value
+
+
+#: A top-level `plots` item, as in dvc.yaml: a file or folder, or `{id: definition or null}`.
+TopPlotEntry = Annotated[
+    Annotated[Text, Tag("text")]
+    | Annotated[
+        dict[Text, PlotDefinition | None], AfterValidator(_one_plot), _ONE_KEY, Tag("mapping")
+    ],
+    _by_kind("plot_entry", "must be a path or a mapping of one plot id to its definition"),
+]
+
+
+def plot_id(entry: str | dict[str, PlotDefinition | None]) -> str:
+    """The id of a top-level `plots` item: its path, or the key of its definition."""
+    return entry if isinstance(entry, str) else next(iter(entry))
 
 
 def path_of(entry: str | dict[str, Any]) -> str:
@@ -278,14 +376,67 @@ class Stage(_Model):
         return refs
 
 
-class ModelEntry(_Model):
-    """A model artifact, rendered into `dvc.yaml` `artifacts:` and versioned with Git tags."""
+#: GTO's artifact name, which DVC checks (`check_name_format`): letters, digits, `-`, `_` and
+#: `/`, starting and ending with a letter or digit.
+ARTIFACT_NAME = r"^[a-zA-Z0-9]([a-zA-Z0-9/_-]*[a-zA-Z0-9])?$"
+ARTIFACT_NAME_RULE = (
+    "an artifact name may hold only letters, digits, '-', '_' and '/', and must start and end"
+    " with a letter or digit"
+)
+
+
+def _artifact_name(value: str) -> str:
+    """DVC resolves `${...}` in artifact names: those are checked once resolved."""
+    if "${" in value or re.fullmatch(ARTIFACT_NAME, value):
+        return value
+    raise ValueError(f"{value!r} is not a valid artifact name: {ARTIFACT_NAME_RULE}")
+
+
+ArtifactName = Annotated[
+    str,
+    AfterValidator(_artifact_name),
+    Field(json_schema_extra={"pattern": rf"{ARTIFACT_NAME}|\$\{{"}),
+]
+
+#: `s3://bucket/key`, `https://host/x`, `remote://name/path`: not a path in the repository.
+URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+class Artifact(_Model):
+    """An artifact as dvc.yaml declares it (DVC's ARTIFACT_SCHEMA): a path in the repository,
+    such as a `.dvc`-tracked dataset or a stage's out, or a URL, of any type."""
 
     path: Text
-    type: Text = "model"
+    type: Text | None = None
     desc: Text | None = None
     labels: list[Text] = []
+    meta: Any = None
+
+    @property
+    def is_url(self) -> bool:
+        return URL.match(self.path) is not None
+
+
+class ModelEntry(Artifact):
+    """A model artifact, rendered into `dvc.yaml` `artifacts:` and versioned with Git tags."""
+
+    type: Text = "model"
     metrics: Text | None = None
+
+
+class Dataset(_Model):
+    """A dataset of dvc.yaml's `datasets:` (DVC's DatasetSpec and DVCDatasetSpec), which a stage
+    depends on as `ds://NAME`."""
+
+    name: Text
+    #: The Git repository of a `dvc` dataset, a DataChain dataset `dc://NAME@vN` (`dc`), or a
+    #: cloud-versioned location such as `s3://bucket/path` (`url`).
+    url: Text
+    type: Literal["dvc", "dc", "url"]
+    #: A file or folder in the repository of a `dvc` dataset.
+    path: Text | None = None
+    #: The Git revision of a `dvc` dataset.
+    rev: Text | None = None
 
 
 class Gate(_Model):
@@ -385,5 +536,12 @@ class Spec(_Model):
     metrics: list[Text] = []
     #: Params files that no stage reads, for `dvc params diff`: DVC's top-level `params:`.
     params: list[Text] = []
+    #: DVC's top-level plots: files or folders, and plots defined over the files they name.
+    plots: list[TopPlotEntry] = []
+    #: DVC's datasets, which stages name as `ds://NAME` deps.
+    datasets: list[Dataset] = []
+    #: Artifacts that are not registry models: any path or URL, any type; rendered into
+    #: dvc.yaml's `artifacts:` after the models.
+    artifacts: dict[ArtifactName, Artifact] = {}
     ci: CI = CI()
     governance: Governance | None = None

@@ -99,10 +99,10 @@ class Resolver:
                 field = str(path[2])
                 if field != "vars":  # DVC refuses `${` there, as the context reported
                     self._check_text(text, path, is_key, field, matrix, scope)
-        for section in ("metrics", "params", "models"):
+        for section in ("metrics", "params", "plots", "datasets", "models", "artifacts"):
             data = self.doc.data.get(section) if isinstance(self.doc.data, dict) else None
             for path, text, is_key in _strings(data, (section,), skip=None):
-                if path[2:3] != ("metrics",):  # a model's metrics file is not in dvc.yaml
+                if path[:1] + path[2:3] != ("models", "metrics"):  # not in dvc.yaml
                     self._check_text(text, path, is_key, None, None, self.ctx.data)
         return self.problems
 
