@@ -577,7 +577,8 @@ def test_a_model_path_from_vars_that_looks_like_an_option_is_pulled_as_a_path(
 ) -> None:
     """The model's path is `${model_file}`: promote, card and fetch use the resolved `-j`."""
     spec = SPEC.replace("data/x.csv", "-j").replace("[prepare.py]", "[prepare.py]\n    desc: d")
-    spec = spec.replace("    path: -j\n", "    path: ${model_file}\n") + "vars: [{model_file: -j}]\n"
+    spec = spec.replace("    path: -j\n", "    path: ${model_file}\n")
+    spec += "vars: [{model_file: -j}]\n"
     files = {**TINY_PROJECT, "specops.yaml": spec}
     files["prepare.py"] = TINY_PROJECT["prepare.py"].replace('"data/x.csv"', '"-j"')
     files["score.py"] = TINY_PROJECT["score.py"].replace('"data/x.csv"', '"-j"')

@@ -542,6 +542,8 @@ class Spec(_Model):
     datasets: list[Dataset] = []
     #: Artifacts that are not registry models: any path or URL, any type; rendered into
     #: dvc.yaml's `artifacts:` after the models.
-    artifacts: dict[ArtifactName, Artifact] = {}
+    artifacts: Annotated[
+        dict[ArtifactName, Artifact], Field(json_schema_extra={"additionalProperties": False})
+    ] = {}
     ci: CI = CI()
     governance: Governance | None = None

@@ -110,7 +110,7 @@ def _path_problems(
         if isinstance(value, str):
             reason = path_problem(value)
         elif value is not _UNRESOLVED:
-            reason = f"{text!r} is {_what(value)}; a path is needed here"
+            reason = f"{text!r} is {_what(value)}; a path is needed"
         if reason is not None:
             yield doc.problem(loc, reason, at_key=at_key)
 
@@ -129,9 +129,11 @@ def _twice(
         if seen[1] == loc:
             continue
         where = f"first on line {_line(doc, seen[1], seen[2])}"
-        if seen[0] != written:
+        if seen[0] != identity:
             where += f", as {seen[0]!r}"
-        yield doc.problem(loc, f"{identity!r} is {what} ({where})", at_key=at_key)
+        subject = repr(identity) if written == identity else f"{written!r} resolves to"
+        subject += "" if written == identity else f" {identity!r}, which"
+        yield doc.problem(loc, f"{subject} is {what} ({where})", at_key=at_key)
 
 
 def _plot_ids(spec: Spec, doc: YamlDoc, data: Mapping[str, Any]) -> Iterator[Problem]:
