@@ -263,6 +263,7 @@ CASES: dict[str, Case] = {
             labels: [raw]
             meta: {source: survey}
           images/all: {path: "s3://bucket/images"}
+          ${model}-report: {path: "reports/${model}.html", type: report}
         """,
         stages={
             "train@rf": {
@@ -286,6 +287,7 @@ CASES: dict[str, Case] = {
                 "meta": {"source": "survey"},
             },
             "images/all": {"path": "s3://bucket/images"},
+            "rf-report": {"path": "reports/rf.html", "type": "report"},
         },
         datasets={
             "raw-data": {
