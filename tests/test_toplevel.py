@@ -371,3 +371,34 @@ def test_top_level_metrics_and_params_paths_stay_in_the_repository_once_resolved
         "specops.yaml:9:11: error: metrics[0]: '../m.json' leaves the repository through '..'",
         "specops.yaml:10:10: error: params[0]: '../p.yaml' leaves the repository through '..'",
     ]
+
+
+def test_the_text_references_put_into_strings_is_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long list put into many top-level paths would otherwise be written out each time."""
+    from specops.spec import resolve as resolve_module
+
+    body = """\
+        stages:
+          train:
+            cmd: python train.py
+        vars: [{big: [1, 2, 3], up: ..}]
+        metrics: ["${big}.json", "${big}2.json"]
+        params: ["${up}/p.yaml"]
+        """
+    monkeypatch.setattr(resolve_module, "MAX_INTERPOLATED_CHARS", 20)  # 9 + 9 + 2
+    assert errors(body, tmp_path) == [
+        "specops.yaml:9:10: error: params[0]: '../p.yaml' leaves the repository through '..'"
+    ]
+    monkeypatch.setattr(resolve_module, "MAX_INTERPOLATED_CHARS", 19)
+    too_many = (
+        "the spec's references put more than 19 characters of values into text in all;"
+        " that is too many to check"
+    )
+    assert errors(body, tmp_path) == [f"specops.yaml:9:10: error: params[0]: {too_many}"]
+    monkeypatch.setattr(resolve_module, "MAX_INTERPOLATED_CHARS", 17)
+    assert errors(body, tmp_path) == [
+        f"specops.yaml:8:26: error: metrics[1]: {too_many.replace('19', '17')}",
+        f"specops.yaml:9:10: error: params[0]: {too_many.replace('19', '17')}",
+    ]

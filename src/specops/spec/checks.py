@@ -78,7 +78,10 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
     problems += _matrices(spec, matrices, doc)
     problems += _paths(spec, doc)
     # References are checked once per value they can take, and only on bounded matrices.
+    # Top-level `${...}` is resolved again only when the references were checked within bounds.
+    checked = not problems
     problems += [] if problems else resolver.check()
+    values = ctx.data if checked and not resolver.exhausted else None
     # The graph checks assume sane paths and matrices: expand the matrices only when bounded.
     insts = None if problems else list(pipeline.instances(spec, matrices, resolver.text))
     duplicates = list(_duplicates(spec, matrices, doc))
@@ -93,7 +96,7 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
         *_expressions(doc, doc.data, ()),
         *_maturity(spec, doc),
         *_models(spec, insts, doc, suggest, ctx),
-        *toplevel.problems(spec, doc, ctx.data, suggest),
+        *toplevel.problems(spec, doc, values, suggest),
         *_gates(spec, doc, suggest),
         *_promotion(spec, doc, suggest),
         *_deploy(spec, doc, suggest),
@@ -341,10 +344,10 @@ def _models(
     out_set = set(outs)
     declared = metrics_files(spec)
     for name, model in spec.models.items():
-        resolved = toplevel.resolved_path(ctx.data, model.path)
+        resolved = toplevel.resolved_path(ctx.data, model.path) if insts is not None else None
         path = pipeline.normalize(resolved or model.path)
         known = path in out_set or any(a in out_set for a in pipeline.ancestors(path))
-        if insts is not None and resolved is not None and not known:
+        if resolved is not None and not known:
             what = repr(model.path)
             if resolved != model.path:
                 what += f" resolves to {resolved!r}, which"

@@ -25,18 +25,20 @@ def _quiet(_word: str, _choices: Any) -> str:
     return ""
 
 
-def resolve(data: Mapping[str, Any], text: str) -> Any:
+def resolve(data: Mapping[str, Any] | None, text: str) -> Any:
     """`text` resolved in the spec's values, or _UNRESOLVED when it cannot be (the reference
-    checks say why)."""
+    checks say why) or when there are no values to resolve it in."""
     if "${" not in text:
         return text
+    if data is None:
+        return _UNRESOLVED
     try:
         return interpolate.resolve(text, data, None, _quiet)
     except Unresolved:
         return _UNRESOLVED
 
 
-def resolved_path(data: Mapping[str, Any], text: str) -> str | None:
+def resolved_path(data: Mapping[str, Any] | None, text: str) -> str | None:
     """A top-level path with its `${...}` resolved; None when it does not resolve to text."""
     value = resolve(data, text)
     return value if isinstance(value, str) else None
@@ -57,7 +59,7 @@ def _what(value: Any) -> str:
 Written = tuple[str, KeyPath, bool]
 
 
-def _plot_files(spec: Spec, data: Mapping[str, Any]) -> Iterator[Written]:
+def _plot_files(spec: Spec, data: Mapping[str, Any] | None) -> Iterator[Written]:
     """The files each top-level plot reads, as DVC finds them (`infer_data_sources`): its id,
     unless `y` maps files to fields; then those files; and the files of an `x` mapping."""
     for i, entry in enumerate(spec.plots):
@@ -95,7 +97,7 @@ def _resolved_only(spec: Spec) -> Iterator[Written]:
 
 
 def _path_problems(
-    doc: YamlDoc, data: Mapping[str, Any], paths: Iterable[Written], *, as_written: bool
+    doc: YamlDoc, data: Mapping[str, Any] | None, paths: Iterable[Written], *, as_written: bool
 ) -> Iterator[Problem]:
     """Paths that leave the repository, as written (`as_written`) and with `${...}` resolved."""
     for text, loc, at_key in paths:
@@ -136,7 +138,7 @@ def _twice(
         yield doc.problem(loc, f"{subject} is {what} ({where})", at_key=at_key)
 
 
-def _plot_ids(spec: Spec, doc: YamlDoc, data: Mapping[str, Any]) -> Iterator[Problem]:
+def _plot_ids(spec: Spec, doc: YamlDoc, data: Mapping[str, Any] | None) -> Iterator[Problem]:
     """DVC keeps the last of two plots with one id."""
     ids = []
     for i, entry in enumerate(spec.plots):
@@ -154,7 +156,7 @@ def _plot_ids(spec: Spec, doc: YamlDoc, data: Mapping[str, Any]) -> Iterator[Pro
 
 
 def _datasets(
-    spec: Spec, doc: YamlDoc, data: Mapping[str, Any], suggest: Suggest
+    spec: Spec, doc: YamlDoc, data: Mapping[str, Any] | None, suggest: Suggest
 ) -> Iterator[Problem]:
     names = []
     for i, dataset in enumerate(spec.datasets):
@@ -178,7 +180,7 @@ def _datasets(
                 yield doc.problem(("stages", stage_name, "deps", i), msg)
 
 
-def _artifact_names(spec: Spec, doc: YamlDoc, data: Mapping[str, Any]) -> Iterator[Problem]:
+def _artifact_names(spec: Spec, doc: YamlDoc, data: Mapping[str, Any] | None) -> Iterator[Problem]:
     """Artifact names as DVC reads them: resolved, GTO's names, one artifact per name (DVC
     keeps the last)."""
     taken = {
@@ -203,7 +205,9 @@ def _artifact_names(spec: Spec, doc: YamlDoc, data: Mapping[str, Any]) -> Iterat
             taken[value] = f"of artifact {name!r} (line {_line(doc, loc, True)})"
 
 
-def problems(spec: Spec, doc: YamlDoc, data: Mapping[str, Any], suggest: Suggest) -> list[Problem]:
+def problems(
+    spec: Spec, doc: YamlDoc, data: Mapping[str, Any] | None, suggest: Suggest
+) -> list[Problem]:
     """Every problem of the top-level sections that the general checks do not cover; `data`
     holds the spec's values for `${...}`."""
     files = [*_plot_files(spec, data), *_artifact_paths(spec)]
