@@ -271,6 +271,7 @@ def test_artifact_names_and_paths(tmp_path: Path) -> None:
           xrf: {path: "${up}/z"}
           "${model}x": {path: "s3://bucket/../x"}
           rfx: {path: "/abs"}
+          drive: {path: "C://x"}
         """
     )
     assert errors(body, tmp_path) == [
@@ -288,6 +289,8 @@ def test_artifact_names_and_paths(tmp_path: Path) -> None:
         " (line 17); DVC keeps one artifact per name",
         "specops.yaml:18:15: error: artifacts.rfx.path: "
         "'/abs' must be relative to the repository, not absolute",
+        "specops.yaml:19:17: error: artifacts.drive.path: "
+        "'C://x' must be relative to the repository, not absolute",
     ]
 
 

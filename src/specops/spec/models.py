@@ -335,8 +335,9 @@ ArtifactName = Annotated[
     Field(json_schema_extra={"pattern": rf"{ARTIFACT_NAME}|\$\{{"}),
 ]
 
-#: `s3://bucket/key`, `https://host/x`, `remote://name/path`: not a path in the repository.
-URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+#: `s3://bucket/key`, `https://host/x`, `remote://name/path`: not a path in the repository (a
+#: scheme has two letters at least, so that `C://x` stays a Windows path, refused as absolute).
+URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
 
 
 class Artifact(_Model):
