@@ -133,8 +133,9 @@ def _twice(
         where = f"first on line {_line(doc, seen[1], seen[2])}"
         if seen[0] != identity:
             where += f", as {seen[0]!r}"
-        subject = repr(identity) if written == identity else f"{written!r} resolves to"
-        subject += "" if written == identity else f" {identity!r}, which"
+        subject = repr(identity)
+        if written != identity:
+            subject = f"{written!r} resolves to {subject}, which"
         yield doc.problem(loc, f"{subject} is {what} ({where})", at_key=at_key)
 
 
