@@ -10,8 +10,9 @@ import pytest
 
 from specops import commands, importing, writer
 from specops.cli import main
-from specops.importing.convert import DVC_KEYS
+from specops.importing.convert import DVC_KEYS, DVC_STAGE_KEYS
 from specops.spec import Spec, SpecError
+from specops.spec.schema_errors import fields_at
 from tests.conftest import build_tree
 from tests.dvcsnapshot import differences, snapshot
 from tests.gitrepo import git
@@ -83,6 +84,20 @@ stages:
     meta: {owner: ml}
 metrics: [latency.json]
 params: [config/serve.yaml]
+plots:
+  - eval/roc.csv
+  - Loss:
+      x: step
+      y: {eval/train.csv: loss, eval/test.csv: [loss, acc]}
+      title: Loss
+datasets:
+  - {name: dogs, type: dvc, url: "git@github.com:example/registry.git", path: dogs, rev: v1}
+artifacts:
+  sweep-model:
+    path: models/rf-3.bin
+    type: model
+    labels: [rf]
+  raw-data: {path: "s3://bucket/raw.csv", desc: The raw data}
 """
 FILES = {
     "dvc.yaml": DVC_YAML,
@@ -113,7 +128,8 @@ def test_the_spec_holds_the_dvc_yaml_and_dvc_reads_the_same(tmp_path: Path) -> N
         "\n\nstages:\n  prepare:\n    desc: Split the raw data\n    cmd:\n    - python prepare.py\n"
         in spec
     )
-    assert spec.endswith("\n\nmetrics:\n- latency.json\n\nparams:\n- config/serve.yaml\n")
+    assert "\n\nmetrics:\n- latency.json\n\nparams:\n- config/serve.yaml\n\nplots:\n" in spec
+    assert "\n\nartifacts:\n  sweep-model:\n    path: models/rf-3.bin\n" in spec
     assert commands.render(root / "specops.yaml", check=True).stale == []
 
 
@@ -224,18 +240,28 @@ def test_problems_point_into_the_dvc_yaml_and_nothing_is_written(
     untouched(root, files)
 
 
+def unsupported() -> tuple[str, str, str]:
+    """A dvc.yaml with a key that specops cannot express yet, where it is, and its key path."""
+    top = [key for key in DVC_KEYS if key not in Spec.model_fields]
+    if top:
+        return f"stages:\n  a:\n    cmd: x\n{top[0]}: []\n", "4:1", top[0]
+    stage = [key for key in (*DVC_STAGE_KEYS, "foreach") if key not in fields_at(Spec, ("stages",))]
+    if stage:
+        text = f"stages:\n  a:\n    cmd: x\n    {stage[0]}: [a]\n    do: {{cmd: y}}\n"
+        return text, "4:5", f"stages.a.{stage[0]}"
+    pytest.skip("specops expresses every key of dvc.yaml")
+
+
 def test_a_dvc_yaml_key_specops_cannot_express_yet_is_refused_where_it_is(
     tmp_path: Path,
 ) -> None:
-    missing = [key for key in DVC_KEYS if key not in Spec.model_fields]
-    if not missing:
-        pytest.skip("specops expresses every top-level key of dvc.yaml")
-    files = {"dvc.yaml": f"stages:\n  a:\n    cmd: x\n{missing[0]}: {{}}\n"}
+    text, at, keypath = unsupported()
+    files = {"dvc.yaml": text}
     root = project(tmp_path, files)
     with pytest.raises(SpecError) as exc:
         commands.import_(root / "specops.yaml")
     assert problems(exc) == [
-        f"dvc.yaml:4:1: error: {missing[0]}: specops cannot express this dvc.yaml key yet,"
+        f"dvc.yaml:{at}: error: {keypath}: specops cannot express this dvc.yaml key yet,"
         " so the file cannot be imported"
     ]
     untouched(root, files)

@@ -19,7 +19,6 @@ from tests.dvcsnapshot import differences, snapshot
 from tests.gitrepo import git
 
 PROJECTS = Path(__file__).parent / "projects"
-TOPLEVEL = "top-level `plots` and `artifacts` of dvc.yaml: waits on the branch `toplevel`"
 FOREACH = "`foreach` stages and subfolder dvc.yaml files (`pipelines:`): waits on `foreach`"
 
 #: Each project, the shapes it has, and what it waits on, if anything.
@@ -27,9 +26,9 @@ CASES = {
     # root dvc.yaml: params, metrics with options, a `.dvc`-tracked dataset
     "pokemon-classifier": None,
     # top-level plots over several files, top-level metrics, artifacts, a .dvc import
-    "get-started": TOPLEVEL,
+    "get-started": None,
     # top-level params, metrics and plots (a folder, with `x`), artifacts, a .dvc dataset
-    "get-started-experiments": TOPLEVEL,
+    "get-started-experiments": None,
     # `vars` templating, `foreach` over a vars list, a matrix, a pipeline in data/ with
     # foreach, seven `.dvc`-tracked datasets
     "lk-demo-experiment": FOREACH,
