@@ -8,7 +8,7 @@ import yaml
 
 from specops.generators.header import header
 from specops.spec import scalars
-from specops.spec.models import ModelEntry, OutOptions, Spec, Stage
+from specops.spec.models import Foreach, ModelEntry, OutOptions, Spec, Stage
 
 try:  # libyaml's emitter is several times faster on large pipelines
     from yaml import CSafeDumper as _BaseDumper
@@ -58,6 +58,13 @@ def _stage(stage: Stage) -> dict[str, Any]:
     return out
 
 
+def _entry(entry: Stage | Foreach) -> dict[str, Any]:
+    """A stage, or a foreach stage as written: DVC expands it."""
+    if isinstance(entry, Foreach):
+        return {"foreach": entry.foreach, "do": _stage(entry.do)}
+    return _stage(entry)
+
+
 def _artifact(model: ModelEntry) -> dict[str, Any]:
     out: dict[str, Any] = {"path": model.path, "type": model.type}
     if model.desc is not None:
@@ -70,7 +77,7 @@ def _artifact(model: ModelEntry) -> dict[str, Any]:
 def to_dvc(spec: Spec) -> dict[str, Any]:
     """The content of dvc.yaml as plain data."""
     data: dict[str, Any] = {"vars": list(spec.vars)} if spec.vars else {}
-    data["stages"] = {name: _stage(s) for name, s in spec.stages.items()}
+    data["stages"] = {name: _entry(s) for name, s in spec.stages.items()}
     if spec.metrics:
         data["metrics"] = list(spec.metrics)
     if spec.params:
