@@ -229,7 +229,9 @@ def _load_vars(
             continue
         taken = [key for key in reserved if data and key in data]
         if taken:  # DVC's ReservedKeyError: a matrix stage's `item` and `key` are its own
-            ctx.problems.append(doc.problem(loc, f"{taken[0]!r} is the matrix item's; rename it"))
+            kind = "foreach" if stage[2:] == ("do",) else "matrix"
+            msg = f"{taken[0]!r} is the {kind} item's; rename it"
+            ctx.problems.append(doc.problem(loc, msg))
             continue
         if data is not None:
             conflict = _merge(ctx, ctx.data, data, source)
@@ -237,9 +239,18 @@ def _load_vars(
                 ctx.problems.append(doc.problem(loc, conflict))
 
 
-def stage_context(ctx: Context, name: str, stage: Stage, doc: YamlDoc, root: Path) -> Context:
+def stage_context(
+    ctx: Context,
+    name: str,
+    stage: Stage,
+    doc: YamlDoc,
+    root: Path,
+    at: KeyPath | None = None,
+    reserved: tuple[str, ...] | None = None,
+) -> Context:
     """The context a stage with its own `vars` resolves in: the spec's, and then its vars
-    (files relative to its wdir), as DVC clones and extends it per stage."""
+    (files relative to its wdir), as DVC clones and extends it per stage. `at` is where the
+    stage's keys are (a foreach stage's under `do`), `reserved` what its vars may not define."""
     own = Context(
         data=dict(ctx.data),  # _merge copies what it changes below the top
         params=ctx.params,
@@ -247,6 +258,7 @@ def stage_context(ctx: Context, name: str, stage: Stage, doc: YamlDoc, root: Pat
         sources=dict(ctx.sources),
         imports={path: None if keys is None else list(keys) for path, keys in ctx.imports.items()},
     )
-    reserved = ("item", "key") if stage.matrix is not None else ()
-    _load_vars(own, stage.vars, doc, root, ("stages", name), stage.wdir, reserved)
+    if reserved is None:
+        reserved = ("item", "key") if stage.matrix is not None else ()
+    _load_vars(own, stage.vars, doc, root, at or ("stages", name), stage.wdir, reserved)
     return own
