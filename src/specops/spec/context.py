@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from specops.spec import pyfile
+from specops.spec.dvcconfig import DEFAULT, Parsing, load_parsing
 from specops.spec.files import Unreadable, read_bytes, real_path_inside
 from specops.spec.interpolate import has_reference
 from specops.spec.models import Stage
@@ -37,6 +38,8 @@ class Context:
     sources: dict[tuple[str, ...], str] = field(default_factory=dict)
     #: Files loaded so far: None when whole, else the keys taken, as DVC's `imports`.
     imports: dict[str, list[str] | None] = field(default_factory=dict)
+    #: How DVC's config says a mapping in `cmd` becomes arguments.
+    parsing: Parsing = DEFAULT
 
 
 def _read(root: Path, name: str) -> YamlDoc | None:
@@ -205,6 +208,8 @@ def load_context(vars_: list[str | dict[str, Any]], doc: YamlDoc, root: Path) ->
     """The context of the spec's dvc.yaml; problems are at the `vars` entry that caused them
     (or in the file they are in) and leave the entry out."""
     ctx = Context()
+    ctx.parsing, config_problems = load_parsing(root)
+    ctx.problems += config_problems
     try:
         ctx.params = _read(root, PARAMS_FILE)
     except SpecError as exc:
@@ -265,6 +270,7 @@ def stage_context(ctx: Context, name: str, stage: Stage, doc: YamlDoc, root: Pat
         params_readable=ctx.params_readable,
         sources=dict(ctx.sources),
         imports={path: None if keys is None else list(keys) for path, keys in ctx.imports.items()},
+        parsing=ctx.parsing,
     )
     reserved = ("item", "key") if stage.matrix is not None else ()
     _load_vars(own, stage.vars, doc, root, ("stages", name), stage.wdir, reserved)

@@ -83,7 +83,8 @@ class Resolver:
         """`text` of the stage key `field` resolved for one matrix item; as written when it does
         not resolve (`check` reported why: GitHub's `${{` is the one case left to it)."""
         try:
-            return interpolate.resolve(text, self.scope(stage, item, key), field, self.suggest)
+            scope = self.scope(stage, item, key)
+            return interpolate.resolve(text, scope, field, self.suggest, self.ctx.parsing)
         except Unresolved:
             return text
 
@@ -194,7 +195,7 @@ class Resolver:
             if field is not None and not isinstance(value, str):
                 raise Unresolved(f"{ref!r} is {interpolate.kind(value)}; text is needed here")
             return len(value) if isinstance(value, str) else 0
-        return len(interpolate.to_text(value, ref, field))
+        return len(interpolate.to_text(value, ref, field, self.ctx.parsing))
 
 
 def _strings(data: Any, path: KeyPath, skip: str | None) -> Iterator[tuple[KeyPath, str, bool]]:
