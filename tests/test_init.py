@@ -160,6 +160,16 @@ def test_a_dvc_pipeline_is_left_to_specops_import(
             " that name; move it away",
         ),
         (
+            lambda root: (root / ".github").write_text("a file\n"),
+            ".github: error: is not a folder, but specops init writes"
+            " .github/workflows/specops-ci.yml in a folder of that name; move it away",
+        ),
+        (
+            lambda root: (root / "dvc.yaml").mkdir(),
+            "dvc.yaml: error: is a folder, but specops init writes a file of that name; move it"
+            " away",
+        ),
+        (
             lambda root: (root / ".gitignore").mkdir(),
             ".gitignore: error: is a folder, but specops init writes a file of that name; move"
             " it away",
