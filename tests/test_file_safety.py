@@ -355,6 +355,21 @@ def test_a_removal_that_fails_undoes_the_whole_render(project: Path) -> None:
 
 
 def test_output_that_cannot_be_written_exits_2(project: Path) -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # a reader that has already gone, as `| head` after its lines
+    try:
+        closed = subprocess.run(
+            [sys.executable, "-m", "specops", "schema"],
+            cwd=project,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    # No message for it, and the exit code still says the output was cut short.
+    assert (closed.returncode, closed.stderr) == (2, "")
     piped = subprocess.run(
         f"{sys.executable} -m specops schema | head -c1",
         shell=True,

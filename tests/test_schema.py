@@ -53,6 +53,12 @@ INVALID = {
     "maturity 5": {**BASE, "maturity": 5},
     "bad name": {**BASE, "name": "Bad Name"},
     "no stages": {**BASE, "stages": {}},
+    "two ids in one top-level plot": {**BASE, "plots": [{"a": {"y": "v"}, "b": None}]},
+    "top-level plot with a number as y": {**BASE, "plots": [{"a": {"y": 3}}]},
+    "dataset of an unknown type": {**BASE, "datasets": [{"name": "d", "url": "u", "type": "git"}]},
+    "dataset without url": {**BASE, "datasets": [{"name": "d", "type": "dvc"}]},
+    "artifact name ending in a dash": {**BASE, "artifacts": {"data-": {"path": "x"}}},
+    "artifact without path": {**BASE, "artifacts": {"data": {"type": "dataset"}}},
 }
 
 

@@ -521,7 +521,9 @@ def _failed(args: argparse.Namespace, exc: Exception) -> int:
 
 def _output_failed(exc: OSError) -> int:
     _drop_stdout()
-    _say(f"specops: error: cannot write the output: {exc.strerror}")
+    # A reader that stops early (`| head`) is no news to the user; the exit code still fails closed.
+    if exc.errno != errno.EPIPE:
+        _say(f"specops: error: cannot write the output: {exc.strerror}")
     return USAGE
 
 

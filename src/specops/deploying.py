@@ -99,7 +99,7 @@ def _locked(project: Project, model: str, commit: str) -> Locked:
     text = _show(project.root, commit, "dvc.lock")
     if text is None:
         raise CheckFailed(f"{where}: not in Git")
-    path = normalize(project.spec.models[model].path)
+    path = normalize(project.model_path(model))
     return locked_out(text.decode("utf-8", "replace"), path, where)
 
 

@@ -174,7 +174,7 @@ def promote(
         project.root,
         spec_file=project.spec_name,
         model=model,
-        model_path=entry.path,
+        model_path=project.model_path(model),
         commit=commit,
         metrics_files=files,
         gates=gates,
@@ -308,4 +308,4 @@ def card(spec_path: Path | None, model: str) -> str:
         tags = read_tags(project.root, model).get(model, ModelTags(model))
     except GitError as exc:
         raise git_problem(project, exc) from exc
-    return render_card(project.spec, model, tags)
+    return render_card(project.spec, model, tags, project.model_path(model))

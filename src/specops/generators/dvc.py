@@ -8,7 +8,7 @@ import yaml
 
 from specops.generators.header import header
 from specops.spec import scalars
-from specops.spec.models import ModelEntry, OutOptions, Spec, Stage
+from specops.spec.models import Artifact, Dataset, OutOptions, PlotDefinition, Spec, Stage
 
 try:  # libyaml's emitter is several times faster on large pipelines
     from yaml import CSafeDumper as _BaseDumper
@@ -58,25 +58,47 @@ def _stage(stage: Stage) -> dict[str, Any]:
     return out
 
 
-def _artifact(model: ModelEntry) -> dict[str, Any]:
-    out: dict[str, Any] = {"path": model.path, "type": model.type}
-    if model.desc is not None:
-        out["desc"] = model.desc
-    if model.labels:
-        out["labels"] = list(model.labels)
+def _artifact(artifact: Artifact) -> dict[str, Any]:
+    out: dict[str, Any] = {"path": artifact.path}
+    for field in ("type", "desc"):
+        if getattr(artifact, field) is not None:
+            out[field] = getattr(artifact, field)
+    if artifact.labels:
+        out["labels"] = list(artifact.labels)
+    if artifact.meta is not None:
+        out["meta"] = artifact.meta
     return out
 
 
+def _plot(entry: str | dict[str, PlotDefinition | None]) -> Any:
+    if isinstance(entry, str):
+        return entry
+    return {
+        plot_id: None if definition is None else definition.model_dump(exclude_none=True)
+        for plot_id, definition in entry.items()
+    }
+
+
+def _dataset(dataset: Dataset) -> dict[str, Any]:
+    return dataset.model_dump(exclude_none=True)
+
+
 def to_dvc(spec: Spec) -> dict[str, Any]:
-    """The content of dvc.yaml as plain data."""
+    """The content of dvc.yaml as plain data. Artifacts are the models, then the other
+    artifacts, each in spec order."""
     data: dict[str, Any] = {"vars": list(spec.vars)} if spec.vars else {}
+    if spec.datasets:
+        data["datasets"] = [_dataset(d) for d in spec.datasets]
     data["stages"] = {name: _stage(s) for name, s in spec.stages.items()}
     if spec.metrics:
         data["metrics"] = list(spec.metrics)
     if spec.params:
         data["params"] = list(spec.params)
-    if spec.models:
-        data["artifacts"] = {name: _artifact(model) for name, model in spec.models.items()}
+    if spec.plots:
+        data["plots"] = [_plot(entry) for entry in spec.plots]
+    artifacts = {**spec.models, **spec.artifacts}
+    if artifacts:
+        data["artifacts"] = {name: _artifact(a) for name, a in artifacts.items()}
     return data
 
 

@@ -78,7 +78,7 @@ def render_workflows(spec: Spec, spec_name: str) -> dict[str, str]:
         "default_spec": SPEC_FILE,
         "spec_arg": _spec_arg(spec_name),
         "timeout_minutes": int(spec.ci.timeout_minutes),
-        "has_plots": any(stage.plots for stage in spec.stages.values()),
+        "has_plots": bool(spec.plots) or any(stage.plots for stage in spec.stages.values()),
     }
     files = {CI_WORKFLOW: env.get_template("specops-ci.yml.j2").render(values)}
     promotion = spec.promotion

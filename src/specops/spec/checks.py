@@ -9,7 +9,7 @@ from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from specops.spec import pipeline
+from specops.spec import pipeline, toplevel
 from specops.spec.context import Context, Unparsable, load_context, params_file
 from specops.spec.files import Unreadable, read_bytes, real_path_inside
 from specops.spec.models import Spec, path_of
@@ -78,7 +78,10 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
     problems += _matrices(spec, matrices, doc)
     problems += _paths(spec, doc)
     # References are checked once per value they can take, and only on bounded matrices.
+    # Top-level `${...}` is resolved again only when the references were checked within bounds.
+    checked = not problems
     problems += [] if problems else resolver.check()
+    values = ctx.data if checked and not resolver.exhausted else None
     # The graph checks assume sane paths and matrices: expand the matrices only when bounded.
     insts = None if problems else list(pipeline.instances(spec, matrices, resolver.text))
     duplicates = list(_duplicates(spec, matrices, doc))
@@ -92,7 +95,8 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
         *duplicates,
         *_expressions(doc, doc.data, ()),
         *_maturity(spec, doc),
-        *_models(spec, insts, doc, suggest),
+        *_models(spec, insts, doc, suggest, ctx),
+        *toplevel.problems(spec, doc, values, suggest),
         *_gates(spec, doc, suggest),
         *_promotion(spec, doc, suggest),
         *_deploy(spec, doc, suggest),
@@ -330,17 +334,26 @@ def _unknown_metrics_file(path: str, declared: list[str], suggest: Suggestions) 
 
 
 def _models(
-    spec: Spec, insts: list[pipeline.Instance] | None, doc: YamlDoc, suggest: Suggestions
+    spec: Spec,
+    insts: list[pipeline.Instance] | None,
+    doc: YamlDoc,
+    suggest: Suggestions,
+    ctx: Context,
 ) -> Iterator[Problem]:
-    """Model paths are checked against the outs only when the stages could be expanded."""
+    """Model paths, with `${...}` resolved, are checked against the outs only when the stages
+    could be expanded."""
     outs = [out for inst in insts or () for out, _ in inst.outs]
     out_set = set(outs)
     declared = metrics_files(spec)
     for name, model in spec.models.items():
-        path = pipeline.normalize(model.path)
+        resolved = toplevel.resolved_path(ctx.data, model.path) if insts is not None else None
+        path = pipeline.normalize(resolved or model.path)
         known = path in out_set or any(a in out_set for a in pipeline.ancestors(path))
-        if insts is not None and not known:
-            msg = f"{model.path!r} is not an out of any stage{suggest(path, outs)}"
+        if resolved is not None and not known:
+            what = repr(model.path)
+            if resolved != model.path:
+                what += f" resolves to {resolved!r}, which"
+            msg = f"{what} is not an out of any stage{suggest(path, outs)}"
             yield doc.problem(("models", name, "path"), msg)
         if model.metrics and pipeline.normalize(model.metrics) not in declared:
             yield doc.problem(
