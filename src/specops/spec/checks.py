@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from specops.spec import pipeline, toplevel
-from specops.spec.context import Context, load_context, params_file
+from specops.spec.context import Context, Unparsable, load_context, params_file
 from specops.spec.files import Unreadable, read_bytes, real_path_inside
 from specops.spec.foreach import foreach_problems, loop_problems
 from specops.spec.metrics_files import declared_metrics
@@ -108,7 +108,9 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
         *_deploy(spec, doc, suggest),
         *_params(spec, ctx, root, insts, doc, suggest),
     ]
-    return sorted(problems)
+    # A file in the way of several checks (a Python file that vars and params read) is one
+    # problem, however many of them find it.
+    return sorted(set(problems))
 
 
 _EXPRESSION = "must not contain '${{' (GitHub Actions expression syntax)"
@@ -501,6 +503,9 @@ def _params(
             if file not in files:
                 files[file] = params_file(root, file)
             data = files[file]
+            if isinstance(data, Unparsable):  # its problems are where they are in it
+                yield from data.problems
+                continue
             if isinstance(data, Unreadable):
                 if file_loc not in reported:
                     reported.add(file_loc)

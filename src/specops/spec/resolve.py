@@ -134,7 +134,8 @@ class Resolver:
         """`text` of the stage key `field` resolved for one generated stage; as written when it
         does not resolve (`check` reported why: GitHub's `${{` is the one case left to it)."""
         try:
-            return interpolate.resolve(text, self.scope(stage, bindings), field, self.suggest)
+            scope = self.scope(stage, bindings)
+            return interpolate.resolve(text, scope, field, self.suggest, self.ctx.parsing)
         except Unresolved:
             return text
 
@@ -286,7 +287,8 @@ class Resolver:
                 raise Unresolved(f"{ref!r} is {interpolate.kind(value)}; text is needed here")
             return len(value) if isinstance(value, str) else 0
         # Past the bound nothing more is written out, not even to be counted.
-        length = 0 if self.exhausted else len(interpolate.to_text(value, ref, field))
+        text = "" if self.exhausted else interpolate.to_text(value, ref, field, self.ctx.parsing)
+        length = len(text)
         self.chars += length
         if self.chars > MAX_INTERPOLATED_CHARS:
             self.exhausted = True
