@@ -464,6 +464,121 @@ CASES: dict[str, Case] = {
             "sweep@b": {"cmd": "run b 3"},
         },
     ),
+    "foreach-list": Case(
+        """
+        vars: [{flags: [true, false]}]
+        stages:
+          train:
+            foreach: [us, eu, "on", 1.5, true]
+            do:
+              cmd: python train.py --region ${item}
+              deps: [train.py]
+              outs: ["models/${item}.bin"]
+          compare:
+            cmd: python compare.py
+            deps: [models/us.bin, models/eu.bin]
+          flag:  # from vars, DVC names a boolean item by Python's str()
+            foreach: ${flags}
+            do: {cmd: "python flag.py ${item}"}
+        """,
+        stages={
+            "train@us": {
+                "cmd": "python train.py --region us",
+                "deps": ["train.py"],
+                "outs": ["models/us.bin"],
+            },
+            "train@eu": {
+                "cmd": "python train.py --region eu",
+                "deps": ["train.py"],
+                "outs": ["models/eu.bin"],
+            },
+            "train@on": {
+                "cmd": "python train.py --region on",
+                "deps": ["train.py"],
+                "outs": ["models/on.bin"],
+            },
+            "train@1.5": {
+                "cmd": "python train.py --region 1.5",
+                "deps": ["train.py"],
+                "outs": ["models/1.5.bin"],
+            },
+            "train@true": {
+                "cmd": "python train.py --region true",
+                "deps": ["train.py"],
+                "outs": ["models/true.bin"],
+            },
+            "compare": {"cmd": "python compare.py", "deps": ["models/eu.bin", "models/us.bin"]},
+            "flag@True": {"cmd": "python flag.py true"},
+            "flag@False": {"cmd": "python flag.py false"},
+        },
+        edges={("train@us", "compare"), ("train@eu", "compare")},
+    ),
+    "foreach-mapping": Case(
+        """
+        vars:
+          - sizes: [small, large]
+        stages:
+          tune:
+            foreach: ${regions}
+            do:
+              vars: [{opt: adam}]
+              wdir: ${key}
+              cmd: python tune.py --lr ${item.lr} --opt ${opt} ${item.flags}
+              params: ["regions.${key}.lr"]
+              outs: [model.bin]
+              metrics: ["../metrics/${key}.json"]
+          report:
+            foreach: ${sizes}
+            do:
+              cmd: python report.py ${item}
+              deps: [us/model.bin, "metrics/${item}.json"]
+          grid:
+            foreach:
+              - {depth: 3, trees: [1, 2]}
+              - {depth: 5, trees: [3]}
+            do:
+              vars: [{key: k}]  # not DVC's in a list: `${key}` is only a mapping's
+              cmd: python grid.py ${key} ${item.trees[0]}
+              outs: ["grid/${item.depth}"]
+        """,
+        params_yaml="""
+        regions:
+          us: {lr: 0.1, flags: {fast: true}}
+          eu: {lr: 0.2, flags: {fast: false}}
+        """,
+        extra={
+            "us/params.yaml": "regions: {us: {lr: 0.3}}\n",
+            "eu/params.yaml": "regions: {eu: {lr: 0.4}}\n",
+        },
+        stages={
+            "tune@us": {
+                "wdir": "us",
+                "cmd": "python tune.py --lr 0.1 --opt adam --fast",
+                "params": ["regions.us.lr"],
+                "outs": ["model.bin"],
+                "metrics": ["../metrics/us.json"],
+            },
+            "tune@eu": {
+                "wdir": "eu",
+                "cmd": "python tune.py --lr 0.2 --opt adam ",  # DVC drops a false flag
+                "params": ["regions.eu.lr"],
+                "outs": ["model.bin"],
+                "metrics": ["../metrics/eu.json"],
+            },
+            "report@small": {
+                "cmd": "python report.py small",
+                "deps": ["metrics/small.json", "us/model.bin"],
+            },
+            "report@large": {
+                "cmd": "python report.py large",
+                "deps": ["metrics/large.json", "us/model.bin"],
+            },
+            "grid@0": {"cmd": "python grid.py k 1", "outs": ["grid/3"]},
+            "grid@1": {"cmd": "python grid.py k 3", "outs": ["grid/5"]},
+        },
+        edges={("tune@us", "report@small"), ("tune@us", "report@large")},
+        params={"tune@us": {"regions.us.lr": 0.3}, "tune@eu": {"regions.eu.lr": 0.4}},
+    ),
 }
 
 # DVC's own reading of the repository: each stage as DVC would write it back to dvc.yaml, the
@@ -478,10 +593,20 @@ from dvc.repo import Repo
 from dvc.repo.params.show import _collect_top_level_params
 from dvc.stage.serialize import to_pipeline_file
 
+def paths(items):
+    # A dataset dependency (`ds://name`) has no path in the repository.
+    return sorted(
+        os.path.relpath(i.fs_path, repo.root_dir) if i.fs_path else i.def_path for i in items
+    )
+
 with Repo() as repo:
-    stages, params = {}, {}
+    stages, params, concrete = {}, {}, {}
     for stage in repo.index.stages:
         stages[stage.addressing] = to_pipeline_file(stage)[stage.name]
+        deps = [d for d in stage.deps if not isinstance(d, ParamsDependency)]
+        concrete[stage.addressing] = {
+            "cmd": stage.cmd, "deps": paths(deps), "outs": paths(stage.outs)
+        }
         values = {}
         for dep in stage.deps:
             if isinstance(dep, ParamsDependency):
@@ -502,7 +627,8 @@ with Repo() as repo:
         os.path.relpath(path, repo.root_dir): found for path, found in repo.index._plots.items()
     }
 print(json.dumps({"stages": stages, "params": params, "artifacts": artifacts,
-                  "top_params": top_params, "datasets": datasets, "plots": plots}))
+                  "top_params": top_params, "datasets": datasets, "plots": plots,
+                  "concrete": concrete}))
 """
 
 _NODE = re.compile(r'^"([^"]+)";$')
@@ -564,6 +690,40 @@ def test_dvc_reads_each_stage_as_the_spec_means_it(dvc_view: DvcView, name: str)
     assert read["artifacts"].get(f"{name}/dvc.yaml", {}) == case.artifacts
     assert read["datasets"].get(f"{name}/dvc.yaml", {}) == case.datasets
     assert read["plots"].get(f"{name}/dvc.yaml", []) == case.plots
+
+
+def specops_expansion(folder: Path) -> dict[str, dict[str, Any]]:
+    """Each concrete stage as specops expands the spec in `folder`: the same view of it as
+    READ_REPO's `concrete`, paths relative to the repository's root (folder's parent)."""
+    from specops.spec import load_spec
+    from specops.spec.context import load_context
+    from specops.spec.models import URL
+    from specops.spec.pipeline import bodies, instances
+    from specops.spec.resolve import Resolver
+
+    project = load_spec(folder / "specops.yaml")
+    spec, doc = project.spec, project.doc
+    resolver = Resolver(spec, doc, folder, load_context(spec.vars, doc, folder), lambda *_: "")
+    insts = {i.name: i for i in instances(spec, resolver.generate, resolver.text)}
+    out: dict[str, dict[str, Any]] = {}
+    for name, stage, _ in bodies(spec):
+        for generated, bound in resolver.generate(name):
+            inst = insts[generated]
+            cmd = [resolver.text(name, c, "cmd", bound) for c in stage.cmd]
+            out[f"{folder.name}/dvc.yaml:{generated}"] = {
+                "cmd": cmd[0] if len(cmd) == 1 else cmd,
+                "deps": sorted(p if URL.match(p) else f"{folder.name}/{p}" for p, _ in inst.deps),
+                "outs": sorted(f"{folder.name}/{p}" for p, _ in inst.outs),
+            }
+    return out
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_dvc_expands_each_stage_as_specops_does(dvc_view: DvcView, name: str) -> None:
+    ours = specops_expansion(dvc_view.root / name)
+    theirs = {k: v for k, v in dvc_view.read["concrete"].items() if k.startswith(f"{name}/")}
+    assert list(ours) == list(theirs)
+    assert ours == theirs
 
 
 def test_dvc_finds_the_top_level_params_files(dvc_view: DvcView) -> None:
@@ -686,3 +846,78 @@ def test_dvc_plots_show_draws_the_top_level_plots_over_their_files(dvc_view: Dvc
         ("1", "0.5"),
     ]
     assert roc["content"]["encoding"]["x"]["title"] == "Step"
+
+
+FOREACH_PROJECT = {
+    "specops.yaml": """\
+version: 1
+name: regions
+maturity: 2
+stages:
+  make:
+    foreach: ${regions}
+    do:
+      cmd: python make.py ${key} ${item.rows}
+      deps: [make.py]
+      params: ["regions.${key}.rows"]
+      outs: ["data/${key}.csv"]
+  count:
+    foreach: [us, eu]
+    do:
+      cmd: python count.py ${item}
+      deps: [count.py, "data/${item}.csv"]
+      metrics: [{"metrics/${item}.json": {cache: false}}]
+""",
+    "params.yaml": '{"regions": {"us": {"rows": 3}, "eu": {"rows": 2}}}\n',
+    "make.py": """\
+import pathlib
+import sys
+
+region, rows = sys.argv[1], int(sys.argv[2])
+pathlib.Path("data").mkdir(exist_ok=True)
+pathlib.Path(f"data/{region}.csv").write_text("".join(f"{region},{i}\\n" for i in range(rows)))
+with open("runs.log", "a") as log:
+    log.write(f"make {region}\\n")
+""",
+    "count.py": """\
+import json
+import pathlib
+import sys
+
+region = sys.argv[1]
+rows = pathlib.Path(f"data/{region}.csv").read_text().splitlines()
+pathlib.Path("metrics").mkdir(exist_ok=True)
+pathlib.Path(f"metrics/{region}.json").write_text(json.dumps({"rows": len(rows)}))
+with open("runs.log", "a") as log:
+    log.write(f"count {region}\\n")
+""",
+    ".gitignore": "runs.log\n",
+}
+
+
+def test_dvc_repro_runs_a_foreach_pipeline_once(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "project", FOREACH_PROJECT)
+    first = run(root, "dvc", "repro")
+    for name in ("make@us", "make@eu", "count@us", "count@eu"):
+        assert f"Running stage '{name}'" in first.stdout
+    log = (root / "runs.log").read_text().splitlines()
+    assert sorted(log) == ["count eu", "count us", "make eu", "make us"]
+    assert log.index("make us") < log.index("count us")
+    assert log.index("make eu") < log.index("count eu")
+    assert json.loads((root / "metrics/us.json").read_text()) == {"rows": 3}
+    assert json.loads((root / "metrics/eu.json").read_text()) == {"rows": 2}
+    lock = yaml.safe_load((root / "dvc.lock").read_text())
+    assert sorted(lock["stages"]) == ["count@eu", "count@us", "make@eu", "make@us"]
+    assert lock["stages"]["make@us"]["params"] == {"params.yaml": {"regions.us.rows": 3}}
+
+    second = run(root, "dvc", "repro")
+    assert "Running stage" not in second.stdout
+    assert len((root / "runs.log").read_text().splitlines()) == 4
+
+    # One item's params change: only that item's stages run again.
+    (root / "params.yaml").write_text('{"regions": {"us": {"rows": 5}, "eu": {"rows": 2}}}\n')
+    third = run(root, "dvc", "repro")
+    assert "Running stage 'make@us'" in third.stdout
+    assert "Running stage 'count@us'" in third.stdout
+    assert "Running stage 'make@eu'" not in third.stdout
+    assert json.loads((root / "metrics/us.json").read_text()) == {"rows": 5}

@@ -46,6 +46,19 @@ stages:
     plots:
       - roc.csv: {x: fpr, y: tpr, template: linear, title: ROC}
     always_changed: true
+  report:
+    foreach: ${models}
+    do:
+      cmd: python report.py --model ${item}
+      deps: ["models/${item}-3.bin"]
+      outs: ["reports/${item}.html"]
+  publish:
+    foreach:
+      us: {bucket: us-models}
+      eu: {bucket: eu-models}
+    do:
+      cmd: python publish.py --region ${key} --to ${item.bucket}
+      deps: [reports/rf.html]
 metrics: [latency.json]
 datasets:
   - {name: raw, url: "https://example.com/registry.git", type: dvc, path: data/raw, rev: v1}

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from specops.generators.dvc import render_dvc
 from specops.spec import Spec, SpecError, parse_spec
+from specops.spec.models import Stage
 from specops.spec.yamlfile import load_yaml
 from tests.gitrepo import make_project, run
 
@@ -176,6 +177,7 @@ def test_the_spec_means_what_dvc_yaml_written_by_hand_means(token: str, tmp_path
         return
     assert isinstance(value, str)
     stage = spec.stages["s"]
+    assert isinstance(stage, Stage)
     assert stage.desc == value and stage.deps == by_hand["deps"] == [value]
     assert stage.matrix is not None and same(stage.matrix["v"], by_hand["matrix"]["v"])
     rendered = dvc_reads(render_dvc(spec, "specops.yaml"))["stages"]["s"]

@@ -170,7 +170,8 @@ def test_unresolvable_references_are_errors_at_their_line(tmp_path: Path) -> Non
         "cannot resolve '${prise}': 'prise' is not defined; did you mean 'price'?",
         "specops.yaml:7:10: error: stages.a.cmd: cannot resolve '${HOME}': 'HOME' is not defined",
         "specops.yaml:9:10: error: stages.b.cmd: "
-        "cannot resolve '${item.model}': 'item' is defined only in a stage with a matrix",
+        "cannot resolve '${item.model}': 'item' is defined only in a stage with a matrix"
+        " or foreach",
         "specops.yaml:12:10: error: stages.c.cmd: "
         "cannot resolve '${item.modle}': 'item' has no key 'modle'; did you mean 'model'?",
         "specops.yaml:13:12: error: stages.c.outs[0]: "

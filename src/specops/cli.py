@@ -90,13 +90,15 @@ def _render(args: argparse.Namespace) -> int:
 def _init(args: argparse.Namespace) -> int:
     from specops import commands
 
-    created = commands.init(args.spec)
+    result = commands.init(args.spec)
     if args.format == "json":
-        _print_json({"created": created})
+        _print_json(result.as_dict())
     else:
-        for path in created:
-            print(f"created {printable(path)}")
-        print("next: git init && dvc init && dvc repro  (skip what is done already)")
+        for action, path in result.files:
+            print(f"{action} {printable(path)}")
+        for path, what in result.todo:
+            print(f"todo {printable(path)}: {what}")
+        print(f"next: {' && '.join(result.next)}")
     return OK
 
 
@@ -376,7 +378,7 @@ def parser() -> argparse.ArgumentParser:
         cmd.set_defaults(handler=handler)
         return cmd
 
-    command("init", _init, "scaffold a working project into an empty folder")
+    command("init", _init, "scaffold a working project; in an existing one, add what is missing")
     adopt = command(
         "import", _import, "adopt a DVC project: write a spec that renders its dvc.yaml files"
     )

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import importlib
-import os
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specops import gating, importing, writer
+from specops import gating, writer
 from specops.gates.run import GateRun
 from specops.gating import Report
-from specops.generators import Rendered
 from specops.generators import render as render_files
-from specops.spec import SPEC_FILE, Problem, SpecError, load_spec
-from specops.spec.load import check_spec_name, find_spec, spec_root
+from specops.spec import Problem, SpecError, load_spec
+from specops.spec.load import find_spec
 from specops.spec.models import Spec
 
 
@@ -90,102 +88,27 @@ def render(spec_path: Path | None, *, check: bool = False) -> RenderResult:
     """Render every generated file; with `check`, only compare and write nothing."""
     project = load_spec(locate(spec_path))
     files = render_files(project.spec, project.spec_name)
-    _refuse_clash(spec_path or Path(project.spec_name), project.spec_name, files)
+    writer.refuse_clash(spec_path or Path(project.spec_name), project.spec_name, files)
     changes = writer.plan(project.root, files, project.spec_name)
     if not check:
         writer.apply(project.root, changes)
     return RenderResult(changes, written=not check)
 
 
-def _refuse_clash(spec_path: Path, spec_name: str, files: list[Rendered]) -> None:
-    """The spec may not be, nor stand where, a file or folder that specops writes."""
-    taken = {f.path for f in files} | {str(p) for f in files for p in PurePosixPath(f.path).parents}
-    if spec_name in taken:
-        msg = (
-            "specops writes a file or folder of that name itself; choose another name for the spec"
-        )
-        raise SpecError([Problem.plain(str(spec_path), msg)])
+def init(spec_path: Path | None) -> InitResult:
+    """Scaffold a project around `spec_path`, into an empty folder or an existing project:
+    what is missing is created, what is there is kept (see specops.initializing)."""
+    from specops.initializing import init as scaffold_project
 
-
-def init(spec_path: Path | None) -> list[str]:
-    """Scaffold a working project around `spec_path` in an empty folder; returns the files.
-
-    Everything is planned first: the scaffold and what it renders are written all or none.
-    """
-    spec_path = spec_path if spec_path is not None else Path(SPEC_FILE)
-    check_spec_name(spec_path)
-    root = spec_root(spec_path)
-    visible = []
-    if root.is_dir():  # dot-folders such as .git or .dvc may already be there
-        for entry in root.iterdir():
-            if writer.leftover_tree(entry) and (entry.is_dir() or entry.name.startswith(".")):
-                writer.remove_leftover_tree(entry)  # what a killed init left: not the user's
-            elif not entry.name.startswith("."):
-                visible.append(entry.name)
-        visible.sort()
-    if visible:
-        msg = f"is not empty ({', '.join(visible[:3])}); specops init needs an empty folder"
-        raise SpecError([Problem.plain(str(root), msg)])
-    from specops import scaffold  # only init needs the scaffold's package data
-    from specops.spec.yamlfile import load_yaml
-
-    spec_file, *files = scaffold.files(root, spec_path.name)
-    # Our own template, so the schema is all there is to check; render --check checks the rest.
-    spec = Spec.model_validate(load_yaml(spec_file.path, spec_file.text.encode()).data)
-    files += render_files(spec, spec_file.path)
-    _refuse_clash(spec_path, spec_file.path, files)
-    files.insert(0, spec_file)
-    return writer.write_new(root, files)
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    """What import wrote: the new spec, and each dvc.yaml it now renders."""
-
-    spec: str
-    name: str
-    maturity: int
-    imported: list[importing.Imported]
-    changes: list[writer.Change]
-
-    @property
-    def spec_name(self) -> str:
-        """The spec's path relative to the project, as in `changes`."""
-        return Path(self.spec).name
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "spec": self.spec,
-            "name": self.name,
-            "maturity": self.maturity,
-            "imported": [i.__dict__ for i in self.imported],
-            "files": [{"path": c.path, "action": c.action.value} for c in self.changes],
-        }
+    return scaffold_project(spec_path)
 
 
 def import_(spec_path: Path | None, *, maturity: int = 0, name: str | None = None) -> ImportResult:
-    """Adopt the DVC project around `spec_path` (default: specops.yaml here, at the root of
-    the DVC repository): write a spec that renders its dvc.yaml files the same, and take them
-    over, all or nothing."""
-    if spec_path is None:
-        spec_path = Path(SPEC_FILE)
-        here = spec_root(spec_path)
-        found = importing.dvc_root(here)
-        if found is not None and found != here:
-            msg = (
-                f"is not the root of the DVC repository {str(found)!r}; run `specops import`"
-                " there, or name the spec with --spec"
-            )
-            raise SpecError([Problem.plain(str(here), msg)])
-    check_spec_name(spec_path)
-    if os.path.lexists(spec_path):
-        msg = "already exists; specops import writes a new spec (change this one and render it)"
-        raise SpecError([Problem.plain(str(spec_path), msg)])
-    root = spec_root(spec_path)
-    plan = importing.prepare(root, spec_path.name, str(spec_path), maturity=maturity, name=name)
-    _refuse_clash(spec_path, spec_path.name, plan.rendered)
-    changes = writer.take_over(root, [plan.spec, *plan.rendered], spec_path.name, plan.read)
-    return ImportResult(str(spec_path), plan.name, plan.maturity, plan.imported, changes)
+    """Adopt the DVC project around `spec_path`: write a spec that renders its dvc.yaml files
+    the same, and take them over, all or nothing (see specops.importing)."""
+    from specops.importing.adopt import adopt
+
+    return adopt(spec_path, maturity=maturity, name=name)
 
 
 def schema() -> dict[str, Any]:
@@ -217,6 +140,8 @@ if TYPE_CHECKING:
     from specops.deploy import CheckFailed as CheckFailed
     from specops.deploying import deploy as deploy
     from specops.deploying import fetch as fetch
+    from specops.importing.adopt import ImportResult
+    from specops.initializing import InitResult
     from specops.releases import card as card
     from specops.releases import history as history
     from specops.releases import promote as promote

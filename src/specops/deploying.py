@@ -27,8 +27,9 @@ from specops.registry.revisions import RevisionError, read_git
 from specops.registry.tags import ModelTags, StageRef, TagEvent, model_tags
 from specops.releases import check_stage, git_problem, model_project, normal_version
 from specops.spec import Problem, Project, SpecError
-from specops.spec.checks import did_you_mean, metrics_files
+from specops.spec.checks import did_you_mean
 from specops.spec.files import Unreadable, read_bytes
+from specops.spec.metrics_files import project_metrics_files
 from specops.spec.pipeline import normalize
 
 Verdict = Literal["pass", "fail", "skipped", "forced"]
@@ -282,7 +283,7 @@ def _gate_checks(
         candidate=read,
         baseline=lambda vs: Baseline(""),  # no gate here has `vs`
         default_file=normalize(default) if default else None,
-        files=metrics_files(spec),
+        files=project_metrics_files(spec, project.doc, project.root),
     )
     gates = [g for g in spec.gates if g.vs is None]
     recorded = {g.get("metric"): g for g in facts.get("gates") or [] if isinstance(g, dict)}

@@ -21,8 +21,9 @@ from specops.gates.metrics import MetricsError, parse
 from specops.gates.report import Section, markdown
 from specops.gates.run import GateRun
 from specops.spec import Problem, Project, SpecError
-from specops.spec.checks import Suggestions, did_you_mean, metrics_files
+from specops.spec.checks import Suggestions, did_you_mean
 from specops.spec.files import Unreadable, read_bytes, real_path_inside
+from specops.spec.metrics_files import project_metrics_files
 from specops.spec.pipeline import normalize
 
 
@@ -150,7 +151,7 @@ def gate_project(
         candidate=working_tree(project.root),
         baseline=_baselines(project, named),
         default_file=normalize(default) if default else None,
-        files=metrics_files(spec),
+        files=project_metrics_files(spec, project.doc, project.root),
     )
     results = evaluate(spec.gates, sources, require_baseline=require_baseline)
     return GateRun(model=named, results=results)
@@ -185,12 +186,15 @@ def metric_problems(project: Project) -> list[Problem]:
     found = _Keys(project.root, {})
     suggest = Suggestions()
     problems = []
+    declared: list[str] = []  # every metrics file, found when a gate needs them
     for i, g in enumerate(spec.gates):
         file, key = split_metric(g.metric)
         if not key:
             continue
         files = [normalize(file)] if file is not None else [default] if default else []
-        files = files or metrics_files(spec)
+        if not files:
+            declared = declared or project_metrics_files(spec, project.doc, project.root)
+            files = declared
         held = [(path, found.keys(path)) for path in files]
         if any(keys is None or _has(keys, key) for _, keys in held):
             continue  # there, or in a file not produced yet

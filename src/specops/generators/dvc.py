@@ -8,7 +8,7 @@ import yaml
 
 from specops.generators.header import header
 from specops.spec import scalars
-from specops.spec.models import Artifact, Dataset, OutOptions, PlotDefinition, Spec, Stage
+from specops.spec.models import Artifact, Dataset, Foreach, OutOptions, PlotDefinition, Spec, Stage
 
 try:  # libyaml's emitter is several times faster on large pipelines
     from yaml import CSafeDumper as _BaseDumper
@@ -58,6 +58,13 @@ def _stage(stage: Stage) -> dict[str, Any]:
     return out
 
 
+def _entry(entry: Stage | Foreach) -> dict[str, Any]:
+    """A stage, or a foreach stage as written: DVC expands it."""
+    if isinstance(entry, Foreach):
+        return {"foreach": entry.foreach, "do": _stage(entry.do)}
+    return _stage(entry)
+
+
 def _artifact(artifact: Artifact) -> dict[str, Any]:
     out: dict[str, Any] = {"path": artifact.path}
     for field in ("type", "desc"):
@@ -89,7 +96,7 @@ def to_dvc(spec: Spec) -> dict[str, Any]:
     data: dict[str, Any] = {"vars": list(spec.vars)} if spec.vars else {}
     if spec.datasets:
         data["datasets"] = [_dataset(d) for d in spec.datasets]
-    data["stages"] = {name: _stage(s) for name, s in spec.stages.items()}
+    data["stages"] = {name: _entry(s) for name, s in spec.stages.items()}
     if spec.metrics:
         data["metrics"] = list(spec.metrics)
     if spec.params:

@@ -14,6 +14,7 @@ from specops.generators.header import header
 from specops.generators.pins import uses
 from specops.generators.quoting import yaml_quote
 from specops.spec import SPEC_FILE, Spec
+from specops.spec.models import body
 
 CI_WORKFLOW = ".github/workflows/specops-ci.yml"
 RELEASE_WORKFLOW = ".github/workflows/specops-release.yml"
@@ -78,7 +79,7 @@ def render_workflows(spec: Spec, spec_name: str) -> dict[str, str]:
         "default_spec": SPEC_FILE,
         "spec_arg": _spec_arg(spec_name),
         "timeout_minutes": int(spec.ci.timeout_minutes),
-        "has_plots": bool(spec.plots) or any(stage.plots for stage in spec.stages.values()),
+        "has_plots": bool(spec.plots) or any(body(stage).plots for stage in spec.stages.values()),
     }
     files = {CI_WORKFLOW: env.get_template("specops-ci.yml.j2").render(values)}
     promotion = spec.promotion

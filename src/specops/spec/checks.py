@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from specops.spec import pipeline, toplevel
-from specops.spec.context import Context, load_context, params_file
+from specops.spec.context import Context, Unparsable, load_context, params_file
 from specops.spec.files import Unreadable, read_bytes, real_path_inside
+from specops.spec.foreach import foreach_problems, loop_problems
+from specops.spec.metrics_files import declared_metrics
+from specops.spec.metrics_files import metrics_files as metrics_files  # re-exported: it lived here
 from specops.spec.models import Spec, path_of
 from specops.spec.problems import MAX_PROBLEMS, KeyPath, Problem, SpecError
 from specops.spec.resolve import Resolver, name_problems
@@ -75,7 +78,8 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
     matrices = resolver.matrices
     # A matrix from vars that failed to load would only repeat that problem.
     problems = [*ctx.problems, *([] if ctx.problems else resolver.problems)]
-    problems += _matrices(spec, matrices, doc)
+    problems += _matrices(spec, matrices, resolver.sizes, doc)
+    problems += foreach_problems(spec, resolver.loops, doc)
     problems += _paths(spec, doc)
     # References are checked once per value they can take, and only on bounded matrices.
     # Top-level `${...}` is resolved again only when the references were checked within bounds.
@@ -83,9 +87,11 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
     problems += [] if problems else resolver.check()
     values = ctx.data if checked and not resolver.exhausted else None
     # The graph checks assume sane paths and matrices: expand the matrices only when bounded.
-    insts = None if problems else list(pipeline.instances(spec, matrices, resolver.text))
+    insts = None if problems else list(pipeline.instances(spec, resolver.generate, resolver.text))
     duplicates = list(_duplicates(spec, matrices, doc))
     duplicates += name_problems(spec, matrices, doc) if insts is not None else []
+    for name, loop in resolver.loops.items():
+        duplicates += loop_problems(name, loop, doc)
     expanded = list(_expanded_paths(spec, insts, doc)) if insts is not None else []
     problems += expanded
     # Two equal matrix items, or a path out of the repository, would only cascade in the graph.
@@ -97,12 +103,14 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
         *_maturity(spec, doc),
         *_models(spec, insts, doc, suggest, ctx),
         *toplevel.problems(spec, doc, values, suggest),
-        *_gates(spec, doc, suggest),
+        *_gates(spec, insts, doc, suggest),
         *_promotion(spec, doc, suggest),
         *_deploy(spec, doc, suggest),
         *_params(spec, ctx, root, insts, doc, suggest),
     ]
-    return sorted(problems)
+    # A file in the way of several checks (a Python file that vars and params read) is one
+    # problem, however many of them find it.
+    return sorted(set(problems))
 
 
 _EXPRESSION = "must not contain '${{' (GitHub Actions expression syntax)"
@@ -145,10 +153,13 @@ def _expressions(doc: YamlDoc, value: Any, path: KeyPath) -> Iterator[Problem]:
 
 
 def _matrices(
-    spec: Spec, matrices: dict[str, pipeline.Matrix | None], doc: YamlDoc
+    spec: Spec,
+    matrices: dict[str, pipeline.Matrix | None],
+    sizes: dict[str, int],
+    doc: YamlDoc,
 ) -> Iterator[Problem]:
-    oversized = False
-    for name, stage in spec.stages.items():
+    oversized = any(size > pipeline.MAX_MATRIX for size in sizes.values())
+    for name, stage, _ in pipeline.bodies(spec):
         matrix = matrices.get(name)
         if stage.matrix is None or matrix is None:
             continue
@@ -159,10 +170,9 @@ def _matrices(
                 yield doc.problem(("stages", name, "matrix", key), "must list at least one value")
         size = pipeline.matrix_size(matrix)
         if size > pipeline.MAX_MATRIX:
-            oversized = True
             msg = f"expands to {size:,} stages; at most {pipeline.MAX_MATRIX:,} are allowed"
             yield doc.problem(("stages", name, "matrix"), msg)
-    total = pipeline.stage_count(spec, matrices)
+    total = pipeline.stage_count(spec, sizes)
     if total > pipeline.MAX_STAGES and not oversized:
         msg = (
             f"the stages and their matrices make {total:,} stages in all;"
@@ -171,7 +181,7 @@ def _matrices(
         yield doc.problem(("stages",), msg, at_key=True)
     elif (
         not oversized
-        and (paths := pipeline.expanded_paths(spec, matrices)) > pipeline.MAX_EXPANDED_PATHS
+        and (paths := pipeline.expanded_paths(spec, sizes)) > pipeline.MAX_EXPANDED_PATHS
     ):
         msg = (
             f"the stages' deps and outs make {paths:,} paths with matrices expanded;"
@@ -181,14 +191,14 @@ def _matrices(
 
 
 def _spec_paths(spec: Spec) -> Iterator[tuple[str, KeyPath]]:
-    for name, stage in spec.stages.items():
+    for _, stage, base in pipeline.bodies(spec):
         if stage.wdir is not None:
-            yield stage.wdir, ("stages", name, "wdir")
+            yield stage.wdir, (*base, "wdir")
         for i, dep in enumerate(stage.deps):
-            yield stage.in_wdir(dep), ("stages", name, "deps", i)
+            yield stage.in_wdir(dep), (*base, "deps", i)
         for field in ("outs", "metrics", "plots"):
             for i, entry in enumerate(getattr(stage, field)):
-                yield stage.in_wdir(path_of(entry)), ("stages", name, field, i)
+                yield stage.in_wdir(path_of(entry)), (*base, field, i)
     for name, model in spec.models.items():
         yield model.path, ("models", name, "path")
         if model.metrics:
@@ -208,10 +218,15 @@ def _paths(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
         reason = pipeline.path_problem(path)
         if reason:
             yield doc.problem(loc, reason)
-        elif "${" not in path and loc[2:3] in (("outs",), ("metrics",), ("plots",)):
+        elif "${" not in path and loc[0] == "stages" and _writes(loc):
             reason = pipeline.out_problem(path)
             if reason:
                 yield doc.problem(loc, reason)
+
+
+def _writes(loc: KeyPath) -> bool:
+    """Whether a stage's path at `loc` is one it writes."""
+    return pipeline.stage_field(loc) in ("outs", "metrics", "plots")
 
 
 def _expanded_paths(spec: Spec, insts: list[pipeline.Instance], doc: YamlDoc) -> Iterator[Problem]:
@@ -223,7 +238,7 @@ def _expanded_paths(spec: Spec, insts: list[pipeline.Instance], doc: YamlDoc) ->
             if loc in reported:
                 continue
             reason = pipeline.path_problem(path) or (
-                pipeline.out_problem(path) if loc[2] != "deps" else None
+                pipeline.out_problem(path) if _writes(loc) else None
             )
             if reason:
                 reported.add(loc)
@@ -252,8 +267,7 @@ def _duplicates(
 ) -> Iterator[Problem]:
     """A repeated entry is always a mistake: DVC tracks a path once, and names two equal
     matrix items alike, so that one stage silently replaces the other."""
-    for name, stage in spec.stages.items():
-        base: KeyPath = ("stages", name)
+    for name, stage, base in pipeline.bodies(spec):
         yield from _repeated(
             doc,
             (
@@ -291,7 +305,7 @@ def _duplicates(
 
 def _maturity(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
     have = {
-        "metrics": any(stage.metrics for stage in spec.stages.values()),
+        "metrics": any(stage.metrics for _, stage, _ in pipeline.bodies(spec)),
         "models": bool(spec.models),
         "gates": bool(spec.gates),
         "promotion": spec.promotion is not None,
@@ -317,16 +331,6 @@ def _maturity(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
         yield doc.problem(("maturity",), msg)
 
 
-def metrics_files(spec: Spec) -> list[str]:
-    """Every declared metrics file, normalized, in spec order: those of the stages, then the
-    top-level ones that no stage writes."""
-    return [
-        pipeline.normalize(path_of(entry))
-        for stage in spec.stages.values()
-        for entry in stage.metrics
-    ] + [pipeline.normalize(path) for path in spec.metrics]
-
-
 def _unknown_metrics_file(path: str, declared: list[str], suggest: Suggestions) -> str:
     return f"{path!r} is not a metrics file of any stage{suggest(path, declared)}"
 
@@ -342,7 +346,7 @@ def _models(
     could be expanded."""
     outs = [out for inst in insts or () for out, _ in inst.outs]
     out_set = set(outs)
-    declared = metrics_files(spec)
+    declared = declared_metrics(spec, insts)
     for name, model in spec.models.items():
         resolved = toplevel.resolved_path(ctx.data, model.path) if insts is not None else None
         path = pipeline.normalize(resolved or model.path)
@@ -353,7 +357,11 @@ def _models(
                 what += f" resolves to {resolved!r}, which"
             msg = f"{what} is not an out of any stage{suggest(path, outs)}"
             yield doc.problem(("models", name, "path"), msg)
-        if model.metrics and pipeline.normalize(model.metrics) not in declared:
+        if (
+            model.metrics
+            and declared is not None
+            and pipeline.normalize(model.metrics) not in declared
+        ):
             yield doc.problem(
                 ("models", name, "metrics"), _unknown_metrics_file(model.metrics, declared, suggest)
             )
@@ -367,14 +375,19 @@ def split_metric(metric: str) -> tuple[str | None, str]:
     return None, metric
 
 
-def _gates(spec: Spec, doc: YamlDoc, suggest: Suggestions) -> Iterator[Problem]:
-    declared = metrics_files(spec)
+def _gates(
+    spec: Spec, insts: list[pipeline.Instance] | None, doc: YamlDoc, suggest: Suggestions
+) -> Iterator[Problem]:
+    # None when the stages could not be expanded: their problems say why.
+    declared = declared_metrics(spec, insts)
     for i, gate in enumerate(spec.gates):
         loc: KeyPath = ("gates", i)
         file, key = split_metric(gate.metric)
         if not key:
             yield doc.problem((*loc, "metric"), "names no metric after ':'")
-        if file is not None and pipeline.normalize(file) not in declared:
+        if declared is None:
+            pass
+        elif file is not None and pipeline.normalize(file) not in declared:
             yield doc.problem((*loc, "metric"), _unknown_metrics_file(file, declared, suggest))
         elif file is None and not declared:
             yield doc.problem((*loc, "metric"), "no stage declares a metrics file to read it from")
@@ -460,8 +473,8 @@ def _params(
     suggest: Suggestions,
 ) -> Iterator[Problem]:
     refs: list[tuple[str | None, str | None, KeyPath, str]] = [
-        (_params_path(stage.wdir, file), key, ("stages", name, "params", *where), "")
-        for name, stage in spec.stages.items()
+        (_params_path(stage.wdir, file), key, (*base, "params", *where), "")
+        for _, stage, base in pipeline.bodies(spec)
         for file, key, where in stage.param_refs
         if "${" not in f"{stage.wdir}{file}{key}"  # checked below with the values put in
     ]
@@ -485,10 +498,14 @@ def _params(
                 continue
             data, name = ctx.params.data, PARAMS_FILE
         else:
-            name, file_loc = file, loc[:5]
+            # Up to the file's key: stages.a.params[0].FILE, or stages.a.do.params[0].FILE.
+            name, file_loc = file, loc[: 6 if loc[2] == "do" else 5]
             if file not in files:
                 files[file] = params_file(root, file)
             data = files[file]
+            if isinstance(data, Unparsable):  # its problems are where they are in it
+                yield from data.problems
+                continue
             if isinstance(data, Unreadable):
                 if file_loc not in reported:
                     reported.add(file_loc)

@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from specops.spec import pyfile
+from specops.spec.dvcconfig import DEFAULT, Parsing, load_parsing
 from specops.spec.files import Unreadable, read_bytes, real_path_inside
 from specops.spec.interpolate import has_reference
 from specops.spec.models import Stage
 from specops.spec.pipeline import normalize, path_problem
 from specops.spec.problems import KeyPath, Problem, SpecError
+from specops.spec.pyfile import is_python, load_py
 from specops.spec.yamlfile import YamlDoc, load_yaml
 
 PARAMS_FILE = "params.yaml"
@@ -35,6 +38,8 @@ class Context:
     sources: dict[tuple[str, ...], str] = field(default_factory=dict)
     #: Files loaded so far: None when whole, else the keys taken, as DVC's `imports`.
     imports: dict[str, list[str] | None] = field(default_factory=dict)
+    #: How DVC's config says a mapping in `cmd` becomes arguments.
+    parsing: Parsing = DEFAULT
 
 
 def _read(root: Path, name: str) -> YamlDoc | None:
@@ -122,12 +127,16 @@ def _file(ctx: Context, root: Path, entry: str) -> tuple[str, dict[str, Any] | N
         if keys is None or loaded is None or set(keys) & set(loaded):
             how = "partially " if keys is not None and loaded is None else ""
             raise ValueError(f"cannot {how}load {entry!r}: {path!r} is loaded already")
-    if path.endswith((".toml", ".py")):
-        raise ValueError(f"{path!r}: specops reads vars from YAML and JSON files only")
+    python = is_python(path)
+    if path.endswith(".toml"):
+        raise ValueError(f"{path!r}: specops reads vars from YAML, JSON and Python files only")
     try:
-        if path.endswith(".json"):
+        if path.endswith(".json") or python:
             raw = read_bytes(real_path_inside(root, path))
-            doc = None if raw is None else YamlDoc(path, json.loads(raw))
+            if raw is None:
+                doc = None
+            else:
+                doc = load_py(path, raw) if python else YamlDoc(path, json.loads(raw))
         else:
             doc = _read(root, path)
     except (Unreadable, json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -136,13 +145,15 @@ def _file(ctx: Context, root: Path, entry: str) -> tuple[str, dict[str, Any] | N
         raise ValueError(f"{path!r} does not exist")
     if not isinstance(doc.data, dict):
         raise ValueError(f"{path!r} must hold a mapping at the top level")
-    ctx.problems += _unsupported(doc, doc.data, ())
     data = _strings_only(doc.data)
     if keys is not None:
         missing = [k for k in keys if k not in data]
         if missing:
             raise ValueError(f"{missing[0]!r} is not a top-level key of {path!r}")
         data = {k: data[k] for k in keys}
+    # DVC's context converts only the keys it takes: only their values must be loadable.
+    taken = {k: doc.data[k] for k in data}
+    ctx.problems += (pyfile.unsupported if python else _unsupported)(doc, taken, ())
     if path in ctx.imports:  # more keys of a file loaded in part before
         ctx.imports[path] = [*(ctx.imports[path] or []), *(keys or [])]
     else:
@@ -150,10 +161,18 @@ def _file(ctx: Context, root: Path, entry: str) -> tuple[str, dict[str, Any] | N
     return path, data
 
 
+class Unparsable(Unreadable):
+    """A params file that DVC could not read either, with the problems at their place in it."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(str(problems[0]))
+        self.problems = problems
+
+
 def params_file(root: Path, name: str) -> Any:
     """The data of a params file other than params.yaml, as DVC reads it; None when specops
-    cannot read its keys (Python files, TOML before Python 3.11); Unreadable when it cannot
-    be a params file at all."""
+    cannot read its keys (TOML before Python 3.11); Unreadable when it cannot be a params file
+    at all (Unparsable for a Python file that is not valid Python)."""
     reason = path_problem(name)
     if reason:
         return Unreadable(reason)
@@ -173,8 +192,11 @@ def params_file(root: Path, name: str) -> Any:
 
                 return tomllib.loads(raw.decode("utf-8"))
             return None  # no tomllib to read it with
-        if path.endswith(".py"):
-            return None
+        if is_python(path):
+            try:
+                return load_py(path, raw).data
+            except SpecError as exc:
+                return Unparsable(exc.problems)
         return load_yaml(path, raw).data
     except SpecError as exc:
         return Unreadable(f"cannot read {path!r}: {exc.problems[0]}")
@@ -186,6 +208,8 @@ def load_context(vars_: list[str | dict[str, Any]], doc: YamlDoc, root: Path) ->
     """The context of the spec's dvc.yaml; problems are at the `vars` entry that caused them
     (or in the file they are in) and leave the entry out."""
     ctx = Context()
+    ctx.parsing, config_problems = load_parsing(root)
+    ctx.problems += config_problems
     try:
         ctx.params = _read(root, PARAMS_FILE)
     except SpecError as exc:
@@ -229,7 +253,9 @@ def _load_vars(
             continue
         taken = [key for key in reserved if data and key in data]
         if taken:  # DVC's ReservedKeyError: a matrix stage's `item` and `key` are its own
-            ctx.problems.append(doc.problem(loc, f"{taken[0]!r} is the matrix item's; rename it"))
+            kind = "foreach" if stage[2:] == ("do",) else "matrix"
+            msg = f"{taken[0]!r} is the {kind} item's; rename it"
+            ctx.problems.append(doc.problem(loc, msg))
             continue
         if data is not None:
             conflict = _merge(ctx, ctx.data, data, source)
@@ -237,16 +263,27 @@ def _load_vars(
                 ctx.problems.append(doc.problem(loc, conflict))
 
 
-def stage_context(ctx: Context, name: str, stage: Stage, doc: YamlDoc, root: Path) -> Context:
+def stage_context(
+    ctx: Context,
+    name: str,
+    stage: Stage,
+    doc: YamlDoc,
+    root: Path,
+    at: KeyPath | None = None,
+    reserved: tuple[str, ...] | None = None,
+) -> Context:
     """The context a stage with its own `vars` resolves in: the spec's, and then its vars
-    (files relative to its wdir), as DVC clones and extends it per stage."""
+    (files relative to its wdir), as DVC clones and extends it per stage. `at` is where the
+    stage's keys are (a foreach stage's under `do`), `reserved` what its vars may not define."""
     own = Context(
         data=dict(ctx.data),  # _merge copies what it changes below the top
         params=ctx.params,
         params_readable=ctx.params_readable,
         sources=dict(ctx.sources),
         imports={path: None if keys is None else list(keys) for path, keys in ctx.imports.items()},
+        parsing=ctx.parsing,
     )
-    reserved = ("item", "key") if stage.matrix is not None else ()
-    _load_vars(own, stage.vars, doc, root, ("stages", name), stage.wdir, reserved)
+    if reserved is None:
+        reserved = ("item", "key") if stage.matrix is not None else ()
+    _load_vars(own, stage.vars, doc, root, at or ("stages", name), stage.wdir, reserved)
     return own

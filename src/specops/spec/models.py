@@ -290,8 +290,9 @@ class Stage(_Model):
     vars: list[VarsEntry] = []
 
     def in_wdir(self, path: str) -> str:
-        """`path` relative to the repository rather than to the stage's working folder."""
-        return posixpath.join(self.wdir, path) if self.wdir else path
+        """`path` relative to the repository rather than to the stage's working folder; a URL
+        (`ds://name`, `s3://bucket/key`) as it is."""
+        return posixpath.join(self.wdir, path) if self.wdir and not URL.match(path) else path
 
     @property
     def all_outs(self) -> list[str]:
@@ -312,6 +313,59 @@ class Stage(_Model):
                     refs.append((file, None, (i, file)))
                 refs += [(file, key, (i, file, j)) for j, key in enumerate(keys or ())]
         return refs
+
+
+#: What `foreach` iterates over, as in dvc.yaml: a list, a mapping (each key names its item), or
+#: a `${...}` naming either in `vars` or params.yaml.
+ForeachItems = Annotated[
+    Annotated[list[MatrixValue], Tag("list")]
+    | Annotated[dict[str, Any], Tag("mapping")]
+    | Annotated[Text, Tag("text")],
+    Discriminator(
+        lambda v: (
+            "list"
+            if isinstance(v, list)
+            else "mapping"
+            if isinstance(v, dict)
+            else "text"
+            if isinstance(v, str)
+            else None
+        ),
+        custom_error_type="foreach_items",
+        custom_error_message="must be a list, a mapping or a `${...}` naming one",
+    ),
+]
+
+
+class Foreach(_Model):
+    """A stage DVC generates once per item of `foreach`, each named `stage@item`: `do` is the
+    stage, where `${item}` is the item (and `${key}` its key, when `foreach` is a mapping)."""
+
+    foreach: ForeachItems
+    do: Stage
+
+
+#: The discriminator tags of a stage entry: never keys a user writes in a stage, so that
+#: positions found by key path skip them.
+PLAIN_STAGE, FOREACH_STAGE = "(stage)", "(foreach stage)"
+
+
+def _stage_kind(value: Any) -> str:
+    """DVC tells a foreach stage by either of its keys."""
+    foreach = isinstance(value, dict) and ("foreach" in value or "do" in value)
+    return FOREACH_STAGE if foreach or isinstance(value, Foreach) else PLAIN_STAGE
+
+
+#: A stage as dvc.yaml writes it: a stage, or `foreach` and `do`.
+StageEntry = Annotated[
+    Annotated[Stage, Tag(PLAIN_STAGE)] | Annotated[Foreach, Tag(FOREACH_STAGE)],
+    Discriminator(_stage_kind),
+]
+
+
+def body(entry: Stage | Foreach) -> Stage:
+    """The stage itself: a foreach stage's `do`."""
+    return entry.do if isinstance(entry, Foreach) else entry
 
 
 #: GTO's artifact name, which DVC checks (`check_name_format`): letters, digits, `-`, `_` and
@@ -464,7 +518,7 @@ class Spec(_Model):
     maturity: Maturity
     #: Values for `${...}`, rendered as dvc.yaml's `vars`; params.yaml is always read first.
     vars: list[VarsEntry] = []
-    stages: Annotated[dict[StageName, Stage], Field(min_length=1)]
+    stages: Annotated[dict[StageName, StageEntry], Field(min_length=1)]
     models: dict[ModelName, ModelEntry] = {}
     gates: list[Gate] = []
     promotion: Promotion | None = None

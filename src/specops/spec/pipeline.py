@@ -7,12 +7,12 @@ import graphlib
 import itertools
 import posixpath
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from specops.spec.models import Spec, Stage, path_of
-from specops.spec.problems import KeyPath, Problem
+from specops.spec.models import URL, Foreach, Spec, Stage, path_of
+from specops.spec.problems import Key, KeyPath, Problem
 from specops.spec.yamlfile import YamlDoc
 
 #: A matrix larger than this is almost certainly a mistake, and DVC would be slow on it.
@@ -77,18 +77,36 @@ def ancestors(path: str) -> Iterator[str]:
         yield path
 
 
+def bodies(spec: Spec) -> Iterator[tuple[str, Stage, KeyPath]]:
+    """Each stage of the spec with where its keys are: a foreach stage's are under `do`."""
+    for name, entry in spec.stages.items():
+        if isinstance(entry, Foreach):
+            yield name, entry.do, ("stages", name, "do")
+        else:
+            yield name, entry, ("stages", name)
+
+
+def stage_field(loc: KeyPath) -> Key:
+    """The stage key a location is under: `outs` for stages.a.outs[0] and stages.a.do.outs[0]
+    alike (`do` is no key of a stage itself)."""
+    return loc[3] if loc[2] == "do" else loc[2]
+
+
 Matrix = Mapping[str, Sequence[Any]]
-#: Resolves the text of a stage key for one matrix item:
-#: (stage, text, field, item or None, the item's name).
-Resolve = Callable[[str, str, str, "Mapping[str, Any] | None", str], Any]
+#: What `${item}` and `${key}` are in one generated stage; None in a plain stage.
+Bindings = Mapping[str, Any] | None
+#: Resolves the text of a stage key for one generated stage: (stage, text, field, bindings).
+Resolve = Callable[[str, str, str, Bindings], Any]
+#: The stages DVC generates from one stage of the spec: (name, bindings) for each.
+Generate = Callable[[str], Iterable[tuple[str, Bindings]]]
 
 
-def expanded_paths(spec: Spec, matrices: Mapping[str, Matrix | None]) -> int:
-    """How many paths (and interpolated params keys) the checks build once every matrix is
-    expanded."""
+def expanded_paths(spec: Spec, sizes: Mapping[str, int]) -> int:
+    """How many paths (and interpolated params keys) the checks build once every matrix and
+    foreach is expanded; `sizes` counts the stages generated from each."""
     return sum(
-        matrix_size(matrices.get(name)) * (len(s.deps) + len(s.all_outs) + _interpolated(s))
-        for name, s in spec.stages.items()
+        sizes.get(name, 1) * (len(s.deps) + len(s.all_outs) + _interpolated(s))
+        for name, s, _ in bodies(spec)
     )
 
 
@@ -117,9 +135,9 @@ def fragment(key: str, index: int, value: Any) -> str:
 
 @dataclass(frozen=True)
 class Instance:
-    """One concrete stage: a plain stage, or one item of a matrix stage."""
+    """One concrete stage: a plain stage, or one item of a matrix or foreach stage."""
 
-    name: str  # the stage name as `dvc stage list` prints it, `stage@item` for a matrix item
+    name: str  # the stage name as `dvc stage list` prints it, `stage@item` for a generated one
     stage: str  # the name in the spec
     wdir: str  # the folder its command runs in, "" for the spec's own
     deps: tuple[tuple[str, KeyPath], ...]
@@ -127,6 +145,8 @@ class Instance:
     #: Interpolated params entries, resolved: (file or None for params.yaml, key or None for
     #: the whole file, where).
     params: tuple[tuple[str | None, str | None, KeyPath], ...] = ()
+    #: What the stage in the spec iterates with: "matrix" (or nothing) or "foreach".
+    kind: str = "matrix"
 
 
 def items(matrix: Matrix | None) -> Iterator[tuple[str, dict[str, Any] | None]]:
@@ -141,22 +161,25 @@ def items(matrix: Matrix | None) -> Iterator[tuple[str, dict[str, Any] | None]]:
         yield label, {k: v for k, (_, v) in zip(keys, combo, strict=True)}
 
 
-def stage_count(spec: Spec, matrices: Mapping[str, Matrix | None]) -> int:
-    """How many stages DVC will make of the spec, matrices expanded."""
-    return sum(matrix_size(matrices.get(name)) for name in spec.stages)
+def stage_count(spec: Spec, sizes: Mapping[str, int]) -> int:
+    """How many stages DVC will make of the spec, matrices and foreach expanded."""
+    return sum(sizes.get(name, 1) for name in spec.stages)
 
 
-def instances(
-    spec: Spec, matrices: Mapping[str, Matrix | None], resolve: Resolve
-) -> Iterator[Instance]:
+def _dep(path: str) -> str:
+    """A dependency in one spelling; a URL (`ds://name`, `s3://...`) is no repository path."""
+    return path if URL.match(path) else normalize(path)
+
+
+def instances(spec: Spec, generate: Generate, resolve: Resolve) -> Iterator[Instance]:
     """Every concrete stage with its dependency and output paths resolved and normalized, and
     its params keys resolved.
 
     The caller makes sure the expansion is bounded (MAX_STAGES) and that every reference
     resolves before it asks for this.
     """
-    for name, stage in spec.stages.items():
-        base: KeyPath = ("stages", name)
+    for name, stage, base in bodies(spec):
+        kind = "foreach" if len(base) > 2 else "matrix"
         written = [
             (field, stage.in_wdir(path_of(entry)), (*base, field, i))
             for field in ("deps", "outs", "metrics", "plots")
@@ -169,25 +192,26 @@ def instances(
             if "${" in f"{stage.wdir}{file}{key}"
         ]
         wdir = stage.wdir or ""
-        for label, item in items(matrices.get(name)):
+        for generated, bound in generate(name):
             put = [
-                (field, resolve(name, text, field, item, label) if "${" in text else text, loc)
+                (field, resolve(name, text, field, bound) if "${" in text else text, loc)
                 for field, text, loc in written
             ]
             yield Instance(
-                f"{name}@{label}" if item is not None else name,
+                generated,
                 name,
-                resolve(name, wdir, "wdir", item, label) if "${" in wdir else wdir,
-                tuple((normalize(p), loc) for f, p, loc in put if f == "deps"),
+                resolve(name, wdir, "wdir", bound) if "${" in wdir else wdir,
+                tuple((_dep(p), loc) for f, p, loc in put if f == "deps"),
                 tuple((normalize(p), loc) for f, p, loc in put if f != "deps"),
                 tuple(
                     (
-                        None if file is None else resolve(name, file, "params", item, label),
-                        None if key is None else resolve(name, key, "params", item, label),
+                        None if file is None else resolve(name, file, "params", bound),
+                        None if key is None else resolve(name, key, "params", bound),
                         loc,
                     )
                     for file, key, loc in params
                 ),
+                kind,
             )
 
 
@@ -214,7 +238,7 @@ def graph_problems(insts: list[Instance], doc: YamlDoc) -> Iterator[Problem]:
             other = producer.setdefault(out, inst.name)
             if other != inst.name:
                 same = other.split("@")[0] == inst.stage
-                where = "another item of the same matrix" if same else f"stage {other!r}"
+                where = f"another item of the same {inst.kind}" if same else f"stage {other!r}"
                 yield doc.problem(loc, f"{out!r} is also an out of {where}")
     for inst in insts:
         for out, loc in inst.outs:

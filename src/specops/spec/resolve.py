@@ -11,9 +11,20 @@ from typing import Any
 
 from specops.spec import interpolate
 from specops.spec.context import Context, load_context, stage_context
+from specops.spec.foreach import Loop, LoopError, resolve_loop
 from specops.spec.interpolate import Suggest, Unresolved
-from specops.spec.models import Spec
-from specops.spec.pipeline import MAX_PATH_CHARS, Instance, Matrix, fragment, instances, items
+from specops.spec.models import Foreach, Spec
+from specops.spec.pipeline import (
+    MAX_PATH_CHARS,
+    Bindings,
+    Instance,
+    Matrix,
+    bodies,
+    fragment,
+    instances,
+    items,
+    matrix_size,
+)
 from specops.spec.problems import KeyPath, Problem
 from specops.spec.yamlfile import YamlDoc
 
@@ -28,7 +39,8 @@ MAX_INTERPOLATED_CHARS = 20_000_000
 
 
 class Resolver:
-    """The context, the resolved matrices and the problems found on the way."""
+    """The context, the resolved matrices and foreach items, and the problems found on the
+    way."""
 
     def __init__(
         self, spec: Spec, doc: YamlDoc, root: Path, ctx: Context, suggest: Suggest
@@ -40,15 +52,49 @@ class Resolver:
         #: Whether a bound on the work stopped the checks.
         self.exhausted = False
         self.matrices: dict[str, Matrix | None] = {
-            name: self._matrix(name, stage.matrix) for name, stage in spec.stages.items()
+            name: self._matrix(name, stage.matrix)
+            for name, stage in spec.stages.items()
+            if not isinstance(stage, Foreach)
         }
+        #: The items of each foreach stage whose items resolved.
+        self.loops: dict[str, Loop] = {}
+        for name, entry in spec.stages.items():
+            if isinstance(entry, Foreach):
+                try:
+                    self.loops[name] = resolve_loop(entry.foreach, ctx.data, suggest)
+                except LoopError as exc:
+                    at = ("stages", name, "foreach", *exc.at)
+                    self.problems.append(doc.problem(at, str(exc), at_key=exc.at_key))
         #: What each stage with its own vars resolves in (DVC resolves matrices before them).
         self.stage_data: dict[str, dict[str, Any]] = {}
-        for name, stage in spec.stages.items():
+        for name, stage, base in bodies(spec):
             if stage.vars:
-                own = stage_context(ctx, name, stage, doc, root)
+                loop = self.loops.get(name)
+                reserved: tuple[str, ...] = ("item", "key") if stage.matrix is not None else ()
+                if len(base) > 2:  # DVC reserves what it defines: `key` only over a mapping
+                    reserved = ("item", "key") if loop is None or loop.keyed else ("item",)
+                own = stage_context(ctx, name, stage, doc, root, at=base, reserved=reserved)
                 self.problems += own.problems
                 self.stage_data[name] = own.data
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        """How many stages DVC generates from each stage of the spec that iterates."""
+        sizes = {name: matrix_size(m) for name, m in self.matrices.items() if m}
+        return sizes | {name: loop.size for name, loop in self.loops.items()}
+
+    def generate(self, name: str) -> Iterator[tuple[str, Bindings]]:
+        """The name and the bindings of each stage DVC generates from the stage `name`."""
+        loop = self.loops.get(name)
+        if loop is not None:
+            for label, item in loop.generated():
+                yield f"{name}@{label}", loop.bindings(label, item)
+            return
+        for label, item in items(self.matrices.get(name)):
+            if item is None:
+                yield name, None
+            else:
+                yield f"{name}@{label}", {"item": item, "key": label}
 
     def _matrix(self, name: str, matrix: Mapping[str, Any] | None) -> Matrix | None:
         """The matrix with its `${...}` resolved; a key whose values cannot be is dropped, with
@@ -76,20 +122,20 @@ class Resolver:
                 self.problems.append(self.doc.problem(loc, str(exc)))
         return resolved
 
-    def scope(self, stage: str, item: Mapping[str, Any] | None, key: str) -> Mapping[str, Any]:
-        """What a reference can name: `item` and `key` of a matrix item before the context."""
+    def scope(self, stage: str, bindings: Bindings) -> Mapping[str, Any]:
+        """What a reference can name: `item` and `key` of a generated stage before the
+        context."""
         data = self.stage_data.get(stage, self.ctx.data)
-        if item is None:
+        if bindings is None:
             return data
-        return ChainMap({"item": dict(item), "key": key}, data)
+        return ChainMap(dict(bindings), data)
 
-    def text(
-        self, stage: str, text: str, field: str, item: Mapping[str, Any] | None, key: str
-    ) -> Any:
-        """`text` of the stage key `field` resolved for one matrix item; as written when it does
-        not resolve (`check` reported why: GitHub's `${{` is the one case left to it)."""
+    def text(self, stage: str, text: str, field: str, bindings: Bindings) -> Any:
+        """`text` of the stage key `field` resolved for one generated stage; as written when it
+        does not resolve (`check` reported why: GitHub's `${{` is the one case left to it)."""
         try:
-            return interpolate.resolve(text, self.scope(stage, item, key), field, self.suggest)
+            scope = self.scope(stage, bindings)
+            return interpolate.resolve(text, scope, field, self.suggest, self.ctx.parsing)
         except Unresolved:
             return text
 
@@ -100,11 +146,15 @@ class Resolver:
         stages = self.doc.data.get("stages") if isinstance(self.doc.data, dict) else None
         for name, raw in (stages or {}).items():
             matrix = self.matrices.get(name)
+            loop = self.loops.get(name)
             scope = self.stage_data.get(name, self.ctx.data)
-            for path, text, is_key in _strings(raw, ("stages", name), skip="matrix"):
-                field = str(path[2])
+            base: KeyPath = ("stages", name)
+            if isinstance(self.spec.stages[name], Foreach):  # foreach itself is resolved
+                raw, base = raw["do"], (*base, "do")
+            for path, text, is_key in _strings(raw, base, skip="matrix"):
+                field = str(path[len(base)])
                 if field != "vars":  # DVC refuses `${` there, as the context reported
-                    self._check_text(text, path, is_key, field, matrix, scope)
+                    self._check_text(text, path, is_key, field, matrix, scope, loop)
         for section in ("metrics", "params", "plots", "datasets", "models", "artifacts"):
             data = self.doc.data.get(section) if isinstance(self.doc.data, dict) else None
             for path, text, is_key in _strings(data, (section,), skip=None):
@@ -123,6 +173,7 @@ class Resolver:
         field: str | None,
         matrix: Matrix | None,
         data: Mapping[str, Any],
+        loop: Loop | None = None,
     ) -> None:
         matches = list(interpolate.REFERENCE.finditer(text))
         if not matches or "${{" in text:  # GitHub's syntax has a problem of its own
@@ -137,14 +188,14 @@ class Resolver:
                     raise interpolate.unreadable(ref)
                 lengths = [
                     self._value_text(value, ref, exact, field)
-                    for value in self._values(keys, ref, matrix, data)
+                    for value in self._values(keys, ref, matrix, data, loop)
                 ]
             except Unresolved as exc:
                 self._problem(path, is_key, str(exc))
                 return
             longest += max(lengths, default=0) - len(ref)
         if field in _PATH_FIELDS and longest > MAX_PATH_CHARS:
-            what = "matrix values" if matrix else "values"
+            what = "matrix values" if matrix else "foreach items" if loop else "values"
             self._problem(
                 path,
                 is_key,
@@ -153,9 +204,17 @@ class Resolver:
             )
 
     def _values(
-        self, keys: list[str], ref: str, matrix: Matrix | None, data: Mapping[str, Any]
+        self,
+        keys: list[str],
+        ref: str,
+        matrix: Matrix | None,
+        data: Mapping[str, Any],
+        loop: Loop | None,
     ) -> Iterator[Any]:
-        """Every value a reference takes across the items of the stage's matrix."""
+        """Every value a reference takes across the items of the stage's matrix or foreach."""
+        if loop is not None:
+            yield from self._loop_values(keys, ref, loop, data)
+            return
         if matrix and keys[0] == "key":
             if len(keys) > 1:
                 raise Unresolved(
@@ -182,6 +241,32 @@ class Resolver:
         if not matrix and keys[0] in ("item", "key") and keys[0] not in data:
             raise Unresolved(
                 f"cannot resolve {ref!r}: {keys[0]!r} is defined only in a stage with a matrix"
+                " or foreach"
+            )
+        self._count()
+        yield interpolate.select(data, keys, ref, self.suggest)
+
+    def _loop_values(
+        self, keys: list[str], ref: str, loop: Loop, data: Mapping[str, Any]
+    ) -> Iterator[Any]:
+        """Every value a reference takes across the items of a foreach."""
+        if keys[0] == "item":
+            for _, item in loop.generated():
+                self._count()
+                yield interpolate.select({"item": item}, keys, ref, self.suggest)
+            return
+        if keys[0] == "key" and loop.keyed:
+            if len(keys) > 1:
+                raise Unresolved(
+                    f"cannot resolve {ref!r}: 'key' is the name of the foreach item, which has"
+                    " no keys"
+                )
+            yield from loop.names
+            return
+        if keys[0] == "key" and "key" not in data:
+            raise Unresolved(
+                f"cannot resolve {ref!r}: 'key' is defined only when foreach is a mapping,"
+                " not a list"
             )
         self._count()
         yield interpolate.select(data, keys, ref, self.suggest)
@@ -202,7 +287,8 @@ class Resolver:
                 raise Unresolved(f"{ref!r} is {interpolate.kind(value)}; text is needed here")
             return len(value) if isinstance(value, str) else 0
         # Past the bound nothing more is written out, not even to be counted.
-        length = 0 if self.exhausted else len(interpolate.to_text(value, ref, field))
+        text = "" if self.exhausted else interpolate.to_text(value, ref, field, self.ctx.parsing)
+        length = len(text)
         self.chars += length
         if self.chars > MAX_INTERPOLATED_CHARS:
             self.exhausted = True
@@ -271,4 +357,4 @@ def expand(spec: Spec, doc: YamlDoc, root: Path) -> list[Instance]:
     """The concrete stages of a valid spec, as DVC will list them, with their paths resolved."""
     ctx = load_context(spec.vars, doc, root)
     resolver = Resolver(spec, doc, root, ctx, lambda _w, _c: "")
-    return list(instances(spec, resolver.matrices, resolver.text))
+    return list(instances(spec, resolver.generate, resolver.text))

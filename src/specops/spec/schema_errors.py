@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from specops.spec.checks import Suggestions
+from specops.spec.models import FOREACH_STAGE, Foreach, Stage
 from specops.spec.problems import Problem
 from specops.spec.yamlfile import YamlDoc
 
@@ -57,6 +58,8 @@ def _message(
     """The message for one error; `written` is the value's source text when it is a number."""
     kind, value, ctx = error["type"], error["input"], error.get("ctx", {})
     loc = error["loc"]
+    if kind == "extra_forbidden" and loc[-2:-1] == (FOREACH_STAGE,):
+        return _beside_foreach(str(loc[-1]), suggest)
     if kind == "extra_forbidden":
         return f"unknown key{suggest(str(loc[-1]), fields_at(root, loc[:-1]))}"
     if kind == "missing":
@@ -74,6 +77,15 @@ def _message(
         return str(ctx.get("error", error["msg"]))
     text = error["msg"].replace("Input should be", "must be")
     return f"{text[0].lower()}{text[1:]}, got {describe(value)}"
+
+
+def _beside_foreach(key: str, suggest: Suggestions) -> str:
+    """A key beside `foreach` and `do`, which DVC refuses: the stage's keys go under `do`."""
+    if key == "matrix":
+        return "a stage iterates over foreach or over a matrix, not both"
+    if key in Stage.model_fields:
+        return f"a foreach stage holds only `foreach` and `do`; move {key!r} under `do`"
+    return f"unknown key{suggest(key, list(Foreach.model_fields))}"
 
 
 def schema_problems(doc: YamlDoc, exc: ValidationError, root: type[BaseModel]) -> list[Problem]:

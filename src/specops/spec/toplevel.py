@@ -14,7 +14,7 @@ from specops.spec import interpolate
 from specops.spec.context import load_context
 from specops.spec.interpolate import Suggest, Unresolved
 from specops.spec.models import ARTIFACT_NAME, ARTIFACT_NAME_RULE, Spec, plot_id
-from specops.spec.pipeline import path_problem
+from specops.spec.pipeline import bodies, path_problem
 from specops.spec.problems import KeyPath, Problem
 from specops.spec.yamlfile import YamlDoc
 
@@ -171,14 +171,14 @@ def _datasets(
             names.append((value, dataset.name, ("datasets", i, "name"), False))
     yield from _twice(doc, names, "the name of two datasets")  # DVC keeps the last one
     known = [name for name, *_ in names]
-    for stage_name, stage in spec.stages.items():
+    for _, stage, base in bodies(spec):
         for i, dep in enumerate(stage.deps):
             if "${" in dep or urlparse(dep).scheme != "ds":
                 continue
             name = urlparse(dep).netloc
             if name not in known:
                 msg = f"{dep!r} names no dataset of `datasets`{suggest(name, known)}"
-                yield doc.problem(("stages", stage_name, "deps", i), msg)
+                yield doc.problem((*base, "deps", i), msg)
 
 
 def _artifact_names(spec: Spec, doc: YamlDoc, data: Mapping[str, Any] | None) -> Iterator[Problem]:
