@@ -41,6 +41,7 @@ def snapshot(root: Path, *, status: bool = True) -> dict[str, Any]:
         to_single_stage_file,
     )
 
+    root = root.resolve()
     with Repo(str(root)) as repo, repo.lock:
         index = repo.index
         stages: dict[str, Any] = {}
