@@ -90,8 +90,7 @@ def phases(root: Path) -> list[list[str]]:
     """Where the time of one import goes, in this process (uses specops internals)."""
     from specops import writer
     from specops.generators import render
-    from specops.generators.dvc import dump
-    from specops.importing import comments, convert, find, plan
+    from specops.importing import convert, find, plan, spectext
     from specops.spec.yamlfile import load_yaml
 
     state: dict[str, Any] = {}
@@ -100,25 +99,25 @@ def phases(root: Path) -> list[list[str]]:
         state["source"] = convert.read_source(root, "dvc.yaml", "specops.yaml")
         state["sources"] = convert.Sources([state["source"]])
 
+    def copy() -> None:
+        data = convert.spec_data("x", 0, [state["source"]])
+        head = {k: data[k] for k in ("version", "name", "maturity")}
+        state["text"], state["data"] = spectext.copied(state["sources"], head), data
+
     def validate() -> None:
         state["spec"], state["doc"] = parse_spec("specops.yaml", state["text"].encode(), root)
-
-    def place() -> None:
-        attached, _ = plan._comments(state["sources"])
-        comments.place(state["text"], state["doc"], attached)
 
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("find the dvc.yaml files (git ls-files)", lambda: find.pipeline_files(root)),
         ("read dvc.yaml (YAML with positions)", read),
         ("check its keys", lambda: convert.key_problems(state["source"])),
-        (
-            "dump the spec",
-            lambda: state.update(
-                text=dump(convert.spec_data("x", 0, [state["source"]]), blocks=True)
-            ),
-        ),
+        ("count its comments", lambda: spectext.counts(state["sources"])),
+        ("the spec: its keys, then the dvc.yaml's own text", copy),
         ("validate the spec (parse_spec)", validate),
-        ("find the comments and place them", place),
+        (
+            "check that it holds the dvc.yaml's data",
+            lambda: plan._differs(state["data"], state["doc"].data, ()),
+        ),
         ("render", lambda: state.update(files=render(state["spec"], "specops.yaml"))),
         (
             "read the rendered dvc.yaml back to compare",

@@ -122,14 +122,10 @@ def test_the_spec_holds_the_dvc_yaml_and_dvc_reads_the_same(tmp_path: Path) -> N
         ("specops.yaml", "create"),
         ("dvc.yaml", "update"),
     ]
+    # The spec's own keys, then the dvc.yaml as it was written.
     spec = (root / "specops.yaml").read_text()
-    assert spec.startswith("version: 1\nname: churn-model-2\nmaturity: 0\n\nvars:\n")
-    assert (
-        "\n\nstages:\n  prepare:\n    desc: Split the raw data\n    cmd:\n    - python prepare.py\n"
-        in spec
-    )
-    assert "\n\nmetrics:\n- latency.json\n\nparams:\n- config/serve.yaml\n\nplots:\n" in spec
-    assert "\n\nartifacts:\n  sweep-model:\n    path: models/rf-3.bin\n" in spec
+    assert spec == "version: 1\nname: churn-model-2\nmaturity: 0\n\n" + DVC_YAML
+    assert result.as_written
     assert commands.render(root / "specops.yaml", check=True).stale == []
 
 
@@ -154,10 +150,27 @@ stages:   # every stage
 """
 
 
-def test_comments_move_into_the_spec_above_what_they_were_next_to(tmp_path: Path) -> None:
-    root = project(tmp_path / "p", {"dvc.yaml": COMMENTED})
+def test_comments_stay_where_they_are_in_the_spec(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", {"dvc.yaml": COMMENTED.replace("\n", "\r\n")})
     result = commands.import_(root / "specops.yaml")
     assert [i.comments for i in result.imported] == [10]
+    assert result.as_written
+    spec = (root / "specops.yaml").read_text()
+    assert spec == "version: 1\nname: p\nmaturity: 0\n\n" + COMMENTED  # and `\n` line breaks
+    assert (root / "dvc.yaml").read_text().count("#") == 6  # the header's two, four in values
+
+
+def test_comments_move_above_what_they_were_next_to_when_the_data_is_dumped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A dvc.yaml that cannot be set into the spec as it is (here, a document marker) is
+    dumped from its data, and its comments moved above the keys and items they were next to."""
+    root = project(tmp_path / "p", {"dvc.yaml": "---\n" + COMMENTED})
+    assert main(["import", "--spec", str(root / "specops.yaml")]) == 0
+    assert capsys.readouterr().out.splitlines()[2] == (
+        f"comments moved to {root / 'specops.yaml'}, above the key or item each was next to:"
+        " rendered files keep none"
+    )
     assert (root / "specops.yaml").read_text() == textwrap.dedent(
         """\
         version: 1
@@ -189,8 +202,6 @@ def test_comments_move_into_the_spec_above_what_they_were_next_to(tmp_path: Path
         # after everything
         """
     )
-    dvc_yaml = (root / "dvc.yaml").read_text()
-    assert dvc_yaml.count("#") == 6  # the header's two lines, and the four in values
 
 
 @pytest.mark.parametrize(
@@ -426,8 +437,7 @@ def test_the_command_line(
         "specops.yaml: created (name churn, maturity 1)",
         "dvc.yaml: imported, 2 stage(s), 10 comment(s); now rendered from specops.yaml",
         ".github/workflows/specops-ci.yml: created",
-        "comments moved to specops.yaml, above the key or item each was next to:"
-        " rendered files keep none",
+        "comments kept in specops.yaml, where they were: rendered files keep none",
         "next: `specops render --check` and `dvc status` see no change; commit the files"
         " above together",
     ]
@@ -448,6 +458,7 @@ def test_the_command_line_in_json(
         "name": "churn-clf",
         "maturity": 0,
         "imported": [{"path": "dvc.yaml", "stages": 1, "comments": 0}],
+        "as_written": True,
         "files": [
             {"path": "specops.yaml", "action": "create"},
             {"path": "dvc.yaml", "action": "update"},

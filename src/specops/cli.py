@@ -121,7 +121,9 @@ def _import(args: argparse.Namespace) -> int:
             print(f"{path}: created (name {result.name}, maturity {result.maturity})")
         else:
             print(f"{path}: {change.action.value}d")
-    if any(found.comments for found in result.imported):
+    if any(found.comments for found in result.imported) and result.as_written:
+        print(f"comments kept in {spec}, where they were: rendered files keep none")
+    elif any(found.comments for found in result.imported):
         where = "above the key or item each was next to: rendered files keep none"
         print(f"comments moved to {spec}, {where}")
     check = "`specops render --check` and `dvc status` see no change"

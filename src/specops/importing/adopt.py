@@ -24,6 +24,8 @@ class ImportResult:
     maturity: int
     imported: list[Imported]
     changes: list[writer.Change]
+    #: The spec holds the dvc.yaml files' own text (else their data, comments moved).
+    as_written: bool
 
     @property
     def spec_name(self) -> str:
@@ -36,6 +38,7 @@ class ImportResult:
             "name": self.name,
             "maturity": self.maturity,
             "imported": [i.__dict__ for i in self.imported],
+            "as_written": self.as_written,
             "files": [{"path": c.path, "action": c.action.value} for c in self.changes],
         }
 
@@ -68,4 +71,6 @@ def adopt(spec_path: Path | None, *, maturity: int = 0, name: str | None = None)
     plan = prepare(root, spec_path.name, str(spec_path), maturity=maturity, name=name)
     writer.refuse_clash(spec_path, spec_path.name, plan.rendered)
     changes = writer.take_over(root, [plan.spec, *plan.rendered], spec_path.name, plan.read)
-    return ImportResult(str(spec_path), plan.name, plan.maturity, plan.imported, changes)
+    return ImportResult(
+        str(spec_path), plan.name, plan.maturity, plan.imported, changes, plan.as_written
+    )

@@ -19,11 +19,11 @@ from specops.generators import render as render_files
 from specops.generators.dvc import dump
 from specops.scaffold import project_name
 from specops.spec import parse_spec
-from specops.spec.models import ProjectName
+from specops.spec.models import ProjectName, Spec
 from specops.spec.problems import KeyPath, Problem, SpecError, format_keypath
-from specops.spec.yamlfile import YamlDoc, decode, load_yaml
+from specops.spec.yamlfile import YamlDoc, load_yaml
 
-from . import comments
+from . import spectext
 from .convert import Sources, key_problems, read_source, spec_data, subfolder_problems
 from .find import DVC_FILE, pipeline_files
 
@@ -47,6 +47,9 @@ class ImportPlan:
     name: str
     maturity: int
     imported: list[Imported]
+    #: Whether the spec holds the dvc.yaml files' own text, comments in place; else it was
+    #: dumped from their data, comments moved above the keys and items they were next to.
+    as_written: bool
 
 
 def _name(name: str | None, root: Path) -> str:
@@ -82,37 +85,6 @@ def _sources(root: Path, spec_name: str) -> Sources:
     if problems:
         raise SpecError(problems)
     return Sources(files)
-
-
-def _spaced(text: str) -> str:
-    """A blank line before each top-level section after the spec's own three keys, and before
-    the comments above it."""
-    out: list[str] = []
-    keys = 0
-    for line in text.splitlines(keepends=True):
-        if line[:1] not in ("", " ", "#", "-", "\n"):
-            keys += 1
-            if keys > 3:
-                at = len(out)
-                while at and out[at - 1].startswith("#"):
-                    at -= 1
-                out.insert(at, "\n")
-        out.append(line)
-    return "".join(out)
-
-
-def _comments(sources: Sources) -> tuple[dict[comments.Anchor | None, list[str]], dict[str, int]]:
-    """Every comment of the dvc.yaml files under its anchor in the spec, and how many each
-    file had."""
-    attached: dict[comments.Anchor | None, list[str]] = {}
-    counts = {}
-    for source in sources.files:
-        found = comments.find(decode(source.path, source.raw), source.doc.data)
-        counts[source.path] = len(found)
-        for anchor, texts in comments.attach(source.doc, found).items():
-            key = None if anchor is None else ((*source.prefix, *anchor[0]), anchor[1])
-            attached.setdefault(key, []).extend(texts)
-    return attached, counts
 
 
 def _differs(a: Any, b: Any, path: KeyPath) -> KeyPath | None:
@@ -214,6 +186,15 @@ def _remap(
     return out
 
 
+def _validated(text: str, data: dict[str, Any], display: str, root: Path) -> Spec | None:
+    """The spec of `text`, when it is valid and holds exactly `data`."""
+    try:
+        spec, doc = parse_spec(display, text.encode(), root)
+    except SpecError:
+        return None
+    return spec if _differs(data, doc.data, ()) is None else None
+
+
 def prepare(
     root: Path, spec_name: str, display: str, *, maturity: int = 0, name: str | None = None
 ) -> ImportPlan:
@@ -221,20 +202,26 @@ def prepare(
     at its position in the dvc.yaml it is about."""
     project = _name(name, root)
     sources = _sources(root, spec_name)
-    text = dump(spec_data(project, maturity, sources.files), blocks=True)
-    try:
-        spec, doc = parse_spec(display, text.encode(), root)
-    except SpecError as exc:
-        raise SpecError(_remap(exc.problems, text, display, sources, maturity)) from None
-    # Comment lines and blank lines change no value: placed once the data has been validated,
-    # with the positions that validation found (render --check reads the result back).
-    attached, counts = _comments(sources)
-    text = _spaced(comments.place(text, doc, attached) if attached else text)
+    data = spec_data(project, maturity, sources.files)
+    found = spectext.counts(sources)
+    copied = spectext.copied(sources, {k: data[k] for k in ("version", "name", "maturity")})
+    spec = _validated(copied, data, display, root) if copied is not None else None
+    if spec is not None and copied is not None:
+        text = copied
+    else:  # dumped from the data instead, where problems are found and reported
+        text = dump(data, blocks=True)
+        try:
+            spec, doc = parse_spec(display, text.encode(), root)
+        except SpecError as exc:
+            raise SpecError(_remap(exc.problems, text, display, sources, maturity)) from None
+        text = spectext.with_comments(text, doc, sources, found)
     rendered = render_files(spec, spec_name)
     problems = _round_trip(sources, rendered)
     if problems:
         raise SpecError(problems)
-    imported = [Imported(s.path, len(_stages(s.doc.data)), counts[s.path]) for s in sources.files]
+    imported = [
+        Imported(s.path, len(_stages(s.doc.data)), len(found[s.path])) for s in sources.files
+    ]
     return ImportPlan(
         spec=Rendered(spec_name, text),
         rendered=rendered,
@@ -242,6 +229,7 @@ def prepare(
         name=project,
         maturity=maturity,
         imported=imported,
+        as_written=text is copied,
     )
 
 
