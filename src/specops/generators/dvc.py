@@ -8,7 +8,16 @@ import yaml
 
 from specops.generators.header import header
 from specops.spec import scalars
-from specops.spec.models import Artifact, Dataset, Foreach, OutOptions, PlotDefinition, Spec, Stage
+from specops.spec.models import (
+    Artifact,
+    Dataset,
+    Foreach,
+    OneCommand,
+    OutOptions,
+    PlotDefinition,
+    Spec,
+    Stage,
+)
 
 try:  # libyaml's emitter is several times faster on large pipelines
     from yaml import CSafeDumper as _BaseDumper
@@ -44,7 +53,7 @@ def _stage(stage: Stage) -> dict[str, Any]:
         out["vars"] = list(stage.vars)
     if stage.wdir is not None:
         out["wdir"] = stage.wdir
-    out["cmd"] = stage.cmd if isinstance(stage.cmd, str) else list(stage.cmd)
+    out["cmd"] = stage.cmd[0] if isinstance(stage.cmd, OneCommand) else list(stage.cmd)
     if stage.deps:
         out["deps"] = list(stage.deps)
     if stage.params:

@@ -15,6 +15,8 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
 )
 
 from specops.spec.cron import cron
@@ -41,8 +43,17 @@ Text = Annotated[str, Field(min_length=1)]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
 
-def _command_kind(value: Any) -> str | None:
-    return "one" if isinstance(value, str) else "many" if isinstance(value, list) else None
+class OneCommand(list[str]):
+    """A `cmd` written as one string, not as a list: dvc.lock records `cmd` as DVC reads it,
+    and DVC reruns a stage whose one-command list became a string, or the reverse."""
+
+
+def _command(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    if isinstance(value, str):
+        return OneCommand(handler([value]))
+    if not isinstance(value, list):
+        raise ValueError("must be a command or a list of commands")
+    return handler(value)
 
 
 def _python(value: str) -> str:
@@ -240,14 +251,12 @@ ParamsEntry = Annotated[
 ]
 ParamRef = tuple[str | None, str | None, tuple[str | int, ...]]
 
-#: A command or a list of commands, kept as written: dvc.lock records `cmd` as DVC reads it, and
-#: DVC reruns a stage whose one-command list became a string.
+#: A command or a list of commands, as a list; one written as a string is a OneCommand.
 Command = Annotated[
-    Annotated[Text, Tag("one")] | Annotated[list[Text], Field(min_length=1), Tag("many")],
-    Discriminator(
-        _command_kind,
-        custom_error_type="command",
-        custom_error_message="must be a command or a list of commands",
+    list[Text],
+    Field(min_length=1),
+    WrapValidator(
+        _command, json_schema_input_type=Text | Annotated[list[Text], Field(min_length=1)]
     ),
 ]
 MatrixValue = str | int | float | bool | list[Any] | dict[str, Any]

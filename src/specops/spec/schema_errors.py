@@ -73,7 +73,7 @@ def _message(
         return f"must be {ctx['expected']}, got {describe(value)}"
     if kind == "string_pattern_mismatch":
         return f"{describe(value)} does not match the pattern {ctx['pattern']}"
-    if kind in ("value_error", "path_entry", "command"):
+    if kind in ("value_error", "path_entry"):
         return str(ctx.get("error", error["msg"]))
     text = error["msg"].replace("Input should be", "must be")
     return f"{text[0].lower()}{text[1:]}, got {describe(value)}"
