@@ -10,7 +10,7 @@ import pytest
 
 from specops import commands, importing, writer
 from specops.cli import main
-from specops.importing.convert import DVC_KEYS, DVC_STAGE_KEYS
+from specops.importing.convert import DVC_KEYS, DVC_STAGE_KEYS, PIPELINES
 from specops.spec import Spec, SpecError
 from specops.spec.schema_errors import fields_at
 from tests.conftest import build_tree
@@ -251,22 +251,18 @@ def test_problems_point_into_the_dvc_yaml_and_nothing_is_written(
     untouched(root, files)
 
 
-def unsupported() -> tuple[str, str, str]:
-    """A dvc.yaml with a key that specops cannot express yet, where it is, and its key path."""
-    top = [key for key in DVC_KEYS if key not in Spec.model_fields]
-    if top:
-        return f"stages:\n  a:\n    cmd: x\n{top[0]}: []\n", "4:1", top[0]
-    stage = [key for key in (*DVC_STAGE_KEYS, "foreach") if key not in fields_at(Spec, ("stages",))]
-    if stage:
-        text = f"stages:\n  a:\n    cmd: x\n    {stage[0]}: [a]\n    do: {{cmd: y}}\n"
-        return text, "4:5", f"stages.a.{stage[0]}"
-    pytest.skip("specops expresses every key of dvc.yaml")
-
-
 def test_a_dvc_yaml_key_specops_cannot_express_yet_is_refused_where_it_is(
     tmp_path: Path,
 ) -> None:
-    text, at, keypath = unsupported()
+    top = [key for key in DVC_KEYS if key not in Spec.model_fields]
+    stage = [k for k in (*DVC_STAGE_KEYS, "foreach") if k not in fields_at(Spec, ("stages",))]
+    if top:
+        text, at, keypath = f"stages:\n  a:\n    cmd: x\n{top[0]}: []\n", "4:1", top[0]
+    elif stage:
+        text, at = f"stages:\n  a:\n    cmd: x\n    {stage[0]}: [a]\n    do: {{cmd: y}}\n", "4:5"
+        keypath = f"stages.a.{stage[0]}"
+    else:
+        pytest.skip("specops expresses every key of dvc.yaml")
     files = {"dvc.yaml": text}
     root = project(tmp_path, files)
     with pytest.raises(SpecError) as exc:
@@ -274,6 +270,19 @@ def test_a_dvc_yaml_key_specops_cannot_express_yet_is_refused_where_it_is(
     assert problems(exc) == [
         f"dvc.yaml:{at}: error: {keypath}: specops cannot express this dvc.yaml key yet,"
         " so the file cannot be imported"
+    ]
+    untouched(root, files)
+
+
+@pytest.mark.skipif(PIPELINES in Spec.model_fields, reason="specops renders subfolder dvc.yaml")
+def test_a_dvc_yaml_in_a_subfolder_waits_for_pipelines(tmp_path: Path) -> None:
+    files = {**PIPELINE, "nlp/dvc.yaml": "stages:\n  b:\n    cmd: y\n"}
+    root = project(tmp_path, files)
+    with pytest.raises(SpecError) as exc:
+        commands.import_(root / "specops.yaml")
+    assert problems(exc) == [
+        "nlp/dvc.yaml: error: a dvc.yaml in a subfolder cannot be imported: this version of"
+        " specops renders only the dvc.yaml next to the spec"
     ]
     untouched(root, files)
 

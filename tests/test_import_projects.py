@@ -19,7 +19,7 @@ from tests.dvcsnapshot import differences, snapshot
 from tests.gitrepo import git
 
 PROJECTS = Path(__file__).parent / "projects"
-FOREACH = "`foreach` stages and subfolder dvc.yaml files (`pipelines:`): waits on `foreach`"
+PIPELINES = "dvc.yaml files in subfolders (`pipelines:`): waits on part 2 of the branch `foreach`"
 
 #: Each project, the shapes it has, and what it waits on, if anything.
 CASES = {
@@ -31,9 +31,9 @@ CASES = {
     "get-started-experiments": None,
     # `vars` templating, `foreach` over a vars list, a matrix, a pipeline in data/ with
     # foreach, seven `.dvc`-tracked datasets
-    "lk-demo-experiment": FOREACH,
+    "lk-demo-experiment": PIPELINES,
     # one pipeline per folder (four dvc.yaml), foreach, `wdir: ..`, comments
-    "tors-distribution-eval": FOREACH,
+    "tors-distribution-eval": PIPELINES,
 }
 
 
