@@ -13,6 +13,7 @@ from specops.gating import Report
 from specops.generators import Rendered
 from specops.generators import render as render_files
 from specops.spec import SPEC_FILE, Problem, SpecError, load_spec
+from specops.spec.folders import address
 from specops.spec.load import check_spec_name, find_spec, spec_root
 from specops.spec.models import Spec
 
@@ -78,7 +79,10 @@ def validate(spec_path: Path | None) -> Summary:
         spec=str(spec_path),
         name=spec.name,
         maturity=spec.maturity,
-        stages=list(spec.stages),
+        stages=[
+            *spec.stages,
+            *(address(k, n) for k, p in spec.pipelines.items() for n in p.stages),
+        ],
         models=list(spec.models),
         gates=len(spec.gates),
         files=[f.path for f in render_files(spec, project.spec_name)],

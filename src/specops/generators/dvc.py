@@ -6,9 +6,10 @@ from typing import Any
 
 import yaml
 
-from specops.generators.header import header
+from specops.generators.header import also, header
 from specops.spec import scalars
-from specops.spec.models import Foreach, ModelEntry, OutOptions, Spec, Stage
+from specops.spec.folders import dvc_file
+from specops.spec.models import Foreach, ModelEntry, OutOptions, Pipeline, Spec, Stage
 
 try:  # libyaml's emitter is several times faster on large pipelines
     from yaml import CSafeDumper as _BaseDumper
@@ -87,7 +88,28 @@ def to_dvc(spec: Spec) -> dict[str, Any]:
     return data
 
 
+def _dump(data: dict[str, Any]) -> str:
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+
 def render_dvc(spec: Spec, spec_name: str) -> str:
-    """The text of dvc.yaml, opened by the generated-file header."""
-    body = yaml.dump(to_dvc(spec), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
-    return header(spec_name) + body
+    """The text of dvc.yaml, opened by the generated-file header (and the list of the
+    pipelines' dvc.yaml files rendered with it)."""
+    others = [dvc_file(key) for key in spec.pipelines]
+    return header(spec_name) + also(others) + _dump(to_dvc(spec))
+
+
+def pipeline_to_dvc(pipe: Pipeline) -> dict[str, Any]:
+    """The content of a pipeline's dvc.yaml as plain data, as written (DVC resolves it)."""
+    data: dict[str, Any] = {"vars": list(pipe.vars)} if pipe.vars else {}
+    data["stages"] = {name: _entry(s) for name, s in pipe.stages.items()}
+    if pipe.metrics:
+        data["metrics"] = list(pipe.metrics)
+    if pipe.params:
+        data["params"] = list(pipe.params)
+    return data
+
+
+def render_pipeline(pipe: Pipeline, spec_name: str) -> str:
+    """The text of a pipeline's dvc.yaml in its folder."""
+    return header(spec_name) + _dump(pipeline_to_dvc(pipe))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import posixpath
 import re
 from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from specops.spec import pipeline
+from specops.spec import folders, pipeline
 from specops.spec.context import Context, load_context, params_file
 from specops.spec.files import Unreadable, read_bytes, real_path_inside
 from specops.spec.foreach import foreach_problems, loop_problems
@@ -73,16 +75,80 @@ class Suggestions:
 def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
     """Every problem of a schema-valid spec, in file order."""
     suggest = Suggestions()
-    ctx = load_context(spec.vars, doc, root)
+    budget = Budget()
+    parts = [check_pipeline(spec, doc, root, suggest, budget)]
+    broken = folders.folder_problems(spec, doc)
+    problems = [p for found in broken.values() for p in found]
+    for key in spec.pipelines:
+        if key not in broken:
+            where = folders.folder(key)
+            part = check_pipeline(
+                folders.as_spec(spec, key), folders.scoped(doc, key), root, suggest, budget, where
+            )
+            insts = None if part.insts is None else folders.absolute(part.insts, key)
+            parts.append(dataclasses.replace(part, insts=insts))
+    problems += [p for part in parts for p in part.problems]
+    # The checks across pipelines need all of them expanded.
+    insts = None if broken or any(part.insts is None for part in parts) else []
+    for part in parts:
+        insts = None if insts is None or part.insts is None else insts + part.insts
+    if insts is not None and all(part.graphable for part in parts):
+        outside = list(folders.output_problems(spec, insts, doc))
+        problems += outside or pipeline.graph_problems(insts, doc)
+    problems += [
+        *_expressions(doc, doc.data, ()),
+        *_maturity(spec, doc),
+        *_models(spec, insts, doc, suggest),
+        *_gates(spec, insts, doc, suggest),
+        *_promotion(spec, doc, suggest),
+        *_deploy(spec, doc, suggest),
+    ]
+    return sorted(problems)
+
+
+@dataclass
+class Budget:
+    """What the checks may still build across all pipelines: the limits hold for the
+    repository as a whole."""
+
+    # Read when a check starts, not at import: the limits are the module's.
+    stages: int = dataclasses.field(default_factory=lambda: pipeline.MAX_STAGES)
+    paths: int = dataclasses.field(default_factory=lambda: pipeline.MAX_EXPANDED_PATHS)
+    #: References checked so far (Resolver.checks, carried from one pipeline to the next).
+    references: int = 0
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The problems of one dvc.yaml's stages, and its concrete stages (None when they could not
+    be expanded); `graphable` when nothing found would only cascade in the graph checks."""
+
+    problems: list[Problem]
+    insts: list[pipeline.Instance] | None
+    graphable: bool
+
+
+def check_pipeline(
+    spec: Spec,
+    doc: YamlDoc,
+    root: Path,
+    suggest: Suggestions,
+    budget: Budget,
+    folder: str | None = None,
+) -> Checked:
+    """The stages of one dvc.yaml: the spec's own, or a pipeline's seen by folders.as_spec."""
+    ctx = load_context(spec.vars, doc, root, folder)
     resolver = Resolver(spec, doc, root, ctx, suggest)
+    resolver.checks = budget.references
     matrices = resolver.matrices
     # A matrix from vars that failed to load would only repeat that problem.
     problems = [*ctx.problems, *([] if ctx.problems else resolver.problems)]
-    problems += _matrices(spec, matrices, resolver.sizes, doc)
+    problems += _matrices(spec, matrices, resolver.sizes, doc, budget)
     problems += foreach_problems(spec, resolver.loops, doc)
     problems += _paths(spec, doc)
     # References are checked once per value they can take, and only on bounded matrices.
     problems += [] if problems else resolver.check()
+    budget.references = resolver.checks
     # The graph checks assume sane paths and matrices: expand the matrices only when bounded.
     insts = None if problems else list(pipeline.instances(spec, resolver.generate, resolver.text))
     duplicates = list(_duplicates(spec, matrices, doc))
@@ -90,21 +156,9 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
     for name, loop in resolver.loops.items():
         duplicates += loop_problems(name, loop, doc)
     expanded = list(_expanded_paths(spec, insts, doc)) if insts is not None else []
-    problems += expanded
+    problems += [*expanded, *duplicates, *_params(spec, ctx, root, insts, doc, suggest)]
     # Two equal matrix items, or a path out of the repository, would only cascade in the graph.
-    if insts is not None and not duplicates and not expanded:
-        problems += pipeline.graph_problems(insts, doc)
-    problems += [
-        *duplicates,
-        *_expressions(doc, doc.data, ()),
-        *_maturity(spec, doc),
-        *_models(spec, insts, doc, suggest),
-        *_gates(spec, insts, doc, suggest),
-        *_promotion(spec, doc, suggest),
-        *_deploy(spec, doc, suggest),
-        *_params(spec, ctx, root, insts, doc, suggest),
-    ]
-    return sorted(problems)
+    return Checked(problems, insts, not duplicates and not expanded)
 
 
 _EXPRESSION = "must not contain '${{' (GitHub Actions expression syntax)"
@@ -151,6 +205,7 @@ def _matrices(
     matrices: dict[str, pipeline.Matrix | None],
     sizes: dict[str, int],
     doc: YamlDoc,
+    budget: Budget,
 ) -> Iterator[Problem]:
     oversized = any(size > pipeline.MAX_MATRIX for size in sizes.values())
     for name, stage, _ in pipeline.bodies(spec):
@@ -167,21 +222,34 @@ def _matrices(
             msg = f"expands to {size:,} stages; at most {pipeline.MAX_MATRIX:,} are allowed"
             yield doc.problem(("stages", name, "matrix"), msg)
     total = pipeline.stage_count(spec, sizes)
-    if total > pipeline.MAX_STAGES and not oversized:
+    paths = 0 if oversized else pipeline.expanded_paths(spec, sizes)
+    before = pipeline.MAX_STAGES - budget.stages  # in the pipelines checked before this one
+    if total > budget.stages and not oversized:
         msg = (
             f"the stages and their matrices make {total:,} stages in all;"
             f" at most {pipeline.MAX_STAGES:,} are allowed"
         )
+        if before:
+            msg = (
+                f"the stages and their matrices make {total:,} stages, and those before them"
+                f" {before:,}; at most {pipeline.MAX_STAGES:,} are allowed in all"
+            )
         yield doc.problem(("stages",), msg, at_key=True)
-    elif (
-        not oversized
-        and (paths := pipeline.expanded_paths(spec, sizes)) > pipeline.MAX_EXPANDED_PATHS
-    ):
+    elif not oversized and paths > budget.paths:
         msg = (
             f"the stages' deps and outs make {paths:,} paths with matrices expanded;"
             f" at most {pipeline.MAX_EXPANDED_PATHS:,} are allowed"
         )
+        if budget.paths < pipeline.MAX_EXPANDED_PATHS:
+            msg = (
+                f"the stages' deps and outs make {paths:,} paths with matrices expanded, and"
+                f" those before them {pipeline.MAX_EXPANDED_PATHS - budget.paths:,}; at most"
+                f" {pipeline.MAX_EXPANDED_PATHS:,} are allowed in all"
+            )
         yield doc.problem(("stages",), msg, at_key=True)
+    else:
+        budget.stages -= total
+        budget.paths -= paths
 
 
 def _spec_paths(spec: Spec) -> Iterator[tuple[str, KeyPath]]:
@@ -299,7 +367,7 @@ def _duplicates(
 
 def _maturity(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
     have = {
-        "metrics": any(stage.metrics for _, stage, _ in pipeline.bodies(spec)),
+        "metrics": any(stage.metrics for stage in folders.all_stages(spec)),
         "models": bool(spec.models),
         "gates": bool(spec.gates),
         "promotion": spec.promotion is not None,
@@ -442,11 +510,11 @@ def load_params(root: Path) -> YamlDoc | None:
     return None if raw is None else load_yaml(PARAMS_FILE, raw)
 
 
-def _params_path(wdir: str | None, file: str | None) -> str | None:
-    """A params file relative to the repository; None for the spec's own params.yaml, which is
-    also the one of a stage in the spec's folder."""
+def _params_path(wdir: str | None, file: str | None, own: str = PARAMS_FILE) -> str | None:
+    """A params file relative to the repository; None for the dvc.yaml's own params.yaml
+    (`own`), which is also the one of a stage in its folder."""
     path = posixpath.join(wdir, file or PARAMS_FILE) if wdir else file
-    return None if path is None or pipeline.normalize(path) == PARAMS_FILE else path
+    return None if path is None or pipeline.normalize(path) == own else path
 
 
 def _params(
@@ -458,7 +526,7 @@ def _params(
     suggest: Suggestions,
 ) -> Iterator[Problem]:
     refs: list[tuple[str | None, str | None, KeyPath, str]] = [
-        (_params_path(stage.wdir, file), key, (*base, "params", *where), "")
+        (_params_path(stage.wdir, file, ctx.params_path), key, (*base, "params", *where), "")
         for _, stage, base in pipeline.bodies(spec)
         for file, key, where in stage.param_refs
         if "${" not in f"{stage.wdir}{file}{key}"  # checked below with the values put in
@@ -466,7 +534,7 @@ def _params(
     seen: set[tuple[str | None, str | None, KeyPath]] = set()
     for inst in insts or ():
         for file, key, loc in inst.params:
-            file = _params_path(inst.wdir, file)
+            file = _params_path(inst.wdir, file, ctx.params_path)
             if (file, key, loc) not in seen:
                 seen.add((file, key, loc))
                 refs.append((file, key, loc, f"in stage {inst.name!r}: "))
@@ -478,10 +546,11 @@ def _params(
                 continue
             if ctx.params is None:
                 if not reported:
-                    yield doc.problem(loc, f"{PARAMS_FILE} does not exist next to the spec")
+                    where = " next to the spec" if ctx.params_path == PARAMS_FILE else ""
+                    yield doc.problem(loc, f"{ctx.params_path} does not exist{where}")
                 reported.add(loc)
                 continue
-            data, name = ctx.params.data, PARAMS_FILE
+            data, name = ctx.params.data, ctx.params_path
         else:
             # Up to the file's key: stages.a.params[0].FILE, or stages.a.do.params[0].FILE.
             name, file_loc = file, loc[: 6 if loc[2] == "do" else 5]

@@ -35,6 +35,8 @@ class Context:
     sources: dict[tuple[str, ...], str] = field(default_factory=dict)
     #: Files loaded so far: None when whole, else the keys taken, as DVC's `imports`.
     imports: dict[str, list[str] | None] = field(default_factory=dict)
+    #: The params.yaml next to the dvc.yaml, relative to the spec.
+    params_path: str = PARAMS_FILE
 
 
 def _read(root: Path, name: str) -> YamlDoc | None:
@@ -182,20 +184,24 @@ def params_file(root: Path, name: str) -> Any:
         return Unreadable(f"cannot read {path!r}: {exc}")
 
 
-def load_context(vars_: list[str | dict[str, Any]], doc: YamlDoc, root: Path) -> Context:
-    """The context of the spec's dvc.yaml; problems are at the `vars` entry that caused them
-    (or in the file they are in) and leave the entry out."""
-    ctx = Context()
+def load_context(
+    vars_: list[str | dict[str, Any]], doc: YamlDoc, root: Path, folder: str | None = None
+) -> Context:
+    """The context of the spec's dvc.yaml, or of the one in `folder`, whose params.yaml and vars
+    files are in that folder (DVC loads a dvc.yaml's context from its own folder); problems are
+    at the `vars` entry that caused them (or in the file they are in) and leave the entry
+    out."""
+    ctx = Context(params_path=posixpath.join(folder, PARAMS_FILE) if folder else PARAMS_FILE)
     try:
-        ctx.params = _read(root, PARAMS_FILE)
+        ctx.params = _read(root, ctx.params_path)
     except SpecError as exc:
         ctx.problems += exc.problems
         ctx.params_readable = False
     if ctx.params is not None and isinstance(ctx.params.data, dict):
         ctx.problems += _unsupported(ctx.params, ctx.params.data, ())
-        _merge(ctx, ctx.data, _strings_only(ctx.params.data), PARAMS_FILE)
-        ctx.imports[PARAMS_FILE] = None
-    _load_vars(ctx, vars_, doc, root, ())
+        _merge(ctx, ctx.data, _strings_only(ctx.params.data), ctx.params_path)
+        ctx.imports[ctx.params_path] = None
+    _load_vars(ctx, vars_, doc, root, (), folder)
     return ctx
 
 
@@ -255,6 +261,7 @@ def stage_context(
         data=dict(ctx.data),  # _merge copies what it changes below the top
         params=ctx.params,
         params_readable=ctx.params_readable,
+        params_path=ctx.params_path,
         sources=dict(ctx.sources),
         imports={path: None if keys is None else list(keys) for path, keys in ctx.imports.items()},
     )

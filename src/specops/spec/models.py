@@ -331,6 +331,24 @@ def body(entry: Stage | Foreach) -> Stage:
     return entry.do if isinstance(entry, Foreach) else entry
 
 
+#: A pipeline's folder, relative to the spec: parts of letters, digits, `.`, `_` and `-`, so
+#: that it can stand in a workflow's `dvc repro` as it is, and in DVC's `folder/dvc.yaml:stage`.
+PipelineFolder = Annotated[
+    str, Field(pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/?$", max_length=256)
+]
+
+
+class Pipeline(_Model):
+    """A dvc.yaml of its own, in a folder: what the spec's top level holds for the dvc.yaml
+    next to it. Paths are relative to the folder, and `${...}` resolves against the folder's
+    params.yaml and the pipeline's own vars, as DVC reads a dvc.yaml in a folder."""
+
+    vars: list[VarsEntry] = []
+    stages: Annotated[dict[StageName, StageEntry], Field(min_length=1)]
+    metrics: list[Text] = []
+    params: list[Text] = []
+
+
 class ModelEntry(_Model):
     """A model artifact, rendered into `dvc.yaml` `artifacts:` and versioned with Git tags."""
 
@@ -438,5 +456,7 @@ class Spec(_Model):
     metrics: list[Text] = []
     #: Params files that no stage reads, for `dvc params diff`: DVC's top-level `params:`.
     params: list[Text] = []
+    #: More dvc.yaml files, one per folder (relative to the spec), each rendered there.
+    pipelines: dict[PipelineFolder, Pipeline] = {}
     ci: CI = CI()
     governance: Governance | None = None

@@ -49,7 +49,7 @@ def out_problem(path: str) -> str | None:
     top = norm.split("/", 1)[0]
     if top in _RESERVED_DIRS:
         return f"{path!r} is inside {top!r}, which only Git, DVC and specops write to"
-    if norm in _RESERVED_FILES:
+    if norm in _RESERVED_FILES or posixpath.basename(norm) == "dvc.yaml":  # DVC's rule too
         return f"{path!r} is DVC's own file"
     return None
 
@@ -87,8 +87,10 @@ def bodies(spec: Spec) -> Iterator[tuple[str, Stage, KeyPath]]:
 
 
 def stage_field(loc: KeyPath) -> Key:
-    """The stage key a location is under: `outs` for stages.a.outs[0] and stages.a.do.outs[0]
-    alike (`do` is no key of a stage itself)."""
+    """The stage key a location is under: `outs` for stages.a.outs[0], stages.a.do.outs[0] and
+    pipelines.p.stages.a.outs[0] alike (`do` is no key of a stage itself)."""
+    if loc[0] == "pipelines":
+        loc = loc[2:]
     return loc[3] if loc[2] == "do" else loc[2]
 
 
@@ -147,6 +149,8 @@ class Instance:
     params: tuple[tuple[str | None, str | None, KeyPath], ...] = ()
     #: What the stage in the spec iterates with: "matrix" (or nothing) or "foreach".
     kind: str = "matrix"
+    #: Where the stage is in the spec: ("stages", stage).
+    where: KeyPath = ()
 
 
 def items(matrix: Matrix | None) -> Iterator[tuple[str, dict[str, Any] | None]]:
@@ -207,6 +211,7 @@ def instances(spec: Spec, generate: Generate, resolve: Resolve) -> Iterator[Inst
                     for file, key, loc in params
                 ),
                 kind,
+                ("stages", name),
             )
 
 
@@ -232,7 +237,7 @@ def graph_problems(insts: list[Instance], doc: YamlDoc) -> Iterator[Problem]:
         for out, loc in inst.outs:
             other = producer.setdefault(out, inst.name)
             if other != inst.name:
-                same = other.split("@")[0] == inst.stage
+                same = other.rsplit("@", 1)[0] == inst.name.rsplit("@", 1)[0]
                 where = f"another item of the same {inst.kind}" if same else f"stage {other!r}"
                 yield doc.problem(loc, f"{out!r} is also an out of {where}")
     for inst in insts:
@@ -263,9 +268,10 @@ def graph_problems(insts: list[Instance], doc: YamlDoc) -> Iterator[Problem]:
         graphlib.TopologicalSorter(graph).prepare()
     except graphlib.CycleError as exc:
         order = {inst.name: i for i, inst in enumerate(insts)}
+        places = {inst.name: inst.where for inst in insts}
         cycle = [node for node in exc.args[1][:-1] if isinstance(node, str)]
         start = min(range(len(cycle)), key=lambda i: order[cycle[i]])
         # graphlib lists each node before the nodes that need it: in data-flow order already
         loop = [*cycle[start:], *cycle[:start], cycle[start]]
         msg = f"the pipeline has a cycle: {' -> '.join(loop)}"
-        yield doc.problem(("stages", cycle[start].split("@")[0]), msg, at_key=True)
+        yield doc.problem(places[cycle[start]], msg, at_key=True)

@@ -335,8 +335,9 @@ def name_problems(
             seen.add(label)
 
 
-def expand(spec: Spec, doc: YamlDoc, root: Path) -> list[Instance]:
-    """The concrete stages of a valid spec, as DVC will list them, with their paths resolved."""
-    ctx = load_context(spec.vars, doc, root)
+def expand(spec: Spec, doc: YamlDoc, root: Path, folder: str | None = None) -> list[Instance]:
+    """The concrete stages of a valid spec, as DVC will list them, with their paths resolved;
+    `folder` is the pipeline's, whose context is loaded from there."""
+    ctx = load_context(spec.vars, doc, root, folder)
     resolver = Resolver(spec, doc, root, ctx, lambda _w, _c: "")
     return list(instances(spec, resolver.generate, resolver.text))
