@@ -53,6 +53,15 @@ INVALID = {
     "maturity 5": {**BASE, "maturity": 5},
     "bad name": {**BASE, "name": "Bad Name"},
     "no stages": {**BASE, "stages": {}},
+    "foreach beside cmd": {
+        **BASE,
+        "stages": {"a": {"foreach": [1], "do": {"cmd": "x"}, "cmd": "x"}},
+    },
+    "do without foreach": {**BASE, "stages": {"a": {"do": {"cmd": "x"}}}},
+    "foreach of a number": {**BASE, "stages": {"a": {"foreach": 3, "do": {"cmd": "x"}}}},
+    "pipeline folder with a space": {**BASE, "pipelines": {"a b": {"stages": {"a": {"cmd": "x"}}}}},
+    "pipeline without stages": {**BASE, "pipelines": {"nlp": {"stages": {}}}},
+    "unknown pipeline key": {**BASE, "pipelines": {"nlp": {"stages": {"a": {"cmd": "x"}}, "x": 1}}},
 }
 
 

@@ -15,6 +15,7 @@ from specops.spec import folders, pipeline
 from specops.spec.context import Context, load_context, params_file
 from specops.spec.files import Unreadable, read_bytes, real_path_inside
 from specops.spec.foreach import foreach_problems, loop_problems
+from specops.spec.limits import Budget, size_problems
 from specops.spec.metrics_files import declared_metrics
 from specops.spec.metrics_files import metrics_files as metrics_files  # re-exported: it lived here
 from specops.spec.models import Spec, path_of
@@ -88,10 +89,9 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
             insts = None if part.insts is None else folders.absolute(part.insts, key)
             parts.append(dataclasses.replace(part, insts=insts))
     problems += [p for part in parts for p in part.problems]
-    # The checks across pipelines need all of them expanded.
-    insts = None if broken or any(part.insts is None for part in parts) else []
-    for part in parts:
-        insts = None if insts is None or part.insts is None else insts + part.insts
+    # The checks across pipelines need every one of them expanded.
+    complete = not broken and all(part.insts is not None for part in parts)
+    insts = [inst for part in parts for inst in part.insts or ()] if complete else None
     if insts is not None and all(part.graphable for part in parts):
         outside = list(folders.output_problems(spec, insts, doc))
         problems += outside or pipeline.graph_problems(insts, doc)
@@ -104,18 +104,6 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
         *_deploy(spec, doc, suggest),
     ]
     return sorted(problems)
-
-
-@dataclass
-class Budget:
-    """What the checks may still build across all pipelines: the limits hold for the
-    repository as a whole."""
-
-    # Read when a check starts, not at import: the limits are the module's.
-    stages: int = dataclasses.field(default_factory=lambda: pipeline.MAX_STAGES)
-    paths: int = dataclasses.field(default_factory=lambda: pipeline.MAX_EXPANDED_PATHS)
-    #: References checked so far (Resolver.checks, carried from one pipeline to the next).
-    references: int = 0
 
 
 @dataclass(frozen=True)
@@ -143,7 +131,7 @@ def check_pipeline(
     matrices = resolver.matrices
     # A matrix from vars that failed to load would only repeat that problem.
     problems = [*ctx.problems, *([] if ctx.problems else resolver.problems)]
-    problems += _matrices(spec, matrices, resolver.sizes, doc, budget)
+    problems += size_problems(spec, matrices, resolver.sizes, doc, budget)
     problems += foreach_problems(spec, resolver.loops, doc)
     problems += _paths(spec, doc)
     # References are checked once per value they can take, and only on bounded matrices.
@@ -198,58 +186,6 @@ def _expressions(doc: YamlDoc, value: Any, path: KeyPath) -> Iterator[Problem]:
     elif isinstance(value, list):
         for i, item in enumerate(value):
             yield from _expressions(doc, item, (*path, i))
-
-
-def _matrices(
-    spec: Spec,
-    matrices: dict[str, pipeline.Matrix | None],
-    sizes: dict[str, int],
-    doc: YamlDoc,
-    budget: Budget,
-) -> Iterator[Problem]:
-    oversized = any(size > pipeline.MAX_MATRIX for size in sizes.values())
-    for name, stage, _ in pipeline.bodies(spec):
-        matrix = matrices.get(name)
-        if stage.matrix is None or matrix is None:
-            continue
-        if not stage.matrix:
-            yield doc.problem(("stages", name, "matrix"), "must name at least one key")
-        for key, values in matrix.items():
-            if not values:
-                yield doc.problem(("stages", name, "matrix", key), "must list at least one value")
-        size = pipeline.matrix_size(matrix)
-        if size > pipeline.MAX_MATRIX:
-            msg = f"expands to {size:,} stages; at most {pipeline.MAX_MATRIX:,} are allowed"
-            yield doc.problem(("stages", name, "matrix"), msg)
-    total = pipeline.stage_count(spec, sizes)
-    paths = 0 if oversized else pipeline.expanded_paths(spec, sizes)
-    before = pipeline.MAX_STAGES - budget.stages  # in the pipelines checked before this one
-    if total > budget.stages and not oversized:
-        msg = (
-            f"the stages and their matrices make {total:,} stages in all;"
-            f" at most {pipeline.MAX_STAGES:,} are allowed"
-        )
-        if before:
-            msg = (
-                f"the stages and their matrices make {total:,} stages, and those before them"
-                f" {before:,}; at most {pipeline.MAX_STAGES:,} are allowed in all"
-            )
-        yield doc.problem(("stages",), msg, at_key=True)
-    elif not oversized and paths > budget.paths:
-        msg = (
-            f"the stages' deps and outs make {paths:,} paths with matrices expanded;"
-            f" at most {pipeline.MAX_EXPANDED_PATHS:,} are allowed"
-        )
-        if budget.paths < pipeline.MAX_EXPANDED_PATHS:
-            msg = (
-                f"the stages' deps and outs make {paths:,} paths with matrices expanded, and"
-                f" those before them {pipeline.MAX_EXPANDED_PATHS - budget.paths:,}; at most"
-                f" {pipeline.MAX_EXPANDED_PATHS:,} are allowed in all"
-            )
-        yield doc.problem(("stages",), msg, at_key=True)
-    else:
-        budget.stages -= total
-        budget.paths -= paths
 
 
 def _spec_paths(spec: Spec) -> Iterator[tuple[str, KeyPath]]:

@@ -82,10 +82,6 @@ def as_spec(spec: Spec, key: str) -> Spec:
     )
 
 
-def _placed(loc: KeyPath, prefix: KeyPath) -> KeyPath:
-    return (*prefix, *loc)
-
-
 def absolute(insts: list[pipeline.Instance], key: str) -> list[pipeline.Instance]:
     """The concrete stages of a pipeline as the whole spec sees them: named as DVC addresses
     them (`nlp/dvc.yaml:train@us`), at key paths from the spec's root."""
@@ -94,10 +90,10 @@ def absolute(insts: list[pipeline.Instance], key: str) -> list[pipeline.Instance
         dataclasses.replace(
             inst,
             name=address(key, inst.name),
-            deps=tuple((p, _placed(loc, prefix)) for p, loc in inst.deps),
-            outs=tuple((p, _placed(loc, prefix)) for p, loc in inst.outs),
-            params=tuple((f, k, _placed(loc, prefix)) for f, k, loc in inst.params),
-            where=_placed(inst.where, prefix),
+            deps=tuple((p, (*prefix, *loc)) for p, loc in inst.deps),
+            outs=tuple((p, (*prefix, *loc)) for p, loc in inst.outs),
+            params=tuple((f, k, (*prefix, *loc)) for f, k, loc in inst.params),
+            where=(*prefix, *inst.where),
         )
         for inst in insts
     ]
@@ -168,14 +164,15 @@ def folder_problems(spec: Spec, doc: YamlDoc) -> dict[str, list[Problem]]:
 def output_problems(spec: Spec, insts: list[pipeline.Instance], doc: YamlDoc) -> Iterator[Problem]:
     """A pipeline in a stage's output, where DVC does not look for a dvc.yaml (it skips the
     folders of outputs), or an out that is a pipeline's dvc.lock."""
-    producer = {out: inst.name for inst in insts for out, _ in inst.outs}
+    locks = {f"{folder(key)}/{LOCK_FILE}": key for key in spec.pipelines}
+    producer: dict[str, str] = {}
+    for inst in insts:
+        for out, loc in inst.outs:
+            producer[out] = inst.name
+            if out in locks:
+                yield doc.problem(loc, f"{out!r} is the dvc.lock of the pipeline {locks[out]!r}")
     for key in spec.pipelines:
         where = folder(key)
-        lock = f"{where}/{LOCK_FILE}"
-        for inst in insts:
-            for out, loc in inst.outs:
-                if out == lock:
-                    yield doc.problem(loc, f"{out!r} is the dvc.lock of the pipeline {key!r}")
         owner = next(
             ((f, producer[f]) for f in (where, *pipeline.ancestors(where)) if f in producer),
             None,

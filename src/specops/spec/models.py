@@ -457,6 +457,8 @@ class Spec(_Model):
     #: Params files that no stage reads, for `dvc params diff`: DVC's top-level `params:`.
     params: list[Text] = []
     #: More dvc.yaml files, one per folder (relative to the spec), each rendered there.
-    pipelines: dict[PipelineFolder, Pipeline] = {}
+    pipelines: Annotated[
+        dict[PipelineFolder, Pipeline], Field(json_schema_extra={"additionalProperties": False})
+    ] = {}
     ci: CI = CI()
     governance: Governance | None = None
