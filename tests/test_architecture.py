@@ -28,8 +28,10 @@ ALLOWED = {
     "deploy": {"deploy", "registry", "spec"},
     "deploying": {"deploying", "deploy", "registry", "gating", "gates", "releases", "spec"},
     "rollback": {"rollback", "registry", "gates", "releases", "spec"},
+    "initializing": {"initializing", "scaffold", "writer", "generators", "spec"},
     "commands": {
         "commands",
+        "initializing",
         "scaffold",
         "writer",
         "generators",

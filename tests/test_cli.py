@@ -217,13 +217,16 @@ def test_init_scaffolds_a_valid_project(tmp_path: Path, capsys: pytest.CaptureFi
     assert cli(root, "render", "--check") == 0
 
 
-def test_init_refuses_a_folder_with_files(tree: Tree, capsys: pytest.CaptureFixture[str]) -> None:
-    root = tree({"notes.txt": "mine\n"})
+def test_init_refuses_a_folder_that_has_a_spec(
+    tree: Tree, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tree({"notes.txt": "mine\n", "specops.yaml": "mine\n"})
     assert cli(root, "init") == 2
     assert capsys.readouterr().err == (
-        f"{root}: error: is not empty (notes.txt); specops init needs an empty folder\n"
+        f"{root / 'specops.yaml'}: error: already exists: this is a specops project; edit the"
+        " spec, then run `specops render`\n"
     )
-    assert sorted(snapshot(root)) == ["notes.txt"]
+    assert sorted(snapshot(root)) == ["notes.txt", "specops.yaml"]
 
 
 def run_specops(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

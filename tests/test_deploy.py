@@ -572,10 +572,13 @@ def test_a_fetched_file_is_readable_as_the_umask_allows(
     assert (project / "m.csv").stat().st_mode & 0o777 == 0o644
 
 
-def test_a_model_path_that_looks_like_an_option_is_pulled_as_a_path(
+def test_a_model_path_from_vars_that_looks_like_an_option_is_pulled_as_a_path(
     tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The model's path is `${model_file}`: promote, card and fetch use the resolved `-j`."""
     spec = SPEC.replace("data/x.csv", "-j").replace("[prepare.py]", "[prepare.py]\n    desc: d")
+    spec = spec.replace("    path: -j\n", "    path: ${model_file}\n")
+    spec += "vars: [{model_file: -j}]\n"
     files = {**TINY_PROJECT, "specops.yaml": spec}
     files["prepare.py"] = TINY_PROJECT["prepare.py"].replace('"data/x.csv"', '"-j"')
     files["score.py"] = TINY_PROJECT["score.py"].replace('"data/x.csv"', '"-j"')
@@ -589,12 +592,20 @@ def test_a_model_path_that_looks_like_an_option_is_pulled_as_a_path(
     git(root, "commit", "-q", "-m", "Reproduce")
     run(root, "dvc", "push", "-q")
     run(root, "specops", "promote", "clf", "--to", "production")
+    _, evidence = evidence_of(root, "clf@v0.1.0")
+    assert evidence["lineage"]["model"] == {  # type: ignore[index]
+        "path": "-j",
+        "md5": md5(root / "-j"),
+        "stage": "prepare",
+    }
     shutil.rmtree(root / ".dvc" / "cache")
     monkeypatch.chdir(root)
     code, out, err = specops(capfd, "fetch", "clf", "--stage", "production", "--out", "m.csv")
     assert (code, err) == (0, "")
     assert out.splitlines()[2].endswith(", from remote")
     assert (root / "m.csv").read_bytes() == (root / "-j").read_bytes()
+    code, out, _ = specops(capfd, "card", "clf")
+    assert code == 0 and "- Artifact: `-j` (model)\n" in out
 
 
 def test_an_out_that_ends_in_a_slash_must_be_a_folder(

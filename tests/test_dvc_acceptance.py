@@ -25,6 +25,8 @@ class Case:
     params_yaml: str | None = None
     params: dict[str, dict[str, Any]] = field(default_factory=dict)  # stage -> values DVC reads
     artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    datasets: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> DVC's spec
+    plots: list[Any] = field(default_factory=list)  # top-level plots, resolved as DVC reads them
     extra: dict[str, str] = field(default_factory=dict)  # more files of the case's folder
 
     def files(self, name: str) -> dict[str, str]:
@@ -218,6 +220,111 @@ CASES: dict[str, Case] = {
                 "labels": ["sklearn", "tabular"],
             },
             "churn-data": {"path": "data/train.csv", "type": "dataset"},
+        },
+    ),
+    "toplevel": Case(
+        """
+        vars: [{model: rf, metric: acc, folder: data}]
+        stages:
+          train:
+            matrix: {m: [rf, lr]}
+            cmd: python train.py ${item.m}
+            deps: [ds://raw-data, train.py]
+            outs: ["models/${item.m}.pkl"]
+        datasets:
+          - name: raw-data
+            url: https://github.com/iterative/dataset-registry
+            type: dvc
+            path: get-started/data.xml
+            rev: main
+          - {name: images, url: "s3://bucket/images", type: url}
+          - {name: tables, url: "dc://tables@v2", type: dc}
+        plots:
+          - ${metric}:
+              x: step
+              y: {a.csv: "${metric}", b.csv: acc}
+              title: Accuracy
+              template: linear
+          - roc:
+              x: {a.csv: step}
+              y: {b.csv: [acc]}
+              x_label: Step
+              y_label: Accuracy
+          - curves/
+          - c.csv:
+        models:
+          clf:
+            path: models/${model}.pkl
+        artifacts:
+          raw:
+            path: ${folder}/raw
+            type: dataset
+            desc: The raw data, tracked by data/raw.dvc
+            labels: [raw]
+            meta: {source: survey}
+          images/all: {path: "s3://bucket/images"}
+          ${model}-report: {path: "reports/${model}.html", type: report}
+        """,
+        stages={
+            "train@rf": {
+                "cmd": "python train.py rf",
+                "deps": ["ds://raw-data", "train.py"],
+                "outs": ["models/rf.pkl"],
+            },
+            "train@lr": {
+                "cmd": "python train.py lr",
+                "deps": ["ds://raw-data", "train.py"],
+                "outs": ["models/lr.pkl"],
+            },
+        },
+        artifacts={
+            "clf": {"path": "models/rf.pkl", "type": "model"},
+            "raw": {
+                "path": "data/raw",
+                "type": "dataset",
+                "desc": "The raw data, tracked by data/raw.dvc",
+                "labels": ["raw"],
+                "meta": {"source": "survey"},
+            },
+            "images/all": {"path": "s3://bucket/images"},
+            "rf-report": {"path": "reports/rf.html", "type": "report"},
+        },
+        datasets={
+            "raw-data": {
+                "name": "raw-data",
+                "url": "https://github.com/iterative/dataset-registry",
+                "type": "dvc",
+                "path": "get-started/data.xml",
+                "rev": "main",
+            },
+            "images": {"name": "images", "url": "s3://bucket/images", "type": "url"},
+            "tables": {"name": "tables", "url": "dc://tables@v2", "type": "dc"},
+        },
+        plots=[
+            {
+                "acc": {
+                    "x": "step",
+                    "y": {"a.csv": "acc", "b.csv": "acc"},
+                    "title": "Accuracy",
+                    "template": "linear",
+                }
+            },
+            {
+                "roc": {
+                    "x": {"a.csv": "step"},
+                    "y": {"b.csv": ["acc"]},
+                    "x_label": "Step",
+                    "y_label": "Accuracy",
+                }
+            },
+            "curves/",
+            {"c.csv": None},
+        ],
+        extra={
+            "a.csv": "step,acc\n0,0.5\n1,0.75\n",
+            "b.csv": "step,acc\n0,0.25\n1,0.5\n",
+            "c.csv": "x,y\n1,2\n",
+            "curves/d.csv": "x,y\n3,4\n",
         },
     ),
     "params": Case(
@@ -479,13 +586,18 @@ CASES: dict[str, Case] = {
 READ_REPO = """
 import json
 import os
+
+import attrs
 from dvc.dependency import ParamsDependency
 from dvc.repo import Repo
 from dvc.repo.params.show import _collect_top_level_params
 from dvc.stage.serialize import to_pipeline_file
 
 def paths(items):
-    return sorted(os.path.relpath(i.fs_path, repo.root_dir) for i in items)
+    # A dataset dependency (`ds://name`) has no path in the repository.
+    return sorted(
+        os.path.relpath(i.fs_path, repo.root_dir) if i.fs_path else i.def_path for i in items
+    )
 
 with Repo() as repo:
     stages, params, concrete = {}, {}, {}
@@ -507,8 +619,16 @@ with Repo() as repo:
         for path, found in repo.artifacts.read().items()
     }
     top_params = sorted(_collect_top_level_params(repo))
+    datasets = {}
+    for name, dataset in repo.datasets.items():
+        where = os.path.relpath(dataset.manifest_path, repo.root_dir)
+        datasets.setdefault(where, {})[name] = attrs.asdict(dataset.spec)
+    plots = {
+        os.path.relpath(path, repo.root_dir): found for path, found in repo.index._plots.items()
+    }
 print(json.dumps({"stages": stages, "params": params, "artifacts": artifacts,
-                  "top_params": top_params, "concrete": concrete}))
+                  "top_params": top_params, "datasets": datasets, "plots": plots,
+                  "concrete": concrete}))
 """
 
 _NODE = re.compile(r'^"([^"]+)";$')
@@ -568,6 +688,8 @@ def test_dvc_reads_each_stage_as_the_spec_means_it(dvc_view: DvcView, name: str)
     params = {s: read["params"][a] for a in read["params"] for s in _own([a], name)}
     assert params == case.params
     assert read["artifacts"].get(f"{name}/dvc.yaml", {}) == case.artifacts
+    assert read["datasets"].get(f"{name}/dvc.yaml", {}) == case.datasets
+    assert read["plots"].get(f"{name}/dvc.yaml", []) == case.plots
 
 
 def specops_expansion(folder: Path) -> dict[str, dict[str, Any]]:
@@ -575,6 +697,7 @@ def specops_expansion(folder: Path) -> dict[str, dict[str, Any]]:
     READ_REPO's `concrete`, paths relative to the repository's root (folder's parent)."""
     from specops.spec import load_spec
     from specops.spec.context import load_context
+    from specops.spec.models import URL
     from specops.spec.pipeline import bodies, instances
     from specops.spec.resolve import Resolver
 
@@ -589,7 +712,7 @@ def specops_expansion(folder: Path) -> dict[str, dict[str, Any]]:
             cmd = [resolver.text(name, c, "cmd", bound) for c in stage.cmd]
             out[f"{folder.name}/dvc.yaml:{generated}"] = {
                 "cmd": cmd[0] if len(cmd) == 1 else cmd,
-                "deps": sorted(f"{folder.name}/{p}" for p, _ in inst.deps),
+                "deps": sorted(p if URL.match(p) else f"{folder.name}/{p}" for p, _ in inst.deps),
                 "outs": sorted(f"{folder.name}/{p}" for p, _ in inst.outs),
             }
     return out
@@ -700,6 +823,29 @@ stages:
         "sweep@rf-1-0.5-true-layers1-cfg0",
     ]
     assert ours == listed
+
+
+def test_dvc_plots_show_draws_the_top_level_plots_over_their_files(dvc_view: DvcView) -> None:
+    shown = run(dvc_view.root / "toplevel", "dvc", "plots", "show", "--json", "acc", "roc")
+    assert shown.stderr == ""
+    data = json.loads(shown.stdout)["data"]
+    assert list(data) == ["acc", "roc"]
+    (acc,) = data["acc"]
+    points = [(v["filename"], v["step"], v["acc"]) for v in acc["content"]["data"]["values"]]
+    assert points == [
+        ("a.csv", "0", "0.5"),
+        ("a.csv", "1", "0.75"),
+        ("b.csv", "0", "0.25"),
+        ("b.csv", "1", "0.5"),
+    ]
+    assert acc["content"]["title"]["text"] == "Accuracy"
+    (roc,) = data["roc"]
+    # x from a.csv, y from b.csv, joined row by row
+    assert [(v["step"], v["acc"]) for v in roc["content"]["data"]["values"]] == [
+        ("0", "0.25"),
+        ("1", "0.5"),
+    ]
+    assert roc["content"]["encoding"]["x"]["title"] == "Step"
 
 
 FOREACH_PROJECT = {

@@ -37,6 +37,8 @@ pipelines:
           deps: [../make.py, "../${src}"]
           params: [lr]
           outs: ["data/${key}.txt"]
+    artifacts:
+      english: {path: data/en.txt, type: dataset}
   ./cv/:
     stages:
       use:
@@ -108,7 +110,11 @@ def paths(items):
     return sorted(os.path.relpath(i.fs_path, repo.root_dir) for i in items)
 
 with Repo() as repo:
-    print(json.dumps({
+    artifacts = {
+        path: {name: artifact.to_dict() for name, artifact in found.items()}
+        for path, found in repo.artifacts.read().items()
+    }
+    print(json.dumps({"artifacts": artifacts, "stages": {
         stage.addressing: {
             "cmd": stage.cmd,
             "deps": paths(d for d in stage.deps if not isinstance(d, ParamsDependency)),
@@ -119,7 +125,7 @@ with Repo() as repo:
             ),
         }
         for stage in repo.index.stages
-    }))
+    }}))
 """
 
 
@@ -155,7 +161,11 @@ def specops_view(root: Path) -> dict[str, dict[str, Any]]:
 
 def test_dvc_sees_every_pipeline_as_specops_expands_it(tmp_path: Path) -> None:
     root = make_project(tmp_path / "repo", FILES)
-    theirs = json.loads(run(root, "python", "-c", READ_REPO).stdout)
+    read = json.loads(run(root, "python", "-c", READ_REPO).stdout)
+    assert read["artifacts"] == {
+        "nlp/dvc.yaml": {"english": {"path": "data/en.txt", "type": "dataset"}}
+    }
+    theirs = read["stages"]
     # DVC lists the dvc.yaml files in the order it walks the folders.
     assert sorted(theirs) == [
         "cv/dvc.yaml:use",

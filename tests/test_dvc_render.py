@@ -27,7 +27,7 @@ stages:
     step: prepare
     desc: Split the data
     cmd: [python prep.py --fast, python check.py]
-    deps: [prep.py]
+    deps: [prep.py, ds://raw]
     params: [prepare.seed]
     outs:
       - data/prepared
@@ -60,11 +60,26 @@ stages:
       cmd: python publish.py --region ${key} --to ${item.bucket}
       deps: [reports/rf.html]
 metrics: [latency.json]
+datasets:
+  - {name: raw, url: "https://example.com/registry.git", type: dvc, path: data/raw, rev: v1}
+  - {name: images, url: "s3://bucket/images", type: url}
+plots:
+  - roc.csv
+  - accuracy:
+      x: step
+      y: {train.csv: acc, test.csv: [acc, "on"]}
+      title: Accuracy
+      template: linear
+  - losses/:
 models:
   clf:
-    path: models/rf-3.bin
+    path: models/rf-${depths[0]}.bin
     desc: The chosen classifier
     labels: [sklearn]
+artifacts:
+  raw-data: {path: data/raw, type: dataset, meta: {owner: data-team}}
+  reports/summary: {path: "s3://bucket/summary.html", desc: The summary}
+  ${models[0]}-report: {path: "reports/${models[0]}.html", type: report}
 """
 
 

@@ -3,6 +3,8 @@ spec's values reach the scripts."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from specops.generators.github import CI_WORKFLOW, RELEASE_WORKFLOW, render_workflows
 from specops.spec.models import Promotion
 from tests.test_github import HOSTILE, SPEC_NAME, parse, released_spec, steps, workflow
@@ -80,6 +82,19 @@ def test_at_maturity_3_the_pipeline_checks_dvc_lock_and_the_gates() -> None:
     ]
     before = parse(workflow(spec))["jobs"]["pipeline"]["steps"][6]
     assert before["run"] == "python latency.py\necho done"
+
+
+def test_top_level_plots_alone_are_plotted_against_the_base_branch() -> None:
+    spec = released_spec(3)
+    stages = {"train": spec.stages["train"].model_copy(update={"plots": []})}
+    names = ["Plot against the base branch", "Upload the plots"]
+
+    def steps_of(update: dict[str, Any]) -> list[str]:
+        doc = parse(workflow(spec.model_copy(update=update)))
+        return [step["name"] for step in doc["jobs"]["pipeline"]["steps"]]
+
+    assert not set(names) & set(steps_of({"stages": stages}))
+    assert set(names) <= set(steps_of({"stages": stages, "plots": ["roc.csv"]}))
 
 
 def test_with_several_models_the_gates_are_checked_for_each() -> None:

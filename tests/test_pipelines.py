@@ -325,3 +325,67 @@ def test_a_forged_list_of_pipelines_removes_nothing_else(root: Path) -> None:
     changes = render(root / "specops.yaml").stale
     assert [c.path for c in changes if c.action is Action.DELETE] == []
     assert (root / "other/params.yaml").exists()
+
+
+def test_a_pipelines_plots_datasets_and_artifacts_are_its_own(root: Path) -> None:
+    body = """\
+        stages:
+          a: {cmd: run, deps: ["ds://images"]}
+        datasets:
+          - {name: images, type: url, url: "s3://bucket/images"}
+        pipelines:
+          nlp:
+            stages:
+              b: {cmd: run, deps: ["ds://images", "ds://texts", "ds://txts"]}
+            datasets:
+              - {name: texts, type: url, url: "s3://bucket/texts"}
+              - {name: images, type: url, url: "s3://bucket/other"}
+            plots:
+              - ../../out.csv
+              - acc: {y: {../train.csv: acc}}
+            artifacts:
+              data: {path: ../../data}
+              remote: {path: "s3://bucket/model"}
+        """
+    assert errors(body, root) == [
+        "specops.yaml:11:57: error: pipelines.nlp.stages.b.deps[2]: "
+        "'ds://txts' names no dataset of `datasets`; did you mean 'texts'?",
+        "specops.yaml:14:16: error: pipelines.nlp.datasets[1].name: 'images' is also the name of"
+        " a dataset of dvc.yaml; DVC keeps one dataset per name in the repository",
+        "specops.yaml:16:9: error: pipelines.nlp.plots[0]: "
+        "'nlp/../../out.csv' leaves the repository through '..'",
+        "specops.yaml:19:20: error: pipelines.nlp.artifacts.data.path: "
+        "'nlp/../../data' leaves the repository through '..'",
+    ]
+    valid = (
+        body.replace(', "ds://txts"', "")
+        .replace('              - {name: images, type: url, url: "s3://bucket/other"}\n', "")
+        .replace("../../out.csv", "out.csv")
+        .replace("../../data", "data")
+    )
+    spec, _ = parse_spec("specops.yaml", (HEAD + textwrap.dedent(valid)).encode(), root)
+    files = {f.path: f.text for f in render_files(spec, "specops.yaml")}
+    assert files["nlp/dvc.yaml"].split("\n", 2)[2] == textwrap.dedent(
+        """\
+        datasets:
+        - name: texts
+          url: s3://bucket/texts
+          type: url
+        stages:
+          b:
+            cmd: run
+            deps:
+            - ds://images
+            - ds://texts
+        plots:
+        - out.csv
+        - acc:
+            y:
+              ../train.csv: acc
+        artifacts:
+          data:
+            path: data
+          remote:
+            path: s3://bucket/model
+        """
+    )

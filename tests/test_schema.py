@@ -62,6 +62,12 @@ INVALID = {
     "pipeline folder with a space": {**BASE, "pipelines": {"a b": {"stages": {"a": {"cmd": "x"}}}}},
     "pipeline without stages": {**BASE, "pipelines": {"nlp": {"stages": {}}}},
     "unknown pipeline key": {**BASE, "pipelines": {"nlp": {"stages": {"a": {"cmd": "x"}}, "x": 1}}},
+    "two ids in one top-level plot": {**BASE, "plots": [{"a": {"y": "v"}, "b": None}]},
+    "top-level plot with a number as y": {**BASE, "plots": [{"a": {"y": 3}}]},
+    "dataset of an unknown type": {**BASE, "datasets": [{"name": "d", "url": "u", "type": "git"}]},
+    "dataset without url": {**BASE, "datasets": [{"name": "d", "type": "dvc"}]},
+    "artifact name ending in a dash": {**BASE, "artifacts": {"data-": {"path": "x"}}},
+    "artifact without path": {**BASE, "artifacts": {"data": {"type": "dataset"}}},
 }
 
 

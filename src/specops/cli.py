@@ -90,13 +90,15 @@ def _render(args: argparse.Namespace) -> int:
 def _init(args: argparse.Namespace) -> int:
     from specops import commands
 
-    created = commands.init(args.spec)
+    result = commands.init(args.spec)
     if args.format == "json":
-        _print_json({"created": created})
+        _print_json(result.as_dict())
     else:
-        for path in created:
-            print(f"created {printable(path)}")
-        print("next: git init && dvc init && dvc repro  (skip what is done already)")
+        for action, path in result.files:
+            print(f"{action} {printable(path)}")
+        for path, what in result.todo:
+            print(f"todo {printable(path)}: {what}")
+        print(f"next: {' && '.join(result.next)}")
     return OK
 
 
@@ -349,7 +351,7 @@ def parser() -> argparse.ArgumentParser:
         cmd.set_defaults(handler=handler)
         return cmd
 
-    command("init", _init, "scaffold a working project into an empty folder")
+    command("init", _init, "scaffold a working project; in an existing one, add what is missing")
     command("validate", _validate, "check the spec and report every problem")
     render = command("render", _render, "write dvc.yaml and the workflows the spec describes")
     render.add_argument(
@@ -519,7 +521,9 @@ def _failed(args: argparse.Namespace, exc: Exception) -> int:
 
 def _output_failed(exc: OSError) -> int:
     _drop_stdout()
-    _say(f"specops: error: cannot write the output: {exc.strerror}")
+    # A reader that stops early (`| head`) is no news to the user; the exit code still fails closed.
+    if exc.errno != errno.EPIPE:
+        _say(f"specops: error: cannot write the output: {exc.strerror}")
     return USAGE
 
 

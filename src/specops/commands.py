@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specops import gating, writer
 from specops.gates.run import GateRun
 from specops.gating import Report
-from specops.generators import Rendered
 from specops.generators import render as render_files
-from specops.spec import SPEC_FILE, Problem, SpecError, load_spec
+from specops.spec import Problem, SpecError, load_spec
 from specops.spec.folders import address
-from specops.spec.load import check_spec_name, find_spec, spec_root
+from specops.spec.load import find_spec
 from specops.spec.models import Spec
 
 
@@ -93,52 +92,19 @@ def render(spec_path: Path | None, *, check: bool = False) -> RenderResult:
     """Render every generated file; with `check`, only compare and write nothing."""
     project = load_spec(locate(spec_path))
     files = render_files(project.spec, project.spec_name)
-    _refuse_clash(spec_path or Path(project.spec_name), project.spec_name, files)
+    writer.refuse_clash(spec_path or Path(project.spec_name), project.spec_name, files)
     changes = writer.plan(project.root, files, project.spec_name)
     if not check:
         writer.apply(project.root, changes)
     return RenderResult(changes, written=not check)
 
 
-def _refuse_clash(spec_path: Path, spec_name: str, files: list[Rendered]) -> None:
-    """The spec may not be, nor stand where, a file or folder that specops writes."""
-    taken = {f.path for f in files} | {str(p) for f in files for p in PurePosixPath(f.path).parents}
-    if spec_name in taken:
-        msg = (
-            "specops writes a file or folder of that name itself; choose another name for the spec"
-        )
-        raise SpecError([Problem.plain(str(spec_path), msg)])
+def init(spec_path: Path | None) -> InitResult:
+    """Scaffold a project around `spec_path`, into an empty folder or an existing project:
+    what is missing is created, what is there is kept (see specops.initializing)."""
+    from specops.initializing import init as scaffold_project
 
-
-def init(spec_path: Path | None) -> list[str]:
-    """Scaffold a working project around `spec_path` in an empty folder; returns the files.
-
-    Everything is planned first: the scaffold and what it renders are written all or none.
-    """
-    spec_path = spec_path if spec_path is not None else Path(SPEC_FILE)
-    check_spec_name(spec_path)
-    root = spec_root(spec_path)
-    visible = []
-    if root.is_dir():  # dot-folders such as .git or .dvc may already be there
-        for entry in root.iterdir():
-            if writer.leftover_tree(entry) and (entry.is_dir() or entry.name.startswith(".")):
-                writer.remove_leftover_tree(entry)  # what a killed init left: not the user's
-            elif not entry.name.startswith("."):
-                visible.append(entry.name)
-        visible.sort()
-    if visible:
-        msg = f"is not empty ({', '.join(visible[:3])}); specops init needs an empty folder"
-        raise SpecError([Problem.plain(str(root), msg)])
-    from specops import scaffold  # only init needs the scaffold's package data
-    from specops.spec.yamlfile import load_yaml
-
-    spec_file, *files = scaffold.files(root, spec_path.name)
-    # Our own template, so the schema is all there is to check; render --check checks the rest.
-    spec = Spec.model_validate(load_yaml(spec_file.path, spec_file.text.encode()).data)
-    files += render_files(spec, spec_file.path)
-    _refuse_clash(spec_path, spec_file.path, files)
-    files.insert(0, spec_file)
-    return writer.write_new(root, files)
+    return scaffold_project(spec_path)
 
 
 def schema() -> dict[str, Any]:
@@ -170,6 +136,7 @@ if TYPE_CHECKING:
     from specops.deploy import CheckFailed as CheckFailed
     from specops.deploying import deploy as deploy
     from specops.deploying import fetch as fetch
+    from specops.initializing import InitResult
     from specops.releases import card as card
     from specops.releases import history as history
     from specops.releases import promote as promote

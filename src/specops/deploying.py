@@ -98,7 +98,7 @@ def _show(root: Path, commit: str, path: str) -> bytes | None:
 
 
 def _locked(project: Project, model: str, commit: str) -> Locked:
-    path = normalize(project.spec.models[model].path)
+    path = normalize(project.model_path(model))
     # A pipeline's stage records it in its folder's dvc.lock, relative to its folder.
     recorded = recorded_in(project.spec, project.doc, project.root, path)
     where = f"{recorded.lock} at {commit[:12]}"

@@ -173,12 +173,12 @@ def promote(
         return result
     files = [entry.metrics] if entry.metrics else []
     files += [r.file for r in run.results if r.file]
-    recorded = recorded_in(project.spec, project.doc, project.root, entry.path)
+    recorded = recorded_in(project.spec, project.doc, project.root, project.model_path(model))
     found = evidence.collect(
         project.root,
         spec_file=project.spec_name,
         model=model,
-        model_path=entry.path,
+        model_path=project.model_path(model),
         lock_file=recorded.lock,
         recorded=(recorded.path, recorded.prefix),
         commit=commit,
@@ -314,4 +314,4 @@ def card(spec_path: Path | None, model: str) -> str:
         tags = read_tags(project.root, model).get(model, ModelTags(model))
     except GitError as exc:
         raise git_problem(project, exc) from exc
-    return render_card(project.spec, model, tags)
+    return render_card(project.spec, model, tags, project.model_path(model))

@@ -133,7 +133,7 @@ def _ours(path: Path, spec_name: str) -> str | None:
     return text if text is not None and text.startswith(header(spec_name)) else None
 
 
-def _leftovers(root: Path, folders: Iterable[str]) -> list[Change]:
+def leftovers(root: Path, folders: Iterable[str]) -> list[Change]:
     """Temporary files that a killed render left in the folders specops writes to."""
     changes = []
     for folder in sorted(set(folders)):
@@ -185,7 +185,7 @@ def plan(root: Path, files: Iterable[Rendered], spec_name: str) -> list[Change]:
     if problems:
         raise SpecError(problems)
     folders = {PurePosixPath(f).parent.as_posix() for f in wanted} | {WORKFLOW_DIR}
-    return changes + _leftovers(root, folders)
+    return changes + leftovers(root, folders)
 
 
 def _dropped_pipelines(
@@ -324,30 +324,9 @@ def apply(root: Path, changes: Iterable[Change]) -> None:
     transaction.commit()
 
 
-def leftover_tree(path: Path) -> bool:
-    """Whether `path` holds nothing but temporary files of specops (and folders of them), as a
-    killed `specops init` leaves behind."""
-    if path.is_symlink():
-        return False
-    if path.is_file():
-        return _TEMP_NAME.fullmatch(path.name) is not None
-    children = list(path.iterdir()) if path.is_dir() else []
-    return bool(children) and all(leftover_tree(child) for child in children)
-
-
-def remove_leftover_tree(path: Path) -> None:
-    """Remove what leftover_tree accepted: temporary files, then the folders that held them."""
-    if path.is_dir():
-        for child in path.iterdir():
-            remove_leftover_tree(child)
-        path.rmdir()
-    else:
-        path.unlink()
-
-
-def write_new(root: Path, files: Iterable[Rendered]) -> list[str]:
-    """Create files that must not exist yet (scaffolding); refuse before writing any if one
-    does, or if one would land outside the project."""
+def plan_new(root: Path, files: Iterable[Rendered]) -> list[Change]:
+    """The creation of files that must not exist yet (scaffolding); SpecError if one does, or
+    if one would land outside the project."""
     files = list(files)
     problems = []
     for file in files:
@@ -357,9 +336,19 @@ def write_new(root: Path, files: Iterable[Rendered]) -> list[str]:
             problems += exc.problems
             continue
         if os.path.lexists(target):
-            msg = "already exists; specops init only writes into a new project"
+            msg = "already exists; specops init does not replace it"
             problems.append(Problem.plain(file.path, msg))
     if problems:
         raise SpecError(problems)
-    apply(root, [Change(f.path, Action.CREATE, None, f.text) for f in files])
-    return [f.path for f in files]
+    return [Change(f.path, Action.CREATE, None, f.text) for f in files]
+
+
+def refuse_clash(spec_path: Path, spec_name: str, files: Iterable[Rendered]) -> None:
+    """The spec may not be, nor stand where, a file or folder that specops writes."""
+    files = list(files)
+    taken = {f.path for f in files} | {str(p) for f in files for p in PurePosixPath(f.path).parents}
+    if spec_name in taken:
+        msg = (
+            "specops writes a file or folder of that name itself; choose another name for the spec"
+        )
+        raise SpecError([Problem.plain(str(spec_path), msg)])

@@ -9,7 +9,17 @@ import yaml
 from specops.generators.header import also, header
 from specops.spec import scalars
 from specops.spec.folders import dvc_file
-from specops.spec.models import Foreach, ModelEntry, OutOptions, Pipeline, Spec, Stage
+from specops.spec.models import (
+    Artifact,
+    Dataset,
+    Foreach,
+    ModelEntry,
+    OutOptions,
+    Pipeline,
+    PlotDefinition,
+    Spec,
+    Stage,
+)
 
 try:  # libyaml's emitter is several times faster on large pipelines
     from yaml import CSafeDumper as _BaseDumper
@@ -66,25 +76,56 @@ def _entry(entry: Stage | Foreach) -> dict[str, Any]:
     return _stage(entry)
 
 
-def _artifact(model: ModelEntry) -> dict[str, Any]:
-    out: dict[str, Any] = {"path": model.path, "type": model.type}
-    if model.desc is not None:
-        out["desc"] = model.desc
-    if model.labels:
-        out["labels"] = list(model.labels)
+def _artifact(artifact: Artifact) -> dict[str, Any]:
+    out: dict[str, Any] = {"path": artifact.path}
+    for field in ("type", "desc"):
+        if getattr(artifact, field) is not None:
+            out[field] = getattr(artifact, field)
+    if artifact.labels:
+        out["labels"] = list(artifact.labels)
+    if artifact.meta is not None:
+        out["meta"] = artifact.meta
     return out
 
 
+def _plot(entry: str | dict[str, PlotDefinition | None]) -> Any:
+    if isinstance(entry, str):
+        return entry
+    return {
+        plot_id: None if definition is None else definition.model_dump(exclude_none=True)
+        for plot_id, definition in entry.items()
+    }
+
+
+def _dataset(dataset: Dataset) -> dict[str, Any]:
+    return dataset.model_dump(exclude_none=True)
+
+
 def to_dvc(spec: Spec) -> dict[str, Any]:
-    """The content of dvc.yaml as plain data."""
-    data: dict[str, Any] = {"vars": list(spec.vars)} if spec.vars else {}
-    data["stages"] = {name: _entry(s) for name, s in spec.stages.items()}
-    if spec.metrics:
-        data["metrics"] = list(spec.metrics)
-    if spec.params:
-        data["params"] = list(spec.params)
-    if spec.models:
-        data["artifacts"] = {name: _artifact(model) for name, model in spec.models.items()}
+    """The content of dvc.yaml as plain data. Artifacts are the models, then the other
+    artifacts, each in spec order."""
+    return _dvc_file(spec, spec.models)
+
+
+def pipeline_to_dvc(pipe: Pipeline) -> dict[str, Any]:
+    """The content of a pipeline's dvc.yaml as plain data, as written (DVC resolves it)."""
+    return _dvc_file(pipe, {})
+
+
+def _dvc_file(source: Spec | Pipeline, models: dict[str, ModelEntry]) -> dict[str, Any]:
+    data: dict[str, Any] = {"vars": list(source.vars)} if source.vars else {}
+    if source.datasets:
+        data["datasets"] = [_dataset(d) for d in source.datasets]
+    data["stages"] = {name: _entry(s) for name, s in source.stages.items()}
+    if source.metrics:
+        data["metrics"] = list(source.metrics)
+    if source.params:
+        data["params"] = list(source.params)
+    if source.plots:
+        data["plots"] = [_plot(entry) for entry in source.plots]
+    artifacts = {**models, **source.artifacts}
+    if artifacts:
+        data["artifacts"] = {name: _artifact(a) for name, a in artifacts.items()}
     return data
 
 
@@ -97,17 +138,6 @@ def render_dvc(spec: Spec, spec_name: str) -> str:
     pipelines' dvc.yaml files rendered with it)."""
     others = [dvc_file(key) for key in spec.pipelines]
     return header(spec_name) + also(others) + _dump(to_dvc(spec))
-
-
-def pipeline_to_dvc(pipe: Pipeline) -> dict[str, Any]:
-    """The content of a pipeline's dvc.yaml as plain data, as written (DVC resolves it)."""
-    data: dict[str, Any] = {"vars": list(pipe.vars)} if pipe.vars else {}
-    data["stages"] = {name: _entry(s) for name, s in pipe.stages.items()}
-    if pipe.metrics:
-        data["metrics"] = list(pipe.metrics)
-    if pipe.params:
-        data["params"] = list(pipe.params)
-    return data
 
 
 def render_pipeline(pipe: Pipeline, spec_name: str) -> str:

@@ -79,7 +79,9 @@ def render_workflows(spec: Spec, spec_name: str) -> dict[str, str]:
         "default_spec": SPEC_FILE,
         "spec_arg": _spec_arg(spec_name),
         "timeout_minutes": int(spec.ci.timeout_minutes),
-        "has_plots": any(stage.plots for stage in all_stages(spec)),
+        "has_plots": bool(spec.plots)
+        or any(stage.plots for stage in all_stages(spec))
+        or any(pipe.plots for pipe in spec.pipelines.values()),
         # What `dvc repro` reproduces (without targets, only the spec's own dvc.yaml and what
         # it needs) and the locks it writes.
         "dvc_files": dvc_files(spec),

@@ -121,15 +121,16 @@ def _evidence(event: TagEvent) -> list[str]:
     return lines
 
 
-def render_card(spec: Spec, model: str, tags: ModelTags) -> str:
-    """The card of `model` of `spec`, with the evidence in its registry tags."""
+def render_card(spec: Spec, model: str, tags: ModelTags, path: str) -> str:
+    """The card of `model` of `spec` (at `path`, resolved), with the evidence in its registry
+    tags."""
     entry = spec.models[model]
     lines = [f"# Model card: {model}", ""]
     if entry.desc:
         lines += [entry.desc, ""]
     lines += [
         f"- Project: `{spec.name}`",
-        f"- Artifact: `{entry.path}` ({entry.type})",
+        f"- Artifact: `{path}` ({entry.type})",
         f"- Labels: {', '.join(entry.labels) if entry.labels else 'none'}",
         "",
     ]

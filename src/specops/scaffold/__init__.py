@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from importlib import resources
 from pathlib import Path
@@ -31,8 +30,6 @@ def files(root: Path, spec_name: str) -> list[Rendered]:
     here = resources.files(__package__)
     out = []
     for source, target in _FILES.items():
-        if target == ".gitignore" and os.path.lexists(root / target):
-            continue  # a project's own ignore rules stay as they are
         text = here.joinpath(source).read_text(encoding="utf-8")
         if target is None:
             out.append(Rendered(spec_name, Template(text).substitute(name=project_name(root))))

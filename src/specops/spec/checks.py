@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from specops.spec import folders, pipeline
-from specops.spec.context import Context, load_context, params_file
+from specops.spec import folders, pipeline, toplevel
+from specops.spec.context import Context, Unparsable, load_context, params_file
 from specops.spec.files import Unreadable, read_bytes, real_path_inside
 from specops.spec.foreach import foreach_problems, loop_problems
 from specops.spec.limits import Budget, size_problems
@@ -77,15 +77,18 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
     """Every problem of a schema-valid spec, in file order."""
     suggest = Suggestions()
     budget = Budget()
-    parts = [check_pipeline(spec, doc, root, suggest, budget)]
+    names = folders.dataset_names(spec)
+    own = [n for key, found in names.items() if key is not None for n in found]
+    parts = [check_pipeline(spec, doc, root, suggest, budget, None, own)]
     broken = folders.folder_problems(spec, doc)
     problems = [p for found in broken.values() for p in found]
+    problems += folders.dataset_problems(spec, doc)
     for key in spec.pipelines:
         if key not in broken:
             where = folders.folder(key)
-            part = check_pipeline(
-                folders.as_spec(spec, key), folders.scoped(doc, key), root, suggest, budget, where
-            )
+            others = [n for k, found in names.items() if k != key for n in found]
+            view, scoped = folders.as_spec(spec, key), folders.scoped(doc, key)
+            part = check_pipeline(view, scoped, root, suggest, budget, where, others)
             insts = None if part.insts is None else folders.absolute(part.insts, key)
             parts.append(dataclasses.replace(part, insts=insts))
     problems += [p for part in parts for p in part.problems]
@@ -98,12 +101,14 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
     problems += [
         *_expressions(doc, doc.data, ()),
         *_maturity(spec, doc),
-        *_models(spec, insts, doc, suggest),
+        *_models(spec, insts, doc, suggest, parts[0].ctx),
         *_gates(spec, insts, doc, suggest),
         *_promotion(spec, doc, suggest),
         *_deploy(spec, doc, suggest),
     ]
-    return sorted(problems)
+    # A file in the way of several checks (a Python file that vars and params read) is one
+    # problem, however many of them find it.
+    return sorted(set(problems))
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,7 @@ class Checked:
     problems: list[Problem]
     insts: list[pipeline.Instance] | None
     graphable: bool
+    ctx: Context
 
 
 def check_pipeline(
@@ -123,8 +129,10 @@ def check_pipeline(
     suggest: Suggestions,
     budget: Budget,
     folder: str | None = None,
+    datasets: Collection[str] = (),
 ) -> Checked:
-    """The stages of one dvc.yaml: the spec's own, or a pipeline's seen by folders.as_spec."""
+    """The stages of one dvc.yaml: the spec's own, or a pipeline's seen by folders.as_spec;
+    `datasets` names those of the other dvc.yaml files, which its stages may use too."""
     ctx = load_context(spec.vars, doc, root, folder)
     resolver = Resolver(spec, doc, root, ctx, suggest)
     resolver.checks = budget.references
@@ -135,8 +143,11 @@ def check_pipeline(
     problems += foreach_problems(spec, resolver.loops, doc)
     problems += _paths(spec, doc)
     # References are checked once per value they can take, and only on bounded matrices.
+    # Top-level `${...}` is resolved again only when the references were checked within bounds.
+    checked = not problems
     problems += [] if problems else resolver.check()
     budget.references = resolver.checks
+    values = ctx.data if checked and not resolver.exhausted else None
     # The graph checks assume sane paths and matrices: expand the matrices only when bounded.
     insts = None if problems else list(pipeline.instances(spec, resolver.generate, resolver.text))
     duplicates = list(_duplicates(spec, matrices, doc))
@@ -146,7 +157,8 @@ def check_pipeline(
     expanded = list(_expanded_paths(spec, insts, doc)) if insts is not None else []
     problems += [*expanded, *duplicates, *_params(spec, ctx, root, insts, doc, suggest)]
     # Two equal matrix items, or a path out of the repository, would only cascade in the graph.
-    return Checked(problems, insts, not duplicates and not expanded)
+    problems += toplevel.problems(spec, doc, values, suggest, datasets)
+    return Checked(problems, insts, not duplicates and not expanded, ctx)
 
 
 _EXPRESSION = "must not contain '${{' (GitHub Actions expression syntax)"
@@ -334,17 +346,26 @@ def _unknown_metrics_file(path: str, declared: list[str], suggest: Suggestions) 
 
 
 def _models(
-    spec: Spec, insts: list[pipeline.Instance] | None, doc: YamlDoc, suggest: Suggestions
+    spec: Spec,
+    insts: list[pipeline.Instance] | None,
+    doc: YamlDoc,
+    suggest: Suggestions,
+    ctx: Context,
 ) -> Iterator[Problem]:
-    """Model paths are checked against the outs only when the stages could be expanded."""
+    """Model paths, with `${...}` resolved, are checked against the outs only when the stages
+    could be expanded."""
     outs = [out for inst in insts or () for out, _ in inst.outs]
     out_set = set(outs)
     declared = declared_metrics(spec, insts)
     for name, model in spec.models.items():
-        path = pipeline.normalize(model.path)
+        resolved = toplevel.resolved_path(ctx.data, model.path) if insts is not None else None
+        path = pipeline.normalize(resolved or model.path)
         known = path in out_set or any(a in out_set for a in pipeline.ancestors(path))
-        if insts is not None and not known:
-            msg = f"{model.path!r} is not an out of any stage{suggest(path, outs)}"
+        if resolved is not None and not known:
+            what = repr(model.path)
+            if resolved != model.path:
+                what += f" resolves to {resolved!r}, which"
+            msg = f"{what} is not an out of any stage{suggest(path, outs)}"
             yield doc.problem(("models", name, "path"), msg)
         if (
             model.metrics
@@ -493,6 +514,9 @@ def _params(
             if file not in files:
                 files[file] = params_file(root, file)
             data = files[file]
+            if isinstance(data, Unparsable):  # its problems are where they are in it
+                yield from data.problems
+                continue
             if isinstance(data, Unreadable):
                 if file_loc not in reported:
                     reported.add(file_loc)

@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from specops.spec import pyfile
+from specops.spec.dvcconfig import DEFAULT, Parsing, load_parsing
 from specops.spec.files import Unreadable, read_bytes, real_path_inside
 from specops.spec.interpolate import has_reference
 from specops.spec.models import Stage
 from specops.spec.pipeline import normalize, path_problem
 from specops.spec.problems import KeyPath, Problem, SpecError
+from specops.spec.pyfile import is_python, load_py
 from specops.spec.yamlfile import YamlDoc, load_yaml
 
 PARAMS_FILE = "params.yaml"
@@ -37,6 +40,8 @@ class Context:
     imports: dict[str, list[str] | None] = field(default_factory=dict)
     #: The params.yaml next to the dvc.yaml, relative to the spec.
     params_path: str = PARAMS_FILE
+    #: How DVC's config says a mapping in `cmd` becomes arguments.
+    parsing: Parsing = DEFAULT
 
 
 def _read(root: Path, name: str) -> YamlDoc | None:
@@ -124,12 +129,16 @@ def _file(ctx: Context, root: Path, entry: str) -> tuple[str, dict[str, Any] | N
         if keys is None or loaded is None or set(keys) & set(loaded):
             how = "partially " if keys is not None and loaded is None else ""
             raise ValueError(f"cannot {how}load {entry!r}: {path!r} is loaded already")
-    if path.endswith((".toml", ".py")):
-        raise ValueError(f"{path!r}: specops reads vars from YAML and JSON files only")
+    python = is_python(path)
+    if path.endswith(".toml"):
+        raise ValueError(f"{path!r}: specops reads vars from YAML, JSON and Python files only")
     try:
-        if path.endswith(".json"):
+        if path.endswith(".json") or python:
             raw = read_bytes(real_path_inside(root, path))
-            doc = None if raw is None else YamlDoc(path, json.loads(raw))
+            if raw is None:
+                doc = None
+            else:
+                doc = load_py(path, raw) if python else YamlDoc(path, json.loads(raw))
         else:
             doc = _read(root, path)
     except (Unreadable, json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -138,13 +147,15 @@ def _file(ctx: Context, root: Path, entry: str) -> tuple[str, dict[str, Any] | N
         raise ValueError(f"{path!r} does not exist")
     if not isinstance(doc.data, dict):
         raise ValueError(f"{path!r} must hold a mapping at the top level")
-    ctx.problems += _unsupported(doc, doc.data, ())
     data = _strings_only(doc.data)
     if keys is not None:
         missing = [k for k in keys if k not in data]
         if missing:
             raise ValueError(f"{missing[0]!r} is not a top-level key of {path!r}")
         data = {k: data[k] for k in keys}
+    # DVC's context converts only the keys it takes: only their values must be loadable.
+    taken = {k: doc.data[k] for k in data}
+    ctx.problems += (pyfile.unsupported if python else _unsupported)(doc, taken, ())
     if path in ctx.imports:  # more keys of a file loaded in part before
         ctx.imports[path] = [*(ctx.imports[path] or []), *(keys or [])]
     else:
@@ -152,10 +163,18 @@ def _file(ctx: Context, root: Path, entry: str) -> tuple[str, dict[str, Any] | N
     return path, data
 
 
+class Unparsable(Unreadable):
+    """A params file that DVC could not read either, with the problems at their place in it."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(str(problems[0]))
+        self.problems = problems
+
+
 def params_file(root: Path, name: str) -> Any:
     """The data of a params file other than params.yaml, as DVC reads it; None when specops
-    cannot read its keys (Python files, TOML before Python 3.11); Unreadable when it cannot
-    be a params file at all."""
+    cannot read its keys (TOML before Python 3.11); Unreadable when it cannot be a params file
+    at all (Unparsable for a Python file that is not valid Python)."""
     reason = path_problem(name)
     if reason:
         return Unreadable(reason)
@@ -175,8 +194,11 @@ def params_file(root: Path, name: str) -> Any:
 
                 return tomllib.loads(raw.decode("utf-8"))
             return None  # no tomllib to read it with
-        if path.endswith(".py"):
-            return None
+        if is_python(path):
+            try:
+                return load_py(path, raw).data
+            except SpecError as exc:
+                return Unparsable(exc.problems)
         return load_yaml(path, raw).data
     except SpecError as exc:
         return Unreadable(f"cannot read {path!r}: {exc.problems[0]}")
@@ -192,6 +214,8 @@ def load_context(
     at the `vars` entry that caused them (or in the file they are in) and leave the entry
     out."""
     ctx = Context(params_path=posixpath.join(folder, PARAMS_FILE) if folder else PARAMS_FILE)
+    ctx.parsing, config_problems = load_parsing(root)
+    ctx.problems += config_problems
     try:
         ctx.params = _read(root, ctx.params_path)
     except SpecError as exc:
@@ -264,6 +288,7 @@ def stage_context(
         params_path=ctx.params_path,
         sources=dict(ctx.sources),
         imports={path: None if keys is None else list(keys) for path, keys in ctx.imports.items()},
+        parsing=ctx.parsing,
     )
     if reserved is None:
         reserved = ("item", "key") if stage.matrix is not None else ()

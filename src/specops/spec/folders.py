@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from specops.spec import pipeline
-from specops.spec.models import Foreach, Spec, Stage
+from specops.spec.models import Dataset, Foreach, PlotDefinition, Spec, Stage
 from specops.spec.problems import KeyPath, Problem
 from specops.spec.resolve import expand
 from specops.spec.yamlfile import YamlDoc
@@ -57,12 +57,33 @@ def _in_folder(stage: Stage, where: str) -> Stage:
     return stage.model_copy(update={"wdir": posixpath.join(where, stage.wdir or "")})
 
 
+def _plot_in_folder(entry: str | dict[str, PlotDefinition | None], where: str) -> Any:
+    """A top-level plot with its id and the files its axes name relative to the spec."""
+    if isinstance(entry, str):
+        return posixpath.join(where, entry)
+    joined = {}
+    for name, definition in entry.items():
+        if definition is not None:
+            axes = {
+                axis: {posixpath.join(where, f): v for f, v in value.items()}
+                for axis in ("x", "y")
+                if isinstance(value := getattr(definition, axis), dict)
+            }
+            definition = definition.model_copy(update=axes)
+        joined[posixpath.join(where, name)] = definition
+    return joined
+
+
 def as_spec(spec: Spec, key: str) -> Spec:
     """The pipeline as a spec of its own whose stages run in its folder: each stage's `wdir` is
     the folder joined with its own, which makes its paths, params files and vars files
     relative to the folder as DVC reads them, and its top-level files likewise. Only for the
     checks: it is rendered as written."""
     pipe, where = spec.pipelines[key], folder(key)
+
+    def join(path: str) -> str:
+        return posixpath.join(where, path)
+
     stages = {
         name: entry.model_copy(update={"do": _in_folder(entry.do, where)})
         if isinstance(entry, Foreach)
@@ -73,8 +94,14 @@ def as_spec(spec: Spec, key: str) -> Spec:
         update={
             "vars": pipe.vars,
             "stages": stages,
-            "metrics": [posixpath.join(where, p) for p in pipe.metrics],
-            "params": [posixpath.join(where, p) for p in pipe.params],
+            "metrics": [join(p) for p in pipe.metrics],
+            "params": [join(p) for p in pipe.params],
+            "plots": [_plot_in_folder(entry, where) for entry in pipe.plots],
+            "datasets": pipe.datasets,
+            "artifacts": {
+                name: a if a.is_url else a.model_copy(update={"path": join(a.path)})
+                for name, a in pipe.artifacts.items()
+            },
             "pipelines": {},
             "models": {},
             "monitoring": None,
@@ -184,6 +211,34 @@ def output_problems(spec: Spec, insts: list[pipeline.Instance], doc: YamlDoc) ->
                 " dvc.yaml in an output"
             )
             yield doc.problem(("pipelines", key), msg, at_key=True)
+
+
+def dataset_names(spec: Spec) -> dict[str | None, list[str]]:
+    """The names of the datasets of each dvc.yaml (None for the spec's own), as written."""
+    names: dict[str | None, list[str]] = {None: [d.name for d in spec.datasets]}
+    names |= {key: [d.name for d in pipe.datasets] for key, pipe in spec.pipelines.items()}
+    return names
+
+
+def dataset_problems(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
+    """A dataset name in two dvc.yaml files: DVC's datasets are the repository's, and it
+    keeps one per name."""
+    first: dict[str, str] = {}
+    places: list[tuple[KeyPath, str, list[Dataset]]] = [(("datasets",), DVC_FILE, spec.datasets)]
+    for key, pipe in spec.pipelines.items():
+        places.append((("pipelines", key, "datasets"), dvc_file(key), pipe.datasets))
+    for base, where, datasets in places:
+        # Names with `${...}` are left out; a name repeated in one file is reported there.
+        names = {d.name: i for i, d in reversed(list(enumerate(datasets))) if "${" not in d.name}
+        for name, i in names.items():
+            if name in first:
+                msg = (
+                    f"{name!r} is also the name of a dataset of {first[name]}; DVC keeps one"
+                    " dataset per name in the repository"
+                )
+                yield doc.problem((*base, i, "name"), msg)
+        for name in names:
+            first.setdefault(name, where)
 
 
 def lock_files(spec: Spec) -> list[str]:

@@ -7,8 +7,9 @@ Matched to DVC 3's `dvc/parsing/interpolate.py` and `context.py` (tested against
 - inside, keys are joined by `.` or written as `[index]`; each key is stripped of spaces, and a
   list is indexed with Python's `int()` (so `[-1]` is the last item);
 - a string that is exactly one reference takes the value with its type; otherwise each value is
-  put into the text: booleans as `true`/`false`, a mapping in `cmd` as `--key value` flags, lists
-  and mappings anywhere else are an error (except in a matrix, where DVC puts in `str()`).
+  put into the text: booleans as `true`/`false`, a mapping in `cmd` as `--key value` flags (by
+  the `parsing` settings of DVC's config), lists and mappings anywhere else are an error (except
+  in a matrix, where DVC puts in `str()`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import re
 import shlex
 from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
+
+from specops.spec.dvcconfig import DEFAULT, Parsing
 
 #: DVC's KEYCRE.
 REFERENCE = re.compile(r"(?<!\\)\$\{(?P<inner>.*?)\}")
@@ -101,13 +104,18 @@ def select(scope: Mapping[str, Any], keys: list[str], ref: str, suggest: Suggest
     return node
 
 
-def _flags(value: dict[str, Any], ref: str) -> str:
-    """A mapping in `cmd` as DVC writes it (its default `parsing` settings: `store_true`
-    booleans, `nargs` lists)."""
+def _flags(value: dict[str, Any], ref: str, parsing: Parsing) -> str:
+    """A mapping in `cmd` as DVC writes it, by the `parsing` settings of its config: a false
+    boolean left out (`store_true`) or `--no-KEY` (`boolean_optional`), a list as `--KEY a b`
+    (`nargs`) or `--KEY a --KEY b` (`append`)."""
     out = ""
+    append = parsing.list == "append"
     for key, item in _flatten(value):
         if isinstance(item, bool):
-            out += f"--{key} " if item else ""
+            if item:
+                out += f"--{key} "
+            elif parsing.bool == "boolean_optional":
+                out += f"--no-{key} "
         elif isinstance(item, str):
             out += f"--{key} {shlex.quote(item)} "
         elif isinstance(item, list):
@@ -118,7 +126,7 @@ def _flags(value: dict[str, Any], ref: str) -> str:
                         f" in {key!r} into a command"
                     )
                 text = shlex.quote(element) if isinstance(element, str) else element
-                out += f"{text} " if n else f"--{key} {text} "
+                out += f"{text} " if n and not append else f"--{key} {text} "
         else:
             out += f"--{key} {item} "
     return out.rstrip()
@@ -132,12 +140,13 @@ def _flatten(value: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any
             yield f"{prefix}{key}", item
 
 
-def to_text(value: Any, ref: str, field: str | None) -> str:
-    """A value put into a longer string, as DVC's `to_str` writes it."""
+def to_text(value: Any, ref: str, field: str | None, parsing: Parsing = DEFAULT) -> str:
+    """A value put into a longer string, as DVC's `to_str` writes it; DVC applies its
+    `parsing` settings to a stage's keys, not to a matrix (`field` None)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict) and field in (None, "cmd"):
-        return _flags(value, ref)
+        return _flags(value, ref, parsing if field is not None else DEFAULT)
     if isinstance(value, (list, dict)) and field is not None:
         what = "list" if isinstance(value, list) else "mapping"
         raise Unresolved(f"cannot resolve {ref!r}: it is a {what}, which DVC cannot put into text")
@@ -149,9 +158,10 @@ def resolve(
     scope: Mapping[str, Any],
     field: str | None,
     suggest: Suggest,
+    parsing: Parsing = DEFAULT,
 ) -> Any:
     """`text` with its references resolved in `scope`, as DVC resolves the value of the stage
-    key `field` (None in a matrix); Unresolved says why not."""
+    key `field` (None in a matrix) under its `parsing` settings; Unresolved says why not."""
     if "${" not in text:
         return text
     matches = list(REFERENCE.finditer(text))
@@ -170,6 +180,6 @@ def resolve(
         return value
     out, start = "", 0
     for match, value in zip(matches, values, strict=True):
-        out += text[start : match.start()] + to_text(value, match.group(0), field)
+        out += text[start : match.start()] + to_text(value, match.group(0), field, parsing)
         start = match.end()
     return (out + text[start:]).replace("\\${", "${")

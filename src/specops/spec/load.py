@@ -17,6 +17,7 @@ from specops.spec.files import Unreadable, read_bytes
 from specops.spec.models import Spec
 from specops.spec.problems import Problem, SpecError
 from specops.spec.schema_errors import describe, schema_problems
+from specops.spec.toplevel import model_paths
 from specops.spec.yamlfile import YamlDoc, load_yaml
 
 SPEC_FILE = "specops.yaml"
@@ -34,6 +35,10 @@ class Project:
     root: Path
     spec_name: str  # the spec's file name relative to root, for headers and messages
     doc: YamlDoc
+
+    def model_path(self, name: str) -> str:
+        """The path of model `name` as DVC reads it from dvc.yaml: `${...}` resolved."""
+        return model_paths(self.spec, self.doc, self.root)[name]
 
 
 @contextmanager

@@ -17,6 +17,8 @@ from pydantic import (
     Tag,
 )
 
+from specops.spec.cron import cron
+
 Step = Literal[
     "extract",
     "validate_data",
@@ -37,65 +39,6 @@ ModelName = Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", max
 PromotionStage = Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", max_length=64)]
 Text = Annotated[str, Field(min_length=1)]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
-
-_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-_DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
-#: The five fields as GitHub Actions reads a schedule: name, range, and names for the numbers.
-_CRON_FIELDS: tuple[tuple[str, int, int, tuple[str, ...]], ...] = (
-    ("minute", 0, 59, ()),
-    ("hour", 0, 23, ()),
-    ("day of month", 1, 31, ()),
-    ("month", 1, 12, _MONTHS),
-    ("day of week", 0, 6, _DAYS),
-)
-#: Extensions of other cron dialects (Quartz, croniter) that GitHub Actions refuses.
-_UNSUPPORTED = ("L", "W", "#", "?")
-
-
-def _cron_number(text: str, low: int, names: tuple[str, ...]) -> int | None:
-    if text.isascii() and text.isdigit():
-        return int(text)
-    upper = text.upper()
-    return names.index(upper) + low if upper in names else None
-
-
-def _cron_field(text: str, name: str, low: int, high: int, names: tuple[str, ...]) -> str | None:
-    """Why one field of a schedule is wrong, or None: lists of `*`, `n` or `a-b`, each with an
-    optional `/step`."""
-    what = f"the {name} field {text!r}"
-    span = f"{low}-{high}" + (f" or {names[0]}-{names[-1]}" if names else "")
-    for part in text.split(","):
-        base, slash, step = part.partition("/")
-        if slash and not (step.isascii() and step.isdigit() and int(step) >= 1):
-            return f"{what} has the step {step!r}; a step must be a whole number of at least 1"
-        if base == "*":
-            continue
-        first, dash, last = base.partition("-")
-        last = last if dash else first
-        start, end = _cron_number(first, low, names), _cron_number(last, low, names)
-        for number, written in ((start, first), (end, last)):
-            if number is None:
-                # Checked only here: the letters are also in names such as JUL and WED.
-                unsupported = [c for c in _UNSUPPORTED if c in written.upper()]
-                if unsupported:
-                    return f"{what} uses {unsupported[0]!r}, which GitHub Actions does not support"
-            if number is None or not low <= number <= high:
-                subject = what if written == text else f"{what} has {written!r}, which"
-                return f"{subject} is not in {span}"
-        if start is not None and end is not None and start > end:
-            return f"{what} has the range {base!r}, whose start is after its end"
-    return None
-
-
-def _cron(value: str) -> str:
-    fields = value.split()
-    if len(fields) != len(_CRON_FIELDS):
-        raise ValueError("must be a cron expression of five fields, such as '0 6 * * 1'")
-    for text, (name, low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
-        reason = _cron_field(text, name, low, high, names)
-        if reason:
-            raise ValueError(reason)
-    return value
 
 
 def _one_or_many(value: Any) -> Any:
@@ -185,11 +128,103 @@ OutEntry = Annotated[
     | Annotated[dict[Text, OutOptions], AfterValidator(_single_entry), _ONE_KEY, Tag("options")],
     _ENTRY_KIND,
 ]
+
+
+def _one_plot_options(value: Any) -> Any:
+    """DVC's schema also takes a list of option mappings for one file, but DVC 3 cannot load
+    it (`Expected dict for 'plot.csv', got: 'list'`), so specops says so instead."""
+    if isinstance(value, list):
+        raise ValueError(
+            "a list of options for one plot file is in DVC's schema, but DVC 3 cannot load it;"
+            " give one mapping of options, and define other plots of the file in the top-level"
+            " `plots`"
+        )
+    return value
+
+
 PlotEntry = Annotated[
     Annotated[Text, Tag("path")]
-    | Annotated[dict[Text, PlotOptions], AfterValidator(_single_entry), _ONE_KEY, Tag("options")],
+    | Annotated[
+        dict[Text, Annotated[PlotOptions, BeforeValidator(_one_plot_options)]],
+        AfterValidator(_single_entry),
+        _ONE_KEY,
+        Tag("options"),
+    ],
     _ENTRY_KIND,
 ]
+
+
+def _kind_of(value: Any) -> str | None:
+    """The YAML kind of a value, for unions told apart by it."""
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "list"
+    return "mapping" if isinstance(value, dict) else None
+
+
+def _by_kind(name: str, message: str) -> Discriminator:
+    return Discriminator(_kind_of, custom_error_type=name, custom_error_message=message)
+
+
+NonEmpty = Field(min_length=1)
+#: A field of a plot's data, or several, as DVC's top-level plots take them.
+PlotFields = Annotated[
+    Annotated[Text, Tag("text")] | Annotated[list[Text], NonEmpty, Tag("list")],
+    _by_kind("plot_fields", "must be a field name or a list of field names"),
+]
+
+
+class PlotDefinition(_Model):
+    """A top-level plot of dvc.yaml: what to draw from which files (DVC's PLOT_DEFINITION)."""
+
+    #: A field of the plot's file, or `{file: field}` for a field of another file.
+    x: (
+        Annotated[
+            Annotated[Text, Tag("text")] | Annotated[dict[Text, Text], NonEmpty, Tag("mapping")],
+            _by_kind("plot_x", "must be a field name or a mapping of files to a field"),
+        ]
+        | None
+    ) = None
+    #: Fields of the file named by the plot's id, or `{file: field or [fields]}`: then the id
+    #: is only a name, and the files are those keys.
+    y: (
+        Annotated[
+            Annotated[Text, Tag("text")]
+            | Annotated[list[Text], NonEmpty, Tag("list")]
+            | Annotated[dict[Text, PlotFields], NonEmpty, Tag("mapping")],
+            _by_kind(
+                "plot_y",
+                "must be a field name, a list of field names or a mapping of files to fields",
+            ),
+        ]
+        | None
+    ) = None
+    x_label: Text | None = None
+    y_label: Text | None = None
+    title: Text | None = None
+    template: Text | None = None
+
+
+def _one_plot(value: dict[str, Any]) -> dict[str, Any]:
+    if len(value) != 1:
+        raise ValueError("must map exactly one plot id to its definition")
+    return value
+
+
+#: A top-level `plots` item, as in dvc.yaml: a file or folder, or `{id: definition or null}`.
+TopPlotEntry = Annotated[
+    Annotated[Text, Tag("text")]
+    | Annotated[
+        dict[Text, PlotDefinition | None], AfterValidator(_one_plot), _ONE_KEY, Tag("mapping")
+    ],
+    _by_kind("plot_entry", "must be a path or a mapping of one plot id to its definition"),
+]
+
+
+def plot_id(entry: str | dict[str, PlotDefinition | None]) -> str:
+    """The id of a top-level `plots` item: its path, or the key of its definition."""
+    return entry if isinstance(entry, str) else next(iter(entry))
 
 
 def path_of(entry: str | dict[str, Any]) -> str:
@@ -254,8 +289,9 @@ class Stage(_Model):
     vars: list[VarsEntry] = []
 
     def in_wdir(self, path: str) -> str:
-        """`path` relative to the repository rather than to the stage's working folder."""
-        return posixpath.join(self.wdir, path) if self.wdir else path
+        """`path` relative to the repository rather than to the stage's working folder; a URL
+        (`ds://name`, `s3://bucket/key`) as it is."""
+        return posixpath.join(self.wdir, path) if self.wdir and not URL.match(path) else path
 
     @property
     def all_outs(self) -> list[str]:
@@ -331,6 +367,70 @@ def body(entry: Stage | Foreach) -> Stage:
     return entry.do if isinstance(entry, Foreach) else entry
 
 
+#: GTO's artifact name, which DVC checks (`check_name_format`): letters, digits, `-`, `_` and
+#: `/`, starting and ending with a letter or digit.
+ARTIFACT_NAME = r"^[a-zA-Z0-9]([a-zA-Z0-9/_-]*[a-zA-Z0-9])?$"
+ARTIFACT_NAME_RULE = (
+    "an artifact name may hold only letters, digits, '-', '_' and '/', and must start and end"
+    " with a letter or digit"
+)
+
+
+def _artifact_name(value: str) -> str:
+    """DVC resolves `${...}` in artifact names: those are checked once resolved."""
+    if "${" in value or re.fullmatch(ARTIFACT_NAME, value):
+        return value
+    raise ValueError(f"{value!r} is not a valid artifact name: {ARTIFACT_NAME_RULE}")
+
+
+ArtifactName = Annotated[
+    str,
+    AfterValidator(_artifact_name),
+    Field(json_schema_extra={"pattern": rf"{ARTIFACT_NAME}|\$\{{"}),
+]
+
+#: `s3://bucket/key`, `https://host/x`, `remote://name/path`: not a path in the repository (a
+#: scheme has two letters at least, so that `C://x` stays a Windows path, refused as absolute).
+URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
+
+
+class Artifact(_Model):
+    """An artifact as dvc.yaml declares it (DVC's ARTIFACT_SCHEMA): a path in the repository,
+    such as a `.dvc`-tracked dataset or a stage's out, or a URL, of any type."""
+
+    path: Text
+    type: Text | None = None
+    desc: Text | None = None
+    labels: list[Text] = []
+    meta: Any = None
+
+    @property
+    def is_url(self) -> bool:
+        return URL.match(self.path) is not None
+
+
+class ModelEntry(Artifact):
+    """A model artifact, rendered into `dvc.yaml` `artifacts:` and versioned with Git tags."""
+
+    type: Text = "model"
+    metrics: Text | None = None
+
+
+class Dataset(_Model):
+    """A dataset of dvc.yaml's `datasets:` (DVC's DatasetSpec and DVCDatasetSpec), which a stage
+    depends on as `ds://NAME`."""
+
+    name: Text
+    #: The Git repository of a `dvc` dataset, a DataChain dataset `dc://NAME@vN` (`dc`), or a
+    #: cloud-versioned location such as `s3://bucket/path` (`url`).
+    url: Text
+    type: Literal["dvc", "dc", "url"]
+    #: A file or folder in the repository of a `dvc` dataset.
+    path: Text | None = None
+    #: The Git revision of a `dvc` dataset.
+    rev: Text | None = None
+
+
 #: A pipeline's folder, relative to the spec: parts of letters, digits, `.`, `_` and `-`, so
 #: that it can stand in a workflow's `dvc repro` as it is, and in DVC's `folder/dvc.yaml:stage`.
 PipelineFolder = Annotated[
@@ -347,16 +447,11 @@ class Pipeline(_Model):
     stages: Annotated[dict[StageName, StageEntry], Field(min_length=1)]
     metrics: list[Text] = []
     params: list[Text] = []
-
-
-class ModelEntry(_Model):
-    """A model artifact, rendered into `dvc.yaml` `artifacts:` and versioned with Git tags."""
-
-    path: Text
-    type: Text = "model"
-    desc: Text | None = None
-    labels: list[Text] = []
-    metrics: Text | None = None
+    plots: list[TopPlotEntry] = []
+    datasets: list[Dataset] = []
+    artifacts: Annotated[
+        dict[ArtifactName, Artifact], Field(json_schema_extra={"additionalProperties": False})
+    ] = {}
 
 
 class Gate(_Model):
@@ -383,7 +478,7 @@ class Monitoring(_Model):
 
     reference: Text
     current: Text
-    schedule: Annotated[str, AfterValidator(_cron)] = "0 6 * * 1"
+    schedule: Annotated[str, AfterValidator(cron)] = "0 6 * * 1"
 
 
 #: GitHub environment names, kept to characters that need no quoting anywhere they appear.
@@ -456,6 +551,15 @@ class Spec(_Model):
     metrics: list[Text] = []
     #: Params files that no stage reads, for `dvc params diff`: DVC's top-level `params:`.
     params: list[Text] = []
+    #: DVC's top-level plots: files or folders, and plots defined over the files they name.
+    plots: list[TopPlotEntry] = []
+    #: DVC's datasets, which stages name as `ds://NAME` deps.
+    datasets: list[Dataset] = []
+    #: Artifacts that are not registry models: any path or URL, any type; rendered into
+    #: dvc.yaml's `artifacts:` after the models.
+    artifacts: Annotated[
+        dict[ArtifactName, Artifact], Field(json_schema_extra={"additionalProperties": False})
+    ] = {}
     #: More dvc.yaml files, one per folder (relative to the spec), each rendered there.
     pipelines: Annotated[
         dict[PipelineFolder, Pipeline], Field(json_schema_extra={"additionalProperties": False})

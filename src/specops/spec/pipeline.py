@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from specops.spec.models import Foreach, Spec, Stage, path_of
+from specops.spec.models import URL, Foreach, Spec, Stage, path_of
 from specops.spec.problems import Key, KeyPath, Problem
 from specops.spec.yamlfile import YamlDoc
 
@@ -170,6 +170,11 @@ def stage_count(spec: Spec, sizes: Mapping[str, int]) -> int:
     return sum(sizes.get(name, 1) for name in spec.stages)
 
 
+def _dep(path: str) -> str:
+    """A dependency in one spelling; a URL (`ds://name`, `s3://...`) is no repository path."""
+    return path if URL.match(path) else normalize(path)
+
+
 def instances(spec: Spec, generate: Generate, resolve: Resolve) -> Iterator[Instance]:
     """Every concrete stage with its dependency and output paths resolved and normalized, and
     its params keys resolved.
@@ -200,7 +205,7 @@ def instances(spec: Spec, generate: Generate, resolve: Resolve) -> Iterator[Inst
                 generated,
                 name,
                 resolve(name, wdir, "wdir", bound) if "${" in wdir else wdir,
-                tuple((normalize(p), loc) for f, p, loc in put if f == "deps"),
+                tuple((_dep(p), loc) for f, p, loc in put if f == "deps"),
                 tuple((normalize(p), loc) for f, p, loc in put if f != "deps"),
                 tuple(
                     (

@@ -33,6 +33,9 @@ _PATH_FIELDS = ("deps", "outs", "metrics", "plots", "wdir")
 #: References checked in all (each reference once per value it can take); beyond this a spec
 #: is refused rather than checked for minutes.
 MAX_REFERENCE_CHECKS = 2_000_000
+#: Characters of values put into longer strings, in all: a list of a million numbers in
+#: params.yaml, put into a top-level path thousands of times, would cost minutes to write out.
+MAX_INTERPOLATED_CHARS = 20_000_000
 
 
 class Resolver:
@@ -45,6 +48,9 @@ class Resolver:
         self.spec, self.doc, self.ctx, self.suggest = spec, doc, ctx, suggest
         self.problems: list[Problem] = []
         self.checks = 0
+        self.chars = 0
+        #: Whether a bound on the work stopped the checks.
+        self.exhausted = False
         self.matrices: dict[str, Matrix | None] = {
             name: self._matrix(name, stage.matrix)
             for name, stage in spec.stages.items()
@@ -128,7 +134,8 @@ class Resolver:
         """`text` of the stage key `field` resolved for one generated stage; as written when it
         does not resolve (`check` reported why: GitHub's `${{` is the one case left to it)."""
         try:
-            return interpolate.resolve(text, self.scope(stage, bindings), field, self.suggest)
+            scope = self.scope(stage, bindings)
+            return interpolate.resolve(text, scope, field, self.suggest, self.ctx.parsing)
         except Unresolved:
             return text
 
@@ -148,10 +155,10 @@ class Resolver:
                 field = str(path[len(base)])
                 if field != "vars":  # DVC refuses `${` there, as the context reported
                     self._check_text(text, path, is_key, field, matrix, scope, loop)
-        for section in ("metrics", "params", "models"):
+        for section in ("metrics", "params", "plots", "datasets", "models", "artifacts"):
             data = self.doc.data.get(section) if isinstance(self.doc.data, dict) else None
             for path, text, is_key in _strings(data, (section,), skip=None):
-                if path[2:3] != ("metrics",):  # a model's metrics file is not in dvc.yaml
+                if path[:1] + path[2:3] != ("models", "metrics"):  # not in dvc.yaml
                     self._check_text(text, path, is_key, None, None, self.ctx.data)
         return self.problems
 
@@ -267,6 +274,7 @@ class Resolver:
     def _count(self) -> None:
         self.checks += 1
         if self.checks > MAX_REFERENCE_CHECKS:
+            self.exhausted = True
             raise Unresolved(
                 f"the spec's references take more than {MAX_REFERENCE_CHECKS:,} values in all"
                 " with the matrices expanded; that is too many to check"
@@ -278,7 +286,17 @@ class Resolver:
             if field is not None and not isinstance(value, str):
                 raise Unresolved(f"{ref!r} is {interpolate.kind(value)}; text is needed here")
             return len(value) if isinstance(value, str) else 0
-        return len(interpolate.to_text(value, ref, field))
+        # Past the bound nothing more is written out, not even to be counted.
+        text = "" if self.exhausted else interpolate.to_text(value, ref, field, self.ctx.parsing)
+        length = len(text)
+        self.chars += length
+        if self.chars > MAX_INTERPOLATED_CHARS:
+            self.exhausted = True
+            raise Unresolved(
+                f"the spec's references put more than {MAX_INTERPOLATED_CHARS:,} characters of"
+                " values into text in all; that is too many to check"
+            )
+        return length
 
 
 def _strings(data: Any, path: KeyPath, skip: str | None) -> Iterator[tuple[KeyPath, str, bool]]:
