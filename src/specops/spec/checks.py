@@ -218,8 +218,8 @@ def _paths(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
         reason = pipeline.path_problem(path)
         if reason:
             yield doc.problem(loc, reason)
-        elif "${" not in path and loc[0] == "stages" and _writes(loc):
-            reason = pipeline.out_problem(path)
+        elif "${" not in path and loc[0] == "stages":
+            reason = _stage_path_problem(path, loc)
             if reason:
                 yield doc.problem(loc, reason)
 
@@ -227,6 +227,14 @@ def _paths(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
 def _writes(loc: KeyPath) -> bool:
     """Whether a stage's path at `loc` is one it writes."""
     return pipeline.stage_field(loc) in ("outs", "metrics", "plots")
+
+
+def _stage_path_problem(path: str, loc: KeyPath) -> str | None:
+    """Why a stage may not read or write a valid repository path at `loc` (not its wdir)."""
+    if pipeline.stage_field(loc) == "wdir":
+        return None
+    written = pipeline.out_problem(path) if _writes(loc) else None
+    return written or pipeline.dvc_file_problem(path)
 
 
 def _expanded_paths(spec: Spec, insts: list[pipeline.Instance], doc: YamlDoc) -> Iterator[Problem]:
@@ -237,9 +245,7 @@ def _expanded_paths(spec: Spec, insts: list[pipeline.Instance], doc: YamlDoc) ->
         for path, loc in (*inst.deps, *inst.outs):
             if loc in reported:
                 continue
-            reason = pipeline.path_problem(path) or (
-                pipeline.out_problem(path) if _writes(loc) else None
-            )
+            reason = pipeline.path_problem(path) or _stage_path_problem(path, loc)
             if reason:
                 reported.add(loc)
                 yield doc.problem(loc, f"in stage {inst.name!r}: {reason}")

@@ -54,6 +54,15 @@ def out_problem(path: str) -> str | None:
     return None
 
 
+def dvc_file_problem(path: str) -> str | None:
+    """Why DVC refuses `path` as a dep or an out: a DVC file, `*.dvc` or a `dvc.yaml` in any
+    folder (`is_valid_filename` in dvc/dvcfile.py)."""
+    norm = normalize(path)
+    if norm.endswith(".dvc") or norm.rsplit("/", 1)[-1] == "dvc.yaml":
+        return f"{path!r} is a DVC file, which DVC takes as neither a dep nor an out"
+    return None
+
+
 def path_problem(path: str) -> str | None:
     """Why `path` is not a usable repository path, or None. The path itself is quoted in the
     message only when it is short enough to read."""
