@@ -11,7 +11,7 @@ from typing import Any
 
 from specops.spec import interpolate
 from specops.spec.context import Context, load_context, stage_context
-from specops.spec.foreach import Loop, LoopError, resolve_loop
+from specops.spec.foreach import Loop, LoopError, empty_name, resolve_loop
 from specops.spec.interpolate import Suggest, Unresolved
 from specops.spec.models import Foreach, Spec
 from specops.spec.pipeline import (
@@ -320,9 +320,10 @@ def _strings(data: Any, path: KeyPath, skip: str | None) -> Iterator[tuple[KeyPa
 def name_problems(
     spec: Spec, matrices: Mapping[str, Matrix | None], doc: YamlDoc
 ) -> Iterator[Problem]:
-    """Matrix items DVC could not tell apart: a value whose name holds `@` (DVC splits a
-    stage's name from its item's at the last `@`), or two items whose names, joined with `-`,
-    are the same (DVC keeps only the last). Call only on bounded matrices."""
+    """Matrix items DVC could not tell apart: a value whose name is empty in a matrix of one
+    key, or holds `@` (DVC splits a stage's name from its item's at the last `@`), or two
+    items whose names, joined with `-`, are the same (DVC keeps only the last). Call only on
+    bounded matrices."""
     for name, matrix in matrices.items():
         if not matrix:
             continue
@@ -332,6 +333,9 @@ def name_problems(
             if len(set(fragments)) < len(fragments):
                 clean = False  # reported as a value listed twice
             for i, text in enumerate(fragments):
+                if not text and len(matrix) == 1:  # with more keys, '-' joins the parts
+                    clean = False
+                    yield doc.problem(("stages", name, "matrix", key, i), empty_name(name))
                 if "@" in text:
                     clean = False
                     msg = (
