@@ -102,7 +102,7 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
         *_expressions(doc, doc.data, ()),
         *_maturity(spec, doc),
         *_models(spec, insts, doc, suggest, ctx),
-        *toplevel.problems(spec, doc, values, suggest),
+        *toplevel.problems(spec, doc, values, suggest, insts),
         *_gates(spec, insts, doc, suggest),
         *_promotion(spec, doc, suggest),
         *_deploy(spec, doc, suggest),
