@@ -73,9 +73,22 @@ class Resolver:
                 reserved: tuple[str, ...] = ("item", "key") if stage.matrix is not None else ()
                 if len(base) > 2:  # DVC reserves what it defines: `key` only over a mapping
                     reserved = ("item", "key") if loop is None or loop.keyed else ("item",)
-                own = stage_context(ctx, name, stage, doc, root, at=base, reserved=reserved)
+                wdir = self._wdir(stage.wdir)
+                own = stage_context(ctx, name, stage, doc, root, base, reserved, wdir)
                 self.problems += own.problems
                 self.stage_data[name] = own.data
+
+    def _wdir(self, wdir: str | None) -> str | None:
+        """A stage's wdir resolved in the spec's values, as DVC resolves it before it loads the
+        stage's vars files from there; as written when it cannot be (its reference is checked
+        on its own)."""
+        if wdir is None or "${" not in wdir:
+            return wdir
+        try:
+            found = interpolate.resolve(wdir, self.ctx.data, "wdir", self.suggest)
+        except Unresolved:
+            return wdir
+        return found if isinstance(found, str) else wdir
 
     @property
     def sizes(self) -> dict[str, int]:
@@ -153,8 +166,10 @@ class Resolver:
                 raw, base = raw["do"], (*base, "do")
             for path, text, is_key in _strings(raw, base, skip="matrix"):
                 field = str(path[len(base)])
+                # DVC resolves wdir before it loads the stage's own vars
+                within = self.ctx.data if field == "wdir" else scope
                 if field != "vars":  # DVC refuses `${` there, as the context reported
-                    self._check_text(text, path, is_key, field, matrix, scope, loop)
+                    self._check_text(text, path, is_key, field, matrix, within, loop)
         for section in ("metrics", "params", "plots", "datasets", "models", "artifacts"):
             data = self.doc.data.get(section) if isinstance(self.doc.data, dict) else None
             for path, text, is_key in _strings(data, (section,), skip=None):
