@@ -187,6 +187,61 @@ def test_dvc_resolves_wdir_before_the_stages_own_vars(tmp_path: Path) -> None:
     assert dvc_load_error(tmp_path / "b", stage, {"sub/conf.yaml": "depth: 4\n"}) == ""
 
 
+def test_params_files_are_dependencies_in_the_graph(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "params.yaml").write_text("seed: 1\n")
+    (tmp_path / "conf.yaml").write_text("lr: 1\n")
+    (tmp_path / "sub/params.yaml").write_text("lr: 1\n")
+    body = """\
+        stages:
+          a:
+            cmd: x
+            params: [seed]
+            outs: [params.yaml]
+        """
+    assert errors(body, tmp_path) == [
+        "specops.yaml:5:3: error: stages.a: the pipeline has a cycle: a -> a",
+    ]
+    body = """\
+        stages:
+          b:
+            cmd: x
+            deps: [x]
+            outs: [conf.yaml]
+          c:
+            cmd: x
+            params: [{conf.yaml: [lr]}]
+            outs: [x]
+          d:
+            cmd: x
+            deps: [y]
+            outs: [sub]
+          e:
+            cmd: x
+            wdir: sub
+            params: [lr]
+            outs: [../y]
+        """
+    assert errors(body, tmp_path) == [
+        "specops.yaml:5:3: error: stages.b: the pipeline has a cycle: b -> c -> b",
+    ]
+    assert errors(body.replace("deps: [x]", "deps: []"), tmp_path) == [
+        "specops.yaml:13:3: error: stages.d: the pipeline has a cycle: d -> e -> d",
+    ]
+
+
+def test_dvc_takes_params_files_as_dependencies_in_the_graph(tmp_path: Path) -> None:
+    files = {"params.yaml": "seed: 1\n", "conf.yaml": "lr: 1\n"}
+    stage = "stages:\n  a:\n    cmd: x\n    params: [seed]\n    outs: [params.yaml]\n"
+    same = "Same item(s) are defined as both a dependency and an output in stage"
+    assert dvc_load_error(tmp_path / "a", stage, files).startswith(same)
+    stages = (
+        "stages:\n  b:\n    cmd: x\n    deps: [x]\n    outs: [conf.yaml]\n"
+        "  c:\n    cmd: x\n    params: [{conf.yaml: [lr]}]\n    outs: [x]\n"
+    )
+    assert dvc_load_error(tmp_path / "b", stages, files).startswith(same)
+
+
 def test_top_level_params_files_are_rendered_and_stay_in_the_repository(tmp_path: Path) -> None:
     body = """\
         stages:

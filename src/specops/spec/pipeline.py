@@ -156,6 +156,9 @@ class Instance:
     params: tuple[tuple[str | None, str | None, KeyPath], ...] = ()
     #: What the stage in the spec iterates with: "matrix" (or nothing) or "foreach".
     kind: str = "matrix"
+    #: The params files it reads (params.yaml in its wdir for bare keys): DVC's graph takes
+    #: them as dependencies.
+    params_files: tuple[tuple[str, KeyPath], ...] = ()
 
 
 def items(matrix: Matrix | None) -> Iterator[tuple[str, dict[str, Any] | None]]:
@@ -200,6 +203,9 @@ def instances(spec: Spec, generate: Generate, resolve: Resolve) -> Iterator[Inst
             for file, key, where in stage.param_refs
             if "${" in f"{stage.wdir}{file}{key}"
         ]
+        files: dict[str, KeyPath] = {}
+        for file, _, where in stage.param_refs:
+            files.setdefault(stage.in_wdir(file or "params.yaml"), (*base, "params", *where))
         wdir = stage.wdir or ""
         for generated, bound in generate(name):
             put = [
@@ -221,6 +227,10 @@ def instances(spec: Spec, generate: Generate, resolve: Resolve) -> Iterator[Inst
                     for file, key, loc in params
                 ),
                 kind,
+                tuple(
+                    (normalize(resolve(name, f, "params", bound) if "${" in f else f), loc)
+                    for f, loc in files.items()
+                ),
             )
 
 
@@ -262,7 +272,7 @@ def graph_problems(insts: list[Instance], doc: YamlDoc) -> Iterator[Problem]:
     sorted_outs = sorted(producer)
     graph: dict[Any, set[Any]] = {inst.name: set() for inst in insts}
     for inst in insts:
-        for dep, _ in inst.deps:
+        for dep, _ in (*inst.deps, *inst.params_files):
             owner = producer.get(dep) or next(
                 (producer[a] for a in ancestors(dep) if a in producer), None
             )
