@@ -88,8 +88,8 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
     values = ctx.data if checked and not resolver.exhausted else None
     # The graph checks assume sane paths and matrices: expand the matrices only when bounded.
     insts = None if problems else list(pipeline.instances(spec, resolver.generate, resolver.text))
-    duplicates = list(_duplicates(spec, matrices, doc))
-    duplicates += name_problems(spec, matrices, doc) if insts is not None else []
+    duplicates = list(_duplicates(spec, resolver.labels, doc))
+    duplicates += name_problems(matrices, resolver.labels, doc) if insts is not None else []
     for name, loop in resolver.loops.items():
         duplicates += loop_problems(name, loop, doc)
     expanded = list(_expanded_paths(spec, insts, doc)) if insts is not None else []
@@ -269,7 +269,7 @@ def _repeated(doc: YamlDoc, entries: Iterable[tuple[str, str, KeyPath]]) -> Iter
 
 
 def _duplicates(
-    spec: Spec, matrices: dict[str, pipeline.Matrix | None], doc: YamlDoc
+    spec: Spec, names: dict[str, dict[str, list[str]]], doc: YamlDoc
 ) -> Iterator[Problem]:
     """A repeated entry is always a mistake: DVC tracks a path once, and names two equal
     matrix items alike, so that one stage silently replaces the other."""
@@ -296,8 +296,7 @@ def _duplicates(
                     if pipeline.path_problem(path) is None
                 ),
             )
-        for key, values in (matrices.get(name) or {}).items():
-            fragments = [pipeline.fragment(key, i, v) for i, v in enumerate(values)]
+        for key, fragments in names.get(name, {}).items():
             yield from _repeated(
                 doc, ((f, f, (*base, "matrix", key, i)) for i, f in enumerate(fragments))
             )

@@ -84,7 +84,8 @@ def _deep(value: Any, scope: Mapping[str, Any], suggest: Suggest, at: KeyPath) -
     return value
 
 
-def _is_reference(text: str) -> bool:
+def is_reference(text: str) -> bool:
+    """Whether `text` is exactly one `${...}`, which DVC resolves to the value itself."""
     matches = list(interpolate.REFERENCE.finditer(text))
     return len(matches) == 1 and matches[0].group(0) == text
 
@@ -103,7 +104,7 @@ def resolve_loop(written: Any, scope: Mapping[str, Any], suggest: Suggest) -> Lo
     if isinstance(written, str):
         exact = [True] * len(found)
     else:
-        exact = [isinstance(w, str) and _is_reference(w) for w in written]
+        exact = [isinstance(w, str) and is_reference(w) for w in written]
     if any(isinstance(v, (list, dict)) for v in found):  # composite items are named by index
         names = [str(i) for i in range(len(found))]
     else:

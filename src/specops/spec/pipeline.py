@@ -137,9 +137,22 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def fragment(key: str, index: int, value: Any) -> str:
-    """DVC's name for one value of a matrix key: lists and mappings by their key and index."""
-    return f"{key}{index}" if isinstance(value, (list, dict)) else _text(value)
+def fragment(key: str, index: int, value: Any, from_context: bool = False) -> str:
+    """DVC's name for one value of a matrix key: lists and mappings by their key and index. A
+    value taken from `vars` or params.yaml reaches DVC as one of its context nodes, whose
+    `str()` is Python's: `True`, where a written `true` gives `true`."""
+    if isinstance(value, (list, dict)):
+        return f"{key}{index}"
+    return str(value) if from_context else _text(value)
+
+
+#: The name of each value of each key of a resolved matrix, as DVC names them.
+Labels = Mapping[str, Sequence[str]]
+
+
+def labels_of(matrix: Matrix) -> dict[str, list[str]]:
+    """The names of a matrix's values, all written in the spec."""
+    return {k: [fragment(k, i, v) for i, v in enumerate(vs)] for k, vs in matrix.items()}
 
 
 @dataclass(frozen=True)
@@ -161,16 +174,20 @@ class Instance:
     params_files: tuple[tuple[str, KeyPath], ...] = ()
 
 
-def items(matrix: Matrix | None) -> Iterator[tuple[str, dict[str, Any] | None]]:
+def items(
+    matrix: Matrix | None, labels: Labels | None = None
+) -> Iterator[tuple[str, dict[str, Any] | None]]:
     """`(name, item)` for each item of a resolved matrix, named as DVC names it
-    (`MatrixDefinition.normalized_iterable`); a plain stage has one item, None, named ""."""
+    (`MatrixDefinition.normalized_iterable`) from `labels` (by default, every value as written
+    in the spec); a plain stage has one item, None, named ""."""
     if not matrix:
         yield "", None
         return
+    names = labels or labels_of(matrix)
     keys = list(matrix)
-    for combo in itertools.product(*(enumerate(v) for v in matrix.values())):
-        label = "-".join(fragment(k, i, v) for k, (i, v) in zip(keys, combo, strict=True))
-        yield label, {k: v for k, (_, v) in zip(keys, combo, strict=True)}
+    for combo in itertools.product(*(range(len(v)) for v in matrix.values())):
+        label = "-".join(names[k][i] for k, i in zip(keys, combo, strict=True))
+        yield label, {k: matrix[k][i] for k, i in zip(keys, combo, strict=True)}
 
 
 def stage_count(spec: Spec, sizes: Mapping[str, int]) -> int:
