@@ -379,6 +379,25 @@ def test_more_paths_that_leave_the_repository(tmp_path: Path) -> None:
     ]
 
 
+def test_a_backslash_in_a_path_is_an_error(tmp_path: Path) -> None:
+    """DVC on Linux and macOS reads `data\\x.bin` as one file name, on Windows as `data/x.bin`:
+    the stages that read and write it would not be connected in the same way everywhere."""
+    text = spec(
+        0,
+        "vars: [{sep: 'a\\b'}]\nstages:\n  a:\n    cmd: x\n    outs: ['data\\x.bin']\n"
+        "  b:\n    cmd: x\n    deps: [data/x.bin, '${sep}']\n",
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:8:12: error: stages.a.outs[0]: 'data\\\\x.bin' holds a backslash, which"
+        " DVC reads as a folder separator on Windows only; write '/'",
+    ]
+    text = text.replace("'data\\x.bin'", "data/x.bin")
+    assert load(text, tmp_path) == [
+        "specops.yaml:11:24: error: stages.b.deps[1]: in stage 'b': 'a\\\\b' holds a"
+        " backslash, which DVC reads as a folder separator on Windows only; write '/'",
+    ]
+
+
 def test_a_params_prefix_is_not_a_key(tmp_path: Path) -> None:
     text = spec(0, STAGES.replace("params: [train]", "params: [train.se, train.seed]"))
     assert load(text, tmp_path) == [

@@ -32,8 +32,9 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 def normalize(path: str) -> str:
-    """A repository path in one spelling: forward slashes, no `.` parts or trailing slash."""
-    return posixpath.normpath(path.replace("\\", "/"))
+    """A repository path in one spelling: no `.` parts or trailing slash. A backslash stays
+    (path_problem refuses it), as DVC keeps it on Linux, where CI runs."""
+    return posixpath.normpath(path)
 
 
 #: Where a stage may not write: Git's and DVC's own files, and the files specops generates.
@@ -73,9 +74,14 @@ def path_problem(path: str) -> str | None:
         return f"has {parts:,} parts; a path may have at most {MAX_PATH_PARTS}"
     if path.startswith(("/", "\\")) or _DRIVE.match(path):
         return f"{path!r} must be relative to the repository, not absolute"
-    norm = normalize(path)
+    norm = normalize(path.replace("\\", "/"))  # as Windows reads it: the stricter reading
     if norm == ".." or norm.startswith("../"):
         return f"{path!r} leaves the repository through '..'"
+    if "\\" in path:
+        return (
+            f"{path!r} holds a backslash, which DVC reads as a folder separator on Windows"
+            " only; write '/'"
+        )
     return None
 
 
