@@ -134,7 +134,8 @@ def test_a_pipeline_may_not_be_in_an_output(root: Path) -> None:
           nlp: {stages: {a: {cmd: run, outs: [dvc.lock]}}}
         """
     assert errors(body, root) == [
-        "specops.yaml:5:30: error: stages.a.outs[1]: 'nlp/dvc.yaml' is DVC's own file",
+        "specops.yaml:5:30: error: stages.a.outs[1]: 'nlp/dvc.yaml' is a DVC file, which DVC"
+        " takes as neither a dep nor an out",
     ]
     body = body.replace(", nlp/dvc.yaml", "")
     assert errors(body, root) == [

@@ -150,14 +150,14 @@ def check_pipeline(
     values = ctx.data if checked and not resolver.exhausted else None
     # The graph checks assume sane paths and matrices: expand the matrices only when bounded.
     insts = None if problems else list(pipeline.instances(spec, resolver.generate, resolver.text))
-    duplicates = list(_duplicates(spec, matrices, doc))
-    duplicates += name_problems(spec, matrices, doc) if insts is not None else []
+    duplicates = list(_duplicates(spec, resolver.labels, doc))
+    duplicates += name_problems(matrices, resolver.labels, doc) if insts is not None else []
     for name, loop in resolver.loops.items():
         duplicates += loop_problems(name, loop, doc)
     expanded = list(_expanded_paths(spec, insts, doc)) if insts is not None else []
     problems += [*expanded, *duplicates, *_params(spec, ctx, root, insts, doc, suggest)]
     # Two equal matrix items, or a path out of the repository, would only cascade in the graph.
-    problems += toplevel.problems(spec, doc, values, suggest, datasets)
+    problems += toplevel.problems(spec, doc, values, suggest, datasets, insts)
     return Checked(problems, insts, not duplicates and not expanded, ctx)
 
 
@@ -228,8 +228,8 @@ def _paths(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
         reason = pipeline.path_problem(path)
         if reason:
             yield doc.problem(loc, reason)
-        elif "${" not in path and loc[0] == "stages" and _writes(loc):
-            reason = pipeline.out_problem(path)
+        elif "${" not in path and loc[0] == "stages":
+            reason = _stage_path_problem(path, loc)
             if reason:
                 yield doc.problem(loc, reason)
 
@@ -237,6 +237,14 @@ def _paths(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
 def _writes(loc: KeyPath) -> bool:
     """Whether a stage's path at `loc` is one it writes."""
     return pipeline.stage_field(loc) in ("outs", "metrics", "plots")
+
+
+def _stage_path_problem(path: str, loc: KeyPath) -> str | None:
+    """Why a stage may not read or write a valid repository path at `loc` (not its wdir)."""
+    if pipeline.stage_field(loc) == "wdir":
+        return None
+    written = pipeline.out_problem(path) if _writes(loc) else None
+    return written or pipeline.dvc_file_problem(path)
 
 
 def _expanded_paths(spec: Spec, insts: list[pipeline.Instance], doc: YamlDoc) -> Iterator[Problem]:
@@ -247,9 +255,7 @@ def _expanded_paths(spec: Spec, insts: list[pipeline.Instance], doc: YamlDoc) ->
         for path, loc in (*inst.deps, *inst.outs):
             if loc in reported:
                 continue
-            reason = pipeline.path_problem(path) or (
-                pipeline.out_problem(path) if _writes(loc) else None
-            )
+            reason = pipeline.path_problem(path) or _stage_path_problem(path, loc)
             if reason:
                 reported.add(loc)
                 yield doc.problem(loc, f"in stage {inst.name!r}: {reason}")
@@ -273,7 +279,7 @@ def _repeated(doc: YamlDoc, entries: Iterable[tuple[str, str, KeyPath]]) -> Iter
 
 
 def _duplicates(
-    spec: Spec, matrices: dict[str, pipeline.Matrix | None], doc: YamlDoc
+    spec: Spec, names: dict[str, dict[str, list[str]]], doc: YamlDoc
 ) -> Iterator[Problem]:
     """A repeated entry is always a mistake: DVC tracks a path once, and names two equal
     matrix items alike, so that one stage silently replaces the other."""
@@ -300,8 +306,7 @@ def _duplicates(
                     if pipeline.path_problem(path) is None
                 ),
             )
-        for key, values in (matrices.get(name) or {}).items():
-            fragments = [pipeline.fragment(key, i, v) for i, v in enumerate(values)]
+        for key, fragments in names.get(name, {}).items():
             yield from _repeated(
                 doc, ((f, f, (*base, "matrix", key, i)) for i, f in enumerate(fragments))
             )

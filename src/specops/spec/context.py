@@ -277,10 +277,12 @@ def stage_context(
     root: Path,
     at: KeyPath | None = None,
     reserved: tuple[str, ...] | None = None,
+    wdir: str | None = None,
 ) -> Context:
     """The context a stage with its own `vars` resolves in: the spec's, and then its vars
     (files relative to its wdir), as DVC clones and extends it per stage. `at` is where the
-    stage's keys are (a foreach stage's under `do`), `reserved` what its vars may not define."""
+    stage's keys are (a foreach stage's under `do`), `reserved` what its vars may not define,
+    `wdir` the stage's wdir resolved (else as written)."""
     own = Context(
         data=dict(ctx.data),  # _merge copies what it changes below the top
         params=ctx.params,
@@ -292,5 +294,6 @@ def stage_context(
     )
     if reserved is None:
         reserved = ("item", "key") if stage.matrix is not None else ()
-    _load_vars(own, stage.vars, doc, root, at or ("stages", name), stage.wdir, reserved)
+    wdir = wdir or stage.wdir
+    _load_vars(own, stage.vars, doc, root, at or ("stages", name), wdir, reserved)
     return own

@@ -120,6 +120,7 @@ def absolute(insts: list[pipeline.Instance], key: str) -> list[pipeline.Instance
             deps=tuple((p, (*prefix, *loc)) for p, loc in inst.deps),
             outs=tuple((p, (*prefix, *loc)) for p, loc in inst.outs),
             params=tuple((f, k, (*prefix, *loc)) for f, k, loc in inst.params),
+            params_files=tuple((f, (*prefix, *loc)) for f, loc in inst.params_files),
             where=(*prefix, *inst.where),
         )
         for inst in insts
