@@ -116,3 +116,20 @@ with open("runs.log", "a") as log:
 """,
     ".gitignore": "runs.log\n",
 }
+
+
+def dvc_load_error(root: Path, dvc_yaml: str, files: dict[str, str] | None = None) -> str:
+    """What DVC says when it loads `dvc_yaml` (with `files`) in a new DVC project at `root`
+    and builds its stage graph, in this process: the message of the error it stops with (its
+    type when it has none), or "" when it loads it."""
+    from dvc.repo import Repo  # type: ignore[import-untyped]
+
+    root.mkdir(parents=True, exist_ok=True)
+    build_tree(root, {"dvc.yaml": dvc_yaml, **(files or {})})
+    Repo.init(str(root), no_scm=True).close()
+    try:
+        with Repo(str(root)) as repo:
+            repo.index.graph  # noqa: B018 - it checks outs, deps and cycles
+    except Exception as exc:  # whatever DVC stops with is the answer
+        return str(exc) or type(exc).__name__
+    return ""

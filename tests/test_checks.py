@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from specops.spec import SpecError, parse_spec
+from tests.gitrepo import dvc_load_error
 
 PARAMS = "train:\n  seed: 1\n  lr: 0.1\n"
 
@@ -378,6 +379,25 @@ def test_more_paths_that_leave_the_repository(tmp_path: Path) -> None:
     ]
 
 
+def test_a_backslash_in_a_path_is_an_error(tmp_path: Path) -> None:
+    """DVC on Linux and macOS reads `data\\x.bin` as one file name, on Windows as `data/x.bin`:
+    the stages that read and write it would not be connected in the same way everywhere."""
+    text = spec(
+        0,
+        "vars: [{sep: 'a\\b'}]\nstages:\n  a:\n    cmd: x\n    outs: ['data\\x.bin']\n"
+        "  b:\n    cmd: x\n    deps: [data/x.bin, '${sep}']\n",
+    )
+    assert load(text, tmp_path) == [
+        "specops.yaml:8:12: error: stages.a.outs[0]: 'data\\\\x.bin' holds a backslash, which"
+        " DVC reads as a folder separator on Windows only; write '/'",
+    ]
+    text = text.replace("'data\\x.bin'", "data/x.bin")
+    assert load(text, tmp_path) == [
+        "specops.yaml:11:24: error: stages.b.deps[1]: in stage 'b': 'a\\\\b' holds a"
+        " backslash, which DVC reads as a folder separator on Windows only; write '/'",
+    ]
+
+
 def test_a_params_prefix_is_not_a_key(tmp_path: Path) -> None:
     text = spec(0, STAGES.replace("params: [train]", "params: [train.se, train.seed]"))
     assert load(text, tmp_path) == [
@@ -691,6 +711,45 @@ def test_escaped_control_characters_are_refused(tmp_path: Path) -> None:
     assert load(text, tmp_path) == [
         "specops.yaml:6:10: error: stages.s.cmd: must not contain control characters (U+001B)"
     ]
+
+
+def test_dvc_files_are_neither_deps_nor_outs(tmp_path: Path) -> None:
+    body = (
+        "stages:\n  s:\n    cmd: echo\n    deps: [x.dvc, sub/dvc.yaml, dvc.lock]\n"
+        "    outs: [y.dvc, out/dvc.yaml, out/dvc.lock]\n"
+        "  t:\n    cmd: echo\n    wdir: sub\n    metrics: [dvc.yaml]\n"
+    )
+    assert load(spec(0, body), tmp_path) == [
+        "specops.yaml:7:12: error: stages.s.deps[0]: 'x.dvc' is a DVC file, which DVC takes"
+        " as neither a dep nor an out",
+        "specops.yaml:7:19: error: stages.s.deps[1]: 'sub/dvc.yaml' is a DVC file, which DVC"
+        " takes as neither a dep nor an out",
+        "specops.yaml:8:12: error: stages.s.outs[0]: 'y.dvc' is a DVC file, which DVC takes"
+        " as neither a dep nor an out",
+        "specops.yaml:8:19: error: stages.s.outs[1]: 'out/dvc.yaml' is a DVC file, which DVC"
+        " takes as neither a dep nor an out",
+        "specops.yaml:12:15: error: stages.t.metrics[0]: 'sub/dvc.yaml' is a DVC file, which"
+        " DVC takes as neither a dep nor an out",
+    ]
+    body = "stages:\n  u:\n    cmd: echo\n    matrix: {e: [csv, dvc]}\n    plots: ['p.${item.e}']\n"
+    assert load(spec(0, body), tmp_path) == [
+        "specops.yaml:8:13: error: stages.u.plots[0]: in stage 'u@dvc': 'p.dvc' is a DVC"
+        " file, which DVC takes as neither a dep nor an out",
+    ]
+
+
+def test_dvc_refuses_its_own_files_as_deps_and_outs(tmp_path: Path) -> None:
+    stage = "stages:\n  s:\n    cmd: echo\n    {}: [{}]\n"
+    refused = {
+        ("outs", "y.dvc"): "DVC file 'y.dvc' cannot be an output.",
+        ("outs", "out/dvc.yaml"): "DVC file 'out/dvc.yaml' cannot be an output.",
+        ("deps", "x.dvc"): "DVC file 'x.dvc' cannot be a dependency.",
+        ("deps", "sub/dvc.yaml"): "DVC file 'sub/dvc.yaml' cannot be a dependency.",
+        ("outs", "out/dvc.lock"): "",
+        ("deps", "dvc.lock"): "",
+    }
+    for i, ((field, path), said) in enumerate(refused.items()):
+        assert dvc_load_error(tmp_path / str(i), stage.format(field, path)) == said
 
 
 def test_matrix_values_are_checked_as_deps_and_as_outs(tmp_path: Path) -> None:

@@ -188,6 +188,25 @@ CASES: dict[str, Case] = {
         },
         edges={("sweep@rf", "compare"), ("sweep@logreg", "compare")},
     ),
+    # DVC names a boolean from `vars` by Python's str() (`True`), one written in the matrix
+    # `true`; both are put into text as `true`.
+    "matrix-from-vars": Case(
+        """
+        vars: [{flags: [true, 1.0], off: false}]
+        stages:
+          sweep:
+            matrix:
+              flag: ${flags}
+              other: ["${off}", true]
+            cmd: python train.py ${item.flag} ${item.other}
+        """,
+        stages={
+            "sweep@True-False": {"cmd": "python train.py true false"},
+            "sweep@True-true": {"cmd": "python train.py true true"},
+            "sweep@1.0-False": {"cmd": "python train.py 1.0 false"},
+            "sweep@1.0-true": {"cmd": "python train.py 1.0 true"},
+        },
+    ),
     "artifacts": Case(
         """
         stages:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from specops.generators.dvc import render_dvc
 from specops.spec import SpecError, parse_spec
+from tests.gitrepo import dvc_load_error
 
 HEAD = "version: 1\nname: parity\nmaturity: 0\n"
 
@@ -151,6 +152,94 @@ def test_a_stage_resolves_in_its_own_vars_on_top_of_the_specs(tmp_path: Path) ->
         "specops.yaml:13:10: error: stages.b.cmd: "
         "cannot resolve '${lr}': 'lr' is not defined",  # a's vars are a's alone
     ]
+
+
+def test_wdir_is_resolved_before_the_stages_own_vars(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub/conf.yaml").write_text("depth: 4\n")
+    body = """\
+        vars: [{d: sub}]
+        stages:
+          a:
+            vars: [{own: sub}]
+            wdir: ${own}
+            cmd: x
+          b:
+            wdir: ${d}
+            vars: [conf.yaml]
+            cmd: train ${depth}
+            outs: [out.bin]
+        """
+    assert errors(body, tmp_path) == [
+        "specops.yaml:8:11: error: stages.a.wdir: cannot resolve '${own}': 'own' is not defined",
+    ]
+    body = body.replace("wdir: ${own}", "wdir: ${d}")
+    assert errors(body, tmp_path) == []
+
+
+def test_dvc_resolves_wdir_before_the_stages_own_vars(tmp_path: Path) -> None:
+    stage = "stages:\n  a:\n    vars: [{own: sub}]\n    wdir: ${own}\n    cmd: x\n"
+    said = dvc_load_error(tmp_path / "a", stage, {"sub/x": ""})
+    assert said.startswith("failed to parse 'stages.a.wdir' in ")
+    assert said.endswith("dvc.yaml': Could not find 'own'")
+    stage = "vars: [{d: sub}]\nstages:\n  b:\n    wdir: ${d}\n    vars: [conf.yaml]\n"
+    stage += "    cmd: train ${depth}\n"
+    assert dvc_load_error(tmp_path / "b", stage, {"sub/conf.yaml": "depth: 4\n"}) == ""
+
+
+def test_params_files_are_dependencies_in_the_graph(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "params.yaml").write_text("seed: 1\n")
+    (tmp_path / "conf.yaml").write_text("lr: 1\n")
+    (tmp_path / "sub/params.yaml").write_text("lr: 1\n")
+    body = """\
+        stages:
+          a:
+            cmd: x
+            params: [seed]
+            outs: [params.yaml]
+        """
+    assert errors(body, tmp_path) == [
+        "specops.yaml:5:3: error: stages.a: the pipeline has a cycle: a -> a",
+    ]
+    body = """\
+        stages:
+          b:
+            cmd: x
+            deps: [x]
+            outs: [conf.yaml]
+          c:
+            cmd: x
+            params: [{conf.yaml: [lr]}]
+            outs: [x]
+          d:
+            cmd: x
+            deps: [y]
+            outs: [sub]
+          e:
+            cmd: x
+            wdir: sub
+            params: [lr]
+            outs: [../y]
+        """
+    assert errors(body, tmp_path) == [
+        "specops.yaml:5:3: error: stages.b: the pipeline has a cycle: b -> c -> b",
+    ]
+    assert errors(body.replace("deps: [x]", "deps: []"), tmp_path) == [
+        "specops.yaml:13:3: error: stages.d: the pipeline has a cycle: d -> e -> d",
+    ]
+
+
+def test_dvc_takes_params_files_as_dependencies_in_the_graph(tmp_path: Path) -> None:
+    files = {"params.yaml": "seed: 1\n", "conf.yaml": "lr: 1\n"}
+    stage = "stages:\n  a:\n    cmd: x\n    params: [seed]\n    outs: [params.yaml]\n"
+    same = "Same item(s) are defined as both a dependency and an output in stage"
+    assert dvc_load_error(tmp_path / "a", stage, files).startswith(same)
+    stages = (
+        "stages:\n  b:\n    cmd: x\n    deps: [x]\n    outs: [conf.yaml]\n"
+        "  c:\n    cmd: x\n    params: [{conf.yaml: [lr]}]\n    outs: [x]\n"
+    )
+    assert dvc_load_error(tmp_path / "b", stages, files).startswith(same)
 
 
 def test_top_level_params_files_are_rendered_and_stay_in_the_repository(tmp_path: Path) -> None:

@@ -77,6 +77,22 @@ def test_scalars_dvc_cannot_build_are_errors_at_their_position(token: str) -> No
     )
 
 
+def test_an_integer_too_long_to_write_as_text_is_an_error_at_its_position() -> None:
+    """DVC reads `0x` and `0o` integers of any size, and then fails (Python's ValueError) on
+    the first one it puts into text or writes to dvc.lock; specops would fail there too."""
+    for token in ("0x" + "f" * 3600, "-0o" + "7" * 4800, "0b1" + "0" * 14_300):
+        value = dvc_reads(f"a: {token}\n")["a"]
+        with pytest.raises(ValueError, match="Exceeds the limit"):
+            str(value)
+        with pytest.raises(SpecError) as caught:
+            load_yaml("x.yaml", f"a: [1, {token}]\n".encode())
+        assert str(caught.value) == (
+            f"x.yaml:1:8: error: a[1]: invalid value: {token[:60]!r} is an integer of more"
+            " than 4,300 digits, which DVC cannot write out"
+        )
+    assert load_yaml("x.yaml", f"a: 0x{'f' * 3500}\n".encode()).data["a"] == 16**3500 - 1
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [

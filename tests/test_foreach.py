@@ -13,6 +13,7 @@ from specops.spec import SpecError, parse_spec
 from specops.spec.metrics_files import project_metrics_files
 from specops.spec.models import Foreach
 from specops.spec.resolve import expand
+from tests.gitrepo import dvc_load_error
 
 HEAD = "version: 1\nname: loops\nmaturity: 0\n"
 PARAMS = """\
@@ -198,6 +199,47 @@ def test_empty_repeated_and_unreachable_items(root: Path) -> None:
         "specops.yaml:15:15: error: stages.d.foreach.x@y: "
         "'x@y' contains '@', which DVC reads as the start of the item's name in 'd@x@y'",
     ]
+
+
+def test_an_item_with_an_empty_name_is_an_error(root: Path) -> None:
+    body = """\
+        vars: [{blank: ["", x]}]
+        stages:
+          a:
+            foreach: ["", x]
+            do: {cmd: "run ${item}"}
+          b:
+            foreach: {"": 1, y: 2}
+            do: {cmd: "run ${item}"}
+          c:
+            foreach: ${blank}
+            do: {cmd: "run ${item}"}
+          d:
+            matrix: {m: ["", x]}
+            cmd: "run ${item.m}"
+          e:
+            matrix: {m: ["", x], n: [""]}
+            cmd: "run ${item.m}"
+        """
+    assert errors(body, root) == [
+        "specops.yaml:7:15: error: stages.a.foreach[0]: an item named '' makes a stage named"
+        " 'a@', which DVC cannot load",
+        "specops.yaml:10:15: error: stages.b.foreach.: an item named '' makes a stage named"
+        " 'b@', which DVC cannot load",
+        "specops.yaml:13:14: error: stages.c.foreach[0]: an item named '' makes a stage named"
+        " 'c@', which DVC cannot load",
+        "specops.yaml:16:18: error: stages.d.matrix.m[0]: an item named '' makes a stage named"
+        " 'd@', which DVC cannot load",
+    ]
+
+
+def test_dvc_cannot_load_a_stage_whose_item_has_an_empty_name(tmp_path: Path) -> None:
+    foreach = 'stages:\n  a:\n    foreach: [""]\n    do: {cmd: x}\n'
+    assert dvc_load_error(tmp_path / "a", foreach) == "AssertionError"
+    matrix = 'stages:\n  a:\n    matrix: {m: [""]}\n    cmd: x\n'
+    assert dvc_load_error(tmp_path / "b", matrix) == "AssertionError"
+    matrix = 'stages:\n  a:\n    matrix: {m: [""], n: [""]}\n    cmd: x\n'  # named 'a@-'
+    assert dvc_load_error(tmp_path / "c", matrix) == ""
 
 
 def test_item_and_key_resolve_as_dvc_defines_them(root: Path) -> None:

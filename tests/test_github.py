@@ -119,6 +119,16 @@ def released_spec(maturity: int, deploy: dict[str, Any] | None = None, **ci: Any
     )
 
 
+def pipelines_spec() -> Spec:
+    """Released at maturity 3, with a dvc.yaml in two more folders."""
+    spec = released_spec(3)
+    pipes = {
+        "nlp": {"stages": {"tokenize": {"cmd": "python tokenize.py", "outs": ["tokens"]}}},
+        "./vision/cnn/": {"stages": {"fit": {"cmd": "python fit.py", "plots": ["loss.csv"]}}},
+    }
+    return Spec.model_validate({**spec.model_dump(exclude_unset=True), "pipelines": pipes})
+
+
 def repo_spec() -> Spec:
     # Schema only: the file checks need the repo's data files, which are not the point here.
     return Spec.model_validate(yaml.safe_load((ROOT / SPEC_NAME).read_text(encoding="utf-8")))
@@ -156,6 +166,7 @@ RELEASE_GOLDENS = {
     "maturity-3": lambda: released_spec(3, before_gates=["python latency.py"], pr_comment=True),
     "maturity-4": lambda: released_spec(4, DEPLOY, test="pytest -q"),
     "specops": repo_spec,
+    "pipelines": pipelines_spec,
 }
 SUFFIXES = {
     CI_WORKFLOW: "",

@@ -236,6 +236,11 @@ def test_vars_take_values_from_python_files_as_dvc_does(tmp_path: Path) -> None:
         " write a list",
         "other.py:3:5: error: c: DVC cannot load a complex number into its values for `${...}`",
     ]
+    files = {"other.py": f"seed = 1\nbig = [0x{'f' * 3600}]\n"}
+    assert errors(body.replace(":seed", ""), tmp_path, files) == [
+        "other.py:2:8: error: big[0]: an integer of more than 4,300 digits, which DVC cannot"
+        " write out",
+    ]
 
 
 READ_STAGES = """

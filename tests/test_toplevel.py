@@ -207,6 +207,24 @@ def test_datasets(tmp_path: Path) -> None:
     ]
 
 
+def test_a_dataset_dependency_names_a_dataset_once_resolved(tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_text("name: raw\nsets: [raw, rwa]\n")
+    body = """\
+        stages:
+          train:
+            foreach: ${sets}
+            do:
+              cmd: python train.py
+              deps: ["ds://${item}", "ds://${name}"]
+        datasets:
+          - {name: raw, url: "s3://bucket/raw", type: url}
+        """
+    assert errors(body, tmp_path) == [
+        "specops.yaml:9:14: error: stages.train.do.deps[0]: in stage 'train@rwa': "
+        "'ds://rwa' names no dataset of `datasets`; did you mean 'raw'?",
+    ]
+
+
 def test_datasets_are_rendered_as_dvc_writes_them(tmp_path: Path) -> None:
     body = """\
         datasets:

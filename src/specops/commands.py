@@ -12,6 +12,7 @@ from specops.gates.run import GateRun
 from specops.gating import Report
 from specops.generators import render as render_files
 from specops.spec import Problem, SpecError, load_spec
+from specops.spec.folders import address
 from specops.spec.load import find_spec
 from specops.spec.models import Spec
 
@@ -77,7 +78,10 @@ def validate(spec_path: Path | None) -> Summary:
         spec=str(spec_path),
         name=spec.name,
         maturity=spec.maturity,
-        stages=list(spec.stages),
+        stages=[
+            *spec.stages,
+            *(address(k, n) for k, p in spec.pipelines.items() for n in p.stages),
+        ],
         models=list(spec.models),
         gates=len(spec.gates),
         files=[f.path for f in render_files(spec, project.spec_name)],

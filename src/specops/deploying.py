@@ -8,6 +8,7 @@ then it runs the spec's `deploy.<stage>.cmd`.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import tempfile
@@ -29,6 +30,7 @@ from specops.releases import check_stage, git_problem, model_project, normal_ver
 from specops.spec import Problem, Project, SpecError
 from specops.spec.checks import did_you_mean
 from specops.spec.files import Unreadable, read_bytes
+from specops.spec.folders import recorded_in
 from specops.spec.metrics_files import project_metrics_files
 from specops.spec.pipeline import normalize
 
@@ -96,12 +98,15 @@ def _show(root: Path, commit: str, path: str) -> bytes | None:
 
 
 def _locked(project: Project, model: str, commit: str) -> Locked:
-    where = f"dvc.lock at {commit[:12]}"
-    text = _show(project.root, commit, "dvc.lock")
+    path = normalize(project.model_path(model))
+    # A pipeline's stage records it in its folder's dvc.lock, relative to its folder.
+    recorded = recorded_in(project.spec, project.doc, project.root, path)
+    where = f"{recorded.lock} at {commit[:12]}"
+    text = _show(project.root, commit, recorded.lock)
     if text is None:
         raise CheckFailed(f"{where}: not in Git")
-    path = normalize(project.model_path(model))
-    return locked_out(text.decode("utf-8", "replace"), path, where)
+    found = locked_out(text.decode("utf-8", "replace"), recorded.path, where)
+    return dataclasses.replace(found, path=path, stage=recorded.prefix + found.stage)
 
 
 def _cache(root: Path) -> Path:

@@ -12,6 +12,7 @@ from specops.registry.git import GitError, run_git
 from specops.registry.publish import NewTag, Refused, publish
 from specops.registry.tags import VERSION_RE, ModelTags, TagEvent, read_tags, version_key
 from specops.spec import Problem, SpecError, load_spec
+from specops.spec.folders import folder, recorded_in
 from specops.spec.load import Project
 
 Bump = Literal["patch", "minor", "major"]
@@ -115,6 +116,8 @@ def dirty(project: Project) -> list[str]:
     # Any tracked file may feed the gates (dvc.yaml, a metrics file in Git), so any change to
     # one refuses; of the untracked files, those that define the project do.
     files = [project.spec_name, "params.yaml", "dvc.lock", "dvc.yaml"]
+    for key in project.spec.pipelines:  # each pipeline's own
+        files += [f"{folder(key)}/{name}" for name in ("params.yaml", "dvc.lock", "dvc.yaml")]
     tracked = run_git(project.root, "status", "--porcelain", "--untracked-files=no")
     new = run_git(project.root, "status", "--porcelain", "--untracked-files=all", "--", *files)
     changed = dict.fromkeys(line[3:] for line in (*tracked.splitlines(), *new.splitlines()))
@@ -170,11 +173,14 @@ def promote(
         return result
     files = [entry.metrics] if entry.metrics else []
     files += [r.file for r in run.results if r.file]
+    recorded = recorded_in(project.spec, project.doc, project.root, project.model_path(model))
     found = evidence.collect(
         project.root,
         spec_file=project.spec_name,
         model=model,
         model_path=project.model_path(model),
+        lock_file=recorded.lock,
+        recorded=(recorded.path, recorded.prefix),
         commit=commit,
         metrics_files=files,
         gates=gates,

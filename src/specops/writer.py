@@ -20,13 +20,15 @@ from enum import Enum
 from pathlib import Path, PurePosixPath
 
 from specops.generators import Rendered
-from specops.generators.header import generated_from, header, is_generated
+from specops.generators.header import also_generated, generated_from, header, is_generated
 from specops.spec.files import MAX_FILE_BYTES, Unreadable, read_bytes, real_path_inside
 from specops.spec.problems import Problem, SpecError, printable
 
 #: Where generated workflows live; any `specops-*.yml` there with our header is ours.
 WORKFLOW_DIR = ".github/workflows"
 WORKFLOW_GLOB = "specops-*.yml"
+#: The spec's own dvc.yaml, which lists the pipelines' dvc.yaml files rendered with it.
+DVC_FILE = "dvc.yaml"
 #: Temporary files are named `.<target>.<8 hex digits>.specops-tmp` (ignore them in Git).
 TEMP_SUFFIX = ".specops-tmp"
 _TEMP_NAME = re.compile(r"\..+\.[0-9a-f]{8}\.specops-tmp")
@@ -185,10 +187,30 @@ def plan(root: Path, files: Iterable[Rendered], spec_name: str) -> list[Change]:
             old = _ours(stale, spec_name)
             if path not in wanted and old is not None:
                 changes.append(Change(path, Action.DELETE, old, None))
+    changes += _dropped_pipelines(root, changes, wanted, spec_name)
     if problems:
         raise SpecError(problems)
     folders = {PurePosixPath(f).parent.as_posix() for f in wanted} | {WORKFLOW_DIR}
     return changes + leftovers(root, folders)
+
+
+def _dropped_pipelines(
+    root: Path, changes: list[Change], wanted: set[str], spec_name: str
+) -> list[Change]:
+    """The pipelines' dvc.yaml files that the last render wrote (as its dvc.yaml lists them)
+    and that the spec no longer asks for, when they are still as specops generated them."""
+    before = next((c.old for c in changes if c.path == DVC_FILE and c.old is not None), "")
+    dropped = []
+    for path in also_generated(before):
+        if path in wanted or PurePosixPath(path).name != DVC_FILE:
+            continue
+        try:
+            old = _ours(_inside(root, path), spec_name)
+        except SpecError:  # a path that leaves the project is nobody's to remove here
+            continue
+        if old is not None:
+            dropped.append(Change(path, Action.DELETE, old, None))
+    return dropped
 
 
 def _umask() -> int:

@@ -17,9 +17,14 @@ class Rendered:
 
 def render(spec: Spec, spec_name: str) -> list[Rendered]:
     """Every file the spec generates at its maturity level, in a stable order."""
-    from specops.generators.dvc import render_dvc
+    from specops.generators.dvc import render_dvc, render_pipeline
     from specops.generators.github import render_workflows
+    from specops.spec.folders import dvc_file
 
     files = [Rendered("dvc.yaml", render_dvc(spec, spec_name))]
+    files += [
+        Rendered(dvc_file(key), render_pipeline(pipe, spec_name))
+        for key, pipe in spec.pipelines.items()
+    ]
     files += [Rendered(path, text) for path, text in render_workflows(spec, spec_name).items()]
     return files

@@ -6,14 +6,17 @@ from typing import Any
 
 import yaml
 
-from specops.generators.header import header
+from specops.generators.header import also, header
 from specops.spec import scalars
+from specops.spec.folders import dvc_file
 from specops.spec.models import (
     Artifact,
     Dataset,
     Foreach,
+    ModelEntry,
     OneCommand,
     OutOptions,
+    Pipeline,
     PlotDefinition,
     Spec,
     Stage,
@@ -102,17 +105,26 @@ def _dataset(dataset: Dataset) -> dict[str, Any]:
 def to_dvc(spec: Spec) -> dict[str, Any]:
     """The content of dvc.yaml as plain data. Artifacts are the models, then the other
     artifacts, each in spec order."""
-    data: dict[str, Any] = {"vars": list(spec.vars)} if spec.vars else {}
-    if spec.datasets:
-        data["datasets"] = [_dataset(d) for d in spec.datasets]
-    data["stages"] = {name: _entry(s) for name, s in spec.stages.items()}
-    if spec.metrics:
-        data["metrics"] = list(spec.metrics)
-    if spec.params:
-        data["params"] = list(spec.params)
-    if spec.plots:
-        data["plots"] = [_plot(entry) for entry in spec.plots]
-    artifacts = {**spec.models, **spec.artifacts}
+    return _dvc_file(spec, spec.models)
+
+
+def pipeline_to_dvc(pipe: Pipeline) -> dict[str, Any]:
+    """The content of a pipeline's dvc.yaml as plain data, as written (DVC resolves it)."""
+    return _dvc_file(pipe, {})
+
+
+def _dvc_file(source: Spec | Pipeline, models: dict[str, ModelEntry]) -> dict[str, Any]:
+    data: dict[str, Any] = {"vars": list(source.vars)} if source.vars else {}
+    if source.datasets:
+        data["datasets"] = [_dataset(d) for d in source.datasets]
+    data["stages"] = {name: _entry(s) for name, s in source.stages.items()}
+    if source.metrics:
+        data["metrics"] = list(source.metrics)
+    if source.params:
+        data["params"] = list(source.params)
+    if source.plots:
+        data["plots"] = [_plot(entry) for entry in source.plots]
+    artifacts = {**models, **source.artifacts}
     if artifacts:
         data["artifacts"] = {name: _artifact(a) for name, a in artifacts.items()}
     return data
@@ -140,5 +152,12 @@ def dump(data: Any, *, blocks: bool = False) -> str:
 
 
 def render_dvc(spec: Spec, spec_name: str) -> str:
-    """The text of dvc.yaml, opened by the generated-file header."""
-    return header(spec_name) + dump(to_dvc(spec))
+    """The text of dvc.yaml, opened by the generated-file header (and the list of the
+    pipelines' dvc.yaml files rendered with it)."""
+    others = [dvc_file(key) for key in spec.pipelines]
+    return header(spec_name) + also(others) + dump(to_dvc(spec))
+
+
+def render_pipeline(pipe: Pipeline, spec_name: str) -> str:
+    """The text of a pipeline's dvc.yaml in its folder."""
+    return header(spec_name) + dump(pipeline_to_dvc(pipe))

@@ -14,7 +14,7 @@ from specops.generators.header import header
 from specops.generators.pins import uses
 from specops.generators.quoting import yaml_quote
 from specops.spec import SPEC_FILE, Spec
-from specops.spec.models import body
+from specops.spec.folders import all_stages, dvc_files, lock_files
 
 CI_WORKFLOW = ".github/workflows/specops-ci.yml"
 RELEASE_WORKFLOW = ".github/workflows/specops-release.yml"
@@ -79,7 +79,13 @@ def render_workflows(spec: Spec, spec_name: str) -> dict[str, str]:
         "default_spec": SPEC_FILE,
         "spec_arg": _spec_arg(spec_name),
         "timeout_minutes": int(spec.ci.timeout_minutes),
-        "has_plots": bool(spec.plots) or any(body(stage).plots for stage in spec.stages.values()),
+        "has_plots": bool(spec.plots)
+        or any(stage.plots for stage in all_stages(spec))
+        or any(pipe.plots for pipe in spec.pipelines.values()),
+        # What `dvc repro` reproduces (without targets, only the spec's own dvc.yaml and what
+        # it needs) and the locks it writes.
+        "dvc_files": dvc_files(spec),
+        "lock_files": lock_files(spec),
     }
     files = {CI_WORKFLOW: env.get_template("specops-ci.yml.j2").render(values)}
     promotion = spec.promotion

@@ -14,6 +14,23 @@ def header(spec_name: str) -> str:
     return f"{MARK}{name}. Do not edit by hand:\n# change {name} and run `specops render`.\n"
 
 
+#: Opens the line of the spec's own dvc.yaml that lists the other files rendered with it, so that
+#: a later render can remove those the spec no longer asks for.
+ALSO = "# Also generated from it: "
+
+
+def also(paths: list[str]) -> str:
+    """The line listing `paths` (names without spaces: PipelineFolder), or nothing."""
+    return f"{ALSO}{' '.join(paths)}\n" if paths else ""
+
+
+def also_generated(text: str) -> list[str]:
+    """The paths that the line after the header of `text` lists, if it has one."""
+    lines = text.split("\n", 3)
+    third = lines[2] if len(lines) > 3 else ""
+    return third[len(ALSO) :].split() if third.startswith(ALSO) else []
+
+
 def is_generated(text: str) -> bool:
     """Whether `text` starts with the header of some spec."""
     return text.startswith(MARK)

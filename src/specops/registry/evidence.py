@@ -62,10 +62,18 @@ def _load(path: Path) -> Any:
         return None
 
 
-def lineage(root: Path, model_path: str) -> dict[str, Any]:
-    """From dvc.lock: the stage that writes the model, its hash, every path's hash, and the
-    params each stage ran with."""
-    lock = _load(root / "dvc.lock")
+#: A path as a dvc.lock records it, and the prefix of its stages' addresses.
+Where = tuple[str, str]
+
+
+def lineage(
+    root: Path, model_path: str, lock_file: str = "dvc.lock", recorded: Where | None = None
+) -> dict[str, Any]:
+    """From dvc.lock (or the `lock_file` of the pipeline whose stage writes the model): the
+    stage that writes the model, its hash, every path's hash, and the params each stage ran
+    with; `recorded` is the model's path as that file records it, and its stages' prefix."""
+    path_there, prefix = recorded or (model_path, "")
+    lock = _load(root / lock_file)
     stages = lock.get("stages", {}) if isinstance(lock, dict) else {}
     hashes: dict[str, str] = {}
     params: dict[str, Any] = {}
@@ -78,8 +86,8 @@ def lineage(root: Path, model_path: str) -> dict[str, Any]:
                 if isinstance(entry, dict) and "path" in entry:
                     digest = entry.get("md5") or entry.get("etag") or entry.get("checksum")
                     hashes[str(entry["path"])] = str(digest)
-                    if kind == "outs" and entry["path"] == model_path:
-                        model = {"path": model_path, "md5": digest, "stage": name}
+                    if kind == "outs" and entry["path"] == path_there:
+                        model = {"path": model_path, "md5": digest, "stage": f"{prefix}{name}"}
         for file, values in (stage.get("params") or {}).items():
             if isinstance(values, dict):
                 params.setdefault(file, {}).update(values)
@@ -97,10 +105,13 @@ def collect(
     gates: list[dict[str, Any]],
     gates_passed: bool,
     reason: str | None,
+    lock_file: str = "dvc.lock",
+    recorded: Where | None = None,
 ) -> dict[str, Any]:
-    """The evidence of one promotion of `model` at `commit`."""
+    """The evidence of one promotion of `model` at `commit` (see lineage for `lock_file` and
+    `recorded`)."""
     spec_bytes = (root / spec_file).read_bytes()
-    found = lineage(root, model_path)
+    found = lineage(root, model_path, lock_file, recorded)
     return {
         "specops_evidence": EVIDENCE_VERSION,
         "model": model,

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import posixpath
 import re
 from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from specops.spec import pipeline, toplevel
+from specops.spec import folders, pipeline, toplevel
 from specops.spec.context import Context, Unparsable, load_context, params_file
 from specops.spec.files import Unreadable, read_bytes, real_path_inside
 from specops.spec.foreach import foreach_problems, loop_problems
+from specops.spec.limits import Budget, size_problems
 from specops.spec.metrics_files import declared_metrics
 from specops.spec.metrics_files import metrics_files as metrics_files  # re-exported: it lived here
 from specops.spec.models import Spec, path_of
@@ -73,44 +76,89 @@ class Suggestions:
 def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
     """Every problem of a schema-valid spec, in file order."""
     suggest = Suggestions()
-    ctx = load_context(spec.vars, doc, root)
+    budget = Budget()
+    names = folders.dataset_names(spec)
+    own = [n for key, found in names.items() if key is not None for n in found]
+    parts = [check_pipeline(spec, doc, root, suggest, budget, None, own)]
+    broken = folders.folder_problems(spec, doc)
+    problems = [p for found in broken.values() for p in found]
+    problems += folders.dataset_problems(spec, doc)
+    for key in spec.pipelines:
+        if key not in broken:
+            where = folders.folder(key)
+            others = [n for k, found in names.items() if k != key for n in found]
+            view, scoped = folders.as_spec(spec, key), folders.scoped(doc, key)
+            part = check_pipeline(view, scoped, root, suggest, budget, where, others)
+            insts = None if part.insts is None else folders.absolute(part.insts, key)
+            parts.append(dataclasses.replace(part, insts=insts))
+    problems += [p for part in parts for p in part.problems]
+    # The checks across pipelines need every one of them expanded.
+    complete = not broken and all(part.insts is not None for part in parts)
+    insts = [inst for part in parts for inst in part.insts or ()] if complete else None
+    if insts is not None and all(part.graphable for part in parts):
+        outside = list(folders.output_problems(spec, insts, doc))
+        problems += outside or pipeline.graph_problems(insts, doc)
+    problems += [
+        *_expressions(doc, doc.data, ()),
+        *_maturity(spec, doc),
+        *_models(spec, insts, doc, suggest, parts[0].ctx),
+        *_gates(spec, insts, doc, suggest),
+        *_promotion(spec, doc, suggest),
+        *_deploy(spec, doc, suggest),
+    ]
+    # A file in the way of several checks (a Python file that vars and params read) is one
+    # problem, however many of them find it.
+    return sorted(set(problems))
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The problems of one dvc.yaml's stages, and its concrete stages (None when they could not
+    be expanded); `graphable` when nothing found would only cascade in the graph checks."""
+
+    problems: list[Problem]
+    insts: list[pipeline.Instance] | None
+    graphable: bool
+    ctx: Context
+
+
+def check_pipeline(
+    spec: Spec,
+    doc: YamlDoc,
+    root: Path,
+    suggest: Suggestions,
+    budget: Budget,
+    folder: str | None = None,
+    datasets: Collection[str] = (),
+) -> Checked:
+    """The stages of one dvc.yaml: the spec's own, or a pipeline's seen by folders.as_spec;
+    `datasets` names those of the other dvc.yaml files, which its stages may use too."""
+    ctx = load_context(spec.vars, doc, root, folder)
     resolver = Resolver(spec, doc, root, ctx, suggest)
+    resolver.checks = budget.references
     matrices = resolver.matrices
     # A matrix from vars that failed to load would only repeat that problem.
     problems = [*ctx.problems, *([] if ctx.problems else resolver.problems)]
-    problems += _matrices(spec, matrices, resolver.sizes, doc)
+    problems += size_problems(spec, matrices, resolver.sizes, doc, budget)
     problems += foreach_problems(spec, resolver.loops, doc)
     problems += _paths(spec, doc)
     # References are checked once per value they can take, and only on bounded matrices.
     # Top-level `${...}` is resolved again only when the references were checked within bounds.
     checked = not problems
     problems += [] if problems else resolver.check()
+    budget.references = resolver.checks
     values = ctx.data if checked and not resolver.exhausted else None
     # The graph checks assume sane paths and matrices: expand the matrices only when bounded.
     insts = None if problems else list(pipeline.instances(spec, resolver.generate, resolver.text))
-    duplicates = list(_duplicates(spec, matrices, doc))
-    duplicates += name_problems(spec, matrices, doc) if insts is not None else []
+    duplicates = list(_duplicates(spec, resolver.labels, doc))
+    duplicates += name_problems(matrices, resolver.labels, doc) if insts is not None else []
     for name, loop in resolver.loops.items():
         duplicates += loop_problems(name, loop, doc)
     expanded = list(_expanded_paths(spec, insts, doc)) if insts is not None else []
-    problems += expanded
+    problems += [*expanded, *duplicates, *_params(spec, ctx, root, insts, doc, suggest)]
     # Two equal matrix items, or a path out of the repository, would only cascade in the graph.
-    if insts is not None and not duplicates and not expanded:
-        problems += pipeline.graph_problems(insts, doc)
-    problems += [
-        *duplicates,
-        *_expressions(doc, doc.data, ()),
-        *_maturity(spec, doc),
-        *_models(spec, insts, doc, suggest, ctx),
-        *toplevel.problems(spec, doc, values, suggest),
-        *_gates(spec, insts, doc, suggest),
-        *_promotion(spec, doc, suggest),
-        *_deploy(spec, doc, suggest),
-        *_params(spec, ctx, root, insts, doc, suggest),
-    ]
-    # A file in the way of several checks (a Python file that vars and params read) is one
-    # problem, however many of them find it.
-    return sorted(set(problems))
+    problems += toplevel.problems(spec, doc, values, suggest, datasets, insts)
+    return Checked(problems, insts, not duplicates and not expanded, ctx)
 
 
 _EXPRESSION = "must not contain '${{' (GitHub Actions expression syntax)"
@@ -152,44 +200,6 @@ def _expressions(doc: YamlDoc, value: Any, path: KeyPath) -> Iterator[Problem]:
             yield from _expressions(doc, item, (*path, i))
 
 
-def _matrices(
-    spec: Spec,
-    matrices: dict[str, pipeline.Matrix | None],
-    sizes: dict[str, int],
-    doc: YamlDoc,
-) -> Iterator[Problem]:
-    oversized = any(size > pipeline.MAX_MATRIX for size in sizes.values())
-    for name, stage, _ in pipeline.bodies(spec):
-        matrix = matrices.get(name)
-        if stage.matrix is None or matrix is None:
-            continue
-        if not stage.matrix:
-            yield doc.problem(("stages", name, "matrix"), "must name at least one key")
-        for key, values in matrix.items():
-            if not values:
-                yield doc.problem(("stages", name, "matrix", key), "must list at least one value")
-        size = pipeline.matrix_size(matrix)
-        if size > pipeline.MAX_MATRIX:
-            msg = f"expands to {size:,} stages; at most {pipeline.MAX_MATRIX:,} are allowed"
-            yield doc.problem(("stages", name, "matrix"), msg)
-    total = pipeline.stage_count(spec, sizes)
-    if total > pipeline.MAX_STAGES and not oversized:
-        msg = (
-            f"the stages and their matrices make {total:,} stages in all;"
-            f" at most {pipeline.MAX_STAGES:,} are allowed"
-        )
-        yield doc.problem(("stages",), msg, at_key=True)
-    elif (
-        not oversized
-        and (paths := pipeline.expanded_paths(spec, sizes)) > pipeline.MAX_EXPANDED_PATHS
-    ):
-        msg = (
-            f"the stages' deps and outs make {paths:,} paths with matrices expanded;"
-            f" at most {pipeline.MAX_EXPANDED_PATHS:,} are allowed"
-        )
-        yield doc.problem(("stages",), msg, at_key=True)
-
-
 def _spec_paths(spec: Spec) -> Iterator[tuple[str, KeyPath]]:
     for _, stage, base in pipeline.bodies(spec):
         if stage.wdir is not None:
@@ -218,8 +228,8 @@ def _paths(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
         reason = pipeline.path_problem(path)
         if reason:
             yield doc.problem(loc, reason)
-        elif "${" not in path and loc[0] == "stages" and _writes(loc):
-            reason = pipeline.out_problem(path)
+        elif "${" not in path and loc[0] == "stages":
+            reason = _stage_path_problem(path, loc)
             if reason:
                 yield doc.problem(loc, reason)
 
@@ -227,6 +237,14 @@ def _paths(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
 def _writes(loc: KeyPath) -> bool:
     """Whether a stage's path at `loc` is one it writes."""
     return pipeline.stage_field(loc) in ("outs", "metrics", "plots")
+
+
+def _stage_path_problem(path: str, loc: KeyPath) -> str | None:
+    """Why a stage may not read or write a valid repository path at `loc` (not its wdir)."""
+    if pipeline.stage_field(loc) == "wdir":
+        return None
+    written = pipeline.out_problem(path) if _writes(loc) else None
+    return written or pipeline.dvc_file_problem(path)
 
 
 def _expanded_paths(spec: Spec, insts: list[pipeline.Instance], doc: YamlDoc) -> Iterator[Problem]:
@@ -237,9 +255,7 @@ def _expanded_paths(spec: Spec, insts: list[pipeline.Instance], doc: YamlDoc) ->
         for path, loc in (*inst.deps, *inst.outs):
             if loc in reported:
                 continue
-            reason = pipeline.path_problem(path) or (
-                pipeline.out_problem(path) if _writes(loc) else None
-            )
+            reason = pipeline.path_problem(path) or _stage_path_problem(path, loc)
             if reason:
                 reported.add(loc)
                 yield doc.problem(loc, f"in stage {inst.name!r}: {reason}")
@@ -263,7 +279,7 @@ def _repeated(doc: YamlDoc, entries: Iterable[tuple[str, str, KeyPath]]) -> Iter
 
 
 def _duplicates(
-    spec: Spec, matrices: dict[str, pipeline.Matrix | None], doc: YamlDoc
+    spec: Spec, names: dict[str, dict[str, list[str]]], doc: YamlDoc
 ) -> Iterator[Problem]:
     """A repeated entry is always a mistake: DVC tracks a path once, and names two equal
     matrix items alike, so that one stage silently replaces the other."""
@@ -290,8 +306,7 @@ def _duplicates(
                     if pipeline.path_problem(path) is None
                 ),
             )
-        for key, values in (matrices.get(name) or {}).items():
-            fragments = [pipeline.fragment(key, i, v) for i, v in enumerate(values)]
+        for key, fragments in names.get(name, {}).items():
             yield from _repeated(
                 doc, ((f, f, (*base, "matrix", key, i)) for i, f in enumerate(fragments))
             )
@@ -305,7 +320,7 @@ def _duplicates(
 
 def _maturity(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
     have = {
-        "metrics": any(stage.metrics for _, stage, _ in pipeline.bodies(spec)),
+        "metrics": any(stage.metrics for stage in folders.all_stages(spec)),
         "models": bool(spec.models),
         "gates": bool(spec.gates),
         "promotion": spec.promotion is not None,
@@ -457,11 +472,11 @@ def load_params(root: Path) -> YamlDoc | None:
     return None if raw is None else load_yaml(PARAMS_FILE, raw)
 
 
-def _params_path(wdir: str | None, file: str | None) -> str | None:
-    """A params file relative to the repository; None for the spec's own params.yaml, which is
-    also the one of a stage in the spec's folder."""
+def _params_path(wdir: str | None, file: str | None, own: str = PARAMS_FILE) -> str | None:
+    """A params file relative to the repository; None for the dvc.yaml's own params.yaml
+    (`own`), which is also the one of a stage in its folder."""
     path = posixpath.join(wdir, file or PARAMS_FILE) if wdir else file
-    return None if path is None or pipeline.normalize(path) == PARAMS_FILE else path
+    return None if path is None or pipeline.normalize(path) == own else path
 
 
 def _params(
@@ -473,7 +488,7 @@ def _params(
     suggest: Suggestions,
 ) -> Iterator[Problem]:
     refs: list[tuple[str | None, str | None, KeyPath, str]] = [
-        (_params_path(stage.wdir, file), key, (*base, "params", *where), "")
+        (_params_path(stage.wdir, file, ctx.params_path), key, (*base, "params", *where), "")
         for _, stage, base in pipeline.bodies(spec)
         for file, key, where in stage.param_refs
         if "${" not in f"{stage.wdir}{file}{key}"  # checked below with the values put in
@@ -481,7 +496,7 @@ def _params(
     seen: set[tuple[str | None, str | None, KeyPath]] = set()
     for inst in insts or ():
         for file, key, loc in inst.params:
-            file = _params_path(inst.wdir, file)
+            file = _params_path(inst.wdir, file, ctx.params_path)
             if (file, key, loc) not in seen:
                 seen.add((file, key, loc))
                 refs.append((file, key, loc, f"in stage {inst.name!r}: "))
@@ -493,10 +508,11 @@ def _params(
                 continue
             if ctx.params is None:
                 if not reported:
-                    yield doc.problem(loc, f"{PARAMS_FILE} does not exist next to the spec")
+                    where = " next to the spec" if ctx.params_path == PARAMS_FILE else ""
+                    yield doc.problem(loc, f"{ctx.params_path} does not exist{where}")
                 reported.add(loc)
                 continue
-            data, name = ctx.params.data, PARAMS_FILE
+            data, name = ctx.params.data, ctx.params_path
         else:
             # Up to the file's key: stages.a.params[0].FILE, or stages.a.do.params[0].FILE.
             name, file_loc = file, loc[: 6 if loc[2] == "do" else 5]

@@ -38,6 +38,8 @@ class Context:
     sources: dict[tuple[str, ...], str] = field(default_factory=dict)
     #: Files loaded so far: None when whole, else the keys taken, as DVC's `imports`.
     imports: dict[str, list[str] | None] = field(default_factory=dict)
+    #: The params.yaml next to the dvc.yaml, relative to the spec.
+    params_path: str = PARAMS_FILE
     #: How DVC's config says a mapping in `cmd` becomes arguments.
     parsing: Parsing = DEFAULT
 
@@ -204,22 +206,26 @@ def params_file(root: Path, name: str) -> Any:
         return Unreadable(f"cannot read {path!r}: {exc}")
 
 
-def load_context(vars_: list[str | dict[str, Any]], doc: YamlDoc, root: Path) -> Context:
-    """The context of the spec's dvc.yaml; problems are at the `vars` entry that caused them
-    (or in the file they are in) and leave the entry out."""
-    ctx = Context()
+def load_context(
+    vars_: list[str | dict[str, Any]], doc: YamlDoc, root: Path, folder: str | None = None
+) -> Context:
+    """The context of the spec's dvc.yaml, or of the one in `folder`, whose params.yaml and vars
+    files are in that folder (DVC loads a dvc.yaml's context from its own folder); problems are
+    at the `vars` entry that caused them (or in the file they are in) and leave the entry
+    out."""
+    ctx = Context(params_path=posixpath.join(folder, PARAMS_FILE) if folder else PARAMS_FILE)
     ctx.parsing, config_problems = load_parsing(root)
     ctx.problems += config_problems
     try:
-        ctx.params = _read(root, PARAMS_FILE)
+        ctx.params = _read(root, ctx.params_path)
     except SpecError as exc:
         ctx.problems += exc.problems
         ctx.params_readable = False
     if ctx.params is not None and isinstance(ctx.params.data, dict):
         ctx.problems += _unsupported(ctx.params, ctx.params.data, ())
-        _merge(ctx, ctx.data, _strings_only(ctx.params.data), PARAMS_FILE)
-        ctx.imports[PARAMS_FILE] = None
-    _load_vars(ctx, vars_, doc, root, ())
+        _merge(ctx, ctx.data, _strings_only(ctx.params.data), ctx.params_path)
+        ctx.imports[ctx.params_path] = None
+    _load_vars(ctx, vars_, doc, root, (), folder)
     return ctx
 
 
@@ -271,19 +277,23 @@ def stage_context(
     root: Path,
     at: KeyPath | None = None,
     reserved: tuple[str, ...] | None = None,
+    wdir: str | None = None,
 ) -> Context:
     """The context a stage with its own `vars` resolves in: the spec's, and then its vars
     (files relative to its wdir), as DVC clones and extends it per stage. `at` is where the
-    stage's keys are (a foreach stage's under `do`), `reserved` what its vars may not define."""
+    stage's keys are (a foreach stage's under `do`), `reserved` what its vars may not define,
+    `wdir` the stage's wdir resolved (else as written)."""
     own = Context(
         data=dict(ctx.data),  # _merge copies what it changes below the top
         params=ctx.params,
         params_readable=ctx.params_readable,
+        params_path=ctx.params_path,
         sources=dict(ctx.sources),
         imports={path: None if keys is None else list(keys) for path, keys in ctx.imports.items()},
         parsing=ctx.parsing,
     )
     if reserved is None:
         reserved = ("item", "key") if stage.matrix is not None else ()
-    _load_vars(own, stage.vars, doc, root, at or ("stages", name), stage.wdir, reserved)
+    wdir = wdir or stage.wdir
+    _load_vars(own, stage.vars, doc, root, at or ("stages", name), wdir, reserved)
     return own

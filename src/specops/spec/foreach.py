@@ -84,7 +84,8 @@ def _deep(value: Any, scope: Mapping[str, Any], suggest: Suggest, at: KeyPath) -
     return value
 
 
-def _is_reference(text: str) -> bool:
+def is_reference(text: str) -> bool:
+    """Whether `text` is exactly one `${...}`, which DVC resolves to the value itself."""
     matches = list(interpolate.REFERENCE.finditer(text))
     return len(matches) == 1 and matches[0].group(0) == text
 
@@ -103,7 +104,7 @@ def resolve_loop(written: Any, scope: Mapping[str, Any], suggest: Suggest) -> Lo
     if isinstance(written, str):
         exact = [True] * len(found)
     else:
-        exact = [isinstance(w, str) and _is_reference(w) for w in written]
+        exact = [isinstance(w, str) and is_reference(w) for w in written]
     if any(isinstance(v, (list, dict)) for v in found):  # composite items are named by index
         names = [str(i) for i in range(len(found))]
     else:
@@ -112,13 +113,15 @@ def resolve_loop(written: Any, scope: Mapping[str, Any], suggest: Suggest) -> Lo
 
 
 def loop_problems(name: str, loop: Loop, doc: YamlDoc) -> Iterator[Problem]:
-    """Items DVC could not tell apart: a name holding `@` (DVC splits a stage's name from its
-    item's at the last `@`, so it cannot find the stage), or two items of one name (DVC keeps
-    only the last)."""
+    """Items DVC could not tell apart: an empty name or one holding `@` (DVC splits a stage's
+    name from its item's at the last `@`, so it cannot find the stage), or two items of one
+    name (DVC keeps only the last)."""
     base: KeyPath = ("stages", name, "foreach")
     first: dict[str, int] = {}
     for i, (label, where) in enumerate(zip(loop.names, loop.where, strict=True)):
         at = (*base, where)
+        if not label:
+            yield doc.problem(at, empty_name(name), at_key=loop.keyed)
         if "@" in label:
             msg = (
                 f"{label!r} contains '@', which DVC reads as the start of the item's name"
@@ -132,6 +135,11 @@ def loop_problems(name: str, loop: Loop, doc: YamlDoc) -> Iterator[Problem]:
                 " DVC keeps only the last of them"
             )
             yield doc.problem(at, msg)
+
+
+def empty_name(stage: str) -> str:
+    """DVC splits `stage@` into the stage and an empty item name, and asserts it has one."""
+    return f"an item named '' makes a stage named {stage + '@'!r}, which DVC cannot load"
 
 
 def foreach_problems(spec: Spec, loops: Mapping[str, Loop], doc: YamlDoc) -> Iterator[Problem]:

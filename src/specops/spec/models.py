@@ -441,6 +441,29 @@ class Dataset(_Model):
     rev: Text | None = None
 
 
+#: A pipeline's folder, relative to the spec: parts of letters, digits, `.`, `_` and `-`, so
+#: that it can stand in a workflow's `dvc repro` as it is, and in DVC's `folder/dvc.yaml:stage`.
+PipelineFolder = Annotated[
+    str, Field(pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/?$", max_length=256)
+]
+
+
+class Pipeline(_Model):
+    """A dvc.yaml of its own, in a folder: what the spec's top level holds for the dvc.yaml
+    next to it. Paths are relative to the folder, and `${...}` resolves against the folder's
+    params.yaml and the pipeline's own vars, as DVC reads a dvc.yaml in a folder."""
+
+    vars: list[VarsEntry] = []
+    stages: Annotated[dict[StageName, StageEntry], Field(min_length=1)]
+    metrics: list[Text] = []
+    params: list[Text] = []
+    plots: list[TopPlotEntry] = []
+    datasets: list[Dataset] = []
+    artifacts: Annotated[
+        dict[ArtifactName, Artifact], Field(json_schema_extra={"additionalProperties": False})
+    ] = {}
+
+
 class Gate(_Model):
     """A condition on one metric that a model must meet to be released."""
 
@@ -546,6 +569,10 @@ class Spec(_Model):
     #: dvc.yaml's `artifacts:` after the models.
     artifacts: Annotated[
         dict[ArtifactName, Artifact], Field(json_schema_extra={"additionalProperties": False})
+    ] = {}
+    #: More dvc.yaml files, one per folder (relative to the spec), each rendered there.
+    pipelines: Annotated[
+        dict[PipelineFolder, Pipeline], Field(json_schema_extra={"additionalProperties": False})
     ] = {}
     ci: CI = CI()
     governance: Governance | None = None

@@ -32,8 +32,9 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 def normalize(path: str) -> str:
-    """A repository path in one spelling: forward slashes, no `.` parts or trailing slash."""
-    return posixpath.normpath(path.replace("\\", "/"))
+    """A repository path in one spelling: no `.` parts or trailing slash. A backslash stays
+    (path_problem refuses it), as DVC keeps it on Linux, where CI runs."""
+    return posixpath.normpath(path)
 
 
 #: Where a stage may not write: Git's and DVC's own files, and the files specops generates.
@@ -54,6 +55,15 @@ def out_problem(path: str) -> str | None:
     return None
 
 
+def dvc_file_problem(path: str) -> str | None:
+    """Why DVC refuses `path` as a dep or an out: a DVC file, `*.dvc` or a `dvc.yaml` in any
+    folder (`is_valid_filename` in dvc/dvcfile.py)."""
+    norm = normalize(path)
+    if norm.endswith(".dvc") or norm.rsplit("/", 1)[-1] == "dvc.yaml":
+        return f"{path!r} is a DVC file, which DVC takes as neither a dep nor an out"
+    return None
+
+
 def path_problem(path: str) -> str | None:
     """Why `path` is not a usable repository path, or None. The path itself is quoted in the
     message only when it is short enough to read."""
@@ -64,9 +74,14 @@ def path_problem(path: str) -> str | None:
         return f"has {parts:,} parts; a path may have at most {MAX_PATH_PARTS}"
     if path.startswith(("/", "\\")) or _DRIVE.match(path):
         return f"{path!r} must be relative to the repository, not absolute"
-    norm = normalize(path)
+    norm = normalize(path.replace("\\", "/"))  # as Windows reads it: the stricter reading
     if norm == ".." or norm.startswith("../"):
         return f"{path!r} leaves the repository through '..'"
+    if "\\" in path:
+        return (
+            f"{path!r} holds a backslash, which DVC reads as a folder separator on Windows"
+            " only; write '/'"
+        )
     return None
 
 
@@ -87,8 +102,10 @@ def bodies(spec: Spec) -> Iterator[tuple[str, Stage, KeyPath]]:
 
 
 def stage_field(loc: KeyPath) -> Key:
-    """The stage key a location is under: `outs` for stages.a.outs[0] and stages.a.do.outs[0]
-    alike (`do` is no key of a stage itself)."""
+    """The stage key a location is under: `outs` for stages.a.outs[0], stages.a.do.outs[0] and
+    pipelines.p.stages.a.outs[0] alike (`do` is no key of a stage itself)."""
+    if loc[0] == "pipelines":
+        loc = loc[2:]
     return loc[3] if loc[2] == "do" else loc[2]
 
 
@@ -128,9 +145,22 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def fragment(key: str, index: int, value: Any) -> str:
-    """DVC's name for one value of a matrix key: lists and mappings by their key and index."""
-    return f"{key}{index}" if isinstance(value, (list, dict)) else _text(value)
+def fragment(key: str, index: int, value: Any, from_context: bool = False) -> str:
+    """DVC's name for one value of a matrix key: lists and mappings by their key and index. A
+    value taken from `vars` or params.yaml reaches DVC as one of its context nodes, whose
+    `str()` is Python's: `True`, where a written `true` gives `true`."""
+    if isinstance(value, (list, dict)):
+        return f"{key}{index}"
+    return str(value) if from_context else _text(value)
+
+
+#: The name of each value of each key of a resolved matrix, as DVC names them.
+Labels = Mapping[str, Sequence[str]]
+
+
+def labels_of(matrix: Matrix) -> dict[str, list[str]]:
+    """The names of a matrix's values, all written in the spec."""
+    return {k: [fragment(k, i, v) for i, v in enumerate(vs)] for k, vs in matrix.items()}
 
 
 @dataclass(frozen=True)
@@ -147,18 +177,27 @@ class Instance:
     params: tuple[tuple[str | None, str | None, KeyPath], ...] = ()
     #: What the stage in the spec iterates with: "matrix" (or nothing) or "foreach".
     kind: str = "matrix"
+    #: Where the stage is in the spec: ("stages", stage).
+    where: KeyPath = ()
+    #: The params files it reads (params.yaml in its wdir for bare keys): DVC's graph takes
+    #: them as dependencies.
+    params_files: tuple[tuple[str, KeyPath], ...] = ()
 
 
-def items(matrix: Matrix | None) -> Iterator[tuple[str, dict[str, Any] | None]]:
+def items(
+    matrix: Matrix | None, labels: Labels | None = None
+) -> Iterator[tuple[str, dict[str, Any] | None]]:
     """`(name, item)` for each item of a resolved matrix, named as DVC names it
-    (`MatrixDefinition.normalized_iterable`); a plain stage has one item, None, named ""."""
+    (`MatrixDefinition.normalized_iterable`) from `labels` (by default, every value as written
+    in the spec); a plain stage has one item, None, named ""."""
     if not matrix:
         yield "", None
         return
+    names = labels or labels_of(matrix)
     keys = list(matrix)
-    for combo in itertools.product(*(enumerate(v) for v in matrix.values())):
-        label = "-".join(fragment(k, i, v) for k, (i, v) in zip(keys, combo, strict=True))
-        yield label, {k: v for k, (_, v) in zip(keys, combo, strict=True)}
+    for combo in itertools.product(*(range(len(v)) for v in matrix.values())):
+        label = "-".join(names[k][i] for k, i in zip(keys, combo, strict=True))
+        yield label, {k: matrix[k][i] for k, i in zip(keys, combo, strict=True)}
 
 
 def stage_count(spec: Spec, sizes: Mapping[str, int]) -> int:
@@ -191,6 +230,9 @@ def instances(spec: Spec, generate: Generate, resolve: Resolve) -> Iterator[Inst
             for file, key, where in stage.param_refs
             if "${" in f"{stage.wdir}{file}{key}"
         ]
+        files: dict[str, KeyPath] = {}
+        for file, _, where in stage.param_refs:
+            files.setdefault(stage.in_wdir(file or "params.yaml"), (*base, "params", *where))
         wdir = stage.wdir or ""
         for generated, bound in generate(name):
             put = [
@@ -212,6 +254,11 @@ def instances(spec: Spec, generate: Generate, resolve: Resolve) -> Iterator[Inst
                     for file, key, loc in params
                 ),
                 kind,
+                ("stages", name),
+                tuple(
+                    (normalize(resolve(name, f, "params", bound) if "${" in f else f), loc)
+                    for f, loc in files.items()
+                ),
             )
 
 
@@ -237,7 +284,7 @@ def graph_problems(insts: list[Instance], doc: YamlDoc) -> Iterator[Problem]:
         for out, loc in inst.outs:
             other = producer.setdefault(out, inst.name)
             if other != inst.name:
-                same = other.split("@")[0] == inst.stage
+                same = other.rsplit("@", 1)[0] == inst.name.rsplit("@", 1)[0]
                 where = f"another item of the same {inst.kind}" if same else f"stage {other!r}"
                 yield doc.problem(loc, f"{out!r} is also an out of {where}")
     for inst in insts:
@@ -253,7 +300,7 @@ def graph_problems(insts: list[Instance], doc: YamlDoc) -> Iterator[Problem]:
     sorted_outs = sorted(producer)
     graph: dict[Any, set[Any]] = {inst.name: set() for inst in insts}
     for inst in insts:
-        for dep, _ in inst.deps:
+        for dep, _ in (*inst.deps, *inst.params_files):
             owner = producer.get(dep) or next(
                 (producer[a] for a in ancestors(dep) if a in producer), None
             )
@@ -268,9 +315,10 @@ def graph_problems(insts: list[Instance], doc: YamlDoc) -> Iterator[Problem]:
         graphlib.TopologicalSorter(graph).prepare()
     except graphlib.CycleError as exc:
         order = {inst.name: i for i, inst in enumerate(insts)}
+        places = {inst.name: inst.where for inst in insts}
         cycle = [node for node in exc.args[1][:-1] if isinstance(node, str)]
         start = min(range(len(cycle)), key=lambda i: order[cycle[i]])
         # graphlib lists each node before the nodes that need it: in data-flow order already
         loop = [*cycle[start:], *cycle[:start], cycle[start]]
         msg = f"the pipeline has a cycle: {' -> '.join(loop)}"
-        yield doc.problem(("stages", cycle[start].split("@")[0]), msg, at_key=True)
+        yield doc.problem(places[cycle[start]], msg, at_key=True)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from specops.spec.problems import KeyPath, Problem, SpecError
+from specops.spec.scalars import too_long
 from specops.spec.yamlfile import YamlDoc
 
 
@@ -164,6 +165,8 @@ def unsupported(doc: YamlDoc, value: Any, path: KeyPath) -> Iterator[Problem]:
     elif isinstance(value, list):
         for i, item in enumerate(value):
             yield from unsupported(doc, item, (*path, i))
+    elif too_long(value):
+        yield doc.problem(path, str(too_long(value)))
     elif not isinstance(value, _LOADABLE):
         what = _KINDS.get(type(value), f"a value of type {type(value).__name__!r}")
         hint = "; write a list" if isinstance(value, (tuple, set)) else ""

@@ -11,18 +11,20 @@ from typing import Any
 
 from specops.spec import interpolate
 from specops.spec.context import Context, load_context, stage_context
-from specops.spec.foreach import Loop, LoopError, resolve_loop
+from specops.spec.foreach import Loop, LoopError, empty_name, is_reference, resolve_loop
 from specops.spec.interpolate import Suggest, Unresolved
 from specops.spec.models import Foreach, Spec
 from specops.spec.pipeline import (
     MAX_PATH_CHARS,
     Bindings,
     Instance,
+    Labels,
     Matrix,
     bodies,
     fragment,
     instances,
     items,
+    labels_of,
     matrix_size,
 )
 from specops.spec.problems import KeyPath, Problem
@@ -51,6 +53,8 @@ class Resolver:
         self.chars = 0
         #: Whether a bound on the work stopped the checks.
         self.exhausted = False
+        #: How DVC names the values of each matrix, filled in by _matrix.
+        self.labels: dict[str, dict[str, list[str]]] = {}
         self.matrices: dict[str, Matrix | None] = {
             name: self._matrix(name, stage.matrix)
             for name, stage in spec.stages.items()
@@ -73,9 +77,22 @@ class Resolver:
                 reserved: tuple[str, ...] = ("item", "key") if stage.matrix is not None else ()
                 if len(base) > 2:  # DVC reserves what it defines: `key` only over a mapping
                     reserved = ("item", "key") if loop is None or loop.keyed else ("item",)
-                own = stage_context(ctx, name, stage, doc, root, at=base, reserved=reserved)
+                wdir = self._wdir(stage.wdir)
+                own = stage_context(ctx, name, stage, doc, root, base, reserved, wdir)
                 self.problems += own.problems
                 self.stage_data[name] = own.data
+
+    def _wdir(self, wdir: str | None) -> str | None:
+        """A stage's wdir resolved in the spec's values, as DVC resolves it before it loads the
+        stage's vars files from there; as written when it cannot be (its reference is checked
+        on its own)."""
+        if wdir is None or "${" not in wdir:
+            return wdir
+        try:
+            found = interpolate.resolve(wdir, self.ctx.data, "wdir", self.suggest)
+        except Unresolved:
+            return wdir
+        return found if isinstance(found, str) else wdir
 
     @property
     def sizes(self) -> dict[str, int]:
@@ -90,7 +107,7 @@ class Resolver:
             for label, item in loop.generated():
                 yield f"{name}@{label}", loop.bindings(label, item)
             return
-        for label, item in items(self.matrices.get(name)):
+        for label, item in items(self.matrices.get(name), self.labels.get(name)):
             if item is None:
                 yield name, None
             else:
@@ -102,6 +119,7 @@ class Resolver:
         if matrix is None:
             return None
         resolved: dict[str, list[Any]] = {}
+        labels = self.labels.setdefault(name, {})
         for key, values in matrix.items():
             loc: KeyPath = ("stages", name, "matrix", key)
             try:
@@ -111,14 +129,18 @@ class Resolver:
                         what = "text" if isinstance(found, str) else interpolate.kind(found)
                         raise Unresolved(f"must be a list of values; {values!r} is {what}")
                     resolved[key] = found
+                    labels[key] = [fragment(key, i, v, True) for i, v in enumerate(found)]
                 else:
-                    resolved[key] = []
+                    resolved[key], labels[key] = [], []
                     for i, value in enumerate(values):
                         loc = (*loc[:4], i)
+                        exact = isinstance(value, str) and is_reference(value)
                         if isinstance(value, str):
                             value = interpolate.resolve(value, self.ctx.data, None, self.suggest)
                         resolved[key].append(value)
+                        labels[key].append(fragment(key, i, value, exact))
             except Unresolved as exc:
+                labels.pop(key, None)
                 self.problems.append(self.doc.problem(loc, str(exc)))
         return resolved
 
@@ -153,8 +175,10 @@ class Resolver:
                 raw, base = raw["do"], (*base, "do")
             for path, text, is_key in _strings(raw, base, skip="matrix"):
                 field = str(path[len(base)])
+                # DVC resolves wdir before it loads the stage's own vars
+                within = self.ctx.data if field == "wdir" else scope
                 if field != "vars":  # DVC refuses `${` there, as the context reported
-                    self._check_text(text, path, is_key, field, matrix, scope, loop)
+                    self._check_text(text, path, is_key, field, matrix, within, loop)
         for section in ("metrics", "params", "plots", "datasets", "models", "artifacts"):
             data = self.doc.data.get(section) if isinstance(self.doc.data, dict) else None
             for path, text, is_key in _strings(data, (section,), skip=None):
@@ -222,10 +246,8 @@ class Resolver:
                     " keys"
                 )
             # Its length is bounded by the longest name of each part, joined with '-'.
-            longest = [
-                max((len(fragment(k, i, v)) for i, v in enumerate(vs)), default=0)
-                for k, vs in matrix.items()
-            ]
+            # (`True` and `true`, the names of a boolean from vars and as written, are as long)
+            longest = [max(map(len, vs), default=0) for vs in labels_of(matrix).values()]
             yield "x" * (sum(longest) + len(longest) - 1)
             return
         if matrix and keys[0] == "item" and len(keys) > 1:
@@ -318,20 +340,24 @@ def _strings(data: Any, path: KeyPath, skip: str | None) -> Iterator[tuple[KeyPa
 
 
 def name_problems(
-    spec: Spec, matrices: Mapping[str, Matrix | None], doc: YamlDoc
+    matrices: Mapping[str, Matrix | None], labels: Mapping[str, Labels], doc: YamlDoc
 ) -> Iterator[Problem]:
-    """Matrix items DVC could not tell apart: a value whose name holds `@` (DVC splits a
-    stage's name from its item's at the last `@`), or two items whose names, joined with `-`,
-    are the same (DVC keeps only the last). Call only on bounded matrices."""
+    """Matrix items DVC could not tell apart: a value whose name is empty in a matrix of one
+    key, or holds `@` (DVC splits a stage's name from its item's at the last `@`), or two
+    items whose names, joined with `-`, are the same (DVC keeps only the last). Call only on
+    bounded matrices."""
     for name, matrix in matrices.items():
         if not matrix:
             continue
         clean = True
-        for key, values in matrix.items():
-            fragments = [fragment(key, i, v) for i, v in enumerate(values)]
+        names = labels.get(name) or labels_of(matrix)
+        for key, fragments in names.items():
             if len(set(fragments)) < len(fragments):
                 clean = False  # reported as a value listed twice
             for i, text in enumerate(fragments):
+                if not text and len(matrix) == 1:  # with more keys, '-' joins the parts
+                    clean = False
+                    yield doc.problem(("stages", name, "matrix", key, i), empty_name(name))
                 if "@" in text:
                     clean = False
                     msg = (
@@ -342,7 +368,7 @@ def name_problems(
         if not clean:
             continue
         seen: set[str] = set()
-        for label, _ in items(matrix):
+        for label, _ in items(matrix, names):
             if label in seen:
                 msg = (
                     f"two items are both named {name + '@' + label!r} once their values are"
@@ -353,8 +379,9 @@ def name_problems(
             seen.add(label)
 
 
-def expand(spec: Spec, doc: YamlDoc, root: Path) -> list[Instance]:
-    """The concrete stages of a valid spec, as DVC will list them, with their paths resolved."""
-    ctx = load_context(spec.vars, doc, root)
+def expand(spec: Spec, doc: YamlDoc, root: Path, folder: str | None = None) -> list[Instance]:
+    """The concrete stages of a valid spec, as DVC will list them, with their paths resolved;
+    `folder` is the pipeline's, whose context is loaded from there."""
+    ctx = load_context(spec.vars, doc, root, folder)
     resolver = Resolver(spec, doc, root, ctx, lambda _w, _c: "")
     return list(instances(spec, resolver.generate, resolver.text))

@@ -158,6 +158,23 @@ def _timestamp(text: str) -> datetime.date:
 
 _WHAT = {INT: "an integer", FLOAT: "a number", BOOL: "a boolean", TIMESTAMP: "a date"}
 
+#: Python writes no integer of more decimal digits as text (`sys.get_int_max_str_digits`), so
+#: DVC fails on one when it puts it into a string or writes dvc.lock. A decimal one fails to
+#: load already; `0x`, `0o` and `0b` ones load.
+MAX_INT_DIGITS = 4_300
+_TOO_LONG = 10**MAX_INT_DIGITS
+
+
+class TooLong(ValueError):
+    """An integer DVC reads but cannot write out."""
+
+
+def too_long(value: Any) -> str | None:
+    """Why DVC cannot write out `value`, an integer of too many digits, or None."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _TOO_LONG:
+        return f"an integer of more than {MAX_INT_DIGITS:,} digits, which DVC cannot write out"
+    return None
+
 
 def construct(tag: str, text: str) -> Any:
     """The value of a scalar of `tag` written as `text`, as DVC's loader makes it; ValueError
@@ -170,11 +187,17 @@ def construct(tag: str, text: str) -> Any:
         if tag == BOOL:
             return _BOOLS[text.lower()]
         if tag == INT:
-            return _int(text)
+            value = _int(text)
+            reason = too_long(value)
+            if reason:
+                raise TooLong(f"{text[:60]!r} is {reason}")
+            return value
         if tag == FLOAT:
             return _float(text)
         if tag == TIMESTAMP:
             return _timestamp(text)
+    except TooLong:
+        raise
     except (KeyError, ValueError) as exc:
         raise ValueError(f"{text[:60]!r} is not {_WHAT[tag]}") from exc
     raise ValueError(f"unsupported YAML tag {tag!r}")

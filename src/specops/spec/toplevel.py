@@ -14,7 +14,7 @@ from specops.spec import interpolate
 from specops.spec.context import load_context
 from specops.spec.interpolate import Suggest, Unresolved
 from specops.spec.models import ARTIFACT_NAME, ARTIFACT_NAME_RULE, Spec, plot_id
-from specops.spec.pipeline import bodies, path_problem
+from specops.spec.pipeline import Instance, bodies, path_problem
 from specops.spec.problems import KeyPath, Problem
 from specops.spec.yamlfile import YamlDoc
 
@@ -157,7 +157,12 @@ def _plot_ids(spec: Spec, doc: YamlDoc, data: Mapping[str, Any] | None) -> Itera
 
 
 def _datasets(
-    spec: Spec, doc: YamlDoc, data: Mapping[str, Any] | None, suggest: Suggest
+    spec: Spec,
+    doc: YamlDoc,
+    data: Mapping[str, Any] | None,
+    suggest: Suggest,
+    elsewhere: Iterable[str],
+    insts: list[Instance] | None,
 ) -> Iterator[Problem]:
     names = []
     for i, dataset in enumerate(spec.datasets):
@@ -170,15 +175,25 @@ def _datasets(
         if isinstance(value, str):
             names.append((value, dataset.name, ("datasets", i, "name"), False))
     yield from _twice(doc, names, "the name of two datasets")  # DVC keeps the last one
-    known = [name for name, *_ in names]
-    for _, stage, base in bodies(spec):
-        for i, dep in enumerate(stage.deps):
-            if "${" in dep or urlparse(dep).scheme != "ds":
-                continue
-            name = urlparse(dep).netloc
-            if name not in known:
-                msg = f"{dep!r} names no dataset of `datasets`{suggest(name, known)}"
-                yield doc.problem((*base, "deps", i), msg)
+    known = [*(name for name, *_ in names), *elsewhere]  # DVC's datasets are the repository's
+    # Each dependency as written, then those with `${...}` in each stage generated from them.
+    deps: list[tuple[str, KeyPath, str]] = [
+        (dep, (*base, "deps", i), "")
+        for _, stage, base in bodies(spec)
+        for i, dep in enumerate(stage.deps)
+        if "${" not in dep
+    ]
+    reported: set[KeyPath] = set()
+    for inst in insts or ():
+        deps += [(dep, loc, f"in stage {inst.name!r}: ") for dep, loc in inst.deps]
+    for dep, loc, where in deps:
+        if loc in reported or urlparse(dep).scheme != "ds":
+            continue
+        name = urlparse(dep).netloc
+        if name not in known:
+            reported.add(loc)
+            msg = f"{where}{dep!r} names no dataset of `datasets`{suggest(name, known)}"
+            yield doc.problem(loc, msg)
 
 
 def _artifact_names(spec: Spec, doc: YamlDoc, data: Mapping[str, Any] | None) -> Iterator[Problem]:
@@ -207,15 +222,21 @@ def _artifact_names(spec: Spec, doc: YamlDoc, data: Mapping[str, Any] | None) ->
 
 
 def problems(
-    spec: Spec, doc: YamlDoc, data: Mapping[str, Any] | None, suggest: Suggest
+    spec: Spec,
+    doc: YamlDoc,
+    data: Mapping[str, Any] | None,
+    suggest: Suggest,
+    elsewhere: Iterable[str] = (),
+    insts: list[Instance] | None = None,
 ) -> list[Problem]:
     """Every problem of the top-level sections that the general checks do not cover; `data`
-    holds the spec's values for `${...}`."""
+    holds the spec's values for `${...}`, `elsewhere` the datasets of the other dvc.yaml
+    files, `insts` the stages with their values put in."""
     files = [*_plot_files(spec, data), *_artifact_paths(spec)]
     return [
         *_path_problems(doc, data, files, as_written=True),
         *_path_problems(doc, data, _resolved_only(spec), as_written=False),
         *_plot_ids(spec, doc, data),
-        *_datasets(spec, doc, data, suggest),
+        *_datasets(spec, doc, data, suggest, elsewhere, insts),
         *_artifact_names(spec, doc, data),
     ]

@@ -223,7 +223,8 @@ class _Builder:
             return scalars.construct(node.tag, node.value)
         except ValueError as exc:
             implicit = not node.style and scalars.resolve(node.value) == node.tag
-            hint = "; quote it if it is text" if implicit else ""
+            fits = not isinstance(exc, scalars.TooLong)
+            hint = "; quote it if it is text" if implicit and fits else ""
             self.problems.append(self.doc.problem(path, f"invalid value: {exc}{hint}"))
             return None
 
