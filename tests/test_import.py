@@ -10,9 +10,7 @@ import pytest
 
 from specops import commands, importing, writer
 from specops.cli import main
-from specops.importing.convert import DVC_KEYS, DVC_STAGE_KEYS, PIPELINES
-from specops.spec import Spec, SpecError
-from specops.spec.schema_errors import fields_at
+from specops.spec import SpecError
 from tests.conftest import build_tree
 from tests.dvcsnapshot import differences, snapshot
 from tests.gitrepo import git
@@ -248,42 +246,6 @@ def test_problems_point_into_the_dvc_yaml_and_nothing_is_written(
     with pytest.raises(SpecError) as exc:
         commands.import_(root / "specops.yaml")
     assert problems(exc) == [expected]
-    untouched(root, files)
-
-
-def test_a_dvc_yaml_key_specops_cannot_express_yet_is_refused_where_it_is(
-    tmp_path: Path,
-) -> None:
-    top = [key for key in DVC_KEYS if key not in Spec.model_fields]
-    stage = [k for k in (*DVC_STAGE_KEYS, "foreach") if k not in fields_at(Spec, ("stages",))]
-    if top:
-        text, at, keypath = f"stages:\n  a:\n    cmd: x\n{top[0]}: []\n", "4:1", top[0]
-    elif stage:
-        text, at = f"stages:\n  a:\n    cmd: x\n    {stage[0]}: [a]\n    do: {{cmd: y}}\n", "4:5"
-        keypath = f"stages.a.{stage[0]}"
-    else:
-        pytest.skip("specops expresses every key of dvc.yaml")
-    files = {"dvc.yaml": text}
-    root = project(tmp_path, files)
-    with pytest.raises(SpecError) as exc:
-        commands.import_(root / "specops.yaml")
-    assert problems(exc) == [
-        f"dvc.yaml:{at}: error: {keypath}: specops cannot express this dvc.yaml key yet,"
-        " so the file cannot be imported"
-    ]
-    untouched(root, files)
-
-
-@pytest.mark.skipif(PIPELINES in Spec.model_fields, reason="specops renders subfolder dvc.yaml")
-def test_a_dvc_yaml_in_a_subfolder_waits_for_pipelines(tmp_path: Path) -> None:
-    files = {**PIPELINE, "nlp/dvc.yaml": "stages:\n  b:\n    cmd: y\n"}
-    root = project(tmp_path, files)
-    with pytest.raises(SpecError) as exc:
-        commands.import_(root / "specops.yaml")
-    assert problems(exc) == [
-        "nlp/dvc.yaml: error: a dvc.yaml in a subfolder cannot be imported: this version of"
-        " specops renders only the dvc.yaml next to the spec"
-    ]
     untouched(root, files)
 
 
@@ -560,3 +522,86 @@ def test_comments_are_found_alike_with_or_without_the_scanner() -> None:
         (15, 0, "# the end", True),
     ]
     assert found == _between_tokens(text)
+
+
+NLP = """\
+# The NLP pipeline
+vars:
+  - {model: bert}
+stages:
+  tokenize:
+    cmd: |
+      python tokenize.py \\
+        --model ${model}
+    deps: [../data/raw.txt]
+    outs: [tokens]
+"""
+
+
+def test_a_dvc_yaml_in_a_subfolder_is_a_pipelines_entry(tmp_path: Path) -> None:
+    files = {**PIPELINE, "nlp/dvc.yaml": NLP, "nlp/params.yaml": "lr: 1\n"}
+    root = project(tmp_path / "p", files)
+    before = snapshot(root, status=False)
+    result = commands.import_(root / "specops.yaml")
+    assert differences(before, snapshot(root, status=False)) == []
+    assert [(i.path, i.stages, i.comments) for i in result.imported] == [
+        ("dvc.yaml", 1, 0),
+        ("nlp/dvc.yaml", 1, 1),
+    ]
+    nlp = "".join(f"    {line}" for line in NLP.splitlines(keepends=True))
+    assert (root / "specops.yaml").read_text() == (
+        "version: 1\nname: p\nmaturity: 0\n\n"
+        + PIPELINE["dvc.yaml"]
+        + "\npipelines:\n  nlp:\n"
+        + nlp
+    )
+    assert commands.render(root / "specops.yaml", check=True).stale == []
+
+
+def test_problems_of_a_subfolder_dvc_yaml_point_into_it(tmp_path: Path) -> None:
+    nlp = NLP.replace("[tokens]", "[../../tokens]")
+    files = {**PIPELINE, "nlp/dvc.yaml": nlp}
+    root = project(tmp_path, files)
+    with pytest.raises(SpecError) as exc:
+        commands.import_(root / "specops.yaml")
+    assert problems(exc) == [
+        "nlp/dvc.yaml:10:12: error: stages.tokenize.outs[0]: 'nlp/../../tokens' leaves the"
+        " repository through '..'"
+    ]
+    untouched(root, files)
+
+
+def test_a_subfolder_dvc_yaml_that_cannot_be_copied_is_dumped(tmp_path: Path) -> None:
+    files = {**PIPELINE, "nlp/dvc.yaml": "---\n" + NLP}
+    root = project(tmp_path / "p", files)
+    result = commands.import_(root / "specops.yaml")
+    assert not result.as_written
+    assert (root / "specops.yaml").read_text() == textwrap.dedent(
+        """\
+        version: 1
+        name: p
+        maturity: 0
+
+        stages:
+          a:
+            cmd: x
+            outs:
+            - a.bin
+
+        pipelines:
+          nlp:
+            # The NLP pipeline
+            vars:
+            - model: bert
+            stages:
+              tokenize:
+                cmd: |
+                  python tokenize.py \\
+                    --model ${model}
+                deps:
+                - ../data/raw.txt
+                outs:
+                - tokens
+        """
+    )
+    assert commands.render(root / "specops.yaml", check=True).stale == []

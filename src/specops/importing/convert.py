@@ -23,8 +23,6 @@ from specops.spec.problems import KeyPath, Problem, SpecError
 from specops.spec.schema_errors import describe, fields_at
 from specops.spec.yamlfile import YamlDoc, decode, load_yaml
 
-from .find import DVC_FILE
-
 #: Where the dvc.yaml of a subfolder goes in the spec.
 PIPELINES = "pipelines"
 #: The keys of DVC 3's dvc.yaml (dvc/schema.py: MULTI_STAGE_SCHEMA, STAGE_DEFINITION, FOREACH_IN).
@@ -118,17 +116,6 @@ def key_problems(source: Source) -> list[Problem]:
             body, spec_body = (*at, "do"), (*spec_at, "do")
             problems += _check_keys(doc, stage.get("do"), body, DVC_STAGE_KEYS, spec_body)
     return problems
-
-
-def subfolder_problems(sources: list[Source]) -> list[Problem]:
-    """A dvc.yaml in a subfolder needs the spec's `pipelines`."""
-    if PIPELINES in Spec.model_fields:
-        return []
-    msg = (
-        "a dvc.yaml in a subfolder cannot be imported: this version of specops renders only"
-        f" the {DVC_FILE} next to the spec"
-    )
-    return [Problem.plain(s.path, msg) for s in sources if s.prefix]
 
 
 def spec_data(name: str, maturity: int, sources: list[Source]) -> dict[str, Any]:

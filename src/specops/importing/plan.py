@@ -24,7 +24,7 @@ from specops.spec.problems import KeyPath, Problem, SpecError, format_keypath
 from specops.spec.yamlfile import YamlDoc, load_yaml
 
 from . import spectext
-from .convert import Sources, key_problems, read_source, spec_data, subfolder_problems
+from .convert import Sources, key_problems, read_source, spec_data
 from .find import DVC_FILE, pipeline_files
 
 
@@ -76,12 +76,8 @@ def _sources(root: Path, spec_name: str) -> Sources:
             files.append(read_source(root, path, spec_name))
         except SpecError as exc:
             problems += exc.problems
-    found = subfolder_problems(files)
-    problems += found
-    refused = {p.file for p in found}
     for source in files:
-        if source.path not in refused:
-            problems += key_problems(source)
+        problems += key_problems(source)
     if problems:
         raise SpecError(problems)
     return Sources(files)
