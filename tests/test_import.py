@@ -605,3 +605,15 @@ def test_a_subfolder_dvc_yaml_that_cannot_be_copied_is_dumped(tmp_path: Path) ->
         """
     )
     assert commands.render(root / "specops.yaml", check=True).stale == []
+
+
+def test_pipelines_only_in_subfolders_cannot_be_adopted(tmp_path: Path) -> None:
+    files = {"nlp/dvc.yaml": NLP}
+    root = project(tmp_path, files)
+    with pytest.raises(SpecError) as exc:
+        commands.import_(root / "specops.yaml")
+    assert problems(exc) == [
+        "dvc.yaml: error: does not exist: the spec's own `stages` render the dvc.yaml next to"
+        " it, so specops cannot adopt a project whose pipelines are all in subfolders"
+    ]
+    untouched(root, files)

@@ -76,6 +76,12 @@ def _sources(root: Path, spec_name: str) -> Sources:
             files.append(read_source(root, path, spec_name))
         except SpecError as exc:
             problems += exc.problems
+    if paths[0] != DVC_FILE and Spec.model_fields["stages"].is_required():
+        msg = (
+            "does not exist: the spec's own `stages` render the dvc.yaml next to it, so"
+            " specops cannot adopt a project whose pipelines are all in subfolders"
+        )
+        problems.append(Problem.plain(DVC_FILE, msg))
     for source in files:
         problems += key_problems(source)
     if problems:
