@@ -89,6 +89,7 @@ FAST_COMMANDS = {
     "render": (["render"], 0, "dvc.yaml: create\n.github/workflows/specops-ci.yml: create\n"),
     "render --check": (["render", "--check"], 0, "5 generated file(s) up to date\n"),
     "schema": (["schema"], 0, '"title": "specops.yaml"'),
+    "import": (["import"], 0, "dvc.yaml: imported, 3 stage(s); now rendered from specops.yaml\n"),
 }
 MODULES = "loaded modules: "
 
@@ -116,6 +117,12 @@ def test_fast_commands_import_nothing_heavy(name: str, tmp_path: Path) -> None:
         (tmp_path / "specops.yaml").write_text(spec)
     if name == "render --check":
         subprocess.run([sys.executable, "-m", "specops", "render"], cwd=tmp_path, check=True)
+    if name == "import":  # the repository's pipeline as a DVC project that specops does not know
+        subprocess.run([sys.executable, "-m", "specops", "render"], cwd=tmp_path, check=True)
+        dvc_yaml = (tmp_path / "dvc.yaml").read_text().split("\n", 2)[2]  # without the header
+        (tmp_path / "dvc.yaml").write_text(dvc_yaml)
+        (tmp_path / "specops.yaml").unlink()
+        shutil.rmtree(tmp_path / ".github")
     result = subprocess.run(
         [sys.executable, "-c", PROBE, *args],
         cwd=tmp_path,
