@@ -1,7 +1,7 @@
 """dvc.yaml files as the data of a spec, remembering where each part came from.
 
-The spec's keys are dvc.yaml's, so a dvc.yaml is copied as it is: the root one to the spec's top
-level, one in a subfolder under `pipelines: {FOLDER: ...}`. What specops's schema has no key for
+The spec's keys are dvc.yaml's, so a dvc.yaml's data is the spec's: the root one at the spec's
+top level, one in a subfolder under `pipelines: {FOLDER: ...}`. What specops's schema has no key for
 is refused here, at its position in the dvc.yaml; everything else is left to the spec's own
 validation, whose problems are mapped back (`Sources.locate`).
 """
@@ -61,8 +61,8 @@ def read_source(root: Path, path: str, spec_name: str) -> Source:
     if raw is None:
         raise _plain(path, "cannot read: No such file or directory")
     text = decode(path, raw)
-    if is_generated(text) and os.path.lexists(root / generated_from(text)):
-        owner = generated_from(text)
+    owner = generated_from(text) if is_generated(text) else None
+    if owner is not None and os.path.lexists(root / owner):  # a spec that renders it is there
         msg = f"is generated from {owner!r} already; change that spec and run `specops render`"
         raise _plain(path, msg)
     doc = load_yaml(path, raw)
