@@ -125,6 +125,51 @@ def test_folders_stay_in_the_repository_and_apart(root: Path) -> None:
     )
 
 
+def test_a_folder_that_dvc_repro_would_read_as_an_option_is_refused(root: Path) -> None:
+    body = """\
+        stages:
+          a: {cmd: run}
+        pipelines:
+          -x: {stages: {a: {cmd: run}}}
+          nlp/../--all: {stages: {a: {cmd: run}}}
+          nlp/-x: {stages: {a: {cmd: run}}}
+        """
+    assert errors(body, root) == [
+        "specops.yaml:7:3: error: pipelines.-x: '-x' starts with '-', which `dvc repro -x/dvc.yaml`"
+        " would read as an option",
+        "specops.yaml:8:3: error: pipelines.nlp/../--all: '--all' starts with '-', which"
+        " `dvc repro --all/dvc.yaml` would read as an option",
+    ]
+
+
+def test_a_folder_reached_through_a_link_or_a_file_is_refused(root: Path) -> None:
+    (root / "real").mkdir()
+    (root / "cv").symlink_to("real")
+    (root / "up").symlink_to(".")
+    (root / "nlp/sub").symlink_to("..")
+    (root / "file.txt").write_text("x")
+    body = """\
+        stages:
+          a: {cmd: run}
+        pipelines:
+          cv: {stages: {a: {cmd: run}}}
+          up: {stages: {a: {cmd: run}}}
+          nlp/sub/x: {stages: {a: {cmd: run}}}
+          file.txt/x: {stages: {a: {cmd: run}}}
+          real: {stages: {a: {cmd: run}}}
+        """
+    link = (
+        "is a symbolic link; DVC finds a dvc.yaml only where the link points, and `dvc repro`"
+        " fails on one reached through it"
+    )
+    assert errors(body, root) == [
+        f"specops.yaml:7:3: error: pipelines.cv: 'cv' {link}",
+        f"specops.yaml:8:3: error: pipelines.up: 'up' {link}",
+        f"specops.yaml:9:3: error: pipelines.nlp/sub/x: 'nlp/sub' {link}",
+        "specops.yaml:10:3: error: pipelines.file.txt/x: 'file.txt' is a file, not a folder",
+    ]
+
+
 def test_a_pipeline_may_not_be_in_an_output(root: Path) -> None:
     body = """\
         stages:
