@@ -435,3 +435,54 @@ def test_a_pipelines_plots_datasets_and_artifacts_are_its_own(root: Path) -> Non
             path: s3://bucket/model
         """
     )
+
+
+#: Runs `specops render` and kills it (SIGKILL) at its Nth rename, replace or removal.
+_KILLED_AT = """\
+import os, signal, sys
+from pathlib import Path
+from specops.commands import render
+calls = 0
+def killing(real):
+    def call(*args, **kwargs):
+        global calls
+        calls += 1
+        if calls == int(sys.argv[1]):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(*args, **kwargs)
+    return call
+os.rename, os.replace, os.unlink = (killing(f) for f in (os.rename, os.replace, os.unlink))
+render(Path("specops.yaml").resolve())
+"""
+
+
+def test_a_render_killed_at_any_point_leaves_whole_files_that_the_next_one_cleans_up(
+    root: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    dropped = SPEC.replace("  ./cv/:\n    stages:\n      b: {cmd: run}\n", "")
+    dropped = dropped.replace("train ${size}", "train ${size} again")
+    (root / "specops.yaml").write_text(SPEC)
+    render(root / "specops.yaml")
+    before = {p: (root / p).read_text() for p in ("dvc.yaml", "nlp/dvc.yaml", "cv/dvc.yaml")}
+    spec, _ = parse_spec("specops.yaml", dropped.encode(), root)
+    after = {f.path: f.text for f in render_files(spec, "specops.yaml")} | {"cv/dvc.yaml": None}
+    kill = 0
+    while True:
+        kill += 1
+        (root / "specops.yaml").write_text(dropped)
+        run = subprocess.run([sys.executable, "-c", _KILLED_AT, str(kill)], cwd=root)
+        for path, old in before.items():
+            text = (root / path).read_text() if (root / path).exists() else None
+            assert text in (old, after[path]), (kill, path)
+        if run.returncode == 0:
+            break
+        assert run.returncode == -9
+        render(root / "specops.yaml")
+        assert sorted(p.name for p in root.rglob("*.specops-tmp")) == [], kill
+        assert render(root / "specops.yaml", check=True).stale == []
+        (root / "specops.yaml").write_text(SPEC)  # back to the start for the next kill
+        render(root / "specops.yaml")
+    assert kill > 3
