@@ -381,7 +381,7 @@ def test_a_dvc_yaml_that_git_ignores_is_not_a_pipeline_as_for_dvc(
     git(root, "init", "-q")
     run(root, "dvc", "init", "-q")
     # DVC collects the pipelines of the folders Git does not ignore only.
-    from dvc.repo import Repo
+    from dvc.repo import Repo  # type: ignore[import-untyped]
 
     with Repo(str(root)) as repo:
         found = [Path(s.path).relative_to(root).as_posix() for s in repo.index.stages]
