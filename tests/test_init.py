@@ -364,3 +364,32 @@ def test_the_scaffold_is_what_init_writes_into_an_empty_folder(tmp_path: Path) -
         ".gitignore",
     ]
     assert files[1].text == OUR_PARAMS
+
+
+def test_a_dvc_yaml_that_git_ignores_is_not_a_pipeline_as_for_dvc(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pipeline = "stages:\n  s:\n    cmd: run\n"
+    root = build_tree(
+        tmp_path,
+        {
+            ".gitignore": ".venv/\n",
+            ".venv/lib/pkg/dvc.yaml": pipeline,
+            "node_modules/pkg/dvc.yaml": pipeline,
+        },
+    )
+    git(root, "init", "-q")
+    run(root, "dvc", "init", "-q")
+    # DVC collects the pipelines of the folders Git does not ignore only.
+    from dvc.repo import Repo  # type: ignore[import-untyped]
+
+    with Repo(str(root)) as repo:
+        found = [Path(s.path).relative_to(root).as_posix() for s in repo.index.stages]
+    assert found == ["node_modules/pkg/dvc.yaml"]
+    assert init(root) == 2
+    assert capsys.readouterr().err == (
+        "node_modules/pkg/dvc.yaml: error: is a DVC pipeline in a folder of this project;"
+        " run `specops import` to adopt it\n"
+    )
+    (root / ".gitignore").write_text(".venv/\nnode_modules\n")
+    assert init(root) == 0

@@ -125,6 +125,51 @@ def test_folders_stay_in_the_repository_and_apart(root: Path) -> None:
     )
 
 
+def test_a_folder_that_dvc_repro_would_read_as_an_option_is_refused(root: Path) -> None:
+    body = """\
+        stages:
+          a: {cmd: run}
+        pipelines:
+          -x: {stages: {a: {cmd: run}}}
+          nlp/../--all: {stages: {a: {cmd: run}}}
+          nlp/-x: {stages: {a: {cmd: run}}}
+        """
+    assert errors(body, root) == [
+        "specops.yaml:7:3: error: pipelines.-x: '-x' starts with '-', which `dvc repro -x/dvc.yaml`"
+        " would read as an option",
+        "specops.yaml:8:3: error: pipelines.nlp/../--all: '--all' starts with '-', which"
+        " `dvc repro --all/dvc.yaml` would read as an option",
+    ]
+
+
+def test_a_folder_reached_through_a_link_or_a_file_is_refused(root: Path) -> None:
+    (root / "real").mkdir()
+    (root / "cv").symlink_to("real")
+    (root / "up").symlink_to(".")
+    (root / "nlp/sub").symlink_to("..")
+    (root / "file.txt").write_text("x")
+    body = """\
+        stages:
+          a: {cmd: run}
+        pipelines:
+          cv: {stages: {a: {cmd: run}}}
+          up: {stages: {a: {cmd: run}}}
+          nlp/sub/x: {stages: {a: {cmd: run}}}
+          file.txt/x: {stages: {a: {cmd: run}}}
+          real: {stages: {a: {cmd: run}}}
+        """
+    link = (
+        "is a symbolic link; DVC finds a dvc.yaml only where the link points, and `dvc repro`"
+        " fails on one reached through it"
+    )
+    assert errors(body, root) == [
+        f"specops.yaml:7:3: error: pipelines.cv: 'cv' {link}",
+        f"specops.yaml:8:3: error: pipelines.up: 'up' {link}",
+        f"specops.yaml:9:3: error: pipelines.nlp/sub/x: 'nlp/sub' {link}",
+        "specops.yaml:10:3: error: pipelines.file.txt/x: 'file.txt' is a file, not a folder",
+    ]
+
+
 def test_a_pipeline_may_not_be_in_an_output(root: Path) -> None:
     body = """\
         stages:
@@ -390,3 +435,54 @@ def test_a_pipelines_plots_datasets_and_artifacts_are_its_own(root: Path) -> Non
             path: s3://bucket/model
         """
     )
+
+
+#: Runs `specops render` and kills it (SIGKILL) at its Nth rename, replace or removal.
+_KILLED_AT = """\
+import os, signal, sys
+from pathlib import Path
+from specops.commands import render
+calls = 0
+def killing(real):
+    def call(*args, **kwargs):
+        global calls
+        calls += 1
+        if calls == int(sys.argv[1]):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(*args, **kwargs)
+    return call
+os.rename, os.replace, os.unlink = (killing(f) for f in (os.rename, os.replace, os.unlink))
+render(Path("specops.yaml").resolve())
+"""
+
+
+def test_a_render_killed_at_any_point_leaves_whole_files_that_the_next_one_cleans_up(
+    root: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    dropped = SPEC.replace("  ./cv/:\n    stages:\n      b: {cmd: run}\n", "")
+    dropped = dropped.replace("train ${size}", "train ${size} again")
+    (root / "specops.yaml").write_text(SPEC)
+    render(root / "specops.yaml")
+    before = {p: (root / p).read_text() for p in ("dvc.yaml", "nlp/dvc.yaml", "cv/dvc.yaml")}
+    spec, _ = parse_spec("specops.yaml", dropped.encode(), root)
+    after = {f.path: f.text for f in render_files(spec, "specops.yaml")} | {"cv/dvc.yaml": None}
+    kill = 0
+    while True:
+        kill += 1
+        (root / "specops.yaml").write_text(dropped)
+        run = subprocess.run([sys.executable, "-c", _KILLED_AT, str(kill)], cwd=root)
+        for path, old in before.items():
+            text = (root / path).read_text() if (root / path).exists() else None
+            assert text in (old, after[path]), (kill, path)
+        if run.returncode == 0:
+            break
+        assert run.returncode == -9
+        render(root / "specops.yaml")
+        assert sorted(p.name for p in root.rglob("*.specops-tmp")) == [], kill
+        assert render(root / "specops.yaml", check=True).stale == []
+        (root / "specops.yaml").write_text(SPEC)  # back to the start for the next kill
+        render(root / "specops.yaml")
+    assert kill > 3

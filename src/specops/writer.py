@@ -10,6 +10,7 @@ Temporary files end in TEMP_SUFFIX: a later render removes any that a killed run
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -272,8 +273,16 @@ class _Transaction:
                 shutil.copy2(target, kept)
                 self.kept[target] = kept
         else:  # set aside, so that a later failure can put it back
-            aside = _temp_beside(target)
-            os.rename(target, aside)
+            # Next to the spec's dvc.yaml, whose folder every render searches for what a
+            # killed one left: the folder of a dropped pipeline is searched no more.
+            aside = _temp_beside(self.root / target.name)
+            try:
+                os.rename(target, aside)
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+                aside = _temp_beside(target)  # another file system: beside it, then
+                os.rename(target, aside)
             self.set_aside.append((target, aside))
 
     def roll_back(self, replaced: Iterable[Path] = ()) -> None:

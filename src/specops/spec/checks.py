@@ -80,7 +80,7 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
     names = folders.dataset_names(spec)
     own = [n for key, found in names.items() if key is not None for n in found]
     parts = [check_pipeline(spec, doc, root, suggest, budget, None, own)]
-    broken = folders.folder_problems(spec, doc)
+    broken = folders.folder_problems(spec, doc, root)
     problems = [p for found in broken.values() for p in found]
     problems += folders.dataset_problems(spec, doc)
     for key in spec.pipelines:

@@ -5,7 +5,9 @@ the repository (overlapping outs, cycles, models and gates) see every stage alik
 from __future__ import annotations
 
 import dataclasses
+import os
 import posixpath
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,9 +169,29 @@ def all_stages(spec: Spec) -> Iterator[Stage]:
             yield entry.do if isinstance(entry, Foreach) else entry
 
 
-def folder_problems(spec: Spec, doc: YamlDoc) -> dict[str, list[Problem]]:
+def _on_disk_problem(root: Path, where: str) -> str | None:
+    """Why the folder `where` cannot hold a pipeline as it is on disk: it or a folder above it
+    is a symbolic link (DVC collects a dvc.yaml where the link points, under that name only,
+    and `dvc repro link/dvc.yaml` fails), or a file. A folder not there yet is fine."""
+    for part in reversed((where, *pipeline.ancestors(where))):
+        try:
+            mode = os.lstat(root / part).st_mode
+        except OSError:  # missing, or not searchable: render creates it or reports it
+            return None
+        if stat.S_ISLNK(mode):
+            return (
+                f"{part!r} is a symbolic link; DVC finds a dvc.yaml only where the link points,"
+                " and `dvc repro` fails on one reached through it"
+            )
+        if not stat.S_ISDIR(mode):
+            return f"{part!r} is a file, not a folder"
+    return None
+
+
+def folder_problems(spec: Spec, doc: YamlDoc, root: Path) -> dict[str, list[Problem]]:
     """What is wrong with each pipeline's folder itself: outside the repository, the spec's
-    own, inside Git's or DVC's files, or named by another entry already."""
+    own, inside Git's or DVC's files, named by another entry already, one that `dvc repro`
+    would take for an option, or a link or a file on disk."""
     found: dict[str, list[Problem]] = {}
     first: dict[str, str] = {}
     for key in spec.pipelines:
@@ -184,6 +206,14 @@ def folder_problems(spec: Spec, doc: YamlDoc) -> dict[str, list[Problem]]:
             line = doc.problem(("pipelines", first[where]), "", at_key=True).line
             reason = f"{key!r} is the folder {first[where]!r} again (line {line})"
         first.setdefault(where, key)
+        if reason is None and where.startswith("-"):
+            # CI and the README name each dvc.yaml as an argument of `dvc repro`.
+            reason = (
+                f"{where!r} starts with '-', which `dvc repro {where}/{DVC_FILE}` would read as"
+                " an option"
+            )
+        if reason is None:
+            reason = _on_disk_problem(root, where)
         if reason is not None:
             found[key] = [doc.problem(loc, reason, at_key=True)]
     return found
