@@ -35,6 +35,9 @@ from tests.conftest import REPO
 VERSION = "v-test-1"
 MODEL_NAME = "breast-cancer-clf"
 READ_TIMEOUT_S = 1.0
+#: asyncio runs a timer up to its clock resolution early, so a timeout may end a hair before
+#: its time, as measured from here.
+EARLY = 0.05
 
 
 def free_port() -> int:
@@ -422,7 +425,7 @@ def test_a_body_that_never_arrives_times_out_without_blocking_others(service: Se
     slow.join()
     status, payload = _status_and_json(result[0])
     assert status == 408 and payload["error"] == "body_timeout"
-    assert time.monotonic() - started >= READ_TIMEOUT_S
+    assert time.monotonic() - started >= READ_TIMEOUT_S - EARLY
 
 
 def test_a_head_too_large_is_refused_before_it_ends(service: Service) -> None:
@@ -443,7 +446,7 @@ def test_a_head_that_never_ends_times_out(service: Service, sent: bytes) -> None
     raw = _raw(service.port, sent, b"")  # a slow-loris client, or one that sends nothing
     status, payload = _status_and_json(raw)
     assert status == 408 and payload["error"] == "head_timeout"
-    assert READ_TIMEOUT_S <= time.monotonic() - started < READ_TIMEOUT_S + 5
+    assert READ_TIMEOUT_S - EARLY <= time.monotonic() - started < READ_TIMEOUT_S + 5
     assert_still_serving(service)
 
 
