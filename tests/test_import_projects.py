@@ -84,3 +84,13 @@ def test_the_snapshot_sees_what_import_must_not_change(tmp_path: Path) -> None:
     changed = differences(before, snapshot(root))
     assert [line.split(":")[0] for line in changed] == ["stage evaluate", "stage train"]
     assert "changed command" in changed[1]
+
+
+def test_this_repository_sees_only_its_own_pipeline() -> None:
+    """The projects above are data for these tests: `.dvcignore` keeps them out of this
+    repository's own DVC index, whose `dvc status` would otherwise try to fetch their imports."""
+    from dvc.repo import Repo  # type: ignore[import-untyped]
+
+    with Repo(str(PROJECTS.parent.parent)) as repo:
+        found = sorted(stage.addressing for stage in repo.index.stages)
+    assert found == ["evaluate", "prepare", "train"]
