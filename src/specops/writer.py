@@ -389,9 +389,11 @@ def take_over(
     (path -> the bytes the caller read there), which need not have been generated: each must
     still hold exactly those bytes when it is replaced. The spec must not exist yet; every other
     file is written only where `plan` would write it (a missing file, or one generated from this
-    spec)."""
+    spec). The spec is written last: a run stopped before it leaves no spec, and running it
+    again finishes the job; temporary files that a stopped run left are removed."""
     changes: list[Change] = []
     problems: list[Problem] = []
+    files = list(files)
     for file in files:
         try:
             _check_size(file)
@@ -410,5 +412,7 @@ def take_over(
         changes.append(_change(file, old))
     if problems:
         raise SpecError(problems)
-    apply(root, changes, expect=read)
+    changes += leftovers(root, {PurePosixPath(f.path).parent.as_posix() for f in files})
+    last = sorted(changes, key=lambda c: c.path == spec_name)  # stable: the rest keep their order
+    apply(root, last, expect=read)
     return changes
