@@ -110,4 +110,3 @@ def test_temporary_files_of_a_stopped_run_are_removed_by_the_next(
     assert not list(root.rglob("*.specops-tmp"))
     assert written[0].relative_to(root).as_posix() in [c.path for c in result.changes]
     assert commands.render(root / "specops.yaml", check=True).stale == []
-
