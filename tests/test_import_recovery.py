@@ -10,7 +10,7 @@ import pytest
 
 from specops import commands, importing, writer
 from specops.spec import SpecError
-from tests.test_import import PIPELINE, problems, project, untouched
+from tests.test_import import problems, project, untouched
 
 ROOT = "stages:\n  a:\n    cmd: x # the root\n    outs: [a.bin]\n"
 NLP = "stages:\n  b:\n    cmd: y # the pipeline\n    outs: [b.bin]\n"
