@@ -36,7 +36,7 @@ def test_a_dvc_yaml_in_an_out_of_a_stage_is_refused_at_its_file(tmp_path: Path) 
 def _die_after(replaces: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """os.replace stops the process (as a kill would) after `replaces` calls."""
     real = os.replace
-    done = []
+    done: list[object] = []
 
     def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
         if len(done) == replaces:
@@ -92,7 +92,7 @@ def test_temporary_files_of_a_stopped_run_are_removed_by_the_next(
     root = project(tmp_path / "p", {"dvc.yaml": ROOT, "nlp/dvc.yaml": NLP})
     plan = importing.prepare(root, "specops.yaml", "specops.yaml")
     real = writer._write_temp
-    written = []
+    written: list[Path] = []
 
     def write_temp(target: Path, text: str) -> Path:
         if written:
