@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from specops.generators.header import generated_from, is_generated
+from specops.generators.header import ALSO, generated_from, is_generated
 from specops.spec.checks import did_you_mean
 from specops.spec.files import Unreadable, read_bytes, real_path_inside
 from specops.spec.models import Spec
@@ -42,6 +42,8 @@ class Source:
     raw: bytes
     doc: YamlDoc
     prefix: KeyPath
+    #: Its text, decoded; a header that specops wrote is blanked (the lines stay, for positions).
+    text: str
 
     @property
     def folder(self) -> str:
@@ -65,9 +67,22 @@ def read_source(root: Path, path: str, spec_name: str) -> Source:
     if owner is not None and os.path.lexists(root / owner):  # a spec that renders it is there
         msg = f"is generated from {owner!r} already; change that spec and run `specops render`"
         raise _plain(path, msg)
+    if owner is not None:  # generated from a spec that is gone, as a stopped import leaves it
+        text = _without_header(text)
     doc = load_yaml(path, raw)
     folder = posixpath.dirname(path)
-    return Source(path, raw, doc, (PIPELINES, folder) if folder else ())
+    return Source(path, raw, doc, (PIPELINES, folder) if folder else (), text)
+
+
+def _without_header(text: str) -> str:
+    """`text` with the lines of its generated-file header empty: they tell to change a spec
+    that is not there, and are no comment of the project."""
+    lines = text.split("\n")
+    count = 1
+    for prefix in ("# change ", ALSO):
+        if count < len(lines) - 1 and lines[count].startswith(prefix):
+            count += 1
+    return "\n" * count + "\n".join(lines[count:])
 
 
 _UNSUPPORTED = "specops cannot express this dvc.yaml key yet, so the file cannot be imported"

@@ -181,6 +181,9 @@ def _remap(
             out.append(Problem.plain(display, msg))
             continue
         source, path = found
+        if not path:  # about the file as a whole, as a pipeline's folder key is
+            out.append(Problem.plain(source.path, f"{problem.keypath}: {problem.message}"))
+            continue
         rest = problem.keypath[len(format_keypath(node[0])) :]
         keypath = f"{format_keypath(path)}{rest}" if path else rest.lstrip(".") or "(root)"
         line, col = (source.doc.keys if node[1] else source.doc.values)[path]

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from specops.generators.dvc import dump
-from specops.spec.yamlfile import YamlDoc, decode
+from specops.spec.yamlfile import YamlDoc
 
 from . import comments
 from .convert import PIPELINES, Source, Sources
@@ -26,12 +26,12 @@ _BREAKS = re.compile("\r\n?")
 def _own_text(source: Source) -> str | None:
     """The text of `source` with `\\n` line breaks, when its top level is a block mapping at
     the start of its lines and it is one plain document; else None."""
-    text = decode(source.path, source.raw)
+    text = source.text
     first = next(iter(source.doc.keys.values()), None)
     if first is None or first[1] != 1 or _DOCUMENT.search(text):
         return None
     # YAML reads any line break in a value as `\n`: only the file's bytes change.
-    text = _BREAKS.sub("\n", text)
+    text = _BREAKS.sub("\n", text).lstrip("\n")
     return text if text.endswith("\n") else text + "\n"
 
 
@@ -63,7 +63,7 @@ def copied(sources: Sources, head: dict[str, Any]) -> str | None:
 
 def counts(sources: Sources) -> dict[str, list[comments.Comment]]:
     """The comments of each dvc.yaml."""
-    return {s.path: comments.find(decode(s.path, s.raw), s.doc.data) for s in sources.files}
+    return {s.path: comments.find(s.text, s.doc.data) for s in sources.files}
 
 
 def _spaced(text: str) -> str:
