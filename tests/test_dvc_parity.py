@@ -7,18 +7,15 @@ import textwrap
 from pathlib import Path
 
 from specops.generators.dvc import render_dvc
-from specops.spec import SpecError, parse_spec
+from specops.spec import parse_spec
 from tests.gitrepo import dvc_load_error
+from tests.specerrors import spec_errors
 
 HEAD = "version: 1\nname: parity\nmaturity: 0\n"
 
 
 def errors(body: str, root: Path) -> list[str]:
-    try:
-        parse_spec("specops.yaml", (HEAD + textwrap.dedent(body)).encode(), root)
-    except SpecError as exc:
-        return exc.lines()
-    return []
+    return spec_errors("parity", body, root)
 
 
 def test_params_from_other_files_are_looked_up_there(tmp_path: Path) -> None:

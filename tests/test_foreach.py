@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from specops.generators.dvc import render_dvc
-from specops.spec import SpecError, parse_spec
+from specops.spec import parse_spec
 from specops.spec.metrics_files import project_metrics_files
 from specops.spec.models import Foreach
 from specops.spec.resolve import expand
 from tests.gitrepo import dvc_load_error
+from tests.specerrors import spec_errors
 
 HEAD = "version: 1\nname: loops\nmaturity: 0\n"
 PARAMS = """\
@@ -32,11 +33,7 @@ def root(tmp_path: Path) -> Path:
 
 
 def errors(body: str, root: Path) -> list[str]:
-    try:
-        parse_spec("specops.yaml", (HEAD + textwrap.dedent(body)).encode(), root)
-    except SpecError as exc:
-        return exc.lines()
-    return []
+    return spec_errors("loops", body, root)
 
 
 def names(body: str, root: Path) -> list[str]:

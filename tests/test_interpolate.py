@@ -4,7 +4,6 @@ syntax and the text values become; the spec's checks run on the resolved stages.
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from specops.generators.dvc import render_dvc
-from specops.spec import SpecError, parse_spec
+from specops.spec import parse_spec
 from specops.spec.interpolate import Unresolved, keys_of, resolve
 from specops.spec.resolve import expand
 from tests.gitrepo import make_project, run
+from tests.specerrors import spec_errors
 
 VALUES: dict[str, Any] = {
     "seed": 42,
@@ -137,17 +137,10 @@ def test_the_inside_of_a_reference_is_parsed_as_dvc_parses_it(inner: str) -> Non
     assert mine == theirs or (theirs is not None and mine == [p.strip() for p in theirs])
 
 
-HEAD = "version: 1\nname: interp\nmaturity: 0\n"
-
-
 def errors(body: str, tmp_path: Path, params: str | None = None) -> list[str]:
     if params is not None:
         (tmp_path / "params.yaml").write_text(params)
-    try:
-        parse_spec("specops.yaml", (HEAD + textwrap.dedent(body)).encode(), tmp_path)
-    except SpecError as exc:
-        return exc.lines()
-    return []
+    return spec_errors("interp", body, tmp_path)
 
 
 def test_unresolvable_references_are_errors_at_their_line(tmp_path: Path) -> None:

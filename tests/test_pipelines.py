@@ -15,6 +15,7 @@ from specops.spec import SpecError, parse_spec
 from specops.spec.folders import expand_all
 from specops.spec.metrics_files import project_metrics_files
 from specops.writer import Action
+from tests.specerrors import spec_errors
 
 HEAD = "version: 1\nname: repo\nmaturity: 0\n"
 
@@ -28,11 +29,7 @@ def root(tmp_path: Path) -> Path:
 
 
 def errors(body: str, root: Path) -> list[str]:
-    try:
-        parse_spec("specops.yaml", (HEAD + textwrap.dedent(body)).encode(), root)
-    except SpecError as exc:
-        return exc.lines()
-    return []
+    return spec_errors("repo", body, root)
 
 
 def test_a_pipeline_resolves_in_its_folder(root: Path) -> None:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +13,10 @@ from dvc.utils.serialize import LOADERS, parse_py  # type: ignore[import-untyped
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from specops.spec import SpecError, parse_spec
+from specops.spec import SpecError
 from specops.spec.pyfile import is_python, load_py
 from tests.gitrepo import make_project, run
+from tests.specerrors import spec_errors
 
 CONF = """\
 import os
@@ -165,18 +165,11 @@ def test_bytes_that_are_not_utf8_are_an_error_at_the_first_one() -> None:
     assert caught.value.lines() == ["conf.py:2:6: error: (root): not valid UTF-8 (byte 0xff)"]
 
 
-HEAD = "version: 1\nname: pyparams\nmaturity: 0\n"
-
-
 def errors(body: str, root: Path, files: dict[str, str]) -> list[str]:
     for name, text in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
-    try:
-        parse_spec("specops.yaml", (HEAD + textwrap.dedent(body)).encode(), root)
-    except SpecError as exc:
-        return exc.lines()
-    return []
+    return spec_errors("pyparams", body, root)
 
 
 def test_params_keys_are_looked_up_in_python_files(tmp_path: Path) -> None:

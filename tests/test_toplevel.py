@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from specops.generators.dvc import render_dvc
-from specops.spec import SpecError, load_spec, parse_spec
+from specops.spec import load_spec, parse_spec
+from tests.specerrors import spec_errors
 
 HEAD = "version: 1\nname: top\nmaturity: 0\n"
 # Indented as the bodies below are, which are dedented as a whole.
@@ -23,11 +24,7 @@ STAGES = """\
 
 
 def errors(body: str, root: Path) -> list[str]:
-    try:
-        parse_spec("specops.yaml", (HEAD + textwrap.dedent(body)).encode(), root)
-    except SpecError as exc:
-        return exc.lines()
-    return []
+    return spec_errors("top", body, root)
 
 
 def rendered(body: str, root: Path, section: str) -> str:

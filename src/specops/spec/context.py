@@ -16,7 +16,7 @@ from typing import Any
 from specops.spec import pyfile
 from specops.spec.dvcconfig import DEFAULT, Parsing, load_parsing
 from specops.spec.files import Unreadable, read_bytes, real_path_inside
-from specops.spec.interpolate import has_reference
+from specops.spec.interpolate import has_reference, leaves
 from specops.spec.models import Stage
 from specops.spec.pipeline import normalize, path_problem
 from specops.spec.problems import KeyPath, Problem, SpecError
@@ -53,19 +53,13 @@ def _read(root: Path, name: str) -> YamlDoc | None:
 
 
 def _unsupported(doc: YamlDoc, value: Any, path: KeyPath) -> Iterator[Problem]:
-    """Values DVC's context refuses (it stops with a TypeError on a date in any file it loads);
-    keys that are not strings it skips, so their values are not looked at."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(key, str):
-                yield from _unsupported(doc, item, (*path, key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _unsupported(doc, item, (*path, i))
-    elif isinstance(value, (datetime.date, bytes)):
-        what = "a date" if isinstance(value, datetime.date) else "binary data"
-        msg = f"DVC cannot load {what} into its values for `${{...}}`; quote it"
-        yield doc.problem(path, msg)
+    """Values DVC's context refuses (it stops with a TypeError on a date in any file it loads)."""
+    for where, leaf in leaves(value, path):
+        if isinstance(leaf, (datetime.date, bytes)):
+            what = "a date" if isinstance(leaf, datetime.date) else "binary data"
+            yield doc.problem(
+                where, f"DVC cannot load {what} into its values for `${{...}}`; quote it"
+            )
 
 
 def _has_reference(value: Any) -> bool:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
 
 from specops.spec.dvcconfig import DEFAULT, Parsing
+from specops.spec.problems import KeyPath
 
 #: DVC's KEYCRE.
 REFERENCE = re.compile(r"(?<!\\)\$\{(?P<inner>.*?)\}")
@@ -183,3 +184,17 @@ def resolve(
         out += text[start : match.start()] + to_text(value, match.group(0), field, parsing)
         start = match.end()
     return (out + text[start:]).replace("\\${", "${")
+
+
+def leaves(value: Any, path: KeyPath = ()) -> Iterator[tuple[KeyPath, Any]]:
+    """Every value below `value` that DVC's context holds, with its key path: mappings by their
+    string keys (DVC skips the others, and what is under them), lists by index."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                yield from leaves(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from leaves(item, (*path, i))
+    else:
+        yield path, value

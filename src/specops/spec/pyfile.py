@@ -14,6 +14,7 @@ import ast
 from collections.abc import Iterator
 from typing import Any
 
+from specops.spec.interpolate import leaves
 from specops.spec.problems import KeyPath, Problem, SpecError
 from specops.spec.scalars import too_long
 from specops.spec.yamlfile import YamlDoc
@@ -156,18 +157,11 @@ _KINDS = {tuple: "a tuple", set: "a set", complex: "a complex number"}
 
 
 def unsupported(doc: YamlDoc, value: Any, path: KeyPath) -> Iterator[Problem]:
-    """Values DVC's context cannot hold (it stops with a TypeError when a vars file has one);
-    keys that are not strings it skips, so their values are not looked at."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(key, str):
-                yield from unsupported(doc, item, (*path, key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from unsupported(doc, item, (*path, i))
-    elif too_long(value):
-        yield doc.problem(path, str(too_long(value)))
-    elif not isinstance(value, _LOADABLE):
-        what = _KINDS.get(type(value), f"a value of type {type(value).__name__!r}")
-        hint = "; write a list" if isinstance(value, (tuple, set)) else ""
-        yield doc.problem(path, f"DVC cannot load {what} into its values for `${{...}}`{hint}")
+    """Values DVC's context cannot hold (it stops with a TypeError when a vars file has one)."""
+    for where, leaf in leaves(value, path):
+        if too_long(leaf):
+            yield doc.problem(where, str(too_long(leaf)))
+        elif not isinstance(leaf, _LOADABLE):
+            what = _KINDS.get(type(leaf), f"a value of type {type(leaf).__name__!r}")
+            hint = "; write a list" if isinstance(leaf, (tuple, set)) else ""
+            yield doc.problem(where, f"DVC cannot load {what} into its values for `${{...}}`{hint}")
