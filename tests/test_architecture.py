@@ -19,7 +19,7 @@ HEAVY = {"pandas", "sklearn", "numpy", "scipy", "dvc", "gto", "pyarrow", "skops"
 ALLOWED = {
     "spec": {"spec"},
     "generators": {"generators", "spec"},
-    "scaffold": {"scaffold", "generators"},
+    "scaffold": {"scaffold", "generators", "__version__"},
     "writer": {"writer", "generators", "spec"},
     "gates": {"gates", "spec"},
     "registry": {"registry", "spec"},

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import specops
 from specops.cli import main
 from tests.conftest import Tree
 
@@ -214,6 +215,10 @@ def test_init_scaffolds_a_valid_project(tmp_path: Path, capsys: pytest.CaptureFi
         f"created {WORKFLOW}",
     ]
     assert "name: fraud-model\n" in (root / "specops.yaml").read_text()
+    # CI installs the specops that wrote the workflows, so that its `render --check` agrees.
+    assert (root / "requirements.txt").read_text().splitlines()[0] == (
+        f"specops=={specops.__version__}"
+    )
     assert cli(root, "render", "--check") == 0
 
 

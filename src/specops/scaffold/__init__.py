@@ -7,6 +7,7 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
+from specops import __version__
 from specops.generators import Rendered
 
 #: Scaffold file -> where it goes in the new project.
@@ -25,14 +26,20 @@ def project_name(folder: Path) -> str:
     return name[:64].strip("-") or "my-project"
 
 
+#: Scaffold files with `$name` (the project's) and `$version` (this specops's) to fill in.
+_FILLED = ("specops.yaml.tmpl", "requirements.txt")
+
+
 def files(root: Path, spec_name: str) -> list[Rendered]:
-    """The scaffold's files with the project's name filled in, the spec first."""
+    """The scaffold's files with the project's name and specops's version filled in, the spec
+    first. requirements.txt pins specops to the version that wrote the files, which renders
+    the workflows exactly as they are."""
     here = resources.files(__package__)
+    values = {"name": project_name(root), "version": __version__}
     out = []
     for source, target in _FILES.items():
         text = here.joinpath(source).read_text(encoding="utf-8")
-        if target is None:
-            out.append(Rendered(spec_name, Template(text).substitute(name=project_name(root))))
-        else:
-            out.append(Rendered(target, text))
+        if source in _FILLED:
+            text = Template(text).substitute(values)
+        out.append(Rendered(spec_name if target is None else target, text))
     return out
