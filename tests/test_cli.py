@@ -222,6 +222,19 @@ def test_init_scaffolds_a_valid_project(tmp_path: Path, capsys: pytest.CaptureFi
     assert cli(root, "render", "--check") == 0
 
 
+def test_init_runs_ci_on_the_branch_checked_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo, outside = tmp_path / "repo", tmp_path / "plain"
+    subprocess.run(["git", "init", "-q", "-b", "trunk", str(repo)], check=True)
+    assert cli(repo, "init") == 0
+    assert '  branches: ["trunk"]' in (repo / "specops.yaml").read_text()
+    assert '    branches: ["trunk"]\n' in (repo / WORKFLOW).read_text()
+    outside.mkdir()
+    assert cli(outside, "init") == 0
+    assert '  branches: ["main"]' in (outside / "specops.yaml").read_text()
+
+
 def test_init_refuses_a_folder_that_has_a_spec(
     tree: Tree, capsys: pytest.CaptureFixture[str]
 ) -> None:

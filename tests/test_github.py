@@ -338,6 +338,35 @@ def test_test_step_is_omitted_without_a_test_command() -> None:
     assert all(step["name"] != "Test" for step in steps(doc))
 
 
+def test_ci_runs_on_pushes_to_the_branches_the_spec_names() -> None:
+    spec = released_spec(3, branches=["master", "release/*", "1.0"])
+    files = render_workflows(spec, SPEC_NAME)
+    for name in (CI_WORKFLOW, RELEASE_WORKFLOW):
+        # quoted, so that `1.0` stays a branch name rather than a number
+        assert parse(files[name])["on"]["push"] == {"branches": ["master", "release/*", "1.0"]}
+
+
+def test_branch_names_that_git_or_a_workflow_would_misread_are_refused(tmp_path: Path) -> None:
+    from tests.specerrors import spec_errors
+
+    body = """\
+        stages: {a: {cmd: x}}
+        ci:
+          branches: [main, -x, a..b, "a b", "${{ x }}", feature/, ok/*]
+        """
+    rule = (
+        "is not a branch name or pattern specops accepts: letters, digits and '._/*+-', not"
+        " starting with '-', '/' or '.', without '..' or '//'"
+    )
+    assert spec_errors("demo", body, tmp_path) == [
+        f"specops.yaml:6:20: error: ci.branches[1]: '-x' {rule}",
+        f"specops.yaml:6:24: error: ci.branches[2]: 'a..b' {rule}",
+        f"specops.yaml:6:30: error: ci.branches[3]: 'a b' {rule}",
+        f"specops.yaml:6:37: error: ci.branches[4]: '${{{{ x }}}}' {rule}",
+        f"specops.yaml:6:49: error: ci.branches[5]: 'feature/' {rule}",
+    ]
+
+
 # -- quoting -----------------------------------------------------------------------------------
 
 

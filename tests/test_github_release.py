@@ -31,7 +31,10 @@ def test_the_release_workflow_pushes_only_from_jobs_that_may() -> None:
     jobs = doc["jobs"]
     assert list(jobs) == ["release", "approve-production"]
     release, approve = jobs["release"], jobs["approve-production"]
-    assert release["if"] == "${{ github.ref == 'refs/heads/main' }}"
+    # Releases come from the default branch only, whatever branches run CI.
+    assert release["if"] == (
+        "${{ github.ref == format('refs/heads/{0}', github.event.repository.default_branch) }}"
+    )
     assert release["outputs"] == {"version-0": "${{ steps.promote-0.outputs.version }}"}
     assert approve["needs"] == "release"
     assert approve["environment"] == "production"

@@ -23,7 +23,7 @@ from specops.spec import SPEC_FILE, Problem, SpecError, parse_spec
 from specops.spec.dvcconfig import dvc_dir, load_parsing
 from specops.spec.files import Unreadable, read_bytes, real_path_inside
 from specops.spec.load import check_spec_name, spec_root
-from specops.spec.models import Spec
+from specops.spec.models import BRANCH, Spec
 from specops.spec.yamlfile import load_yaml
 
 PARAMS = "params.yaml"
@@ -83,7 +83,7 @@ def init(spec_path: Path | None) -> InitResult:
         msg = "already exists: this is a specops project; edit the spec, then run `specops render`"
         raise SpecError([Problem.plain(str(spec_path), msg)])
     problems = list(_pipelines(root))
-    spec_file, *files = scaffold.files(root, spec_name)
+    spec_file, *files = scaffold.files(root, spec_name, _current_branch(root))
     own = {f.path: f.text for f in files}
     kinds: dict[str, str] = {}  # path -> "create" or "keep"
     for file in files:
@@ -151,6 +151,27 @@ def _pipelines(root: Path) -> list[Problem]:
             msg = f"is a DVC pipeline in a folder of this project; {_IMPORT}"
             problems.append(Problem.plain(f"{below}dvc.yaml", msg))
     return problems
+
+
+def _current_branch(root: Path) -> str:
+    """The branch checked out in `root` (even one with no commit yet), which CI is to run on;
+    `main` outside a repository, on a detached HEAD, or for a name the spec would refuse."""
+    import subprocess  # only init needs it
+
+    try:
+        proc = subprocess.run(
+            ["git", "symbolic-ref", "--short", "-q", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except OSError:  # no git
+        return "main"
+    name = proc.stdout.strip()
+    ok = proc.returncode == 0 and re.fullmatch(BRANCH, name) and "*" not in name
+    return name if ok else "main"
 
 
 def _git_ignored(root: Path) -> set[str]:

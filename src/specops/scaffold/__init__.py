@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from importlib import resources
 from pathlib import Path
@@ -30,12 +31,12 @@ def project_name(folder: Path) -> str:
 _FILLED = ("specops.yaml.tmpl", "requirements.txt")
 
 
-def files(root: Path, spec_name: str) -> list[Rendered]:
+def files(root: Path, spec_name: str, branch: str = "main") -> list[Rendered]:
     """The scaffold's files with the project's name and specops's version filled in, the spec
     first. requirements.txt pins specops to the version that wrote the files, which renders
-    the workflows exactly as they are."""
+    the workflows exactly as they are; CI runs on pushes to `branch`."""
     here = resources.files(__package__)
-    values = {"name": project_name(root), "version": __version__}
+    values = {"name": project_name(root), "version": __version__, "branch": json.dumps(branch)}
     out = []
     for source, target in _FILES.items():
         text = here.joinpath(source).read_text(encoding="utf-8")

@@ -519,6 +519,25 @@ class Deployment(_Model):
         return self.environment or stage
 
 
+#: A branch, or a GitHub Actions branch pattern (`release/*`): characters that need no quoting
+#: in a workflow or a shell, and nothing Git refuses in a branch name.
+BRANCH = r"^(?![-/.])(?!.*(\.\.|//|@\{|\.lock$|/$|\.$))[A-Za-z0-9._/*+-]+$"
+
+
+def _branch(value: str) -> str:
+    if len(value) > 255 or not re.fullmatch(BRANCH, value):
+        raise ValueError(
+            f"{value!r} is not a branch name or pattern specops accepts: letters, digits and"
+            " '._/*+-', not starting with '-', '/' or '.', without '..' or '//'"
+        )
+    return value
+
+
+BranchPattern = Annotated[
+    str, AfterValidator(_branch), Field(json_schema_extra={"pattern": BRANCH, "maxLength": 255})
+]
+
+
 class CI(_Model):
     """How the rendered workflows set up the project."""
 
@@ -531,6 +550,9 @@ class CI(_Model):
     before_gates: list[Text] = []
     #: Keep one comment on the pull request up to date with the report.
     pr_comment: bool = False
+    #: The branches (or patterns) whose pushes run CI; releases and deployments happen only on
+    #: the repository's default branch.
+    branches: Annotated[list[BranchPattern], Field(min_length=1)] = ["main"]
 
 
 class Governance(_Model):
