@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import posixpath
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -111,10 +112,18 @@ class PlotOptions(OutOptions):
     header: bool | None = None
 
 
-def _single_entry(value: dict[str, Any]) -> dict[str, Any]:
-    if len(value) != 1:
-        raise ValueError("must map exactly one path to its options")
-    return value
+def _exactly_one(what: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A check that a mapping holds one key: dvc.yaml writes `{path: options}` items."""
+
+    def check(value: dict[str, Any]) -> dict[str, Any]:
+        if len(value) != 1:
+            raise ValueError(f"must map exactly one {what}")
+        return value
+
+    return check
+
+
+_single_entry = _exactly_one("path to its options")
 
 
 def _path_kind(value: Any) -> str | None:
@@ -213,10 +222,7 @@ class PlotDefinition(_Model):
     template: Text | None = None
 
 
-def _one_plot(value: dict[str, Any]) -> dict[str, Any]:
-    if len(value) != 1:
-        raise ValueError("must map exactly one plot id to its definition")
-    return value
+_one_plot = _exactly_one("plot id to its definition")
 
 
 #: A top-level `plots` item, as in dvc.yaml: a file or folder, or `{id: definition or null}`.
@@ -231,7 +237,7 @@ TopPlotEntry = Annotated[
 
 def plot_id(entry: str | dict[str, PlotDefinition | None]) -> str:
     """The id of a top-level `plots` item: its path, or the key of its definition."""
-    return entry if isinstance(entry, str) else next(iter(entry))
+    return path_of(entry)
 
 
 def path_of(entry: str | dict[str, Any]) -> str:
