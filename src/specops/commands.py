@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any
 from specops import gating, writer
 from specops.gates.run import GateRun
 from specops.gating import Report
-from specops.generators import render as render_files
-from specops.spec import Problem, SpecError, load_spec
-from specops.spec.folders import address
+from specops.generators import Rendered
+from specops.generators import render as render_generated
+from specops.generators.jobs import needs_plan
+from specops.spec import Problem, Project, SpecError, load_spec
+from specops.spec.folders import address, expand_all
 from specops.spec.load import find_spec
 from specops.spec.models import Spec
 
@@ -66,6 +68,14 @@ def locate(spec_path: Path | None) -> Path:
     return find_spec(here)
 
 
+def render_files(project: Project) -> list[Rendered]:
+    """Every file the project's spec generates; its concrete stages are expanded only when
+    stages run on runners of their own, whose jobs follow the stage graph."""
+    spec = project.spec
+    stages = expand_all(spec, project.doc, project.root) if needs_plan(spec) else None
+    return render_generated(spec, project.spec_name, stages)
+
+
 def validate(spec_path: Path | None) -> Summary:
     """Load and check the spec; raises SpecError with every problem."""
     spec_path = locate(spec_path)
@@ -84,14 +94,14 @@ def validate(spec_path: Path | None) -> Summary:
         ],
         models=list(spec.models),
         gates=len(spec.gates),
-        files=[f.path for f in render_files(spec, project.spec_name)],
+        files=[f.path for f in render_files(project)],
     )
 
 
 def render(spec_path: Path | None, *, check: bool = False) -> RenderResult:
     """Render every generated file; with `check`, only compare and write nothing."""
     project = load_spec(locate(spec_path))
-    files = render_files(project.spec, project.spec_name)
+    files = render_files(project)
     writer.refuse_clash(spec_path or Path(project.spec_name), project.spec_name, files)
     changes = writer.plan(project.root, files, project.spec_name)
     if not check:

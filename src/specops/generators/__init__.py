@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from specops.spec import Spec
+from specops.spec.pipeline import Instance
 
 
 @dataclass(frozen=True)
@@ -15,8 +16,9 @@ class Rendered:
     text: str
 
 
-def render(spec: Spec, spec_name: str) -> list[Rendered]:
-    """Every file the spec generates at its maturity level, in a stable order."""
+def render(spec: Spec, spec_name: str, stages: list[Instance] | None = None) -> list[Rendered]:
+    """Every file the spec generates at its maturity level, in a stable order; `stages` as
+    github.render_workflows takes them."""
     from specops.generators.dvc import render_dvc, render_pipeline
     from specops.generators.github import render_workflows
     from specops.spec.folders import dvc_file
@@ -26,5 +28,5 @@ def render(spec: Spec, spec_name: str) -> list[Rendered]:
         Rendered(dvc_file(key), render_pipeline(pipe, spec_name))
         for key, pipe in spec.pipelines.items()
     ]
-    files += [Rendered(path, text) for path, text in render_workflows(spec, spec_name).items()]
+    files += [Rendered(path, text) for path, text in render_workflows(spec, spec_name, stages).items()]
     return files

@@ -11,10 +11,12 @@ from pathlib import Path
 import jinja2
 
 from specops.generators.header import header
+from specops.generators.jobs import HANDOVER, needs_plan, plan
 from specops.generators.pins import uses
 from specops.generators.quoting import yaml_quote
 from specops.spec import SPEC_FILE, Spec
 from specops.spec.folders import all_stages, dvc_files, lock_files
+from specops.spec.pipeline import Instance
 
 CI_WORKFLOW = ".github/workflows/specops-ci.yml"
 RELEASE_WORKFLOW = ".github/workflows/specops-release.yml"
@@ -56,8 +58,17 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["q"] = yaml_quote
     env.filters["shell_quote"] = shlex.quote
+    env.filters["runs_on"] = _runs_on
     env.globals["uses"] = uses
+    env.globals["handover_artifacts"] = HANDOVER
     return env
+
+
+def _runs_on(labels: list[str]) -> str:
+    """`runs-on`: one label, or the labels a runner must all have, each quoted."""
+    if len(labels) == 1:
+        return yaml_quote(labels[0])
+    return "[" + ", ".join(map(yaml_quote, labels)) + "]"
 
 
 def _spec_arg(spec_name: str) -> str:
@@ -66,10 +77,19 @@ def _spec_arg(spec_name: str) -> str:
     return "" if spec_name == SPEC_FILE else ' --spec "$SPECOPS_SPEC"'
 
 
-def render_workflows(spec: Spec, spec_name: str) -> dict[str, str]:
-    """Workflow texts by path relative to the project root; none below maturity 1."""
+def render_workflows(
+    spec: Spec, spec_name: str, stages: list[Instance] | None = None
+) -> dict[str, str]:
+    """Workflow texts by path relative to the project root; none below maturity 1. `stages`
+    are the spec's concrete stages (folders.expand_all), needed only when a stage runs on a
+    runner of its own (jobs.needs_plan)."""
     if spec.maturity < 1:
         return {}
+    jobs = []
+    if spec.maturity >= 2 and needs_plan(spec):
+        if stages is None:
+            raise ValueError("a spec with per-stage runners needs its stages to be rendered")
+        jobs = plan(spec, stages)
     env = _environment()
     # timeout_minutes is the one spec value emitted unquoted: GitHub requires a number there,
     # and int() makes sure nothing but digits can reach the file.
@@ -86,6 +106,8 @@ def render_workflows(spec: Spec, spec_name: str) -> dict[str, str]:
         # it needs) and the locks it writes.
         "dvc_files": dvc_files(spec),
         "lock_files": lock_files(spec),
+        # The jobs before the final pipeline job, when stages ask for runners of their own.
+        "jobs": jobs,
     }
     files = {CI_WORKFLOW: env.get_template("specops-ci.yml.j2").render(values)}
     promotion = spec.promotion

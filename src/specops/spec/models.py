@@ -267,6 +267,48 @@ Command = Annotated[
 ]
 MatrixValue = str | int | float | bool | list[Any] | dict[str, Any]
 
+#: A runner label: what `runs-on` takes for GitHub's hosted runners (`ubuntu-24.04`) and the
+#: labels of self-hosted ones (`self-hosted`, `gpu`): nothing YAML, a shell or GitHub's
+#: expression syntax could read as more than a name.
+RUNNER_LABEL = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+
+def _label(value: str) -> str:
+    if len(value) > 100 or not re.fullmatch(RUNNER_LABEL, value):
+        raise ValueError(
+            f"{value!r} is not a runner label specops accepts: letters, digits and '._-',"
+            " starting with a letter or digit, at most 100 characters"
+        )
+    return value
+
+
+def _labels(value: list[str]) -> list[str]:
+    repeated = sorted({label for label in value if value.count(label) > 1})
+    if repeated:
+        raise ValueError(f"the label {repeated[0]!r} is listed twice")
+    return value
+
+
+def _one_or_list(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    return handler([value] if isinstance(value, str) else value)
+
+
+RunnerLabel = Annotated[
+    str,
+    AfterValidator(_label),
+    Field(json_schema_extra={"pattern": RUNNER_LABEL, "maxLength": 100}),
+]
+#: `runs-on`: one label or a list of labels a runner must all have, as a list.
+RunsOn = Annotated[
+    list[RunnerLabel],
+    Field(min_length=1),
+    AfterValidator(_labels),
+    WrapValidator(
+        _one_or_list,
+        json_schema_input_type=RunnerLabel | Annotated[list[RunnerLabel], Field(min_length=1)],
+    ),
+]
+
 
 #: A `vars` entry, as in dvc.yaml: a file (`path` or `path:key,key`) or values.
 VarsEntry = Annotated[
@@ -303,6 +345,13 @@ class Stage(_Model):
     wdir: Text | None = None
     #: Values for this stage's `${...}` on top of the spec's (files relative to wdir).
     vars: list[VarsEntry] = []
+    #: The runner labels of the job this stage runs in, when not those of `ci.runs_on`: the
+    #: stage then runs in a job of its own, before the jobs of the stages that need it.
+    runs_on: RunsOn | None = None
+    #: A matrix or foreach stage whose items each run on a runner of their own, at most
+    #: `max_parallel` at a time.
+    fan_out: bool = False
+    max_parallel: Annotated[int, Field(ge=1, le=256)] | None = None
 
     def in_wdir(self, path: str) -> str:
         """`path` relative to the repository rather than to the stage's working folder; a URL
@@ -559,6 +608,8 @@ class CI(_Model):
     #: The branches (or patterns) whose pushes run CI; releases and deployments happen only on
     #: the repository's default branch.
     branches: Annotated[list[BranchPattern], Field(min_length=1)] = ["main"]
+    #: The labels of the runner every job runs on, unless a stage asks for another.
+    runs_on: RunsOn = ["ubuntu-latest"]
 
 
 class Governance(_Model):

@@ -322,3 +322,23 @@ def graph_problems(insts: list[Instance], doc: YamlDoc) -> Iterator[Problem]:
         loop = [*cycle[start:], *cycle[:start], cycle[start]]
         msg = f"the pipeline has a cycle: {' -> '.join(loop)}"
         yield doc.problem(places[cycle[start]], msg, at_key=True)
+
+
+def stage_graph(insts: list[Instance]) -> dict[str, set[str]]:
+    """The stages each concrete stage needs, as DVC's graph has them: the writer of each dep,
+    of a folder a dep is in, and of each out inside a folder it depends on. For a valid spec
+    (graph_problems found nothing)."""
+    producer = {out: inst.name for inst in insts for out, _ in inst.outs}
+    sorted_outs = sorted(producer)
+    graph: dict[str, set[str]] = {}
+    for inst in insts:
+        needs = graph.setdefault(inst.name, set())
+        for dep, _ in (*inst.deps, *inst.params_files):
+            owner = producer.get(dep) or next(
+                (producer[a] for a in ancestors(dep) if a in producer), None
+            )
+            if owner is not None:
+                needs.add(owner)
+            needs.update(producer[out] for out in _below(sorted_outs, dep))
+        needs.discard(inst.name)
+    return graph
