@@ -1,8 +1,15 @@
 """The events and actions tests/actrun.py emulates: what a run starts from, and the steps
-that `uses:` an action instead of running a script."""
+that `uses:` an action instead of running a script.
+
+Artifacts live below the runner's root, one folder each; as on GitHub, a name is uploaded once
+per run. download-artifact takes one `name`, or a `pattern` of names (fnmatch, as the action's
+minimatch reads simple globs) that may match none; each artifact lands in `path/<name>`, or
+with `merge-multiple` all in `path` itself. `retention-days` is accepted and changes nothing.
+"""
 
 from __future__ import annotations
 
+import fnmatch
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +21,8 @@ from tests.gitrepo import git
 ACTION_INPUTS = {
     "actions/checkout": {"fetch-depth", "persist-credentials"},
     "actions/setup-python": {"python-version"},
-    "actions/upload-artifact": {"name", "path", "if-no-files-found"},
-    "actions/download-artifact": {"name"},
+    "actions/upload-artifact": {"name", "path", "if-no-files-found", "retention-days"},
+    "actions/download-artifact": {"name", "pattern", "path", "merge-multiple"},
 }
 #: Where a push goes when the job may not push; git then fails, naming the reason.
 NO_PUSH = "/nonexistent/actrun-cannot-push"
@@ -111,6 +118,8 @@ def run_action(
         return StepResult(name, 0, "", "")
     if action == "actions/upload-artifact":
         source, target = workspace / inputs["path"], root / "artifacts" / inputs["name"]
+        if target.exists():
+            return StepResult(name, 1, "", f"an artifact named {inputs['name']!r} exists")
         if not source.exists():
             missing = inputs.get("if-no-files-found", "warn") == "error"
             return StepResult(name, int(missing), "", f"no files found at {inputs['path']}")
@@ -121,11 +130,7 @@ def run_action(
             shutil.copy2(source, target)
         return StepResult(name, 0, "", "")
     if action == "actions/download-artifact":
-        source = root / "artifacts" / inputs["name"]
-        if not source.is_dir():
-            return StepResult(name, 1, "", f"artifact {inputs['name']!r} not found")
-        shutil.copytree(source, workspace, dirs_exist_ok=True)
-        return StepResult(name, 0, "", "")
+        return _download(name, inputs, workspace, root)
     # As actions/checkout does it: the event's ref, shallow unless fetch-depth is 0, which also
     # fetches every branch and tag.
     depth = int(inputs.get("fetch-depth", "1"))
@@ -153,3 +158,23 @@ def run_action(
     elif inputs.get("persist-credentials", "true") != "true":
         git(workspace, "remote", "set-url", "--push", "origin", f"{NO_PUSH}/no-credentials")
     return StepResult(name, 0, "", "")
+
+
+def _download(name: str, inputs: dict[str, str], workspace: Path, root: Path) -> StepResult:
+    target = workspace / inputs.get("path", ".")
+    stored = root / "artifacts"
+    if "name" in inputs:
+        if "pattern" in inputs:
+            raise Unsupported("download-artifact: both name and pattern")
+        source = stored / inputs["name"]
+        if not source.is_dir():
+            return StepResult(name, 1, "", f"artifact {inputs['name']!r} not found")
+        shutil.copytree(source, target, dirs_exist_ok=True)
+        return StepResult(name, 0, "", "")
+    names = sorted(p.name for p in stored.iterdir()) if stored.is_dir() else []
+    found = fnmatch.filter(names, inputs.get("pattern", "*"))
+    merge = inputs.get("merge-multiple", "false") == "true"
+    for artifact in found:
+        into = target if merge else target / artifact
+        shutil.copytree(stored / artifact, into, dirs_exist_ok=True)
+    return StepResult(name, 0, f"Total of {len(found)} artifact(s) downloaded", "")

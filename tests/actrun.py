@@ -16,6 +16,14 @@ commit under test, with the job's `with:` as their `inputs`; as on GitHub, a job
 workflow may not ask for more token scopes than the calling job grants.
 GitHub starts no workflow for refs pushed with a job's token, so this runner never starts a run
 of its own: Run.pushed lists what a run pushed, and nothing else happens with it.
+
+`runs-on` may name any label or list of labels: every job runs here, and JobResult.runs_on
+records what it asked for. A job with `strategy.matrix` of one key and its list of values runs
+once per value, each in a workspace of its own, with `matrix` and `strategy.job-index` in its
+expressions; `fail-fast` and `max-parallel` are read but change nothing, as items run one after
+the other. Its JobResult lists them in `items`, and fails when one of them failed: the jobs
+that need it wait for all of them. `runner.temp` is the job's own temporary folder, as
+RUNNER_TEMP is.
 """
 
 from __future__ import annotations
@@ -60,7 +68,9 @@ JOB_KEYS = {
     "defaults",
     "env",
     "steps",
+    "strategy",
 }
+STRATEGY_KEYS = {"fail-fast", "max-parallel", "matrix"}
 #: The keys of a job that calls a reusable workflow instead of running steps.
 CALL_KEYS = {"name", "needs", "if", "permissions", "uses", "with"}
 LEVELS = {"none": 0, "read": 1, "write": 2}
@@ -84,6 +94,9 @@ class JobResult:
     outputs: dict[str, str] = field(default_factory=dict)
     environment: str | None = None  # the deployment environment it ran in, approved at once
     called: list[str] = field(default_factory=list)  # the jobs of a reusable workflow it ran
+    runs_on: list[str] = field(default_factory=list)  # the labels it asked for
+    items: list[JobResult] = field(default_factory=list)  # a matrix job's runs, one per item
+    matrix: dict[str, str] = field(default_factory=dict)  # the item a matrix run ran
 
 
 class Run(dict[str, JobResult]):
@@ -139,8 +152,8 @@ def check(workflow: dict[str, Any]) -> None:
         if unknown := set(job) - JOB_KEYS:
             raise Unsupported(f"jobs.{name}: keys {sorted(unknown)}")
         default_shell = _defaults(workflow, job).get("shell")
-        if not str(job["runs-on"]).startswith("ubuntu-"):
-            raise Unsupported(f"jobs.{name}.runs-on: {job['runs-on']!r}")
+        _labels(job["runs-on"], f"jobs.{name}.runs-on")
+        _matrix(job, name)
         _permissions(workflow, job)
         environment = job.get("environment", "")
         if isinstance(environment, dict) and set(environment) - {"name", "url"}:
@@ -164,6 +177,30 @@ def check(workflow: dict[str, Any]) -> None:
                 _no_expression(step["run"], f"{where}.run")
                 if step.get("shell", default_shell) not in SHELLS:
                     raise Unsupported(f"{where}: shell {step.get('shell', default_shell)!r}")
+
+
+def _labels(value: Any, where: str) -> list[str]:
+    """The labels of `runs-on`: one, or a list of them; any label runs here."""
+    labels = [value] if isinstance(value, str) else value
+    if not isinstance(labels, list) or not labels:
+        raise Unsupported(f"{where}: {value!r}")
+    return [_no_expression(label, where) for label in labels]
+
+
+def _matrix(job: dict[str, Any], name: str) -> list[dict[str, str]]:
+    """The items of a job's matrix, in order: one key with a list of values; [] without one."""
+    if "strategy" not in job:
+        return []
+    strategy = job["strategy"]
+    if unknown := set(strategy) - STRATEGY_KEYS:
+        raise Unsupported(f"jobs.{name}.strategy: keys {sorted(unknown)}")
+    matrix = strategy.get("matrix")
+    if not isinstance(matrix, dict) or len(matrix) != 1 or "include" in matrix:
+        raise Unsupported(f"jobs.{name}.strategy.matrix: only one key and its values: {matrix!r}")
+    ((key, values),) = matrix.items()
+    if not isinstance(values, list) or not values:
+        raise Unsupported(f"jobs.{name}.strategy.matrix.{key}: {values!r}")
+    return [{key: _no_expression(v, f"jobs.{name}.strategy.matrix")} for v in values]
 
 
 def _refs(origin: Path) -> dict[str, str]:
@@ -241,7 +278,7 @@ def _run_jobs(
         else:
             if while_waiting is not None and "environment" in job:
                 while_waiting(prefix + name)
-            results[prefix + name] = _run_job(
+            results[prefix + name] = _run_matrix(
                 prefix + name, job, workflow, event, root, context, tools
             )
     return [prefix + name for name in graph]
@@ -293,6 +330,10 @@ def _check_expressions(workflow: dict[str, Any], context: dict[str, Any]) -> Non
     context = {**context, "steps": {}}
     _evaluated(workflow.get("env"), context)
     for job in workflow["jobs"].values():
+        items = _matrix(job, "") if "strategy" in job else []
+        if items:
+            strategy = {"job-index": "0", "job-total": str(len(items))}
+            context = {**context, "matrix": items[0], "strategy": strategy}
         for part in (job, *job.get("steps", ())):
             condition(str(part.get("if", "success()")), context, lambda _: True)
             for key in ("env", "with", "outputs"):
@@ -337,6 +378,30 @@ def _outputs(file: Path) -> dict[str, str]:
     return outputs
 
 
+def _run_matrix(
+    name: str,
+    job: dict[str, Any],
+    workflow: dict[str, Any],
+    event: Event,
+    root: Path,
+    context: dict[str, Any],
+    tools: Path | None,
+) -> JobResult:
+    """A job, or each item of its matrix in a workspace of its own."""
+    items = _matrix(job, name)
+    if not items:
+        return _run_job(name, job, workflow, event, root, context, tools)
+    runs = []
+    for index, item in enumerate(items):
+        strategy = {"job-index": str(index), "job-total": str(len(items))}
+        item_context = {**context, "matrix": item, "strategy": strategy}
+        run = _run_job(f"{name}-{index}", job, workflow, event, root, item_context, tools)
+        runs.append(dataclasses.replace(run, matrix=item))
+    failed = any(run.status == "failure" for run in runs)
+    labels = _labels(job["runs-on"], name)
+    return JobResult(name, "failure" if failed else "success", runs_on=labels, items=runs)
+
+
 def _run_job(
     name: str,
     job: dict[str, Any],
@@ -371,13 +436,13 @@ def _run_job(
         **_evaluated(workflow.get("env"), context),
     }
     steps: dict[str, dict[str, Any]] = {}
-    context = {**context, "steps": steps}
+    context = {**context, "steps": steps, "runner": {"temp": str(temp)}}
     env |= _evaluated(job.get("env"), context)
     timeout = min(60 * int(job.get("timeout-minutes", 360)), MAX_STEP_SECONDS)
     environment = job.get("environment")
     if isinstance(environment, dict):
         environment = environment["name"]
-    result = JobResult(name, environment=environment)
+    result = JobResult(name, environment=environment, runs_on=_labels(job["runs-on"], name))
 
     def status(function: str) -> bool:
         failed = any(step.outcome == "failure" for step in result.steps)

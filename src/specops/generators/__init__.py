@@ -28,5 +28,6 @@ def render(spec: Spec, spec_name: str, stages: list[Instance] | None = None) -> 
         Rendered(dvc_file(key), render_pipeline(pipe, spec_name))
         for key, pipe in spec.pipelines.items()
     ]
-    files += [Rendered(path, text) for path, text in render_workflows(spec, spec_name, stages).items()]
+    workflows = render_workflows(spec, spec_name, stages)
+    files += [Rendered(path, text) for path, text in workflows.items()]
     return files
