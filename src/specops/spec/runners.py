@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 from specops.spec.models import Foreach, Spec, Stage, StageEntry
+from specops.spec.pipeline import Instance
 from specops.spec.problems import KeyPath, Problem
 from specops.spec.yamlfile import YamlDoc
+
+#: GitHub Actions runs at most this many jobs of one matrix.
+MAX_FAN_OUT = 256
 
 
 def entries(spec: Spec) -> Iterator[tuple[KeyPath, StageEntry]]:
@@ -40,4 +45,16 @@ def problems(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
             yield doc.problem(
                 (*at, "max_parallel"),
                 "limits how many items of a fan-out run at a time: add `fan_out: true`",
+            )
+
+
+def item_problems(spec: Spec, insts: list[Instance], doc: YamlDoc) -> Iterator[Problem]:
+    """A fan-out must fit in one GitHub Actions matrix."""
+    counts = Counter(inst.where for inst in insts)
+    for where, entry in entries(spec):
+        if _body(entry).fan_out and counts[where] > MAX_FAN_OUT:
+            yield doc.problem(
+                (*body_path(where, entry), "fan_out"),
+                f"the stage has {counts[where]:,} items; a fan-out runs at most {MAX_FAN_OUT},"
+                " as GitHub Actions runs at most that many jobs of one matrix",
             )
