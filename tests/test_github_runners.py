@@ -225,8 +225,8 @@ def test_per_stage_workflows_pass_linters(tmp_path: Path) -> None:
         path.write_text(workflow(body, tmp_path), encoding="utf-8")
         files.append(str(path))
     spec = released_spec(4, DEPLOY, runs_on=["self-hosted", "linux", "x64"])
-    for path, text in render_workflows(spec, SPEC_NAME).items():
-        file = tmp_path / f"released-{Path(path).name}"
+    for rendered, text in render_workflows(spec, SPEC_NAME).items():
+        file = tmp_path / f"released-{Path(rendered).name}"
         file.write_text(text, encoding="utf-8")
         files.append(str(file))
     result = subprocess.run(
