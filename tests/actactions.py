@@ -2,9 +2,10 @@
 that `uses:` an action instead of running a script.
 
 Artifacts live below the runner's root, one folder each; as on GitHub, a name is uploaded once
-per run. download-artifact takes one `name`, or a `pattern` of names (fnmatch, as the action's
-minimatch reads simple globs) that may match none; each artifact lands in `path/<name>`, or
-with `merge-multiple` all in `path` itself. `retention-days` is accepted and changes nothing.
+per run unless `overwrite` replaces it. download-artifact takes one `name`, or a `pattern` of
+names (fnmatch, as the action's minimatch reads simple globs) that may match none; each
+artifact lands in `path/<name>`, or with `merge-multiple` all in `path` itself.
+`retention-days` is accepted and changes nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ from tests.gitrepo import git
 ACTION_INPUTS = {
     "actions/checkout": {"fetch-depth", "persist-credentials"},
     "actions/setup-python": {"python-version"},
-    "actions/upload-artifact": {"name", "path", "if-no-files-found", "retention-days"},
+    "actions/upload-artifact": {
+        "name",
+        "path",
+        "if-no-files-found",
+        "retention-days",
+        "overwrite",
+    },
     "actions/download-artifact": {"name", "pattern", "path", "merge-multiple"},
 }
 #: Where a push goes when the job may not push; git then fails, naming the reason.
@@ -119,7 +126,9 @@ def run_action(
     if action == "actions/upload-artifact":
         source, target = workspace / inputs["path"], root / "artifacts" / inputs["name"]
         if target.exists():
-            return StepResult(name, 1, "", f"an artifact named {inputs['name']!r} exists")
+            if inputs.get("overwrite", "false") != "true":
+                return StepResult(name, 1, "", f"an artifact named {inputs['name']!r} exists")
+            shutil.rmtree(target)
         if not source.exists():
             missing = inputs.get("if-no-files-found", "warn") == "error"
             return StepResult(name, int(missing), "", f"no files found at {inputs['path']}")

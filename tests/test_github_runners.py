@@ -117,9 +117,10 @@ def test_a_fan_out_is_a_job_of_its_own_with_one_item_each(tmp_path: Path) -> Non
 
 
 def test_a_runner_named_as_ci_runs_on_names_it_needs_no_job(tmp_path: Path) -> None:
-    body = CHAIN.replace("runs_on: gpu", "runs_on: [ubuntu-latest]").replace(
-        "runs_on: [self-hosted, gpu]", "runs_on: ubuntu-latest"
+    body = CHAIN.replace("runs_on: gpu", "runs_on: [linux, self-hosted]").replace(
+        "runs_on: [self-hosted, gpu]", "runs_on: [self-hosted, linux]"
     )
+    body += "ci:\n  runs_on: [self-hosted, linux]\n"
     assert jobs(body, tmp_path) == []
     text = workflow(body, tmp_path)
     assert parse(text)["jobs"]["pipeline"]["needs"] == "check"

@@ -128,6 +128,9 @@ def test_the_jobs_after_restore_what_the_jobs_before_ran(pushed: tuple[Run, Path
     combine = _step(results["stages-3"], "Reproduce combine")
     for stage in ("prepare", "train@us", "train@eu"):
         assert f"Stage '{stage}' is cached - skipping run" in combine, combine
+    # Every job before it handed over: the fan-out once per item.
+    downloaded = _step(results["pipeline"], "Download the handover")
+    assert downloaded == "Total of 4 artifact(s) downloaded"
     final = _step(results["pipeline"], "Reproduce the pipeline")
     assert "Running stage 'score'" in final
     assert "Stage 'combine' is cached - skipping run" in final, final

@@ -64,10 +64,15 @@ def _target(where: KeyPath) -> str:
     return str(where[1])
 
 
+def _same(a: list[str], b: list[str]) -> bool:
+    """Whether two `runs-on` ask for the same runner: the labels it must all have."""
+    return set(a) == set(b)
+
+
 def needs_plan(spec: Spec) -> bool:
     """Whether any stage runs elsewhere than in the final pipeline job."""
     return any(
-        _body(entry).fan_out or _body(entry).runs_on not in (None, spec.ci.runs_on)
+        _body(entry).fan_out or not _same(_body(entry).runs_on or spec.ci.runs_on, spec.ci.runs_on)
         for _, entry in entries(spec)
     )
 
@@ -85,7 +90,7 @@ def plan(spec: Spec, insts: list[Instance]) -> list[Job]:
     def fans_out(where: KeyPath) -> bool:
         return _body(stages[where]).fan_out
 
-    own = {w for w in stages if fans_out(w) or runner(w) != spec.ci.runs_on}
+    own = {w for w in stages if fans_out(w) or not _same(runner(w), spec.ci.runs_on)}
     if not own:
         return []
     of = {inst.name: inst.where for inst in insts}
@@ -110,7 +115,7 @@ def plan(spec: Spec, insts: list[Instance]) -> list[Job]:
                 last is not None
                 and not fans_out(where)
                 and not fans_out(last[0])
-                and runner(last[0]) == runner(where)
+                and _same(runner(last[0]), runner(where))
             ):
                 last.append(where)
             else:
