@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.actrun import JobResult, Run, push, run_workflow
+from tests.actexpr import Unsupported
+from tests.actrun import JobResult, Run, check, push, run_workflow
 from tests.gitrepo import git, make_project
 from tests.test_workflow_run import failures, md_tables, sections
 
@@ -147,3 +148,28 @@ def test_each_item_runs_in_a_fresh_checkout_and_the_stage_after_sees_all(
     assert combined.read_text() == "eu 3\nus 3\n"
     metrics = md_tables(sections(results["pipeline"].summary)["Metrics"])
     assert metrics == [[["Path", "models", "rows"], ["scores.json", "2", "6"]]]
+
+
+@pytest.mark.parametrize(
+    ("job", "message"),
+    [
+        (
+            {"runs-on": "${{ matrix.os }}"},
+            "jobs.j.runs-on: expressions are not supported here: '${{ matrix.os }}'",
+        ),
+        (
+            {"strategy": {"matrix": {"include": [{"stage": "a"}]}}},
+            "jobs.j.strategy.matrix: only one key and its values: {'include': [{'stage': 'a'}]}",
+        ),
+        ({"strategy": {"matrix": {"a": [1], "b": [2]}}}, "jobs.j.strategy.matrix: only one key"),
+        ({"strategy": {"fail-fast": False}}, "jobs.j.strategy.matrix: only one key"),
+        ({"strategy": {"matrix": {"a": [1]}, "x": 1}}, "jobs.j.strategy: keys ['x']"),
+    ],
+)
+def test_the_local_runner_refuses_what_it_does_not_emulate(
+    job: dict[str, object], message: str
+) -> None:
+    workflow = {"on": "push", "jobs": {"j": {"runs-on": "ubuntu-latest", "steps": [], **job}}}
+    with pytest.raises(Unsupported) as raised:
+        check(workflow)
+    assert str(raised.value).startswith(message), raised.value
