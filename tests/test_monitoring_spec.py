@@ -113,8 +113,8 @@ def test_defaults(tmp_path: Path) -> None:
         ),
         (
             "  columns: []\n",
-            "22:12: error: monitoring.columns: list should have at least 1 item after validation, not 0,"
-            " got a list",
+            "22:12: error: monitoring.columns: list should have at least 1 item after validation,"
+            " not 0, got a list",
         ),
         (
             "  target: y\n  prediction: y\n",

@@ -33,7 +33,8 @@ def threshold_problem(method: str, threshold: float) -> str | None:
             " name a method to set a threshold"
         )
     if method in P_VALUE and not 0 < threshold < 1:
-        return f"{method} compares a p-value: the threshold must be between 0 and 1, got {threshold}"
+        between = "the threshold must be between 0 and 1"
+        return f"{method} compares a p-value: {between}, got {threshold}"
     if method == "jensenshannon" and not 0 < threshold <= JS_MAX:
         return (
             "the Jensen-Shannon distance is between 0 and sqrt(ln 2) = 0.8326: the threshold"
