@@ -30,6 +30,7 @@ ALLOWED = {
     "deploying": {"deploying", "deploy", "registry", "gating", "gates", "releases", "spec"},
     "rollback": {"rollback", "registry", "gates", "releases", "spec"},
     "initializing": {"initializing", "scaffold", "writer", "generators", "spec"},
+    "monitoring": {"monitoring", "spec"},
     "commands": {
         "commands",
         "importing",
@@ -43,6 +44,7 @@ ALLOWED = {
         "deploy",
         "deploying",
         "rollback",
+        "monitoring",
         "spec",
     },
     "cli": {"cli", "commands", "spec", "__version__"},
