@@ -1,6 +1,6 @@
 """`specops drift`: the data contract, then each column's drift, then the batch's.
 
-Both files are read in one pass each (in parallel), into sketches (specops.monitoring.sketch).
+Both files are read in one pass each, into sketches (specops.monitoring.sketch).
 Counts decide the categorical methods exactly; Wasserstein's distance gets exact bounds from
 histograms, and only a column whose bounds hold the threshold is read again and computed
 exactly; KS, and PSI or Jensen-Shannon on many numeric values, read what they need again.
@@ -9,7 +9,6 @@ exactly; KS, and PSI or Jensen-Shannon on many numeric values, read what they ne
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -221,9 +220,10 @@ def _sketches(table: Table, columns: Sequence[str], plan: dict[str, Any]) -> dic
 def _grids(reference: Table, columns: Sequence[str]) -> dict[str, Grid]:
     """A grid per numeric column, from the quantiles of the reference's first batch."""
     numeric = [c for c in columns if kind(reference.types[c]) == "number"]
-    for batch in reference.batches(numeric):
-        return {name: Grid.around(_finite(floats(batch[name]))) for name in numeric}
-    return {}
+    grids = {}
+    for batch in reference.batches(numeric, first=True):
+        grids.update({name: Grid.around(_finite(floats(array))) for name, array in batch.items()})
+    return grids
 
 
 def _finite(values: Any) -> Any:
@@ -236,10 +236,10 @@ def _drift(
     reference: Table, current: Table, columns: Sequence[str], settings: Settings
 ) -> list[ColumnDrift]:
     grids = _grids(reference, columns)
-    with ThreadPoolExecutor(2) as pool:
-        ref_job = pool.submit(_sketches, reference, columns, grids)
-        cur_job = pool.submit(_sketches, current, columns, grids)
-        ref_sketches, cur_sketches = ref_job.result(), cur_job.result()
+    # One side after the other: Arrow decodes with its own threads, and two sides in parallel
+    # measured slower on two cores.
+    ref_sketches = _sketches(reference, columns, grids)
+    cur_sketches = _sketches(current, columns, grids)
     for name in columns:
         for table, sketches in ((reference, ref_sketches), (current, cur_sketches)):
             sketch = sketches[name]

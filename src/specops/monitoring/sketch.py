@@ -24,6 +24,8 @@ CAP = BINNED_ABOVE + 1
 GRID_BINS = 4096
 #: The quantiles of the first reference batch that bound the grid.
 GRID_QUANTILES = (0.001, 0.999)
+#: The size of the sample of the first reference batch whose quantiles bound the grid.
+SAMPLE = 65_536
 #: Values looked at first to tell a column of many values without counting them all.
 PREFIX = 4096
 
@@ -42,7 +44,9 @@ class Grid:
 
         if values.size == 0:
             return cls(0.0, 1.0)
-        low, high = (float(q) for q in np.quantile(values, GRID_QUANTILES))
+        # A sample places the grid well enough: the bounds hold wherever the edges are.
+        sample = values[:: max(1, values.size // SAMPLE)]
+        low, high = (float(q) for q in np.quantile(sample, GRID_QUANTILES))
         if not high > low:
             low, high = low - 0.5, high + 0.5
         return cls(low, high)
@@ -51,8 +55,10 @@ class Grid:
         import numpy as np
 
         scale = self.bins / (self.high - self.low)
-        index = np.floor((values - self.low) * scale)
+        index = values - self.low
+        index *= scale
         index += 1
+        # Clipped to [0, bins + 1], truncation is the floor: below `low` is bin 0.
         np.clip(index, 0, self.bins + 1, out=index)
         return np.bincount(index.astype(np.intp), minlength=self.bins + 2).astype(np.int64)
 
@@ -86,16 +92,23 @@ class NumericSketch:
     def add(self, raw: Floats) -> None:
         import numpy as np
 
-        finite = np.isfinite(raw)
-        values = raw if finite.all() else raw[finite]
-        self.dropped += raw.size - values.size
-        if values.size == 0:
+        if raw.size == 0:
             return
-        self.low = min(self.low, float(values.min()))
-        self.high = max(self.high, float(values.max()))
+        # NaN makes min() NaN, and an infinity shows in min() or max(): when both are finite,
+        # so is every value, and the common case needs no mask.
+        low, high = float(raw.min()), float(raw.max())
+        values = raw
+        if not (math.isfinite(low) and math.isfinite(high)):
+            values = raw[np.isfinite(raw)]
+            self.dropped += raw.size - values.size
+            if values.size == 0:
+                return
+            low, high = float(values.min()), float(values.max())
+        self.low, self.high = min(self.low, low), max(self.high, high)
         # Chan's pairwise update: the batch's own mean and squared deviations, then combined.
         mean = float(values.mean())
-        m2 = float(np.square(values - mean).sum())
+        deviations = values - mean
+        m2 = float(np.einsum("i,i->", deviations, deviations))  # not BLAS: no thread pool
         n, total = values.size, self.n + values.size
         delta = mean - self.mean
         self.m2 += m2 + delta * delta * self.n * n / total

@@ -16,8 +16,9 @@ from specops.spec.problems import Problem, SpecError
 if TYPE_CHECKING:
     import pyarrow as pa
 
-#: How many values (rows x columns) one batch holds at most: 16M float64 values, 128 MB.
-BATCH_VALUES = 16_000_000
+#: How many values (rows x columns) one batch holds, unless one row group of one column is more:
+#: 8M float64 values, 64 MB.
+BATCH_VALUES = 8_000_000
 
 
 def error(path: str, message: str) -> SpecError:
@@ -86,25 +87,47 @@ class Table:
         types = dict(zip(names, table.schema.types, strict=True))
         return cls(str(path), display, types, table.num_rows, table)
 
-    def batches(self, columns: Sequence[str]) -> Iterator[dict[str, pa.Array]]:
-        """The columns, a batch of rows at a time."""
+    def batches(
+        self, columns: Sequence[str], *, first: bool = False
+    ) -> Iterator[dict[str, pa.Array]]:
+        """The columns, a group of columns and a batch of rows at a time, so that memory does
+        not grow with the file; with `first`, only the first batch of each group."""
         import pyarrow as pa
 
         if not columns:
             return
-        rows = max(1024, BATCH_VALUES // len(columns))
         try:
             if self._csv is not None:
+                rows = max(1024, BATCH_VALUES // len(columns))
                 for batch in self._csv.select(list(columns)).to_batches(max_chunksize=rows):
                     yield {name: batch.column(name) for name in columns}
+                    if first:
+                        return
                 return
-            import pyarrow.parquet as pq
-
-            source = pq.ParquetFile(self.path)
-            for batch in source.iter_batches(batch_size=rows, columns=list(columns)):
-                yield {name: batch.column(name) for name in columns}
+            yield from self._parquet_batches(columns, first)
         except (OSError, pa.ArrowException) as exc:
             raise error(self.display, f"cannot read it: {exc}") from None
+
+    def _parquet_batches(
+        self, columns: Sequence[str], first: bool
+    ) -> Iterator[dict[str, pa.Array]]:
+        import pyarrow.parquet as pq
+
+        # Strings stay dictionary-encoded, as Parquet usually stores them: counting codes is
+        # far cheaper than hashing every string. Pre-buffering would keep the whole file.
+        strings = [c for c in columns if kind(self.types[c]) == "string"]
+        source = pq.ParquetFile(
+            self.path, read_dictionary=strings, pre_buffer=False, buffer_size=1 << 22
+        )
+        meta = source.metadata
+        groups = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+        # A row group is read whole: as many columns at once as keep it within the budget.
+        width = max(1, BATCH_VALUES // max([1, *groups]))
+        for index in range(len(groups))[:1] if first else range(len(groups)):
+            for start in range(0, len(columns), width):
+                group = list(columns[start : start + width])
+                table = source.read_row_group(index, columns=group)
+                yield {name: table.column(name) for name in group}
 
     def column(self, name: str) -> pa.ChunkedArray:
         """One whole column."""
