@@ -53,15 +53,14 @@ NAMES = {
 BIG_SECONDS, BIG_BYTES = 120, 2 * 1024**3
 
 
-def write(
-    path: Path, rows: int, numeric: int, categorical: int, shift: bool, seed: int
-) -> None:
+def write(path: Path, rows: int, numeric: int, categorical: int, shift: bool, seed: int) -> None:
     """Numeric columns N(0, 1), every fourth shifted by 0.3 std in the current batch;
     categorical columns of 4 to 8 values, every second one reweighted."""
     rng = np.random.default_rng(seed)
     group = 500_000
     fields = [pa.field(f"num{i}", pa.float64()) for i in range(numeric)]
-    fields += [pa.field(f"cat{i}", pa.dictionary(pa.int32(), pa.string())) for i in range(categorical)]
+    strings = pa.dictionary(pa.int32(), pa.string())
+    fields += [pa.field(f"cat{i}", strings) for i in range(categorical)]
     schema = pa.schema(fields)
     with pq.ParquetWriter(path, schema) as out:
         for start in range(0, rows, group):
@@ -123,7 +122,10 @@ def mb(size: int) -> str:
 
 
 def table(rows: list[int], python: str, folder: Path) -> None:
-    print("rows/side  specops s  evidently s  speed-up  specops peak  evidently peak  memory  same verdicts")
+    print(
+        "rows/side  specops s  evidently s  speed-up  specops peak  evidently peak  memory"
+        "  same verdicts"
+    )
     for n in rows:
         ref, cur = folder / f"ref{n}.parquet", folder / f"cur{n}.parquet"
         write(ref, n, 20, 5, False, 1)
