@@ -245,3 +245,18 @@ def test_share_must_be_a_share(capsys: pytest.CaptureFixture[str]) -> None:
         main(["drift", "--share", "0"])
     assert done.value.code == 2
     assert "'0' is not a share above 0 and at most 1" in capsys.readouterr().err
+
+
+def test_many_new_values_in_a_column_of_few(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reference of few values is counted value by value, however many the batch brings."""
+    ref = write(tmp_path / "ref.csv", "a\n" + "1.5\n2.5\n" * 600)
+    cur = write(tmp_path / "cur.csv", "a\n" + "".join(f"{i}.5\n" for i in range(100)))
+    code, out, _ = drift(capsys, "--reference", ref, "--current", cur, "--method", "psi")
+    assert code == 1
+    assert "a       numeric  psi     " in out
+    code, out, _ = drift(
+        capsys, "--reference", ref, "--current", cur, "--column-type", "a=categorical"
+    )
+    assert code == 1 and "a       categorical  jensenshannon" in out

@@ -380,11 +380,12 @@ def _statistic(
     threshold: float,
 ) -> tuple[float, float, bool]:
     """The statistic, how far it may be from the exact one, and whether it is exact."""
-    if column_type == "categorical" and isinstance(ref, NumericSketch) and ref.distinct is None:
-        # A numeric column treated as categorical with many values: count them all.
-        ref, cur = _categorical_again(reference, name), _categorical_again(current, name)
-    if method in ("chi2", "z") or (method in ("psi", "jensenshannon") and name not in counts):
-        if method in ("chi2", "z") and isinstance(ref, NumericSketch) and ref.distinct is None:
+    by_value = method in ("chi2", "z") or (
+        method in ("psi", "jensenshannon") and name not in counts
+    )
+    if by_value:
+        if any(isinstance(s, NumericSketch) and s.distinct is None for s in (ref, cur)):
+            # Numbers counted value by value, more of them than the sketch kept: count again.
             ref, cur = _categorical_again(reference, name), _categorical_again(current, name)
         a, b = _counts(ref), _counts(cur)
         if method == "chi2":
