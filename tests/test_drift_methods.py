@@ -64,7 +64,23 @@ def test_ks_is_scipys() -> None:
 
 
 def test_wasserstein_is_scipys_normed_by_the_reference_std() -> None:
-    assert methods.wasserstein(A, B) == stats.wasserstein_distance(A, B) / np.std(A)
+    expected = stats.wasserstein_distance(A, B) / np.std(A)
+    assert methods.wasserstein(A, B) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "u, v",
+    [
+        (A, B),
+        (np.array([1.0, 1.0, 2.0]), np.array([1.0, 3.0])),
+        (np.array([5.0]), np.array([5.0])),
+        (RNG.integers(0, 3, 500) * 1.0, RNG.integers(0, 4, 300) * 1.0),
+        (RNG.standard_cauchy(1000), RNG.standard_cauchy(700)),
+    ],
+)
+def test_wasserstein_distance_is_scipys(u: Any, v: Any) -> None:
+    expected = stats.wasserstein_distance(u, v)
+    assert methods.wasserstein_distance(u, v) == pytest.approx(expected, rel=1e-12, abs=1e-15)
 
 
 def test_wasserstein_floors_the_std() -> None:
@@ -93,6 +109,11 @@ def test_z_test_is_the_two_proportion_test() -> None:
 def test_jensenshannon_is_scipys() -> None:
     ref, cur = methods.shares({"a": 1, "b": 3}, {"a": 2, "b": 2, "c": 4})
     expected = distance.jensenshannon([0.25, 0.75, 0], [0.25, 0.25, 0.5])
+    assert methods.jensenshannon(ref, cur) == pytest.approx(expected, rel=1e-12)
+    same = np.array([0.5, 0.5])
+    assert methods.jensenshannon(same, same) == distance.jensenshannon(same, same) == 0
+    ref, cur = RNG.random(30), RNG.random(30)
+    expected = distance.jensenshannon(ref, cur)
     assert methods.jensenshannon(ref, cur) == pytest.approx(expected, rel=1e-12)
 
 

@@ -75,8 +75,6 @@ def chi2(reference: Counts, current: Counts) -> float:
 def z_test(reference: Counts, current: Counts) -> float:
     """The two-sided Z-test of the proportion of the first value (in sorted order) against the
     rest; p = 1 when both sides hold the same single value."""
-    from scipy.stats import norm
-
     keys = sorted(reference.keys() | current.keys())
     if len(keys) == 1:
         return 1.0
@@ -85,7 +83,8 @@ def z_test(reference: Counts, current: Counts) -> float:
     p2 = (n2 - current.get(keys[0], 0)) / n2
     pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
     z = (p1 - p2) / math.sqrt(pooled * (1 - pooled) * (1.0 / n1 + 1.0 / n2))
-    return float(2 * (1 - norm.cdf(abs(z))))
+    # Evidently's 2 * (1 - norm.cdf(|z|)), with SciPy's normal CDF: erfc(-x / sqrt 2) / 2.
+    return 2 * (1 - 0.5 * math.erfc(-abs(z) / math.sqrt(2)))
 
 
 def shares(reference: Counts, current: Counts) -> tuple[Floats, Floats]:
@@ -120,10 +119,16 @@ def psi(ref: Floats, cur: Floats) -> float:
 
 
 def jensenshannon(ref: Floats, cur: Floats) -> float:
-    """SciPy's Jensen-Shannon distance (natural logarithm) of two lists of shares."""
-    from scipy.spatial import distance
+    """SciPy's Jensen-Shannon distance (natural logarithm) of two lists of shares, as SciPy
+    computes it (`scipy.spatial.distance.jensenshannon`), without importing SciPy."""
+    import numpy as np
 
-    return float(distance.jensenshannon(ref, cur))
+    p, q = ref / np.sum(ref), cur / np.sum(cur)
+    m = (p + q) / 2.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        left = np.where(p > 0, p * np.log(p / m), 0.0)
+        right = np.where(q > 0, q * np.log(q / m), 0.0)
+    return float(np.sqrt((np.sum(left) + np.sum(right)) / 2.0))
 
 
 def of_shares(method: str, ref: Floats, cur: Floats) -> float:
@@ -143,10 +148,23 @@ def ks(reference: Floats, current: Floats) -> float:
 def wasserstein(reference: Floats, current: Floats) -> float:
     """The first Wasserstein distance divided by the reference's standard deviation, floored."""
     import numpy as np
-    from scipy.stats import wasserstein_distance
 
     norm = max(float(np.std(reference)), STD_FLOOR)
-    return float(wasserstein_distance(reference, current)) / norm
+    return wasserstein_distance(reference, current) / norm
+
+
+def wasserstein_distance(u: Floats, v: Floats) -> float:
+    """SciPy's `wasserstein_distance(u, v)`: the integral of |F_u - F_v| over the values of
+    both, computed as SciPy does but with sorts NumPy does faster than SciPy's argsort."""
+    import numpy as np
+
+    u, v = np.sort(u), np.sort(v)
+    both = np.concatenate((u, v))
+    both.sort()
+    deltas = np.diff(both)
+    u_cdf = np.searchsorted(u, both[:-1], "right") / u.size
+    v_cdf = np.searchsorted(v, both[:-1], "right") / v.size
+    return float(np.sum(np.abs(u_cdf - v_cdf) * deltas))
 
 
 @dataclass(frozen=True)
