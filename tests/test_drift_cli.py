@@ -260,3 +260,39 @@ def test_many_new_values_in_a_column_of_few(
         capsys, "--reference", ref, "--current", cur, "--column-type", "a=categorical"
     )
     assert code == 1 and "a       categorical  jensenshannon" in out
+
+
+def test_columns_of_other_types_are_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import datetime
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    day = datetime.datetime(2026, 1, 1)
+    table = pa.table({"when": [day] * 40, "x": [float(i % 7) for i in range(40)]})
+    pq.write_table(table, tmp_path / "ref.parquet")
+    pq.write_table(table, tmp_path / "cur.parquet")
+    args = [
+        "--reference",
+        str(tmp_path / "ref.parquet"),
+        "--current",
+        str(tmp_path / "cur.parquet"),
+    ]
+    code, out, _ = drift(capsys, *args)
+    assert code == 0
+    assert "when: not compared, its type is timestamp[us]\n" in out
+
+
+def test_watched_columns_must_be_in_the_reference(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = project(tmp_path, "  columns: [shifted, age]\n")
+    code, out, err = drift(capsys, root=root)
+    assert (code, out) == (2, "")
+    assert err == "data/ref.csv: error: has no column 'age' of `monitoring.columns`\n"
+    (root / "specops.yaml").write_text(SPEC + "  columns: [shifted, city]\n")
+    code, out, _ = drift(capsys, root=root)
+    assert code == 1
+    assert out.endswith("drift: 2 of 2 column(s) drifted (100%); the batch drifts at 50%\n")
