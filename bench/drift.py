@@ -142,6 +142,12 @@ def table(rows: list[int], python: str, folder: Path) -> None:
         for column in sorted(s_found):
             if s_found[column] != e_found.get(column):
                 print(f"    {column}: specops {s_found[column]}, evidently {e_found.get(column)}")
+    # The target, on the largest size: 20 times faster, half the memory, the same verdicts.
+    ok = e_time / s_time >= 20 and s_peak <= e_peak / 2 and same == len(s_found)
+    print(
+        f"{'PASS' if ok else 'FAIL'}: {n:,} rows: {e_time / s_time:.1f}x faster (>= 20x),"
+        f" {s_peak / e_peak:.2f}x the memory (<= 0.5x), {same}/{len(s_found)} same verdicts"
+    )
 
 
 def big(rows: int, columns: int, folder: Path) -> None:
