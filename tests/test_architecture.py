@@ -30,6 +30,7 @@ ALLOWED = {
     "deploying": {"deploying", "deploy", "registry", "gating", "gates", "releases", "spec"},
     "rollback": {"rollback", "registry", "gates", "releases", "spec"},
     "initializing": {"initializing", "scaffold", "writer", "generators", "spec"},
+    "monitoring": {"monitoring", "spec"},
     "commands": {
         "commands",
         "importing",
@@ -43,6 +44,7 @@ ALLOWED = {
         "deploy",
         "deploying",
         "rollback",
+        "monitoring",
         "spec",
     },
     "cli": {"cli", "commands", "spec", "__version__"},
@@ -84,6 +86,7 @@ def test_nothing_imports_the_cli() -> None:
 #: that crashed before doing its job would import little, and must not pass for a light one.
 FAST_COMMANDS = {
     "--help": (["--help"], 0, "usage: specops"),
+    "drift --help": (["drift", "--help"], 0, "usage: specops drift"),
     "validate": (["validate"], 0, "specops.yaml: valid; maturity 3, 3 stage(s)"),
     "validate invalid": (["validate"], 2, "specops.yaml:2:10: error: version: must be 1, got 7\n"),
     "render": (["render"], 0, "dvc.yaml: create\n.github/workflows/specops-ci.yml: create\n"),

@@ -12,6 +12,7 @@ import errno
 import gc
 import io
 import json
+import math
 import os
 import sys
 import traceback
@@ -335,6 +336,58 @@ def _report(args: argparse.Namespace) -> int:
     return OK
 
 
+def _column_type(text: str) -> tuple[str, str]:
+    name, _, kind = text.rpartition("=")
+    if not name or kind not in ("numeric", "categorical"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not COLUMN=numeric or COLUMN=categorical")
+    return name, kind
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share above 0 and at most 1")
+    return value
+
+
+def _finite(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
+    return value
+
+
+def _drift(args: argparse.Namespace) -> int:
+    from specops import commands
+
+    result = commands.drift(
+        args.spec,
+        reference=args.reference,
+        current=args.current,
+        method=args.method,
+        threshold=args.threshold,
+        share=args.share,
+        column_types=dict(args.column_type or ()),
+    )
+    if args.format == "json":
+        output = json.dumps(_valid_unicode(result.as_dict()), indent=2) + "\n"
+    elif args.format == "md":
+        output = result.markdown()
+    else:
+        output = result.text()
+    if args.output is not None:
+        commands.write_output(args.output, output)
+    else:
+        sys.stdout.write(output)
+    return OK if result.ok else CHECK_FAILED
+
+
 class _Parser(argparse.ArgumentParser):
     def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
         # argparse drops a failed write of --help or --version; report it like any other.
@@ -480,6 +533,37 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="the revision to compare with (default: origin/$GITHUB_BASE_REF when set, else main)",
     )
+    drift = command(
+        "drift",
+        _drift,
+        "compare the current batch with the reference: data contract, then drift per column;"
+        " exit 1 on drift",
+        _common(["text", "json", "md"]),
+    )
+    drift.add_argument("--reference", type=Path, metavar="PATH", help="CSV or Parquet (spec's)")
+    drift.add_argument("--current", type=Path, metavar="PATH", help="CSV or Parquet (spec's)")
+    drift.add_argument(
+        "--method",
+        choices=["auto", "ks", "chi2", "z", "wasserstein", "jensenshannon", "psi"],
+        help="how to compare each column (spec's, else auto: as Evidently chooses)",
+    )
+    drift.add_argument(
+        "--threshold", type=_finite, metavar="X", help="the method's threshold (its default)"
+    )
+    drift.add_argument(
+        "--share",
+        type=_share,
+        metavar="S",
+        help="the batch drifts when at least this share of columns drift (spec's, else 0.5)",
+    )
+    drift.add_argument(
+        "--column-type",
+        type=_column_type,
+        action="append",
+        metavar="COL=TYPE",
+        help="treat a column as numeric or categorical (default: decided from the data)",
+    )
+    drift.add_argument("--output", type=Path, metavar="FILE", help="write the report there")
     return root
 
 

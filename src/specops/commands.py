@@ -149,6 +149,64 @@ def report(spec_path: Path | None, base: str | None = None) -> Report:
     return gating.report_project(load_spec(locate(spec_path)), base)
 
 
+# Drift (specops.monitoring does the work, with numpy, scipy and pyarrow imported there).
+
+
+def drift(
+    spec_path: Path | None,
+    *,
+    reference: Path | None = None,
+    current: Path | None = None,
+    method: str | None = None,
+    threshold: float | None = None,
+    share: float | None = None,
+    column_types: dict[str, str] | None = None,
+) -> DriftResult:
+    """Compare the current batch with the reference: the data contract, then each column's
+    drift. The spec's `monitoring` gives what the arguments leave out; with both files named,
+    no spec is needed."""
+    from specops.monitoring.drift import Settings, compare
+    from specops.monitoring.tables import Table
+
+    watch, root = None, Path()
+    if spec_path is not None or reference is None or current is None:
+        project = load_spec(locate(spec_path))
+        watch, root = project.spec.monitoring, project.root
+        if watch is None and (reference is None or current is None):
+            where = project.spec_name
+            raise SpecError(
+                [Problem.plain(where, "has no `monitoring`: name --reference and --current")]
+            )
+    settings = Settings(
+        method=method or (watch.drift.method if watch else "auto"),
+        threshold=threshold
+        if threshold is not None
+        else (watch.drift.threshold if watch else None),
+        share=share if share is not None else (watch.drift.share if watch else 0.5),
+        columns=watch.columns if watch else None,
+        exclude=frozenset(c for c in (watch.target, watch.prediction) if c)
+        if watch
+        else frozenset(),
+        types=dict(column_types or {}),
+    )
+    sides = []
+    for given, written in (
+        (reference, watch and watch.reference),
+        (current, watch and watch.current),
+    ):
+        if given is not None:
+            sides.append(Table.open(given, str(given)))
+        else:
+            assert written
+            sides.append(Table.open(root / written, written))
+    return compare(sides[0], sides[1], settings)
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write a report the user named with --output."""
+    writer.write_output(path, text)
+
+
 # The registry's commands, imported when first used: `validate` and `render` need none of them.
 if TYPE_CHECKING:
     from specops.deploy import CheckFailed as CheckFailed
@@ -156,6 +214,7 @@ if TYPE_CHECKING:
     from specops.deploying import fetch as fetch
     from specops.importing.adopt import ImportResult
     from specops.initializing import InitResult
+    from specops.monitoring.drift import DriftResult
     from specops.releases import card as card
     from specops.releases import history as history
     from specops.releases import promote as promote

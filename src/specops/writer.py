@@ -425,3 +425,17 @@ def take_over(
     last = sorted(changes, key=lambda c: c.path == spec_name)  # stable: the rest keep their order
     apply(root, last, expect=read)
     return changes
+
+
+def write_output(path: Path, text: str) -> None:
+    """A report the user asked for by name (`--output FILE`): written whole or not at all,
+    replacing a file there; a folder or a missing parent folder is an error (exit 2)."""
+    if path.is_dir():
+        raise SpecError([Problem.plain(str(path), "is a folder; --output names a file")])
+    try:
+        temp = _write_temp(path, text)
+        os.replace(temp, path)
+    except OSError as exc:
+        raise SpecError(
+            [Problem.plain(str(path), f"cannot write it: {exc.strerror or exc}")]
+        ) from None

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from specops.spec import folders, pipeline, runners, toplevel
+from specops.spec import folders, monitoring, pipeline, runners, toplevel
 from specops.spec.context import Context, Unparsable, load_context, params_file
 from specops.spec.files import Unreadable, read_bytes, real_path_inside
 from specops.spec.foreach import foreach_problems, loop_problems
@@ -107,6 +107,7 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
         *_promotion(spec, doc, suggest),
         *_deploy(spec, doc, suggest),
         *runners.problems(spec, doc),
+        *monitoring.problems(spec, doc),
     ]
     # A file in the way of several checks (a Python file that vars and params read) is one
     # problem, however many of them find it.

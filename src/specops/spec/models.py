@@ -538,12 +538,39 @@ class Promotion(_Model):
     approval: PromotionStage | None = None
 
 
+#: How `specops drift` compares a column: `auto` picks per column as Evidently does.
+DriftMethod = Literal["auto", "ks", "chi2", "z", "wasserstein", "jensenshannon", "psi"]
+
+
+class Drift(_Model):
+    """When a column, and the whole batch, counts as drifted."""
+
+    method: DriftMethod = "auto"
+    #: The method's default when null (p < 0.05 for the tests, 0.1 for the distances).
+    threshold: FiniteFloat | None = None
+    #: The batch has drifted when at least this share of its columns drift.
+    share: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 0.5
+
+
 class Monitoring(_Model):
     """Where production data and the training reference are, and when to compare them."""
 
     reference: Text
     current: Text
+    #: A command that brings the current batch.
+    fetch: Text | None = None
+    #: The columns to watch (default: all but target and prediction).
+    columns: Annotated[list[Text], Field(min_length=1)] | None = None
+    #: The ground truth column, once labels arrive.
+    target: Text | None = None
+    #: The model's score column.
+    prediction: Text | None = None
+    drift: Drift = Drift()
+    #: Conditions on the batch's metrics, in the syntax of `gates`; they need `target`.
+    performance: list[Gate] = []
     schedule: Annotated[str, AfterValidator(cron)] = "0 6 * * 1"
+    #: A drifted batch starts retraining (maturity 4).
+    retrain: bool = False
 
 
 #: GitHub environment names, kept to characters that need no quoting anywhere they appear.

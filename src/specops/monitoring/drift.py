@@ -1,0 +1,427 @@
+"""`specops drift`: the data contract, then each column's drift, then the batch's.
+
+Both files are read in one pass each, into sketches (specops.monitoring.sketch).
+Counts decide the categorical methods exactly; Wasserstein's distance gets exact bounds from
+histograms, and only a column whose bounds hold the threshold is read again and computed
+exactly; KS, and PSI or Jensen-Shannon on many numeric values, read what they need again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from specops.monitoring import methods
+from specops.monitoring.sketch import (
+    CAP,
+    CategoricalSketch,
+    Grid,
+    NumericSketch,
+    histogram,
+    wasserstein_bounds,
+)
+from specops.monitoring.tables import Table, error, floats, kind
+from specops.spec.monitoring import DEFAULT_THRESHOLD, threshold_problem
+from specops.spec.problems import Problem, SpecError
+
+#: Up to this many rows on both sides together, Wasserstein's distance is always exact (and
+#: equal to Evidently's); above, only where its bounds hold the threshold.
+EXACT_ROWS = 100_000
+#: Relative slack on a sketched verdict, for the rounding of sums over millions of values.
+SLACK = 1e-9
+SUPPORTED = ("number", "boolean", "string")
+TYPES = ("numeric", "categorical")
+
+Sketch = NumericSketch | CategoricalSketch
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What to compare and how; None takes the default."""
+
+    method: str = "auto"
+    threshold: float | None = None
+    share: float = 0.5
+    columns: list[str] | None = None
+    exclude: frozenset[str] = frozenset()
+    types: dict[str, str] = field(default_factory=dict)
+    exact_rows: int = EXACT_ROWS
+
+
+@dataclass(frozen=True)
+class Breach:
+    """A way the current batch breaks the reference's data contract."""
+
+    column: str
+    problem: str
+
+
+@dataclass(frozen=True)
+class ColumnDrift:
+    """One column's verdict."""
+
+    column: str
+    type: str
+    method: str
+    statistic: float
+    threshold: float
+    drifted: bool
+    reference_rows: int
+    current_rows: int
+    reference_dropped: int
+    current_dropped: int
+    #: How far the statistic may be from the exact one; the verdict is exact either way.
+    error: float = 0.0
+    #: Whether the statistic was computed from all values rather than bounded from a sketch.
+    exact: bool = True
+
+
+@dataclass(frozen=True)
+class DriftResult:
+    """The contract's breaches, or every column's drift and the batch's verdict."""
+
+    reference: str
+    current: str
+    reference_rows: int
+    current_rows: int
+    share: float
+    breaches: list[Breach]
+    columns: list[ColumnDrift]
+    skipped: list[tuple[str, str]]
+
+    @property
+    def drifted_columns(self) -> list[ColumnDrift]:
+        return [c for c in self.columns if c.drifted]
+
+    @property
+    def drifted_share(self) -> float:
+        return len(self.drifted_columns) / len(self.columns) if self.columns else 0.0
+
+    @property
+    def drift(self) -> bool:
+        return bool(self.columns) and self.drifted_share >= self.share
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaches and not self.drift
+
+    def text(self) -> str:
+        from specops.monitoring.report import text
+
+        return text(self)
+
+    def markdown(self) -> str:
+        from specops.monitoring.report import markdown
+
+        return markdown(self)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "reference": {"path": self.reference, "rows": self.reference_rows},
+            "current": {"path": self.current, "rows": self.current_rows},
+            "contract": [b.__dict__ for b in self.breaches],
+            "columns": [c.__dict__ for c in self.columns],
+            "skipped": [{"column": c, "reason": r} for c, r in self.skipped],
+            "drifted_columns": len(self.drifted_columns),
+            "drifted_share": self.drifted_share,
+            "share": self.share,
+            "drift": self.drift,
+        }
+
+
+def compare(reference: Table, current: Table, settings: Settings) -> DriftResult:
+    """The contract first; when it holds, each column's drift."""
+    if settings.method == "auto" and settings.threshold is not None:
+        reason = threshold_problem("auto", settings.threshold)
+        raise SpecError([Problem.plain("--threshold", reason or "")])
+    chosen = _columns(reference, settings)
+    breaches = _contract(reference, current, chosen, settings)
+    result = DriftResult(
+        reference.display,
+        current.display,
+        reference.rows,
+        current.rows,
+        settings.share,
+        breaches,
+        [],
+        [],
+    )
+    if breaches:
+        return result
+    skipped = [(c, f"its type is {kind(reference.types[c])}") for c in chosen]
+    skipped = [s for s in skipped if kind(reference.types[s[0]]) not in SUPPORTED]
+    watched = [c for c in chosen if kind(reference.types[c]) in SUPPORTED]
+    if settings.columns is not None and skipped:
+        column, reason = skipped[0]
+        raise error(reference.display, f"column {column!r} cannot be compared: {reason}")
+    return DriftResult(
+        reference.display,
+        current.display,
+        reference.rows,
+        current.rows,
+        settings.share,
+        [],
+        _drift(reference, current, watched, settings),
+        skipped,
+    )
+
+
+def _columns(reference: Table, settings: Settings) -> list[str]:
+    for name in settings.types:
+        if name not in reference.types:
+            raise error(reference.display, f"--column-type names {name!r}, which is no column")
+    if settings.columns is None:
+        return [c for c in reference.types if c not in settings.exclude]
+    for name in settings.columns:
+        if name not in reference.types:
+            raise error(reference.display, f"has no column {name!r} of `monitoring.columns`")
+    return list(settings.columns)
+
+
+def _contract(
+    reference: Table, current: Table, chosen: Sequence[str], settings: Settings
+) -> list[Breach]:
+    """The reference's names and types are the contract of the columns watched; extra
+    columns break it too unless `columns` names what to watch."""
+    breaches = []
+    for name in chosen:
+        if name not in current.types:
+            breaches.append(Breach(name, "missing from the current batch"))
+            continue
+        was, now = kind(reference.types[name]), kind(current.types[name])
+        if was != now and "empty" not in (was, now):
+            breaches.append(Breach(name, f"its type changed from {was} to {now}"))
+    if settings.columns is None:
+        for name in current.types:
+            if name not in reference.types and name not in settings.exclude:
+                breaches.append(Breach(name, "not in the reference"))
+    return breaches
+
+
+def _sketches(table: Table, columns: Sequence[str], plan: dict[str, Any]) -> dict[str, Sketch]:
+    sketches: dict[str, Sketch] = {}
+    for name in columns:
+        grid = plan.get(name)
+        if kind(table.types[name]) == "number":
+            sketches[name] = NumericSketch(grid, integer=_integer(table.types[name]))
+        else:
+            sketches[name] = CategoricalSketch()
+    for batch in table.batches(columns):
+        for name, array in batch.items():
+            sketch = sketches[name]
+            if isinstance(sketch, NumericSketch):
+                sketch.add(floats(array))
+            else:
+                sketch.add_arrow(array)
+    return sketches
+
+
+def _grids(reference: Table, columns: Sequence[str]) -> dict[str, Grid]:
+    """A grid per numeric column, from the quantiles of the reference's first batch."""
+    numeric = [c for c in columns if kind(reference.types[c]) == "number"]
+    grids = {}
+    for batch in reference.batches(numeric, first=True):
+        grids.update({name: Grid.around(_finite(floats(array))) for name, array in batch.items()})
+    return grids
+
+
+def _finite(values: Any) -> Any:
+    import numpy as np
+
+    return values[np.isfinite(values)]
+
+
+def _drift(
+    reference: Table, current: Table, columns: Sequence[str], settings: Settings
+) -> list[ColumnDrift]:
+    grids = _grids(reference, columns)
+    # One side after the other: Arrow decodes with its own threads, and two sides in parallel
+    # measured slower on two cores.
+    ref_sketches = _sketches(reference, columns, grids)
+    cur_sketches = _sketches(current, columns, grids)
+    for name in columns:
+        for table, sketches in ((reference, ref_sketches), (current, cur_sketches)):
+            sketch = sketches[name]
+            if sketch.n == 0:
+                raise error(
+                    table.display,
+                    f"column {name!r} has no value left once {sketch.dropped:,} empty, NaN or"
+                    " infinite value(s) are dropped",
+                )
+    plans = {
+        name: _plan(name, ref_sketches[name], cur_sketches[name], settings) for name in columns
+    }
+    binned = [n for n, (t, m) in plans.items() if _binned(m, t, ref_sketches[n])]
+    edges = {n: _edges(ref_sketches[n], cur_sketches[n]) for n in binned}
+    counts = _histograms(reference, current, edges)
+    results = []
+    for name in columns:
+        column_type, method = plans[name]
+        ref, cur = ref_sketches[name], cur_sketches[name]
+        threshold = (
+            settings.threshold if settings.threshold is not None else DEFAULT_THRESHOLD[method]
+        )
+        statistic, slack, exact = _statistic(
+            name, method, column_type, ref, cur, counts, reference, current, settings, threshold
+        )
+        results.append(
+            ColumnDrift(
+                name,
+                column_type,
+                method,
+                statistic,
+                threshold,
+                methods.drifted(method, statistic, threshold),
+                ref.n,
+                cur.n,
+                ref.dropped,
+                cur.dropped,
+                slack,
+                exact,
+            )
+        )
+    return results
+
+
+def _plan(name: str, ref: Sketch, cur: Sketch, settings: Settings) -> tuple[str, str]:
+    """The column's type and method."""
+    inferred = "categorical"
+    if isinstance(ref, NumericSketch):
+        # Evidently: floats are numeric, integers with at most 10 values categorical.
+        few = ref.distinct is not None and len(ref.distinct) <= 10
+        inferred = "categorical" if ref.integer and few else "numeric"
+    column_type = settings.types.get(name, inferred)
+    if column_type == "numeric" and isinstance(ref, CategoricalSketch):
+        raise SpecError([Problem.plain("--column-type", f"column {name!r} holds no numbers")])
+    values = _values(ref, cur)
+    method = settings.method
+    if method == "auto":
+        method = methods.auto_method(column_type, ref.n, values)
+    elif method in methods.NUMERIC_ONLY and column_type == "categorical":
+        raise SpecError(
+            [
+                Problem.plain(
+                    "--method",
+                    f"column {name!r} is categorical, and {method} compares numbers; use"
+                    " --column-type to treat it as numeric, or chi2, z, jensenshannon or psi",
+                )
+            ]
+        )
+    if settings.threshold is not None:
+        reason = threshold_problem(method, settings.threshold)
+        if reason:
+            raise SpecError([Problem.plain("--threshold", reason)])
+    return column_type, method
+
+
+def _integer(arrow_type: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_integer(arrow_type))
+
+
+def _values(ref: Sketch, cur: Sketch) -> int | None:
+    """The number of distinct values on both sides, or None when above FEW_VALUES."""
+    a = ref.distinct if isinstance(ref, NumericSketch) else ref.counts
+    b = cur.distinct if isinstance(cur, NumericSketch) else cur.counts
+    if a is None or b is None:
+        return None
+    values = len(a.keys() | b.keys())
+    return values if values <= methods.FEW_VALUES else None
+
+
+def _binned(method: str, column_type: str, ref: Sketch) -> bool:
+    many = isinstance(ref, NumericSketch) and (ref.distinct is None or len(ref.distinct) > 20)
+    return method in ("psi", "jensenshannon") and column_type == "numeric" and many
+
+
+def _edges(ref: Sketch, cur: Sketch) -> Any:
+    assert isinstance(ref, NumericSketch) and isinstance(cur, NumericSketch)
+    span = methods.Range(min(ref.low, cur.low), max(ref.high, cur.high), ref.n + cur.n)
+    return methods.sturges_edges(span)
+
+
+def _histograms(
+    reference: Table, current: Table, edges: dict[str, Any]
+) -> dict[str, tuple[Any, Any]]:
+    """Each binned column's counts on its Sturges grid, in one more pass over both sides."""
+    found: dict[str, tuple[Any, Any]] = {}
+    sides = []
+    for table in (reference, current):
+        totals: dict[str, Any] = {}
+        for batch in table.batches(list(edges)):
+            for name, array in batch.items():
+                counts = histogram(floats(array), edges[name])
+                totals[name] = counts if name not in totals else totals[name] + counts
+        sides.append(totals)
+    for name in edges:
+        found[name] = (sides[0][name], sides[1][name])
+    return found
+
+
+def _counts(sketch: Sketch) -> dict[Any, int]:
+    if isinstance(sketch, CategoricalSketch):
+        return sketch.counts
+    assert sketch.distinct is not None
+    return sketch.distinct
+
+
+def _statistic(
+    name: str,
+    method: str,
+    column_type: str,
+    ref: Sketch,
+    cur: Sketch,
+    counts: dict[str, tuple[Any, Any]],
+    reference: Table,
+    current: Table,
+    settings: Settings,
+    threshold: float,
+) -> tuple[float, float, bool]:
+    """The statistic, how far it may be from the exact one, and whether it is exact."""
+    by_value = method in ("chi2", "z") or (
+        method in ("psi", "jensenshannon") and name not in counts
+    )
+    if by_value:
+        if any(isinstance(s, NumericSketch) and s.distinct is None for s in (ref, cur)):
+            # Numbers counted value by value, more of them than the sketch kept: count again.
+            ref, cur = _categorical_again(reference, name), _categorical_again(current, name)
+        a, b = _counts(ref), _counts(cur)
+        if method == "chi2":
+            return methods.chi2(a, b), 0.0, True
+        if method == "z":
+            return methods.z_test(a, b), 0.0, True
+        return methods.of_shares(method, *methods.shares(a, b)), 0.0, True
+    if method in ("psi", "jensenshannon"):
+        ref_counts, cur_counts = counts[name]
+        return (
+            methods.of_shares(method, ref_counts / ref.n, cur_counts / cur.n),
+            0.0,
+            True,
+        )
+    if method == "ks":
+        return methods.ks(_exact(reference, name), _exact(current, name)), 0.0, True
+    assert isinstance(ref, NumericSketch) and isinstance(cur, NumericSketch)
+    if ref.n + cur.n > settings.exact_rows:
+        norm = max(ref.std, methods.STD_FLOOR)
+        low, high = (bound / norm for bound in wasserstein_bounds(ref, cur))
+        if low >= threshold * (1 + SLACK) or high < threshold * (1 - SLACK):
+            return (low + high) / 2, (high - low) / 2, False
+    exact = methods.wasserstein(_exact(reference, name), _exact(current, name))
+    return exact, 0.0, True
+
+
+def _exact(table: Table, name: str) -> Any:
+    return _finite(floats(table.column(name)))
+
+
+def _categorical_again(table: Table, name: str) -> CategoricalSketch:
+    sketch = CategoricalSketch()
+    for batch in table.batches([name]):
+        sketch.add_floats(floats(batch[name]))
+    return sketch
+
+
+__all__ = ["CAP", "Settings", "compare"]

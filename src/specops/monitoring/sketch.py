@@ -1,0 +1,194 @@
+"""One pass over a column, a batch at a time, keeping what the drift methods need in memory that
+does not grow with the rows: counts, range, moments, the distinct values while they are few, and
+a histogram on a fine grid whose error on Wasserstein's distance is known exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from specops.monitoring.methods import BINNED_ABOVE
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Floats = npt.NDArray[np.float64]
+    Ints = npt.NDArray[np.int64]
+
+#: Distinct values are counted up to this many: enough for every decision on few values.
+CAP = BINNED_ABOVE + 1
+#: Bins of the grid between the reference's 0.1% and 99.9% quantiles; one more on each side.
+GRID_BINS = 4096
+#: The quantiles of the first reference batch that bound the grid.
+GRID_QUANTILES = (0.001, 0.999)
+#: The size of the sample of the first reference batch whose quantiles bound the grid.
+SAMPLE = 65_536
+#: Values looked at first to tell a column of many values without counting them all.
+PREFIX = 4096
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Equal bins between `low` and `high`, and one bin below and one above them."""
+
+    low: float
+    high: float
+    bins: int = GRID_BINS
+
+    @classmethod
+    def around(cls, values: Floats) -> Grid:
+        import numpy as np
+
+        if values.size == 0:
+            return cls(0.0, 1.0)
+        # A sample places the grid well enough: the bounds hold wherever the edges are.
+        sample = values[:: max(1, values.size // SAMPLE)]
+        low, high = (float(q) for q in np.quantile(sample, GRID_QUANTILES))
+        if not high > low:
+            low, high = low - 0.5, high + 0.5
+        return cls(low, high)
+
+    def histogram(self, values: Floats) -> Ints:
+        import numpy as np
+
+        scale = self.bins / (self.high - self.low)
+        index = values - self.low
+        index *= scale
+        index += 1
+        # Clipped to [0, bins + 1], truncation is the floor: below `low` is bin 0.
+        np.clip(index, 0, self.bins + 1, out=index)
+        return np.bincount(index.astype(np.intp), minlength=self.bins + 2).astype(np.int64)
+
+    def widths(self, low: float, high: float) -> Floats:
+        """Each bin's width, the outer ones reaching the data's `low` and `high`."""
+        import numpy as np
+
+        inner = (self.high - self.low) / self.bins
+        out = np.full(self.bins + 2, inner, dtype=np.float64)
+        out[0] = max(0.0, self.low - low)
+        out[-1] = max(0.0, high - self.high)
+        return out
+
+
+@dataclass
+class NumericSketch:
+    """A numeric column's finite values, summed up."""
+
+    grid: Grid | None = None
+    integer: bool = False
+    n: int = 0
+    dropped: int = 0
+    low: float = math.inf
+    high: float = -math.inf
+    mean: float = 0.0
+    m2: float = 0.0
+    #: Each distinct value's count, or None once there are more than CAP.
+    distinct: dict[float, int] | None = field(default_factory=dict)
+    hist: Ints | None = None
+
+    def add(self, raw: Floats) -> None:
+        import numpy as np
+
+        if raw.size == 0:
+            return
+        # NaN makes min() NaN, and an infinity shows in min() or max(): when both are finite,
+        # so is every value, and the common case needs no mask.
+        low, high = float(raw.min()), float(raw.max())
+        values = raw
+        if not (math.isfinite(low) and math.isfinite(high)):
+            values = raw[np.isfinite(raw)]
+            self.dropped += raw.size - values.size
+            if values.size == 0:
+                return
+            low, high = float(values.min()), float(values.max())
+        self.low, self.high = min(self.low, low), max(self.high, high)
+        # Chan's pairwise update: the batch's own mean and squared deviations, then combined.
+        mean = float(values.mean())
+        deviations = values - mean
+        m2 = float(np.einsum("i,i->", deviations, deviations))  # not BLAS: no thread pool
+        n, total = values.size, self.n + values.size
+        delta = mean - self.mean
+        self.m2 += m2 + delta * delta * self.n * n / total
+        self.mean += delta * n / total
+        self.n = total
+        self._count(values)
+        if self.grid is not None:
+            counts = self.grid.histogram(values)
+            self.hist = counts if self.hist is None else self.hist + counts
+
+    def _count(self, values: Floats) -> None:
+        import numpy as np
+
+        if self.distinct is None:
+            return
+        if values.size > PREFIX and len(np.unique(values[:PREFIX])) > CAP:
+            self.distinct = None
+            return
+        keys, counts = np.unique(values, return_counts=True)
+        for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
+            self.distinct[key] = self.distinct.get(key, 0) + count
+        if len(self.distinct) > CAP:
+            self.distinct = None
+
+    @property
+    def std(self) -> float:
+        """np.std of the values (ddof 0)."""
+        return math.sqrt(self.m2 / self.n) if self.n else 0.0
+
+
+@dataclass
+class CategoricalSketch:
+    """A categorical column's values and their counts."""
+
+    n: int = 0
+    dropped: int = 0
+    counts: dict[Any, int] = field(default_factory=dict)
+
+    def add_arrow(self, array: Any) -> None:
+        import pyarrow.compute as pc
+
+        self.dropped += array.null_count
+        found = pc.value_counts(array.drop_null())
+        for key, count in zip(found.field(0).to_pylist(), found.field(1).to_pylist(), strict=True):
+            self.counts[key] = self.counts.get(key, 0) + count
+            self.n += count
+
+    def add_floats(self, raw: Floats) -> None:
+        import numpy as np
+
+        values = raw[np.isfinite(raw)]
+        self.dropped += raw.size - values.size
+        keys, counts = np.unique(values, return_counts=True)
+        for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
+            self.counts[key] = self.counts.get(key, 0) + count
+            self.n += count
+
+
+def wasserstein_bounds(reference: NumericSketch, current: NumericSketch) -> tuple[float, float]:
+    """Bounds on the first Wasserstein distance of two columns from their histograms on one
+    grid: it is the integral of |F_ref - F_cur|, and inside a bin each CDF lies between its
+    values at the bin's edges."""
+    import numpy as np
+
+    assert reference.grid is not None and reference.hist is not None
+    assert current.hist is not None
+    widths = reference.grid.widths(
+        min(reference.low, current.low), max(reference.high, current.high)
+    )
+    f_ref = np.cumsum(reference.hist) / reference.n
+    f_cur = np.cumsum(current.hist) / current.n
+    before_ref = np.concatenate(([0.0], f_ref[:-1]))
+    before_cur = np.concatenate(([0.0], f_cur[:-1]))
+    upper = np.maximum(f_ref - before_cur, f_cur - before_ref)
+    lower = np.maximum(0.0, np.maximum(before_ref - f_cur, before_cur - f_ref))
+    return float(lower @ widths), float(upper @ widths)
+
+
+def histogram(values: Floats, edges: Floats) -> Ints:
+    """np.histogram's counts, which add up batch by batch."""
+    import numpy as np
+
+    return np.histogram(values[np.isfinite(values)], edges)[0].astype(np.int64)

@@ -1,0 +1,89 @@
+"""The checks of the `monitoring` section, and the drift methods' thresholds they enforce."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+from specops.spec.models import Monitoring, Spec
+from specops.spec.problems import Problem
+from specops.spec.yamlfile import YamlDoc
+
+#: Each method's default threshold, as in Evidently 0.7: a p-value for the tests, a distance
+#: (or PSI) for the others.
+DEFAULT_THRESHOLD = {
+    "ks": 0.05,
+    "chi2": 0.05,
+    "z": 0.05,
+    "wasserstein": 0.1,
+    "jensenshannon": 0.1,
+    "psi": 0.1,
+}
+#: The methods whose statistic is a p-value: a column drifts when it is below the threshold.
+P_VALUE = frozenset({"ks", "chi2", "z"})
+#: SciPy's Jensen-Shannon distance (natural logarithm) is at most sqrt(ln 2).
+JS_MAX = math.sqrt(math.log(2))
+
+
+def threshold_problem(method: str, threshold: float) -> str | None:
+    """Why `threshold` cannot be one of `method`, or None."""
+    if method == "auto":
+        return (
+            "`auto` picks a method per column, each with its own default threshold;"
+            " name a method to set a threshold"
+        )
+    if method in P_VALUE and not 0 < threshold < 1:
+        between = "the threshold must be between 0 and 1"
+        return f"{method} compares a p-value: {between}, got {threshold}"
+    if method == "jensenshannon" and not 0 < threshold <= JS_MAX:
+        return (
+            "the Jensen-Shannon distance is between 0 and sqrt(ln 2) = 0.8326: the threshold"
+            f" must be above 0 and at most that, got {threshold}"
+        )
+    if method in ("wasserstein", "psi") and not threshold > 0:
+        return f"{method}'s threshold must be above 0, got {threshold}"
+    return None
+
+
+def problems(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
+    """What is wrong in a schema-valid `monitoring` section."""
+    watch = spec.monitoring
+    if watch is None:
+        return
+    yield from _columns(watch, doc)
+    drift = watch.drift
+    if drift.threshold is not None:
+        reason = threshold_problem(drift.method, drift.threshold)
+        if reason:
+            yield doc.problem(("monitoring", "drift", "threshold"), reason)
+    if watch.performance and watch.target is None:
+        yield doc.problem(
+            ("monitoring", "performance"),
+            "needs `monitoring.target`, the column of ground truth the metrics are computed from",
+        )
+    if watch.retrain and spec.maturity < 4:
+        yield doc.problem(
+            ("monitoring", "retrain"),
+            f"retraining on drift is maturity 4, and the spec is at maturity {spec.maturity};"
+            " raise `maturity` or leave `retrain` out",
+        )
+
+
+def _columns(watch: Monitoring, doc: YamlDoc) -> Iterator[Problem]:
+    roles = {"target": watch.target, "prediction": watch.prediction}
+    if watch.target is not None and watch.target == watch.prediction:
+        yield doc.problem(
+            ("monitoring", "prediction"),
+            f"{watch.target!r} is the target already: the prediction is another column",
+        )
+    seen: set[str] = set()
+    for i, name in enumerate(watch.columns or ()):
+        role = next((r for r, column in roles.items() if column == name), None)
+        if role is not None:
+            yield doc.problem(
+                ("monitoring", "columns", i),
+                f"{name!r} is the {role}, which is watched on its own: leave it out of `columns`",
+            )
+        elif name in seen:
+            yield doc.problem(("monitoring", "columns", i), f"{name!r} is listed twice")
+        seen.add(name)

@@ -1,0 +1,144 @@
+"""The `monitoring` section: drift settings, columns, performance gates, retraining."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from specops.spec import parse_spec
+from tests.test_checks import GATES, MODELS, PROMOTION, STAGES, load, spec
+
+HEAD = "monitoring:\n  reference: ref.csv\n  current: cur.csv\n"
+
+
+def full(maturity: int, monitoring: str) -> str:
+    return spec(maturity, STAGES, MODELS, GATES, PROMOTION, HEAD, monitoring)
+
+
+def test_every_key_is_read(tmp_path: Path) -> None:
+    text = full(
+        4,
+        "  fetch: python -m pipeline.fetch_batch\n"
+        "  columns: [age, city]\n"
+        "  target: label\n"
+        "  prediction: proba\n"
+        "  drift: {method: psi, threshold: 0.2, share: 0.3}\n"
+        "  performance:\n    - metric: accuracy\n      min: 0.85\n"
+        "  retrain: true\n",
+    )
+    assert load(text, tmp_path) == []
+    (tmp_path / "params.yaml").write_text("train:\n  seed: 1\n  lr: 0.1\n")
+    watch = parse_spec("specops.yaml", text.encode(), tmp_path)[0].monitoring
+    assert watch is not None
+    assert (watch.fetch, watch.columns, watch.target, watch.prediction) == (
+        "python -m pipeline.fetch_batch",
+        ["age", "city"],
+        "label",
+        "proba",
+    )
+    assert (watch.drift.method, watch.drift.threshold, watch.drift.share) == ("psi", 0.2, 0.3)
+    assert watch.performance[0].metric == "accuracy" and watch.retrain
+
+
+def test_defaults(tmp_path: Path) -> None:
+    text = full(4, "")
+    (tmp_path / "params.yaml").write_text("train:\n  seed: 1\n  lr: 0.1\n")
+    watch = parse_spec("specops.yaml", text.encode(), tmp_path)[0].monitoring
+    assert watch is not None
+    assert (watch.drift.method, watch.drift.threshold, watch.drift.share) == ("auto", None, 0.5)
+    assert (watch.columns, watch.target, watch.retrain, watch.performance) == (
+        None,
+        None,
+        False,
+        [],
+    )
+
+
+# Line 22 is the first line after the section's head.
+@pytest.mark.parametrize(
+    "monitoring, expected",
+    [
+        (
+            "  drift: {method: ks, threshold: 1.5}\n",
+            "22:34: error: monitoring.drift.threshold: ks compares a p-value: the threshold must"
+            " be between 0 and 1, got 1.5",
+        ),
+        (
+            "  drift: {method: chi2, threshold: 0}\n",
+            "22:36: error: monitoring.drift.threshold: chi2 compares a p-value: the threshold"
+            " must be between 0 and 1, got 0.0",
+        ),
+        (
+            "  drift: {method: jensenshannon, threshold: 0.9}\n",
+            "22:45: error: monitoring.drift.threshold: the Jensen-Shannon distance is between 0"
+            " and sqrt(ln 2) = 0.8326: the threshold must be above 0 and at most that, got 0.9",
+        ),
+        (
+            "  drift: {method: wasserstein, threshold: -0.1}\n",
+            "22:43: error: monitoring.drift.threshold: wasserstein's threshold must be above 0,"
+            " got -0.1",
+        ),
+        (
+            "  drift: {threshold: 0.1}\n",
+            "22:22: error: monitoring.drift.threshold: `auto` picks a method per column, each"
+            " with its own default threshold; name a method to set a threshold",
+        ),
+        (
+            "  drift: {share: 0}\n",
+            "22:18: error: monitoring.drift.share: must be greater than 0, got 0",
+        ),
+        (
+            "  drift: {share: 1.5}\n",
+            "22:18: error: monitoring.drift.share: must be less than or equal to 1, got 1.5",
+        ),
+        (
+            "  drift: {method: kolmogorov}\n",
+            "22:19: error: monitoring.drift.method: must be 'auto', 'ks', 'chi2', 'z',"
+            " 'wasserstein', 'jensenshannon' or 'psi', got 'kolmogorov'",
+        ),
+        (
+            "  target: label\n  columns: [age, label]\n",
+            "23:18: error: monitoring.columns[1]: 'label' is the target, which is watched on its"
+            " own: leave it out of `columns`",
+        ),
+        (
+            "  prediction: p\n  columns: [p]\n",
+            "23:13: error: monitoring.columns[0]: 'p' is the prediction, which is watched on its"
+            " own: leave it out of `columns`",
+        ),
+        (
+            "  columns: [age, age]\n",
+            "22:18: error: monitoring.columns[1]: 'age' is listed twice",
+        ),
+        (
+            "  columns: []\n",
+            "22:12: error: monitoring.columns: list should have at least 1 item after validation,"
+            " not 0, got a list",
+        ),
+        (
+            "  target: y\n  prediction: y\n",
+            "23:15: error: monitoring.prediction: 'y' is the target already: the prediction is"
+            " another column",
+        ),
+        (
+            "  performance:\n    - metric: accuracy\n      min: 0.8\n",
+            "23:5: error: monitoring.performance: needs `monitoring.target`, the column of"
+            " ground truth the metrics are computed from",
+        ),
+        (
+            "  target: y\n  performance:\n    - metric: accuracy\n      mni: 0.8\n",
+            "25:7: error: monitoring.performance[0].mni: unknown key; did you mean 'min'?",
+        ),
+    ],
+)
+def test_problems(monitoring: str, expected: str, tmp_path: Path) -> None:
+    assert load(full(4, monitoring), tmp_path) == [f"specops.yaml:{expected}"]
+
+
+def test_retrain_is_maturity_4(tmp_path: Path) -> None:
+    text = spec(3, STAGES, MODELS, GATES, PROMOTION, HEAD, "  retrain: true\n")
+    assert load(text, tmp_path) == [
+        "specops.yaml:22:12: error: monitoring.retrain: retraining on drift is maturity 4, and"
+        " the spec is at maturity 3; raise `maturity` or leave `retrain` out"
+    ]
