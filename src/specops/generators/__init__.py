@@ -9,14 +9,17 @@ from specops.spec import Spec
 
 @dataclass(frozen=True)
 class Rendered:
-    """One generated file: its path relative to the project root (POSIX) and its text."""
+    """One generated file: its path (POSIX) and its text. Workflows (below `.github/`) are
+    relative to the Git root, every other file to the project root; the two differ only for a
+    project in a folder of its Git repository."""
 
     path: str
     text: str
 
 
-def render(spec: Spec, spec_name: str) -> list[Rendered]:
-    """Every file the spec generates at its maturity level, in a stable order."""
+def render(spec: Spec, spec_name: str, folder: str = "") -> list[Rendered]:
+    """Every file the spec generates at its maturity level, in a stable order; `folder` is
+    where the project is in its Git repository ("" at the root)."""
     from specops.generators.dvc import render_dvc, render_pipeline
     from specops.generators.github import render_workflows
     from specops.spec.folders import dvc_file
@@ -26,5 +29,5 @@ def render(spec: Spec, spec_name: str) -> list[Rendered]:
         Rendered(dvc_file(key), render_pipeline(pipe, spec_name))
         for key, pipe in spec.pipelines.items()
     ]
-    files += [Rendered(path, text) for path, text in render_workflows(spec, spec_name).items()]
+    files += [Rendered(path, text) for path, text in render_workflows(spec, spec_name, folder).items()]
     return files
