@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specops import gating, writer
+from specops import gating, layout, writer
 from specops.gates.run import GateRun
 from specops.gating import Report
 from specops.generators import render as render_files
@@ -74,6 +74,7 @@ def validate(spec_path: Path | None) -> Summary:
     if problems:
         raise SpecError(problems)
     spec = project.spec
+    where = layout.layout(project.root, str(spec_path))
     return Summary(
         spec=str(spec_path),
         name=spec.name,
@@ -84,18 +85,21 @@ def validate(spec_path: Path | None) -> Summary:
         ],
         models=list(spec.models),
         gates=len(spec.gates),
-        files=[f.path for f in render_files(spec, project.spec_name)],
+        files=layout.paths(where, render_files(spec, project.spec_name, where.folder)),
     )
 
 
 def render(spec_path: Path | None, *, check: bool = False) -> RenderResult:
     """Render every generated file; with `check`, only compare and write nothing."""
     project = load_spec(locate(spec_path))
-    files = render_files(project.spec, project.spec_name)
-    writer.refuse_clash(spec_path or Path(project.spec_name), project.spec_name, files)
-    changes = writer.plan(project.root, files, project.spec_name)
+    shown = spec_path or Path(project.spec_name)
+    where = layout.layout(project.root, str(shown))
+    files = render_files(project.spec, project.spec_name, where.folder)
+    writer.refuse_clash(shown, project.spec_name, files)
+    layout.refuse_shared_names(where, project)
+    changes = layout.plan(where, files, project.spec_name)
     if not check:
-        writer.apply(project.root, changes)
+        writer.apply(where.top, changes)
     return RenderResult(changes, written=not check)
 
 

@@ -195,6 +195,44 @@ def plan(root: Path, files: Iterable[Rendered], spec_name: str) -> list[Change]:
     return changes + leftovers(root, folders)
 
 
+def _generated_workflows(root: Path) -> list[tuple[str, str]]:
+    """(path, text) of every regular `specops-*.yml` in the workflows folder that starts with
+    the header of some spec; nothing when the folder leads out of `root`."""
+    try:
+        folder = _inside(root, WORKFLOW_DIR)
+    except SpecError:  # plan reports it
+        return []
+    found = []
+    for file in sorted(folder.glob(WORKFLOW_GLOB)):
+        if file.is_symlink():
+            continue
+        try:
+            raw = read_bytes(file)
+            text = None if raw is None else raw.decode("utf-8")
+        except (Unreadable, UnicodeDecodeError):
+            continue
+        if text is not None and is_generated(text):
+            found.append((file.relative_to(root).as_posix(), text))
+    return found
+
+
+def workflow_sources(root: Path) -> set[str]:
+    """The specs that the generated workflows of `root` name in their headers."""
+    return {generated_from(text) for _, text in _generated_workflows(root)}
+
+
+def orphans(root: Path, wanted: Iterable[str]) -> list[Change]:
+    """The removal of generated workflows, other than `wanted`, whose spec is gone (the header
+    names it relative to `root`): what a spec moved to another folder, or renamed, left behind.
+    Any spec's render removes them, as nothing could render them again."""
+    wanted = set(wanted)
+    return [
+        Change(path, Action.DELETE, text, None)
+        for path, text in _generated_workflows(root)
+        if path not in wanted and not os.path.lexists(root / generated_from(text))
+    ]
+
+
 def _dropped_pipelines(
     root: Path, changes: list[Change], wanted: set[str], spec_name: str
 ) -> list[Change]:

@@ -29,5 +29,7 @@ def render(spec: Spec, spec_name: str, folder: str = "") -> list[Rendered]:
         Rendered(dvc_file(key), render_pipeline(pipe, spec_name))
         for key, pipe in spec.pipelines.items()
     ]
-    files += [Rendered(path, text) for path, text in render_workflows(spec, spec_name, folder).items()]
+    files += [
+        Rendered(path, text) for path, text in render_workflows(spec, spec_name, folder).items()
+    ]
     return files

@@ -30,7 +30,8 @@ def workflow_path(spec: Spec, kind: str, folder: str = "") -> str:
     """Where the workflow of `kind` (ci, release, deploy, rollback) goes, relative to the Git
     root: a spec below the root names its workflows after the project, so that two never clash
     (project names are `[a-z0-9][a-z0-9-]*` and no kind holds a `-`)."""
-    return f"{WORKFLOW_DIR}/specops-{spec.name}-{kind}.yml" if folder else f"{WORKFLOW_DIR}/specops-{kind}.yml"
+    name = f"specops-{spec.name}-{kind}" if folder else f"specops-{kind}"
+    return f"{WORKFLOW_DIR}/{name}.yml"
 
 
 class _TemplateCache(jinja2.FileSystemBytecodeCache):
