@@ -15,7 +15,7 @@ ACTION_INPUTS = {
     "actions/checkout": {"fetch-depth", "persist-credentials"},
     "actions/setup-python": {"python-version"},
     "actions/upload-artifact": {"name", "path", "if-no-files-found"},
-    "actions/download-artifact": {"name"},
+    "actions/download-artifact": {"name", "path"},
 }
 #: Where a push goes when the job may not push; git then fails, naming the reason.
 NO_PUSH = "/nonexistent/actrun-cannot-push"
@@ -42,6 +42,7 @@ class Event:
     inputs: dict[str, str] = field(default_factory=dict)
     number: int = 0
     sha: str = ""  # the commit of `ref` when the run starts; every job checks it out
+    before: str = ""  # a push's previous commit of the branch (default: the first parent)
     default_branch: str = "main"
 
     def payload(self) -> dict[str, Any]:
@@ -124,7 +125,8 @@ def run_action(
         source = root / "artifacts" / inputs["name"]
         if not source.is_dir():
             return StepResult(name, 1, "", f"artifact {inputs['name']!r} not found")
-        shutil.copytree(source, workspace, dirs_exist_ok=True)
+        # `path` is relative to the workspace, as every action's path inputs are.
+        shutil.copytree(source, workspace / inputs.get("path", "."), dirs_exist_ok=True)
         return StepResult(name, 0, "", "")
     # As actions/checkout does it: the event's ref, shallow unless fetch-depth is 0, which also
     # fetches every branch and tag.

@@ -16,12 +16,20 @@ commit under test, with the job's `with:` as their `inputs`; as on GitHub, a job
 workflow may not ask for more token scopes than the calling job grants.
 GitHub starts no workflow for refs pushed with a job's token, so this runner never starts a run
 of its own: Run.pushed lists what a run pushed, and nothing else happens with it.
+
+`on.<event>.paths` is honoured for pushes and pull requests: the files the event changed (a pull
+request's merge commit against its base, a push's commit against `Event.before` or else its first
+parent) must match one of the patterns (`*` within a folder, `**` across folders), or the run
+runs no job at all (Run.filtered). Other pattern characters raise Unsupported. `run:` steps start
+in `defaults.run.working-directory` (or the step's own), and the path inputs of the actions are
+relative to the workspace, as on GitHub.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import graphlib
+import re
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -87,9 +95,11 @@ class JobResult:
 
 
 class Run(dict[str, JobResult]):
-    """The jobs of one run by name, in the order they ran, and the refs the run pushed."""
+    """The jobs of one run by name, in the order they ran, and the refs the run pushed;
+    `filtered` when the event changed no file the workflow's path filters name."""
 
     pushed: list[str]
+    filtered: bool = False
 
 
 def _text(value: Any) -> str:
@@ -196,10 +206,37 @@ def run_workflow(
     if event.ref in before:
         event = dataclasses.replace(event, sha=before[event.ref])
     results = Run()
+    results.pushed = []
+    trigger = on.get(event.name) if isinstance(on, dict) else None
+    if isinstance(trigger, dict) and "paths" in trigger:
+        if not _changes_match(event, trigger["paths"]):
+            results.filtered = True
+            return results
     _run_jobs(workflow, event, root, dict(event.inputs), tools, while_waiting, results, "")
     after = _refs(event.origin)
     results.pushed = sorted(ref for ref, sha in after.items() if before.get(ref) != sha)
     return results
+
+
+def _pattern(glob: str) -> re.Pattern[str]:
+    """A regular expression for one of GitHub's path filter patterns, as far as supported."""
+    if set(glob) & set("?[]!+\\"):
+        raise Unsupported(f"paths: pattern {glob!r}")
+    parts = re.split(r"(\*\*|\*)", glob)
+    table = {"**": ".*", "*": "[^/]*"}
+    return re.compile("".join(table.get(part, re.escape(part)) for part in parts))
+
+
+def _changes_match(event: Event, globs: list[str]) -> bool:
+    """Whether a file the event changed matches one of `globs`."""
+    if event.name not in ("push", "pull_request"):
+        raise Unsupported(f"paths filters on {event.name}")
+    if not event.sha:
+        raise Unsupported(f"paths filters for {event.ref}, which is not in origin")
+    base = event.before or f"{event.sha}^1"
+    changed = git(event.origin, "diff", "--name-only", "--no-renames", base, event.sha)
+    patterns = [_pattern(glob) for glob in globs]
+    return any(p.fullmatch(path) for path in changed.splitlines() for p in patterns)
 
 
 def _run_jobs(
