@@ -208,10 +208,13 @@ def run_workflow(
     results = Run()
     results.pushed = []
     trigger = on.get(event.name) if isinstance(on, dict) else None
-    if isinstance(trigger, dict) and "paths" in trigger:
-        if not _changes_match(event, trigger["paths"]):
-            results.filtered = True
-            return results
+    if (
+        isinstance(trigger, dict)
+        and "paths" in trigger
+        and not _changes_match(event, trigger["paths"])
+    ):
+        results.filtered = True
+        return results
     _run_jobs(workflow, event, root, dict(event.inputs), tools, while_waiting, results, "")
     after = _refs(event.origin)
     results.pushed = sorted(ref for ref, sha in after.items() if before.get(ref) != sha)
