@@ -11,10 +11,11 @@ import pytest
 import yaml
 
 from specops.cli import main
+from specops.generators.github import render_workflows
 from tests.actrun import open_pull_request, push, run_workflow
 from tests.conftest import build_tree
 from tests.gitrepo import TINY_PROJECT, git, run
-from tests.test_github import LINT
+from tests.test_github import LINT, released_spec
 from tests.test_workflow_run import PIPELINE_STEPS, PROJECT, failures
 
 CI = ".github/workflows/specops-tiny-ci.yml"
@@ -146,6 +147,14 @@ def test_two_specs_render_side_by_side_and_are_lint_clean(
             pytest.fail(f"workflow linters not found at {LINT}")
         pytest.skip(f"workflow linters not found at {LINT}")
     files = sorted(str(p) for p in (root / ".github/workflows").iterdir())
+    # Every job and path input: plots, the pull-request comment, a spec of another name, a
+    # folder with a space.
+    spec = released_spec(3, {"staging": {"cmd": "echo hi"}}, pr_comment=True)
+    for path, text in render_workflows(spec, "custom.yaml", "sub dir/ml").items():
+        file = tmp_path / "more" / path
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(text)
+        files.append(str(file))
     lint = subprocess.run(
         ["bash", str(LINT), *files], capture_output=True, text=True, check=False, timeout=900
     )
