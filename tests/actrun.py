@@ -478,7 +478,10 @@ def _shell(
     script = temp / f"step{index}.sh"
     script.write_text(step["run"], encoding="utf-8")
     shell = SHELLS[step.get("shell", defaults.get("shell"))]
-    cwd = workspace / step.get("working-directory", defaults.get("working-directory", "."))
+    folder = step.get("working-directory", defaults.get("working-directory", "."))
+    cwd = workspace / folder
+    if not cwd.is_dir():  # GitHub fails the step
+        return StepResult(name, 1, "", f"working-directory {folder!r} does not exist")
     try:
         proc = subprocess.run(
             [*shell, str(script)],

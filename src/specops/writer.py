@@ -105,7 +105,7 @@ def _read(root: Path, path: str, spec_name: str, then: str = "render again") -> 
         raise SpecError([_foreign(path, "is not UTF-8 text", then)]) from exc
     if not is_generated(text):
         raise SpecError([_foreign(path, "exists", then)])
-    if not text.startswith(header(spec_name)):
+    if not text.startswith(header(spec_name)) and not _spec_gone(root, text):
         source = generated_from(text)
         msg = (
             f"was generated from {source!r}, not from {spec_name!r}; render it with"
@@ -113,6 +113,12 @@ def _read(root: Path, path: str, spec_name: str, then: str = "render again") -> 
         )
         raise SpecError([Problem.plain(path, msg)])
     return text
+
+
+def _spec_gone(root: Path, text: str) -> bool:
+    """Whether the spec that the header of generated `text` names (relative to `root`) is gone:
+    a spec renamed or moved leaves such files, which nothing else could render again."""
+    return not os.path.lexists(root / generated_from(text))
 
 
 def _foreign(path: str, what: str, then: str) -> Problem:
@@ -229,7 +235,7 @@ def orphans(root: Path, wanted: Iterable[str]) -> list[Change]:
     return [
         Change(path, Action.DELETE, text, None)
         for path, text in _generated_workflows(root)
-        if path not in wanted and not os.path.lexists(root / generated_from(text))
+        if path not in wanted and _spec_gone(root, text)
     ]
 
 
