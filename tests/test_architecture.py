@@ -25,7 +25,7 @@ ALLOWED = {
     "gates": {"gates", "spec"},
     "registry": {"registry", "spec"},
     "gating": {"gating", "gates", "registry", "spec"},
-    "importing": {"importing", "generators", "scaffold", "spec", "writer"},
+    "importing": {"importing", "generators", "layout", "scaffold", "spec", "writer"},
     "releases": {"releases", "commands", "registry", "spec"},
     "deploy": {"deploy", "registry", "spec"},
     "deploying": {"deploying", "deploy", "registry", "gating", "gates", "releases", "spec"},

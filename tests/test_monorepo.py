@@ -392,3 +392,19 @@ def test_a_renamed_spec_takes_over_the_files_of_its_old_name(
         " repository has this name too; the workflows at the Git root are named after it, so"
         " choose another\n"
     )
+
+
+def test_import_in_a_folder_writes_the_workflows_at_the_git_root(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dvc_yaml = "stages:\n  a:\n    cmd: echo hi > a.txt\n    outs: [a.txt]\n"
+    root = repo(tmp_path, {"ml/dvc.yaml": dvc_yaml})
+    spec = root / "ml/specops.yaml"
+    assert main(["import", "--maturity", "1", "--spec", str(spec)]) == 0
+    assert capsys.readouterr().out.splitlines()[:3] == [
+        "ml/specops.yaml: created",
+        "ml/dvc.yaml: updated",
+        ".github/workflows/specops-ml-ci.yml: created",
+    ]
+    assert not (root / "ml/.github").exists()
+    assert render(spec, "--check") == 0

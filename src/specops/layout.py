@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -101,6 +101,36 @@ def plan(where: Layout, files: Iterable[Rendered], spec_name: str) -> list[write
     # A removal is set aside at the Git root: what a killed run left there is found again.
     changes += [c for c in writer.leftovers(where.top, ["."]) if c.path not in planned]
     return changes + writer.orphans(where.top, planned)
+
+
+def take_over(
+    where: Layout,
+    files: Iterable[Rendered],
+    spec_name: str,
+    read: Mapping[str, bytes],
+) -> list[writer.Change]:
+    """writer.take_over for a project in a folder of its repository (`files` holds the new
+    spec): the workflows planned as render plans them, all applied at once, the spec last."""
+    files = list(files)
+    problems: list[Problem] = []
+    changes: list[writer.Change] = []
+    own = [f for f in files if not _is_workflow(f)]
+    try:
+        changes += moved(where, writer.plan_take_over(where.root, own, spec_name, read))
+    except SpecError as exc:
+        problems += [dataclasses.replace(p, file=where.path(p.file)) for p in exc.problems]
+    try:
+        workflows = [f for f in files if _is_workflow(f)]
+        changes += writer.plan(where.top, workflows, where.spec(spec_name))
+    except SpecError as exc:
+        problems += exc.problems
+    if problems:
+        raise SpecError(problems)
+    changes += writer.orphans(where.top, {c.path for c in changes})
+    spec = where.spec(spec_name)
+    last = sorted(changes, key=lambda c: c.path == spec)  # stable: the rest keep their order
+    writer.apply(where.top, last, expect={where.path(k): v for k, v in read.items()})
+    return changes
 
 
 def other_specs(where: Layout, spec_name: str) -> list[str]:

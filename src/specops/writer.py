@@ -438,6 +438,16 @@ def refuse_clash(spec_path: Path, spec_name: str, files: Iterable[Rendered]) -> 
 def take_over(
     root: Path, files: Iterable[Rendered], spec_name: str, read: Mapping[str, bytes]
 ) -> list[Change]:
+    """Plan (see plan_take_over) and apply, the spec last; the changes."""
+    changes = plan_take_over(root, files, spec_name, read)
+    last = sorted(changes, key=lambda c: c.path == spec_name)  # stable: the rest keep their order
+    apply(root, last, expect=read)
+    return changes
+
+
+def plan_take_over(
+    root: Path, files: Iterable[Rendered], spec_name: str, read: Mapping[str, bytes]
+) -> list[Change]:
     """Write a new spec and what it renders, all or nothing, replacing the files in `read`
     (path -> the bytes the caller read there), which need not have been generated: each must
     still hold exactly those bytes when it is replaced. The spec must not exist yet; every other
@@ -466,6 +476,4 @@ def take_over(
     if problems:
         raise SpecError(problems)
     changes += leftovers(root, {PurePosixPath(f.path).parent.as_posix() for f in files})
-    last = sorted(changes, key=lambda c: c.path == spec_name)  # stable: the rest keep their order
-    apply(root, last, expect=read)
     return changes
