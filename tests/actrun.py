@@ -17,12 +17,12 @@ workflow may not ask for more token scopes than the calling job grants.
 GitHub starts no workflow for refs pushed with a job's token, so this runner never starts a run
 of its own: Run.pushed lists what a run pushed, and nothing else happens with it.
 
-`on.<event>.paths` is honoured for pushes and pull requests: the files the event changed (a pull
-request's merge commit against its base, a push's commit against `Event.before` or else its first
-parent) must match one of the patterns (`*` within a folder, `**` across folders), or the run
-runs no job at all (Run.filtered). Other pattern characters raise Unsupported. `run:` steps start
-in `defaults.run.working-directory` (or the step's own), and the path inputs of the actions are
-relative to the workspace, as on GitHub.
+`on.<event>.paths` is honoured for pushes and pull requests: a file the event changed (a pull
+request's merge commit against its base, a push's commit against `Event.before` or else its
+first parent, a first commit against nothing) must match one of the patterns (`*` within a
+folder, `**` across folders), or the run runs no job at all (Run.filtered). Other pattern
+characters raise Unsupported. `run:` steps start in `defaults.run.working-directory` (or the
+step's own), and the path inputs of the actions are relative to the workspace, as on GitHub.
 """
 
 from __future__ import annotations
@@ -236,8 +236,11 @@ def _changes_match(event: Event, globs: list[str]) -> bool:
         raise Unsupported(f"paths filters on {event.name}")
     if not event.sha:
         raise Unsupported(f"paths filters for {event.ref}, which is not in origin")
-    base = event.before or f"{event.sha}^1"
-    changed = git(event.origin, "diff", "--name-only", "--no-renames", base, event.sha)
+    if event.before:
+        changed = git(event.origin, "diff", "--name-only", "--no-renames", event.before, event.sha)
+    else:  # against the first parent; a first commit adds every file
+        first_parent = ("--root", "--diff-merges=first-parent", "--no-renames", "--no-commit-id")
+        changed = git(event.origin, "diff-tree", "-r", "--name-only", *first_parent, event.sha)
     patterns = [_pattern(glob) for glob in globs]
     return any(p.fullmatch(path) for path in changed.splitlines() for p in patterns)
 

@@ -3,6 +3,7 @@ run in the project's folder and started only by its changes."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -16,6 +17,7 @@ from tests.actrun import open_pull_request, push, run_workflow
 from tests.conftest import build_tree
 from tests.gitrepo import TINY_PROJECT, git, run
 from tests.test_github import LINT, released_spec
+from tests.test_workflow_release import FAKE_GH, RELEASED
 from tests.test_workflow_run import PIPELINE_STEPS, PROJECT, failures
 
 CI = ".github/workflows/specops-tiny-ci.yml"
@@ -408,3 +410,76 @@ def test_import_in_a_folder_writes_the_workflows_at_the_git_root(
     ]
     assert not (root / "ml/.github").exists()
     assert render(spec, "--check") == 0
+
+
+# -- maturity 3 in a folder: plots, the report comment and the release -------------------------
+
+RELEASED_IN_ML = {
+    **{f"ml/{k}": v for k, v in RELEASED.items()},
+    "ml/specops.yaml": RELEASED["specops.yaml"].replace("ci:\n", "ci:\n  pr_comment: true\n")
+    + "plots:\n  - data/x.csv: {x: i, y: x}\n",
+}
+
+
+@pytest.fixture(scope="module")
+def released_in_ml(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("released-ml")
+    dev = base / "dev"
+    build_tree(dev, {"README.md": "# A monorepo\n", **RELEASED_IN_ML})
+    git(dev, "init", "-q")
+    run(dev / "ml", "dvc", "init", "-q", "--subdir")
+    run(dev / "ml", "specops", "render")
+    run(dev / "ml", "dvc", "repro")
+    git(dev, "add", "-A")
+    git(dev, "commit", "-q", "-m", "A released project in ml/")
+    git(base, "init", "-q", "--bare", "origin.git")
+    git(dev, "push", "-q", str(base / "origin.git"), "main")
+    return base / "origin.git"
+
+
+def test_a_pull_request_uploads_plots_and_comments_its_report_from_the_folder(
+    released_in_ml: Path, tmp_path: Path
+) -> None:
+    work = change(
+        released_in_ml, tmp_path, {"ml/params.yaml": '{"prepare": {"rows": 4, "scale": 3}}\n'}
+    )
+    run(work / "ml", "dvc", "repro")
+    git(work, "commit", "-q", "-am", "Reproduce")
+    git(work, "push", "-q", "origin", "change")
+    event = open_pull_request(tmp_path / "origin.git", "change", "main", tmp_path / "merge")
+    tools = tmp_path / "tools"
+    build_tree(tools, {"gh": FAKE_GH})
+    (tools / "gh").chmod(0o755)
+    ci = work / ".github/workflows/specops-tiny-ci.yml"
+    results = run_workflow(ci, event, tmp_path / "runner", tools=tools)
+
+    assert [(j.name, j.status) for j in results.values()] == [
+        ("check", "success"),
+        ("pipeline", "success"),
+        ("comment", "success"),
+    ], failures(results)
+    artifacts = tmp_path / "runner" / "artifacts"
+    assert (artifacts / "specops-report/report.md").read_text() in results["pipeline"].summary
+    assert any((artifacts / "specops-plots").iterdir())
+    posted = [json.loads(line) for line in (tools / "calls.jsonl").read_text().splitlines()][-1]
+    assert posted["body"].startswith("<!-- specops report -->\n\n")
+
+
+def test_a_push_to_main_releases_from_the_folder(released_in_ml: Path, tmp_path: Path) -> None:
+    bare = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(released_in_ml), bare.name)
+    release = tmp_path / "specops-tiny-release.yml"
+    release.write_text(git(bare, "show", "main:.github/workflows/specops-tiny-release.yml"))
+    # The push is the commit that added the project: it changed the folder.
+    results = run_workflow(release, push(bare, "main"), tmp_path / "runner")
+    assert not results.filtered
+    assert [(j.name, j.status) for j in results.values()] == [
+        ("release", "success"),
+        ("approve-production", "success"),
+    ], failures(results)
+    # Registry tags are the repository's, as with a spec at the Git root.
+    assert results.pushed == [
+        "refs/tags/tiny-model#production#2",
+        "refs/tags/tiny-model#staging#1",
+        "refs/tags/tiny-model@v0.1.0",
+    ]
