@@ -134,13 +134,15 @@ def take_over(
 
 
 def other_specs(where: Layout, spec_name: str) -> list[str]:
-    """The other specs of the repository that have generated workflows at its root, as their
-    headers name them (relative to the Git root), when the spec is still there."""
-    mine = where.spec(spec_name)
+    """The specs in other folders of the repository that have generated workflows at its
+    root, as their headers name them (relative to the Git root), when the spec is still there.
+    (One in the same folder writes the same files: the writer refuses those.)"""
+    here = PurePosixPath(where.spec(spec_name)).parent
     found = set()
     for source in writer.workflow_sources(where.top):
         inside = not PurePosixPath(source).is_absolute() and ".." not in source
-        if source != mine and inside and (where.top / source).is_file():
+        elsewhere = PurePosixPath(source).parent != here
+        if elsewhere and inside and (where.top / source).is_file():
             found.add(source)
     return sorted(found)
 
@@ -163,18 +165,18 @@ def _names(path: Path) -> tuple[object, set[str]]:
 
 
 def refuse_shared_names(where: Layout, project: Project) -> None:
-    """Two specs below the Git root of one repository must not share a project name: the
-    workflows' file names hold it. Nor may two specs share a model name: registry tags
+    """Two specs of one repository must not share a project name: the workflows' file names
+    (below the Git root) and concurrency groups hold it. Nor may they share a model name: tags
     (`model@v1.2.3`, `model#stage#1`) are repository wide, and each would read and move the
     other's versions. The other specs are those whose workflows are at the Git root (their
     headers name them): a cheap look, which misses a spec that was never rendered."""
     problems = []
     for other in other_specs(where, project.spec_name):
         name, models = _names(where.top / other)
-        if where.folder and "/" in other and name == project.spec.name:
+        if name == project.spec.name:
             msg = (
                 f"{other} in the same Git repository has this name too; the workflows at the"
-                " Git root are named after it, so choose another"
+                " Git root and their concurrency groups are named after it, so choose another"
             )
             problems.append(project.doc.problem(("name",), msg))
         for name in sorted(set(project.spec.models) & models):
