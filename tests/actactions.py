@@ -56,6 +56,7 @@ class Event:
     inputs: dict[str, str] = field(default_factory=dict)
     number: int = 0
     sha: str = ""  # the commit of `ref` when the run starts; every job checks it out
+    before: str = ""  # a push's previous commit of the branch (default: the first parent)
     default_branch: str = "main"
 
     def payload(self) -> dict[str, Any]:

@@ -24,12 +24,20 @@ expressions; `fail-fast` and `max-parallel` are read but change nothing, as item
 the other. Its JobResult lists them in `items`, and fails when one of them failed: the jobs
 that need it wait for all of them. `runner.temp` is the job's own temporary folder, as
 RUNNER_TEMP is.
+
+`on.<event>.paths` is honoured for pushes and pull requests: a file the event changed (a pull
+request's merge commit against its base, a push's commit against `Event.before` or else its
+first parent, a first commit against nothing) must match one of the patterns (`*` within a
+folder, `**` across folders), or the run runs no job at all (Run.filtered). Other pattern
+characters raise Unsupported. `run:` steps start in `defaults.run.working-directory` (or the
+step's own), and the path inputs of the actions are relative to the workspace, as on GitHub.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import graphlib
+import re
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -100,9 +108,11 @@ class JobResult:
 
 
 class Run(dict[str, JobResult]):
-    """The jobs of one run by name, in the order they ran, and the refs the run pushed."""
+    """The jobs of one run by name, in the order they ran, and the refs the run pushed;
+    `filtered` when the event changed no file the workflow's path filters name."""
 
     pushed: list[str]
+    filtered: bool = False
 
 
 def _text(value: Any) -> str:
@@ -233,10 +243,43 @@ def run_workflow(
     if event.ref in before:
         event = dataclasses.replace(event, sha=before[event.ref])
     results = Run()
+    results.pushed = []
+    trigger = on.get(event.name) if isinstance(on, dict) else None
+    if (
+        isinstance(trigger, dict)
+        and "paths" in trigger
+        and not _changes_match(event, trigger["paths"])
+    ):
+        results.filtered = True
+        return results
     _run_jobs(workflow, event, root, dict(event.inputs), tools, while_waiting, results, "")
     after = _refs(event.origin)
     results.pushed = sorted(ref for ref, sha in after.items() if before.get(ref) != sha)
     return results
+
+
+def _pattern(glob: str) -> re.Pattern[str]:
+    """A regular expression for one of GitHub's path filter patterns, as far as supported."""
+    if set(glob) & set("?[]!+\\"):
+        raise Unsupported(f"paths: pattern {glob!r}")
+    parts = re.split(r"(\*\*|\*)", glob)
+    table = {"**": ".*", "*": "[^/]*"}
+    return re.compile("".join(table.get(part, re.escape(part)) for part in parts))
+
+
+def _changes_match(event: Event, globs: list[str]) -> bool:
+    """Whether a file the event changed matches one of `globs`."""
+    if event.name not in ("push", "pull_request"):
+        raise Unsupported(f"paths filters on {event.name}")
+    if not event.sha:
+        raise Unsupported(f"paths filters for {event.ref}, which is not in origin")
+    if event.before:
+        changed = git(event.origin, "diff", "--name-only", "--no-renames", event.before, event.sha)
+    else:  # against the first parent; a first commit adds every file
+        first_parent = ("--root", "--diff-merges=first-parent", "--no-renames", "--no-commit-id")
+        changed = git(event.origin, "diff-tree", "-r", "--name-only", *first_parent, event.sha)
+    patterns = [_pattern(glob) for glob in globs]
+    return any(p.fullmatch(path) for path in changed.splitlines() for p in patterns)
 
 
 def _run_jobs(
@@ -503,7 +546,10 @@ def _shell(
     script = temp / f"step{index}.sh"
     script.write_text(step["run"], encoding="utf-8")
     shell = SHELLS[step.get("shell", defaults.get("shell"))]
-    cwd = workspace / step.get("working-directory", defaults.get("working-directory", "."))
+    folder = step.get("working-directory", defaults.get("working-directory", "."))
+    cwd = workspace / folder
+    if not cwd.is_dir():  # GitHub fails the step
+        return StepResult(name, 1, "", f"working-directory {folder!r} does not exist")
     try:
         proc = subprocess.run(
             [*shell, str(script)],

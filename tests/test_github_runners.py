@@ -36,7 +36,7 @@ def jobs(body: str, root: Path) -> list[Job]:
 
 def workflow(body: str, root: Path) -> str:
     spec, stages = _spec(body, root)
-    return render_workflows(spec, SPEC_NAME, stages)[CI_WORKFLOW]
+    return render_workflows(spec, SPEC_NAME, stages=stages)[CI_WORKFLOW]
 
 
 def shape(found: list[Job]) -> list[tuple[str, list[str], list[str], list[str]]]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specops import gating, writer
+from specops import gating, layout, writer
 from specops.gates.run import GateRun
 from specops.gating import Report
 from specops.generators import Rendered
@@ -68,12 +68,13 @@ def locate(spec_path: Path | None) -> Path:
     return find_spec(here)
 
 
-def render_files(project: Project) -> list[Rendered]:
-    """Every file the project's spec generates; its concrete stages are expanded only when
-    stages run on runners of their own, whose jobs follow the stage graph."""
+def render_files(project: Project, folder: str = "") -> list[Rendered]:
+    """Every file the project's spec generates, for a project in `folder` of its Git
+    repository; its concrete stages are expanded only when stages run on runners of their own,
+    whose jobs follow the stage graph."""
     spec = project.spec
     stages = expand_all(spec, project.doc, project.root) if needs_plan(spec) else None
-    return render_generated(spec, project.spec_name, stages)
+    return render_generated(spec, project.spec_name, folder, stages)
 
 
 def validate(spec_path: Path | None) -> Summary:
@@ -84,6 +85,7 @@ def validate(spec_path: Path | None) -> Summary:
     if problems:
         raise SpecError(problems)
     spec = project.spec
+    where = layout.layout(project.root, str(spec_path))
     return Summary(
         spec=str(spec_path),
         name=spec.name,
@@ -94,18 +96,21 @@ def validate(spec_path: Path | None) -> Summary:
         ],
         models=list(spec.models),
         gates=len(spec.gates),
-        files=[f.path for f in render_files(project)],
+        files=layout.paths(where, render_files(project, where.folder)),
     )
 
 
 def render(spec_path: Path | None, *, check: bool = False) -> RenderResult:
     """Render every generated file; with `check`, only compare and write nothing."""
     project = load_spec(locate(spec_path))
-    files = render_files(project)
-    writer.refuse_clash(spec_path or Path(project.spec_name), project.spec_name, files)
-    changes = writer.plan(project.root, files, project.spec_name)
+    shown = spec_path or Path(project.spec_name)
+    where = layout.layout(project.root, str(shown))
+    files = render_files(project, where.folder)
+    writer.refuse_clash(shown, project.spec_name, files)
+    layout.refuse_shared_names(where, project)
+    changes = layout.plan(where, files, project.spec_name)
     if not check:
-        writer.apply(project.root, changes)
+        writer.apply(where.top, changes)
     return RenderResult(changes, written=not check)
 
 

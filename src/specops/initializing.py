@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from specops import writer
+from specops import layout, writer
 from specops.generators import Rendered
 from specops.generators import render as render_files
 from specops.generators.header import is_generated
@@ -98,22 +98,32 @@ def init(spec_path: Path | None) -> InitResult:
     text = _fit_spec(root, spec_file, kinds, ours_train)
     # Our own template, so the schema is all there is to check; the rest is checked below.
     spec = Spec.model_validate(load_yaml(spec_file.path, text.encode()).data)
-    rendered = render_files(spec, spec_name)
+    # In a folder of a Git repository, the workflows go to the Git root, and every path
+    # below is relative to it.
+    where = layout.layout(root, str(spec_path))
+    rendered = render_files(spec, spec_name, where.folder)
     writer.refuse_clash(spec_path, spec_name, [*files, *rendered])
     _check_fit(spec_path, root, text, kinds, ours_train)
-    problems = [p for f in rendered if (p := _foreign(root, f.path)) is not None]
+    problems = [
+        p
+        for f, path in zip(rendered, layout.paths(where, rendered), strict=True)
+        if (p := _foreign(where.top, path)) is not None
+    ]
     if problems:
         raise SpecError(set(problems))
     creates = writer.plan_new(root, [f for f in files if kinds[f.path] == "create"])
-    changes = [*creates, *writer.plan(root, rendered, spec_name)]
+    changes = [*layout.moved(where, creates), *layout.plan(where, rendered, spec_name)]
     folders = {PurePosixPath(f.path).parent.as_posix() for f in files}
     planned = {c.path for c in changes}  # render's plan takes those of its own folders
-    changes += [c for c in writer.leftovers(root, folders) if c.path not in planned]
+    changes += [
+        c for c in layout.moved(where, writer.leftovers(root, folders)) if c.path not in planned
+    ]
     # The spec last: while it is missing, init can run again and finish what a kill cut short.
-    changes += writer.plan_new(root, [Rendered(spec_name, text)])
-    writer.apply(root, changes)
+    changes += layout.moved(where, writer.plan_new(root, [Rendered(spec_name, text)]))
+    writer.apply(where.top, changes)
     actions = {c.path: c.action for c in changes}
-    for path in [spec_name, *(f.path for f in files), *(f.path for f in rendered)]:
+    shown = layout.paths(where, [Rendered(spec_name, text), *files, *rendered])
+    for path in shown:
         action = actions.get(path)
         result.note(_ACTIONS[action] if action is not None else "kept", path)
     for change in changes:

@@ -105,7 +105,7 @@ def _read(root: Path, path: str, spec_name: str, then: str = "render again") -> 
         raise SpecError([_foreign(path, "is not UTF-8 text", then)]) from exc
     if not is_generated(text):
         raise SpecError([_foreign(path, "exists", then)])
-    if not text.startswith(header(spec_name)):
+    if not text.startswith(header(spec_name)) and not _spec_gone(root, text):
         source = generated_from(text)
         msg = (
             f"was generated from {source!r}, not from {spec_name!r}; render it with"
@@ -113,6 +113,12 @@ def _read(root: Path, path: str, spec_name: str, then: str = "render again") -> 
         )
         raise SpecError([Problem.plain(path, msg)])
     return text
+
+
+def _spec_gone(root: Path, text: str) -> bool:
+    """Whether the spec that the header of generated `text` names (relative to `root`) is gone:
+    a spec renamed or moved leaves such files, which nothing else could render again."""
+    return not os.path.lexists(root / generated_from(text))
 
 
 def _foreign(path: str, what: str, then: str) -> Problem:
@@ -193,6 +199,44 @@ def plan(root: Path, files: Iterable[Rendered], spec_name: str) -> list[Change]:
         raise SpecError(problems)
     folders = {PurePosixPath(f).parent.as_posix() for f in wanted} | {WORKFLOW_DIR}
     return changes + leftovers(root, folders)
+
+
+def _generated_workflows(root: Path) -> list[tuple[str, str]]:
+    """(path, text) of every regular `specops-*.yml` in the workflows folder that starts with
+    the header of some spec; nothing when the folder leads out of `root`."""
+    try:
+        folder = _inside(root, WORKFLOW_DIR)
+    except SpecError:  # plan reports it
+        return []
+    found = []
+    for file in sorted(folder.glob(WORKFLOW_GLOB)):
+        if file.is_symlink():
+            continue
+        try:
+            raw = read_bytes(file)
+            text = None if raw is None else raw.decode("utf-8")
+        except (Unreadable, UnicodeDecodeError):
+            continue
+        if text is not None and is_generated(text):
+            found.append((file.relative_to(root).as_posix(), text))
+    return found
+
+
+def workflow_sources(root: Path) -> set[str]:
+    """The specs that the generated workflows of `root` name in their headers."""
+    return {generated_from(text) for _, text in _generated_workflows(root)}
+
+
+def orphans(root: Path, wanted: Iterable[str]) -> list[Change]:
+    """The removal of generated workflows, other than `wanted`, whose spec is gone (the header
+    names it relative to `root`): what a spec moved to another folder, or renamed, left behind.
+    Any spec's render removes them, as nothing could render them again."""
+    wanted = set(wanted)
+    return [
+        Change(path, Action.DELETE, text, None)
+        for path, text in _generated_workflows(root)
+        if path not in wanted and _spec_gone(root, text)
+    ]
 
 
 def _dropped_pipelines(
@@ -394,6 +438,16 @@ def refuse_clash(spec_path: Path, spec_name: str, files: Iterable[Rendered]) -> 
 def take_over(
     root: Path, files: Iterable[Rendered], spec_name: str, read: Mapping[str, bytes]
 ) -> list[Change]:
+    """Plan (see plan_take_over) and apply, the spec last; the changes."""
+    changes = plan_take_over(root, files, spec_name, read)
+    last = sorted(changes, key=lambda c: c.path == spec_name)  # stable: the rest keep their order
+    apply(root, last, expect=read)
+    return changes
+
+
+def plan_take_over(
+    root: Path, files: Iterable[Rendered], spec_name: str, read: Mapping[str, bytes]
+) -> list[Change]:
     """Write a new spec and what it renders, all or nothing, replacing the files in `read`
     (path -> the bytes the caller read there), which need not have been generated: each must
     still hold exactly those bytes when it is replaced. The spec must not exist yet; every other
@@ -422,8 +476,6 @@ def take_over(
     if problems:
         raise SpecError(problems)
     changes += leftovers(root, {PurePosixPath(f.path).parent.as_posix() for f in files})
-    last = sorted(changes, key=lambda c: c.path == spec_name)  # stable: the rest keep their order
-    apply(root, last, expect=read)
     return changes
 
 

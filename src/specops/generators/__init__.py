@@ -10,14 +10,19 @@ from specops.spec.pipeline import Instance
 
 @dataclass(frozen=True)
 class Rendered:
-    """One generated file: its path relative to the project root (POSIX) and its text."""
+    """One generated file: its path (POSIX) and its text. Workflows (below `.github/`) are
+    relative to the Git root, every other file to the project root; the two differ only for a
+    project in a folder of its Git repository."""
 
     path: str
     text: str
 
 
-def render(spec: Spec, spec_name: str, stages: list[Instance] | None = None) -> list[Rendered]:
-    """Every file the spec generates at its maturity level, in a stable order; `stages` as
+def render(
+    spec: Spec, spec_name: str, folder: str = "", stages: list[Instance] | None = None
+) -> list[Rendered]:
+    """Every file the spec generates at its maturity level, in a stable order; `folder` is
+    where the project is in its Git repository ("" at the root); `stages` as
     github.render_workflows takes them."""
     from specops.generators.dvc import render_dvc, render_pipeline
     from specops.generators.github import render_workflows
@@ -28,6 +33,6 @@ def render(spec: Spec, spec_name: str, stages: list[Instance] | None = None) -> 
         Rendered(dvc_file(key), render_pipeline(pipe, spec_name))
         for key, pipe in spec.pipelines.items()
     ]
-    workflows = render_workflows(spec, spec_name, stages)
+    workflows = render_workflows(spec, spec_name, folder, stages)
     files += [Rendered(path, text) for path, text in workflows.items()]
     return files

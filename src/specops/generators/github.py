@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -18,10 +19,21 @@ from specops.spec import SPEC_FILE, Spec
 from specops.spec.folders import all_stages, dvc_files, lock_files
 from specops.spec.pipeline import Instance
 
-CI_WORKFLOW = ".github/workflows/specops-ci.yml"
-RELEASE_WORKFLOW = ".github/workflows/specops-release.yml"
-DEPLOY_WORKFLOW = ".github/workflows/specops-deploy.yml"
-ROLLBACK_WORKFLOW = ".github/workflows/specops-rollback.yml"
+WORKFLOW_DIR = ".github/workflows"
+CI_WORKFLOW = f"{WORKFLOW_DIR}/specops-ci.yml"
+RELEASE_WORKFLOW = f"{WORKFLOW_DIR}/specops-release.yml"
+DEPLOY_WORKFLOW = f"{WORKFLOW_DIR}/specops-deploy.yml"
+ROLLBACK_WORKFLOW = f"{WORKFLOW_DIR}/specops-rollback.yml"
+#: Characters that GitHub's path filters and artifact paths read as patterns.
+GLOB_CHARACTERS = frozenset("*?[]!+\\")
+
+
+def workflow_path(spec: Spec, kind: str, folder: str = "") -> str:
+    """Where the workflow of `kind` (ci, release, deploy, rollback) goes, relative to the Git
+    root: a spec below the root names its workflows after the project, so that two never clash
+    (project names are `[a-z0-9][a-z0-9-]*` and no kind holds a `-`)."""
+    name = f"specops-{spec.name}-{kind}" if folder else f"specops-{kind}"
+    return f"{WORKFLOW_DIR}/{name}.yml"
 
 
 class _TemplateCache(jinja2.FileSystemBytecodeCache):
@@ -77,19 +89,41 @@ def _spec_arg(spec_name: str) -> str:
     return "" if spec_name == SPEC_FILE else ' --spec "$SPECOPS_SPEC"'
 
 
-def render_workflows(
-    spec: Spec, spec_name: str, stages: list[Instance] | None = None
-) -> dict[str, str]:
-    """Workflow texts by path relative to the project root; none below maturity 1. `stages`
-    are the spec's concrete stages (folders.expand_all), needed only when a stage runs on a
-    runner of its own (jobs.needs_plan)."""
+def _kinds(spec: Spec) -> list[str]:
+    """The workflows the spec's maturity, models, promotion and deploy stages ask for."""
     if spec.maturity < 1:
+        return []
+    kinds = ["ci"]
+    promotion = spec.promotion
+    if spec.maturity >= 3 and spec.models and promotion is not None and promotion.auto:
+        kinds.append("release")
+    if spec.maturity >= 3 and spec.models and promotion is not None and spec.deploy:
+        kinds += ["deploy", "rollback"]
+    return kinds
+
+
+def _in_folder(folder: str) -> Callable[[str], str]:
+    """A path inside the project as action inputs name it, as a YAML scalar: relative to the
+    workspace, which is the Git root (`run:` steps start in the project's folder)."""
+    return lambda path: yaml_quote(f"{folder}/{path}") if folder else path
+
+
+def render_workflows(
+    spec: Spec, spec_name: str, folder: str = "", stages: list[Instance] | None = None
+) -> dict[str, str]:
+    """Workflow texts by path relative to the Git root, for a project in `folder` of it (a
+    POSIX path without glob characters, "" for the root itself); none below maturity 1.
+    `stages` are the spec's concrete stages (folders.expand_all), needed only when a stage runs
+    on a runner of its own (jobs.needs_plan)."""
+    kinds = _kinds(spec)
+    if not kinds:
         return {}
     jobs = []
     if spec.maturity >= 2 and needs_plan(spec):
         if stages is None:
             raise ValueError("a spec with per-stage runners needs its stages to be rendered")
         jobs = plan(spec, stages)
+    paths = {kind: workflow_path(spec, kind, folder) for kind in kinds}
     env = _environment()
     # timeout_minutes is the one spec value emitted unquoted: GitHub requires a number there,
     # and int() makes sure nothing but digits can reach the file.
@@ -108,12 +142,16 @@ def render_workflows(
         "lock_files": lock_files(spec),
         # The jobs before the final pipeline job, when stages ask for runners of their own.
         "jobs": jobs,
+        # Below the Git root: where `run:` steps start, and what a push or pull request must
+        # change to start CI or a release (the project's folder and its own workflows).
+        "folder": folder,
+        "in_folder": _in_folder(folder),
+        "paths": [f"{folder}/**", *paths.values()] if folder else [],
+        "deploy_workflow": paths.get("deploy", DEPLOY_WORKFLOW),
     }
-    files = {CI_WORKFLOW: env.get_template("specops-ci.yml.j2").render(values)}
-    promotion = spec.promotion
-    if spec.maturity >= 3 and spec.models and promotion is not None and promotion.auto:
-        files[RELEASE_WORKFLOW] = env.get_template("specops-release.yml.j2").render(values)
-    if spec.maturity >= 3 and spec.models and promotion is not None and spec.deploy:
-        files[DEPLOY_WORKFLOW] = env.get_template("specops-deploy.yml.j2").render(values)
-        files[ROLLBACK_WORKFLOW] = env.get_template("specops-rollback.yml.j2").render(values)
-    return {path: header(spec_name) + text for path, text in files.items()}
+    # The header names the spec as seen from where the file is: the Git root.
+    source = header(f"{folder}/{spec_name}" if folder else spec_name)
+    return {
+        path: source + env.get_template(f"specops-{kind}.yml.j2").render(values)
+        for kind, path in paths.items()
+    }

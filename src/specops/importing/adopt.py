@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from specops import writer
+from specops import layout, writer
 from specops.spec import SPEC_FILE, Problem, SpecError
 from specops.spec.load import check_spec_name, spec_root
 
@@ -68,9 +68,16 @@ def adopt(spec_path: Path | None, *, maturity: int = 0, name: str | None = None)
         msg = "already exists; specops import writes a new spec (change this one and render it)"
         raise SpecError([Problem.plain(str(spec_path), msg)])
     root = spec_root(spec_path)
-    plan = prepare(root, spec_path.name, str(spec_path), maturity=maturity, name=name)
+    where = layout.layout(root, str(spec_path))
+    plan = prepare(
+        root, spec_path.name, str(spec_path), maturity=maturity, name=name, folder=where.folder
+    )
     writer.refuse_clash(spec_path, spec_path.name, plan.rendered)
-    changes = writer.take_over(root, [plan.spec, *plan.rendered], spec_path.name, plan.read)
+    files = [plan.spec, *plan.rendered]
+    if where.folder:  # the workflows go to the Git root
+        changes = layout.take_over(where, files, spec_path.name, plan.read)
+    else:
+        changes = writer.take_over(root, files, spec_path.name, plan.read)
     return ImportResult(
         str(spec_path), plan.name, plan.maturity, plan.imported, changes, plan.as_written
     )

@@ -201,10 +201,17 @@ def _validated(text: str, data: dict[str, Any], display: str, root: Path) -> Spe
 
 
 def prepare(
-    root: Path, spec_name: str, display: str, *, maturity: int = 0, name: str | None = None
+    root: Path,
+    spec_name: str,
+    display: str,
+    *,
+    maturity: int = 0,
+    name: str | None = None,
+    folder: str = "",
 ) -> ImportPlan:
     """The spec that renders the dvc.yaml files below `root`, or SpecError with every problem,
-    at its position in the dvc.yaml it is about."""
+    at its position in the dvc.yaml it is about; `folder` is where `root` is in its Git
+    repository (see specops.generators.render)."""
     project = _name(name, root)
     sources = _sources(root, spec_name)
     data = spec_data(project, maturity, sources.files)
@@ -220,7 +227,7 @@ def prepare(
         except SpecError as exc:
             raise SpecError(_remap(exc.problems, text, display, sources, maturity)) from None
         text = spectext.with_comments(text, doc, sources, found)
-    rendered = render_files(spec, spec_name)
+    rendered = render_files(spec, spec_name, folder)
     problems = _round_trip(sources, rendered)
     if problems:
         raise SpecError(problems)
