@@ -14,7 +14,7 @@ from sklearn.preprocessing import StandardScaler  # type: ignore[import-untyped]
 from pipeline.params import load_params
 from pipeline.save import save_model
 
-TRAIN_CSV = Path("data/prepared/train.csv")
+TRAIN_CSV = Path("data/validated/train.csv")
 DEFAULT_OUT = Path("models/model.skops")
 MODELS = ("rf", "logreg")
 

@@ -189,7 +189,7 @@ def drift(
         else (watch.drift.threshold if watch else None),
         share=share if share is not None else (watch.drift.share if watch else 0.5),
         columns=watch.columns if watch else None,
-        exclude=frozenset(c for c in (watch.target, watch.prediction) if c)
+        exclude=frozenset([*(c for c in (watch.target, watch.prediction) if c), *watch.ignore])
         if watch
         else frozenset(),
         types=dict(column_types or {}),

@@ -24,12 +24,13 @@ CI_WORKFLOW = f"{WORKFLOW_DIR}/specops-ci.yml"
 RELEASE_WORKFLOW = f"{WORKFLOW_DIR}/specops-release.yml"
 DEPLOY_WORKFLOW = f"{WORKFLOW_DIR}/specops-deploy.yml"
 ROLLBACK_WORKFLOW = f"{WORKFLOW_DIR}/specops-rollback.yml"
+MONITOR_WORKFLOW = f"{WORKFLOW_DIR}/specops-monitor.yml"
 #: Characters that GitHub's path filters and artifact paths read as patterns.
 GLOB_CHARACTERS = frozenset("*?[]!+\\")
 
 
 def workflow_path(spec: Spec, kind: str, folder: str = "") -> str:
-    """Where the workflow of `kind` (ci, release, deploy, rollback) goes, relative to the Git
+    """Where the workflow of `kind` (ci, release, deploy, rollback, monitor) goes, relative to the Git
     root: a spec below the root names its workflows after the project, so that two never clash
     (project names are `[a-z0-9][a-z0-9-]*` and no kind holds a `-`)."""
     name = f"specops-{spec.name}-{kind}" if folder else f"specops-{kind}"
@@ -99,6 +100,8 @@ def _kinds(spec: Spec) -> list[str]:
         kinds.append("release")
     if spec.maturity >= 3 and spec.models and promotion is not None and spec.deploy:
         kinds += ["deploy", "rollback"]
+    if spec.maturity >= 4 and spec.monitoring is not None:
+        kinds.append("monitor")
     return kinds
 
 

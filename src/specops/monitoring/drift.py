@@ -8,8 +8,9 @@ exactly; KS, and PSI or Jensen-Shannon on many numeric values, read what they ne
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from specops.monitoring import methods
@@ -166,6 +167,15 @@ def compare(reference: Table, current: Table, settings: Settings) -> DriftResult
         _drift(reference, current, watched, settings),
         skipped,
     )
+
+
+def contract(reference: Path, current: Path, ignore: Iterable[str] = ()) -> list[Breach]:
+    """How the file `current` breaks the data contract of `reference` (its column names and
+    types), apart from the columns in `ignore`: what a pipeline's data validation reuses."""
+    ref, cur = Table.open(reference, str(reference)), Table.open(current, str(current))
+    skip = frozenset(ignore)
+    chosen = [c for c in ref.types if c not in skip]
+    return _contract(ref, cur, chosen, Settings(exclude=skip))
 
 
 def _columns(reference: Table, settings: Settings) -> list[str]:

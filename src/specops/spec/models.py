@@ -552,6 +552,18 @@ class Drift(_Model):
     share: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 0.5
 
 
+def _secret(value: str) -> str:
+    if value.upper().startswith("GITHUB_"):
+        raise ValueError(f"{value!r}: GitHub reserves secret names that start with GITHUB_")
+    return value
+
+
+#: A GitHub Actions secret's name, as GitHub accepts it.
+SecretName = Annotated[
+    str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=255), AfterValidator(_secret)
+]
+
+
 class Monitoring(_Model):
     """Where production data and the training reference are, and when to compare them."""
 
@@ -568,9 +580,18 @@ class Monitoring(_Model):
     drift: Drift = Drift()
     #: Conditions on the batch's metrics, in the syntax of `gates`; they need `target`.
     performance: list[Gate] = []
+    #: Columns the current batch may have that are neither contract nor watched, such as the
+    #: prediction log's own (`version`, `time`).
+    ignore: list[Text] = []
     schedule: Annotated[str, AfterValidator(cron)] = "0 6 * * 1"
     #: A drifted batch starts retraining (maturity 4).
     retrain: bool = False
+    #: The folder of batches training depends on: retraining adds the drifted batch to it.
+    incoming: Text | None = None
+    #: The secret holding the token that pushes the retraining branch and opens its pull
+    #: request (a GitHub App installation token or a PAT): one opened with the workflow's own
+    #: token starts no CI. Default: the workflow's own token.
+    token_secret: SecretName | None = None
 
 
 #: GitHub environment names, kept to characters that need no quoting anywhere they appear.

@@ -67,6 +67,12 @@ def problems(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
             f"retraining on drift is maturity 4, and the spec is at maturity {spec.maturity};"
             " raise `maturity` or leave `retrain` out",
         )
+    elif watch.retrain and watch.incoming is None:
+        yield doc.problem(
+            ("monitoring", "retrain"),
+            "retraining needs new data: name in `monitoring.incoming` the folder of batches"
+            " that training depends on, where the drifted batch goes",
+        )
 
 
 def _columns(watch: Monitoring, doc: YamlDoc) -> Iterator[Problem]:

@@ -1,0 +1,41 @@
+"""Stage: a production batch where no service runs, in the prediction log's layout.
+
+The held-out rows, every feature moved by `simulate.shift` of its standard deviation (0: no
+drift), scored by the model, and written as the prediction service logs them
+(pipeline/service/predlog.py), with the label as it arrives later. The time is fixed, so that
+the stage reproduces.
+"""
+
+from pathlib import Path
+
+import pandas as pd  # type: ignore[import-untyped]
+
+from pipeline.evaluate import MODEL_FILE, TEST_CSV, load_model
+from pipeline.params import load_params
+from pipeline.service.predlog import BATCH_FILE
+
+OUT_FILE = Path("data/live") / BATCH_FILE
+TARGET = "target"
+TIME = "2026-01-05T06:00:00+00:00"
+
+
+def main() -> None:
+    """Write `data/live/batch.csv` from the held-out rows."""
+    shift = float(load_params("simulate")["shift"])
+    test = pd.read_csv(TEST_CSV)
+    features = test.drop(columns=TARGET)
+    features = features + shift * features.std()
+    model = load_model(MODEL_FILE)
+    batch = features.copy()
+    batch[TARGET] = test[TARGET]
+    batch["prediction"] = model.predict(features)
+    batch["score"] = model.predict_proba(features)[:, 1].round(6)
+    batch["version"] = "simulated"
+    batch["time"] = TIME
+    OUT_FILE.parent.mkdir(parents=True, exist_ok=True)
+    batch.to_csv(OUT_FILE, index=False)
+    print(f"simulate: {len(batch)} rows shifted by {shift} standard deviation(s) -> {OUT_FILE}")
+
+
+if __name__ == "__main__":
+    main()
