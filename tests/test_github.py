@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from specops.generators.github import (
     CI_WORKFLOW,
     DEPLOY_WORKFLOW,
+    MONITOR_WORKFLOW,
     RELEASE_WORKFLOW,
     ROLLBACK_WORKFLOW,
     render_workflows,
@@ -85,6 +86,18 @@ DEPLOY = {
 }
 
 
+#: Monitoring with every key the monitor workflow reads.
+MONITORING = {
+    "reference": "train.csv",
+    "current": "live/batch.csv",
+    "fetch": "python fetch.py",
+    "schedule": "30 5 * * *",
+    "retrain": True,
+    "incoming": "data/incoming",
+    "token_secret": "RETRAIN_TOKEN",
+}
+
+
 def released_spec(maturity: int, deploy: dict[str, Any] | None = None, **ci: Any) -> Spec:
     """A spec with a model, gates and both kinds of promotion, as maturity 3 needs."""
     return Spec.model_validate(
@@ -116,6 +129,7 @@ def released_spec(maturity: int, deploy: dict[str, Any] | None = None, **ci: Any
             },
             "ci": ci,
         }
+        | ({"monitoring": MONITORING} if maturity >= 4 else {})
     )
 
 
@@ -173,6 +187,7 @@ SUFFIXES = {
     RELEASE_WORKFLOW: "-release",
     DEPLOY_WORKFLOW: "-deploy",
     ROLLBACK_WORKFLOW: "-rollback",
+    MONITOR_WORKFLOW: "-monitor",
 }
 
 
@@ -238,7 +253,7 @@ def test_templates_compile_where_no_cache_can_be_kept(tmp_path: Path) -> None:
     """Compiled templates are kept in the user's cache folder; without one specops compiles
     them each time, to the same files."""
     first = render_in_a_process("1", XDG_CACHE_HOME=str(tmp_path))
-    assert len(list(tmp_path.glob("specops/templates-*/*.cache"))) == 5
+    assert len(list(tmp_path.glob("specops/templates-*/*.cache"))) == 6
     assert render_in_a_process("1", XDG_CACHE_HOME=str(tmp_path)) == first
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("")
@@ -425,6 +440,12 @@ def test_rendered_workflows_pass_linters(tmp_path: Path) -> None:
     # Not shell anyone would write, but every parser must accept the escapes.
     specs["hostile"] = small_spec(2, install="\n".join(HOSTILE), test=HOSTILE[1])
     specs["hostile-3"] = released_spec(3, before_gates=HOSTILE, pr_comment=True)
+    hostile = released_spec(4, before_gates=HOSTILE)
+    assert hostile.monitoring is not None
+    watch = hostile.monitoring.model_copy(
+        update={"fetch": HOSTILE[1], "current": HOSTILE[2], "incoming": HOSTILE[0]}
+    )
+    specs["hostile-4"] = hostile.model_copy(update={"monitoring": watch})
     files = []
     for label, spec in specs.items():
         for path, text in render_workflows(spec, SPEC_NAME).items():

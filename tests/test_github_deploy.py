@@ -9,6 +9,7 @@ import pytest
 from specops.generators.github import (
     CI_WORKFLOW,
     DEPLOY_WORKFLOW,
+    MONITOR_WORKFLOW,
     RELEASE_WORKFLOW,
     ROLLBACK_WORKFLOW,
     render_workflows,
@@ -27,7 +28,7 @@ def files(deploy: dict[str, Any] | None = DEPLOY, maturity: int = 3) -> dict[str
 def test_deployments_render_two_workflows_only_when_the_spec_has_deploy() -> None:
     assert list(files({})) == [CI_WORKFLOW, RELEASE_WORKFLOW]
     assert list(files()) == [CI_WORKFLOW, RELEASE_WORKFLOW, DEPLOY_WORKFLOW, ROLLBACK_WORKFLOW]
-    assert list(files(maturity=4)) == list(files())
+    assert list(files(maturity=4)) == [*files(), MONITOR_WORKFLOW]
 
 
 def test_the_deploy_workflow_runs_one_job_per_stage_from_the_default_branch_only() -> None:

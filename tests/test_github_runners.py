@@ -191,7 +191,7 @@ def test_item_names_reach_the_workflow_only_as_quoted_matrix_values(tmp_path: Pa
 
 def test_ci_runs_on_is_every_job_of_every_workflow() -> None:
     texts = render_workflows(released_spec(4, DEPLOY, runs_on=["self-hosted", "linux"]), SPEC_NAME)
-    assert len(texts) == 4
+    assert len(texts) == 5
     for text in texts.values():
         for name, job in parse(text)["jobs"].items():
             # A job that calls a reusable workflow runs that workflow's jobs.

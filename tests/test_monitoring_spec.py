@@ -25,7 +25,10 @@ def test_every_key_is_read(tmp_path: Path) -> None:
         "  prediction: proba\n"
         "  drift: {method: psi, threshold: 0.2, share: 0.3}\n"
         "  performance:\n    - metric: accuracy\n      min: 0.85\n"
-        "  retrain: true\n",
+        "  ignore: [version, time]\n"
+        "  retrain: true\n"
+        "  incoming: data/incoming\n"
+        "  token_secret: RETRAIN_TOKEN\n",
     )
     assert load(text, tmp_path) == []
     (tmp_path / "params.yaml").write_text("train:\n  seed: 1\n  lr: 0.1\n")
@@ -39,6 +42,11 @@ def test_every_key_is_read(tmp_path: Path) -> None:
     )
     assert (watch.drift.method, watch.drift.threshold, watch.drift.share) == ("psi", 0.2, 0.3)
     assert watch.performance[0].metric == "accuracy" and watch.retrain
+    assert (watch.ignore, watch.incoming, watch.token_secret) == (
+        ["version", "time"],
+        "data/incoming",
+        "RETRAIN_TOKEN",
+    )
 
 
 def test_defaults(tmp_path: Path) -> None:
@@ -125,6 +133,22 @@ def test_defaults(tmp_path: Path) -> None:
             "  performance:\n    - metric: accuracy\n      min: 0.8\n",
             "23:5: error: monitoring.performance: needs `monitoring.target`, the column of"
             " ground truth the metrics are computed from",
+        ),
+        (
+            "  retrain: true\n",
+            "22:12: error: monitoring.retrain: retraining needs new data: name in"
+            " `monitoring.incoming` the folder of batches that training depends on, where the"
+            " drifted batch goes",
+        ),
+        (
+            "  token_secret: GITHUB_TOKEN\n",
+            "22:17: error: monitoring.token_secret: 'GITHUB_TOKEN': GitHub reserves secret names"
+            " that start with GITHUB_",
+        ),
+        (
+            "  token_secret: my-token\n",
+            "22:17: error: monitoring.token_secret: 'my-token' does not match the pattern"
+            " ^[A-Za-z_][A-Za-z0-9_]*$",
         ),
         (
             "  target: y\n  performance:\n    - metric: accuracy\n      mni: 0.8\n",

@@ -30,9 +30,9 @@ GLOB_CHARACTERS = frozenset("*?[]!+\\")
 
 
 def workflow_path(spec: Spec, kind: str, folder: str = "") -> str:
-    """Where the workflow of `kind` (ci, release, deploy, rollback, monitor) goes, relative to the Git
-    root: a spec below the root names its workflows after the project, so that two never clash
-    (project names are `[a-z0-9][a-z0-9-]*` and no kind holds a `-`)."""
+    """Where the workflow of `kind` (ci, release, deploy, rollback, monitor) goes, relative to
+    the Git root: a spec below the root names its workflows after the project, so that two never
+    clash (project names are `[a-z0-9][a-z0-9-]*` and no kind holds a `-`)."""
     name = f"specops-{spec.name}-{kind}" if folder else f"specops-{kind}"
     return f"{WORKFLOW_DIR}/{name}.yml"
 
