@@ -39,8 +39,8 @@ REPOSITORY = "specops/project"
 
 @dataclass(frozen=True)
 class Event:
-    """The event under test: `name` ("pull_request", "push" or "workflow_dispatch") checks out
-    `ref` of `origin`.
+    """The event under test: `name` ("pull_request", "push", "workflow_dispatch" or "schedule")
+    checks out `ref` of `origin`.
 
     GitHub sets GITHUB_BASE_REF and GITHUB_HEAD_REF on pull requests only; they are "" here
     otherwise, as on GitHub. `head_repository` is where a pull request comes from (a fork when
@@ -98,6 +98,11 @@ def open_pull_request(origin: Path, head: str, base: str, work: Path, number: in
 def push(origin: Path, branch: str) -> Event:
     """A push to `branch` of `origin`, as already made there."""
     return Event(origin, "push", f"refs/heads/{branch}")
+
+
+def schedule(origin: Path, branch: str = "main") -> Event:
+    """A run on the workflow's `schedule`, which GitHub starts on the default branch."""
+    return Event(origin, "schedule", f"refs/heads/{branch}", default_branch=branch)
 
 
 def dispatch(origin: Path, branch: str, inputs: dict[str, str]) -> Event:

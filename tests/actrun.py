@@ -56,11 +56,21 @@ from tests.actactions import (
     open_pull_request,
     push,
     run_action,
+    schedule,
 )
 from tests.actexpr import Unsupported, condition, interpolate
 from tests.gitrepo import base_env, git
 
-__all__ = ["Event", "JobResult", "Run", "dispatch", "open_pull_request", "push", "run_workflow"]
+__all__ = [
+    "Event",
+    "JobResult",
+    "Run",
+    "dispatch",
+    "open_pull_request",
+    "push",
+    "run_workflow",
+    "schedule",
+]
 
 WORKFLOW_KEYS = {"name", "on", True, "permissions", "concurrency", "defaults", "env", "jobs"}
 JOB_KEYS = {

@@ -1,0 +1,228 @@
+"""The maturity-4 monitor workflow works, run for real on a small project: a drifted batch is
+retrained on and proposed in a pull request, a steady one stops after the drift check, and a
+batch that cannot be read, or that breaks the data contract, fails the run."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.actrun import Run, run_workflow, schedule
+from tests.conftest import build_tree
+from tests.gitrepo import git, make_project, run
+from tests.test_workflow_run import failures
+
+MONITOR = ".github/workflows/specops-monitor.yml"
+
+
+def _rows(mean: float, count: int, seed: int) -> str:
+    rng = random.Random(seed)
+    return "x,label\n" + "".join(f"{rng.gauss(mean, 1):.4f},{i % 2}\n" for i in range(count))
+
+
+PROJECT = {
+    "specops.yaml": """\
+version: 1
+name: tiny
+maturity: 4
+stages:
+  train:
+    cmd: python train.py
+    deps: [train.py, data/base.csv, data/incoming]
+    outs: [model.json]
+    metrics:
+      - metrics/scores.json: {cache: false}
+models:
+  tiny-model:
+    path: model.json
+    metrics: metrics/scores.json
+gates:
+  - metric: rows
+    min: 100
+promotion:
+  stages: [staging]
+  auto: staging
+monitoring:
+  reference: data/base.csv
+  current: live/batch.csv
+  fetch: python fetch.py
+  target: label
+  retrain: true
+  incoming: data/incoming
+ci:
+  install: python -c "import specops, dvc"
+""",
+    # Training: the mean of every row, the base ones and those of the incoming batches.
+    "train.py": """\
+import csv
+import json
+import pathlib
+
+files = [pathlib.Path("data/base.csv"), *sorted(pathlib.Path("data/incoming").glob("*.csv"))]
+xs = []
+for path in files:
+    with path.open(newline="") as f:
+        xs += [float(row["x"]) for row in csv.DictReader(f)]
+scores = {"rows": len(xs), "mean": round(sum(xs) / len(xs), 4)}
+pathlib.Path("model.json").write_text(json.dumps({"mean": scores["mean"]}) + "\\n")
+pathlib.Path("metrics").mkdir(exist_ok=True)
+pathlib.Path("metrics/scores.json").write_text(json.dumps(scores) + "\\n")
+""",
+    # Brings the batch the test committed, as a production system would bring the latest one.
+    "fetch.py": """\
+import pathlib
+import shutil
+
+pathlib.Path("live").mkdir(exist_ok=True)
+shutil.copyfile("batches/current.csv", "live/batch.csv")
+""",
+    "data/base.csv": _rows(0.0, 200, 1),
+    "data/incoming/.gitkeep": "",
+    ".gitignore": "/live/\n",
+}
+
+# Records each call of `gh` with the body file it names, in place of GitHub's API.
+FAKE_GH = """\
+#!/usr/bin/env python3
+import json, os, pathlib, sys
+
+args = sys.argv[1:]
+call = {"args": args, "token": os.environ.get("GH_TOKEN")}
+if "--body-file" in args:
+    call["body"] = pathlib.Path(args[args.index("--body-file") + 1]).read_text()
+with open(pathlib.Path(__file__).with_name("calls.jsonl"), "a") as log:
+    log.write(json.dumps(call) + "\\n")
+"""
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project, rendered and reproduced, with its model pushed to a local DVC remote."""
+    root = tmp_path_factory.mktemp("monitor")
+    dev = make_project(root / "dev", PROJECT)
+    run(dev, "dvc", "remote", "add", "-d", "storage", str(root / "dvc-storage"))
+    run(dev, "dvc", "repro")
+    run(dev, "dvc", "push")
+    git(dev, "add", "-A")
+    git(dev, "commit", "-q", "-m", "Reproduce the pipeline")
+    return dev
+
+
+def monitor(base: Path, tmp_path: Path, batch: str) -> tuple[Run, Path, Path]:
+    """Commit `batch` as the one `fetch` brings, and run the monitor workflow on its schedule;
+    the run, the origin and the folder of the fake `gh`."""
+    work = tmp_path / "work"
+    git(tmp_path, "clone", "-q", str(base), work.name)
+    build_tree(work, {"batches/current.csv": batch})
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "A new batch")
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", origin.name)
+    git(work, "push", "-q", str(origin), "HEAD:main")
+    tools = tmp_path / "tools"
+    build_tree(tools, {"gh": FAKE_GH})
+    (tools / "gh").chmod(0o755)
+    results = run_workflow(work / MONITOR, schedule(origin), tmp_path / "runner", tools=tools)
+    return results, origin, tools
+
+
+def test_a_drifted_batch_is_retrained_on_and_proposed(base: Path, tmp_path: Path) -> None:
+    results, origin, tools = monitor(base, tmp_path, _rows(2.0, 100, 2))
+
+    assert [(j.name, j.status) for j in results.values()] == [
+        ("drift", "success"),
+        ("retrain", "success"),
+    ], failures(results)
+    assert "**drift**" in results["drift"].summary
+    retrain = results["retrain"]
+    assert [s.name for s in retrain.steps if s.outcome == "success"][-5:] == [
+        "Add the batch to the training data",
+        "Retrain",
+        "Check the gates",
+        "Push DVC data",
+        "Open a pull request",
+    ]
+    (branch,) = results.pushed
+    assert branch.startswith("refs/heads/specops/retrain-")
+    stamp = branch.removeprefix("refs/heads/specops/retrain-")
+    (call,) = (json.loads(line) for line in (tools / "calls.jsonl").read_text().splitlines())
+    assert call["args"] == [
+        "pr",
+        "create",
+        "--base",
+        "main",
+        "--head",
+        f"specops/retrain-{stamp}",
+        "--title",
+        f"Retrain on the drifted batch of {stamp}",
+        "--body-file",
+        call["args"][-1],
+    ]
+    assert call["token"] == "actrun-token"
+    assert "## Data drift" in call["body"] and "rows" in call["body"]
+    # The branch holds the batch as a DVC-tracked input of training, and what training wrote.
+    changed = git(origin, "diff", "--name-only", "main", branch).split()
+    assert changed == [
+        "data/incoming/.gitignore",
+        f"data/incoming/batch-{stamp}.csv.dvc",
+        "dvc.lock",
+        "metrics/scores.json",
+    ]
+    scores = json.loads(git(origin, "show", f"{branch}:metrics/scores.json"))
+    assert scores["rows"] == 300 and scores["mean"] > 0.5
+    before, after = (
+        yaml.safe_load(git(origin, "show", f"{ref}:dvc.lock"))["stages"]["train"]
+        for ref in ("main", branch)
+    )
+    assert before["outs"] != after["outs"]  # a new model
+    deps = [{d["path"]: d["md5"] for d in lock["deps"]} for lock in (before, after)]
+    assert deps[0]["data/incoming"] != deps[1]["data/incoming"]
+    # The batch itself went to the DVC remote.
+    added = yaml.safe_load(git(origin, "show", f"{branch}:data/incoming/batch-{stamp}.csv.dvc"))
+    md5 = added["outs"][0]["md5"]
+    assert (base.parent / "dvc-storage" / "files" / "md5" / md5[:2] / md5[2:]).is_file()
+
+
+def test_a_steady_batch_stops_after_the_drift_check(base: Path, tmp_path: Path) -> None:
+    results, _, tools = monitor(base, tmp_path, _rows(0.0, 100, 6))
+
+    assert [(j.name, j.status) for j in results.values()] == [
+        ("drift", "success"),
+        ("retrain", "skipped"),
+    ], failures(results)
+    assert "**no drift" in results["drift"].summary
+    assert results["drift"].steps[-1].outcome == "skipped"  # no batch uploaded
+    assert results.pushed == []
+    assert not (tools / "calls.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("batch", "message"),
+    [
+        (
+            "x,label\n1.0,0\n2.0,1,3\n",
+            "live/batch.csv: error: cannot read it: CSV parse error: Expected 2 columns, got 3:"
+            " 2.0,1,3\n",
+        ),
+        ("x,label,extra\n1.0,0,a\n", "::error::the current batch breaks the reference's data"),
+    ],
+    ids=["unreadable", "contract"],
+)
+def test_a_bad_batch_fails_the_run_and_retrains_nothing(
+    base: Path, tmp_path: Path, batch: str, message: str
+) -> None:
+    results, _, tools = monitor(base, tmp_path, batch)
+
+    assert [(j.name, j.status) for j in results.values()] == [
+        ("drift", "failure"),
+        ("retrain", "skipped"),
+    ]
+    check = next(s for s in results["drift"].steps if s.name == "Check for drift")
+    assert check.outcome == "failure"
+    assert message in check.stdout + check.stderr
+    assert results.pushed == []
+    assert not (tools / "calls.jsonl").exists()
