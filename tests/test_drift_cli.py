@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from specops.cli import main
+from specops.monitoring.drift import Breach, contract
 
 DATA = Path(__file__).parent / "data" / "drift"
 SPEC = """\
@@ -296,3 +297,37 @@ def test_watched_columns_must_be_in_the_reference(
     code, out, _ = drift(capsys, root=root)
     assert code == 1
     assert out.endswith("drift: 2 of 2 column(s) drifted (100%); the batch drifts at 50%\n")
+
+
+def test_ignored_columns_are_outside_the_contract(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The prediction log's own columns (`monitoring.ignore`) may be in the batch; a column the
+    reference has and the spec ignores is not watched either."""
+    (tmp_path / "data").mkdir()
+    write(tmp_path / "data" / "ref.csv", "a,label\n1.5,0\n2.5,1\n3.5,0\n")
+    write(
+        tmp_path / "data" / "cur.csv", "a,version,time,label\n1.5,v1,t,0\n2.5,v1,t,1\n3.5,v1,t,1\n"
+    )
+    (tmp_path / "specops.yaml").write_text(SPEC + "  ignore: [version, time, label]\n")
+    code, out, err = drift(capsys, "--format", "json", root=tmp_path)
+    assert (code, err) == (0, "")
+    result = json.loads(out)
+    assert result["contract"] == []
+    assert [c["column"] for c in result["columns"]] == ["a"]
+
+
+def test_the_contract_as_a_function(tmp_path: Path) -> None:
+    """What the reference pipeline's validate_data stage calls."""
+    ref = tmp_path / "ref.csv"
+    write(ref, "a,b,target\n1.5,x,1\n2.5,y,0\n")
+    good = tmp_path / "good.csv"
+    write(good, "a,b,target,score\n1.5,x,1,0.9\n")
+    bad = tmp_path / "bad.csv"
+    write(bad, "a,target,score\nx,1,0.9\n")
+    assert contract(ref, good, ignore=["score"]) == []
+    assert contract(ref, bad, ignore=["score"]) == [
+        Breach("a", "its type changed from number to string"),
+        Breach("b", "missing from the current batch"),
+    ]
+    assert contract(ref, good) == [Breach("score", "not in the reference")]
