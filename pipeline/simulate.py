@@ -1,8 +1,9 @@
 """Stage: a production batch where no service runs, in the prediction log's layout.
 
-The held-out rows, every feature moved by `simulate.shift` of its standard deviation (0: no
-drift), scored by the model, and written as the prediction service logs them
-(pipeline/service/predlog.py), with the label as it arrives later. The time is fixed, so that
+The rows prepare set aside (`live.csv`, neither trained nor evaluated on), every feature moved
+by `simulate.shift` of its standard deviation (0: no drift), scored by the model, and written as
+the prediction service logs them (pipeline/service/predlog.py), with the label as it arrives
+later. The time is fixed, so that
 the stage reproduces.
 """
 
@@ -10,19 +11,20 @@ from pathlib import Path
 
 import pandas as pd  # type: ignore[import-untyped]
 
-from pipeline.evaluate import MODEL_FILE, TEST_CSV, load_model
+from pipeline.evaluate import MODEL_FILE, load_model
 from pipeline.params import load_params
 from pipeline.service.predlog import BATCH_FILE
 
+LIVE_CSV = Path("data/prepared/live.csv")
 OUT_FILE = Path("data/live") / BATCH_FILE
 TARGET = "target"
 TIME = "2026-01-05T06:00:00+00:00"
 
 
 def main() -> None:
-    """Write `data/live/batch.csv` from the held-out rows."""
+    """Write `data/live/batch.csv` from the rows set aside."""
     shift = float(load_params("simulate")["shift"])
-    test = pd.read_csv(TEST_CSV)
+    test = pd.read_csv(LIVE_CSV)
     features = test.drop(columns=TARGET)
     features = features + shift * features.std()
     model = load_model(MODEL_FILE)

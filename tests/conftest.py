@@ -88,9 +88,10 @@ def new_workdir(path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def pipeline_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A scratch project where prepare, train and evaluate ran once with the default params:
-    `models/model.skops`, `data/prepared/{train,test}.csv` and the metrics."""
+    """A scratch project where prepare, validate_data, train and evaluate ran once with the
+    default params: `models/model.skops`, `data/prepared/{train,test,live}.csv`,
+    `data/validated/train.csv` and the metrics."""
     path = new_workdir(tmp_path_factory.mktemp("pipeline"))
-    for stage in ("prepare", "train", "evaluate"):
+    for stage in ("prepare", "validate_data", "train", "evaluate"):
         run_stage(path, stage)
     return path

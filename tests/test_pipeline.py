@@ -31,15 +31,54 @@ def workdir(pipeline_project: Path) -> Path:
 def test_split_sizes_and_stratification(workdir: Path) -> None:
     train = pd.read_csv(workdir / "data/prepared/train.csv")
     test = pd.read_csv(workdir / "data/prepared/test.csv")
-    test_size = PARAMS["prepare"]["test_size"]
+    live = pd.read_csv(workdir / "data/prepared/live.csv")
+    test_size, live_share = PARAMS["prepare"]["test_size"], PARAMS["prepare"]["live_share"]
 
-    assert len(train) + len(test) == N_ROWS
+    assert len(train) + len(test) + len(live) == N_ROWS
     assert len(test) == math.ceil(N_ROWS * test_size)
-    assert list(train.columns) == list(test.columns)
+    assert len(live) == math.ceil((N_ROWS - len(test)) * live_share)
+    assert list(train.columns) == list(test.columns) == list(live.columns)
     assert train.columns[-1] == "target" and len(train.columns) == 31
 
-    positives = train["target"].sum() + test["target"].sum()
+    positives = train["target"].sum() + test["target"].sum() + live["target"].sum()
     assert abs(test["target"].sum() - positives * test_size) <= 1
+    assert abs(live["target"].sum() - (positives - test["target"].sum()) * live_share) <= 1
+
+
+def test_validate_data_adds_incoming_batches_that_keep_the_contract(
+    workdir: Path, tmp_path: Path
+) -> None:
+    """A simulated batch in the prediction log's layout trains; one that breaks the data
+    contract stops the stage, naming the column."""
+    work = new_workdir(tmp_path / "work")
+    shutil.copytree(workdir / "data", work / "data")
+    shutil.copytree(workdir / "models", work / "models")
+    params = {**PARAMS, "simulate": {"shift": 0.5}}
+    (work / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    run_stage(work, "simulate")
+    batch = pd.read_csv(work / "data/live/batch.csv")
+    live = pd.read_csv(work / "data/prepared/live.csv")
+    assert list(batch.columns) == [*live.columns, "prediction", "score", "version", "time"]
+    shifted = batch["mean radius"] - live["mean radius"]
+    assert np.allclose(shifted, 0.5 * live["mean radius"].std())
+
+    (work / "data/incoming").mkdir()
+    shutil.copyfile(work / "data/live/batch.csv", work / "data/incoming/batch-1.csv")
+    run_stage(work, "validate_data")
+    trained = pd.read_csv(work / "data/validated/train.csv")
+    prepared = pd.read_csv(work / "data/prepared/train.csv")
+    assert len(trained) == len(prepared) + len(live)
+    assert list(trained.columns) == list(prepared.columns)
+
+    broken = batch.drop(columns="mean radius").assign(**{"mean area": "large"})
+    broken.to_csv(work / "data/incoming/batch-2.csv", index=False)
+    result = run_stage(work, "validate_data", check=False)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "validate_data: data/incoming/batch-2.csv: mean radius: missing from the current batch",
+        "validate_data: data/incoming/batch-2.csv: mean area: its type changed from number to"
+        " string",
+    ]
 
 
 def test_model_loads_with_skops(workdir: Path) -> None:
