@@ -16,9 +16,17 @@ def full(maturity: int, monitoring: str) -> str:
     return spec(maturity, STAGES, MODELS, GATES, PROMOTION, HEAD, monitoring)
 
 
+TRAINS_ON_DATA = STAGES.replace("    params: [train]\n", "    deps: [data]\n    params: [train]\n")
+
+
 def test_every_key_is_read(tmp_path: Path) -> None:
-    text = full(
+    text = spec(
         4,
+        TRAINS_ON_DATA,
+        MODELS,
+        GATES,
+        PROMOTION,
+        HEAD,
         "  fetch: python -m pipeline.fetch_batch\n"
         "  columns: [age, city]\n"
         "  target: label\n"
@@ -166,3 +174,29 @@ def test_retrain_is_maturity_4(tmp_path: Path) -> None:
         "specops.yaml:22:12: error: monitoring.retrain: retraining on drift is maturity 4, and"
         " the spec is at maturity 3; raise `maturity` or leave `retrain` out"
     ]
+
+
+@pytest.mark.parametrize(
+    ("deps", "expected"),
+    [
+        ("[data/incoming]", []),
+        ("[data/incoming/]", []),
+        ("[data]", []),
+        (
+            "[data/incoming-old, dat]",
+            [
+                "specops.yaml:24:13: error: monitoring.incoming: no stage depends on"
+                " 'data/incoming': the stage that trains must, or retraining has no new data to"
+                " train on"
+            ],
+        ),
+    ],
+)
+def test_training_depends_on_the_incoming_batches(
+    deps: str, expected: list[str], tmp_path: Path
+) -> None:
+    stages = STAGES.replace("    params: [train]\n", f"    deps: {deps}\n    params: [train]\n")
+    text = spec(
+        4, stages, MODELS, GATES, PROMOTION, HEAD, "  retrain: true\n  incoming: data/incoming\n"
+    )
+    assert load(text, tmp_path) == expected

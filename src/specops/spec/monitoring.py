@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import posixpath
+from collections.abc import Iterator, Sequence
 
 from specops.spec.models import Monitoring, Spec
+from specops.spec.pipeline import Instance
 from specops.spec.problems import Problem
 from specops.spec.yamlfile import YamlDoc
 
@@ -93,3 +95,23 @@ def _columns(watch: Monitoring, doc: YamlDoc) -> Iterator[Problem]:
         elif name in seen:
             yield doc.problem(("monitoring", "columns", i), f"{name!r} is listed twice")
         seen.add(name)
+
+
+def incoming_problems(spec: Spec, insts: Sequence[Instance], doc: YamlDoc) -> Iterator[Problem]:
+    """Retraining adds the batch to `incoming`: without a stage that depends on it, `dvc repro`
+    has nothing new to train on. (Pipelines in folders name paths from their own folder: they
+    are not searched.)"""
+    watch = spec.monitoring
+    if watch is None or not watch.retrain or watch.incoming is None or spec.pipelines:
+        return
+    folder = posixpath.normpath(watch.incoming)
+    for inst in insts:
+        for dep, _ in inst.deps:
+            dep = posixpath.normpath(dep)
+            if dep == folder or folder.startswith(dep.rstrip("/") + "/"):
+                return
+    yield doc.problem(
+        ("monitoring", "incoming"),
+        f"no stage depends on {watch.incoming!r}: the stage that trains must, or retraining"
+        " has no new data to train on",
+    )
