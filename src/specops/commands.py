@@ -84,14 +84,16 @@ def validate(spec_path: Path | None) -> Summary:
         ],
         models=list(spec.models),
         gates=len(spec.gates),
-        files=[f.path for f in render_files(spec, project.spec_name)],
+        files=[
+            f.path for f in render_files(spec, project.spec_name, dvc_extras=project.dvc_extras)
+        ],
     )
 
 
 def render(spec_path: Path | None, *, check: bool = False) -> RenderResult:
     """Render every generated file; with `check`, only compare and write nothing."""
     project = load_spec(locate(spec_path))
-    files = render_files(project.spec, project.spec_name)
+    files = render_files(project.spec, project.spec_name, dvc_extras=project.dvc_extras)
     writer.refuse_clash(spec_path or Path(project.spec_name), project.spec_name, files)
     changes = writer.plan(project.root, files, project.spec_name)
     if not check:

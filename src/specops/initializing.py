@@ -24,6 +24,7 @@ from specops.spec.dvcconfig import dvc_dir, load_parsing
 from specops.spec.files import Unreadable, read_bytes, real_path_inside
 from specops.spec.load import check_spec_name, spec_root
 from specops.spec.models import BRANCH, Spec
+from specops.spec.remotes import dvc_extras
 from specops.spec.yamlfile import load_yaml
 
 PARAMS = "params.yaml"
@@ -98,7 +99,7 @@ def init(spec_path: Path | None) -> InitResult:
     text = _fit_spec(root, spec_file, kinds, ours_train)
     # Our own template, so the schema is all there is to check; the rest is checked below.
     spec = Spec.model_validate(load_yaml(spec_file.path, text.encode()).data)
-    rendered = render_files(spec, spec_name)
+    rendered = render_files(spec, spec_name, dvc_extras=dvc_extras(root))
     writer.refuse_clash(spec_path, spec_name, [*files, *rendered])
     _check_fit(spec_path, root, text, kinds, ours_train)
     problems = [p for f in rendered if (p := _foreign(root, f.path)) is not None]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -56,6 +57,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["q"] = yaml_quote
     env.filters["shell_quote"] = shlex.quote
+    env.filters["step_output"] = lambda step, output: f"steps.{step}.outputs.{output}"
     env.globals["uses"] = uses
     return env
 
@@ -66,8 +68,11 @@ def _spec_arg(spec_name: str) -> str:
     return "" if spec_name == SPEC_FILE else ' --spec "$SPECOPS_SPEC"'
 
 
-def render_workflows(spec: Spec, spec_name: str) -> dict[str, str]:
-    """Workflow texts by path relative to the project root; none below maturity 1."""
+def render_workflows(
+    spec: Spec, spec_name: str, *, dvc_extras: Sequence[str] = ()
+) -> dict[str, str]:
+    """Workflow texts by path relative to the project root; none below maturity 1.
+    `dvc_extras` are those of the `dvc` package that the project's remotes need (`s3`, ...)."""
     if spec.maturity < 1:
         return {}
     env = _environment()
@@ -86,6 +91,8 @@ def render_workflows(spec: Spec, spec_name: str) -> dict[str, str]:
         # it needs) and the locks it writes.
         "dvc_files": dvc_files(spec),
         "lock_files": lock_files(spec),
+        # Names from a fixed list (specops.spec.remotes.EXTRAS), safe in a shell word.
+        "dvc_extras": list(dvc_extras),
     }
     files = {CI_WORKFLOW: env.get_template("specops-ci.yml.j2").render(values)}
     promotion = spec.promotion
