@@ -295,5 +295,6 @@ def test_oidc_without_a_reading_role_runs_pull_requests_without_the_remote(
     assert stages_run(tmp_path / "runner") == ["other", "prepare"]
     assert sections(pipeline.summary)["DVC remote"] == (
         "\n\nOnly pushes to the default branch get AWS credentials (ci.oidc.aws has no"
-        " read_role): the pipeline ran without the DVC remote, so no stage was restored from it.\n\n"
+        " read_role): the pipeline ran without the DVC remote, so no stage was restored"
+        " from it.\n\n"
     )
