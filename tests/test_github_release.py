@@ -77,6 +77,7 @@ def test_at_maturity_3_the_pipeline_checks_dvc_lock_and_the_gates() -> None:
         "Pull DVC data",
         "Reproduce the pipeline",
         "Check that dvc.lock is current",
+        "Push DVC data",
         "Before the gates",
         "Plot against the base branch",
         "Upload the plots",

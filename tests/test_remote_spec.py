@@ -18,7 +18,7 @@ from specops.spec.remotes import dvc_extras
 from tests.conftest import build_tree, check_golden
 from tests.gitrepo import TINY_PROJECT, make_project, run
 from tests.specerrors import spec_errors
-from tests.test_github import GOLDEN, LINT, SPEC_NAME, released_spec, small_spec
+from tests.test_github import DEPLOY, GOLDEN, LINT, SPEC_NAME, released_spec, small_spec
 
 WRITER = "arn:aws:iam::123456789012:role/dvc-writer"
 READER = "arn:aws:iam::123456789012:role/dvc-reader"
@@ -191,6 +191,27 @@ def test_only_jobs_that_reach_the_remote_get_an_id_token() -> None:
         assert "id-token" not in text and "secrets." not in text
 
 
+def test_secrets_reach_only_the_steps_that_use_the_remote() -> None:
+    spec = released_spec(3, DEPLOY, secrets=["TOKEN"])
+    steps = {
+        (path.rsplit("/", 1)[1], step["name"])
+        for path, text in render_workflows(spec, SPEC_NAME).items()
+        for job in yaml.safe_load(text)["jobs"].values()
+        for step in job.get("steps", [])
+        if "${{ secrets.TOKEN }}" in (step.get("env") or {}).values()
+    }
+    # `specops deploy` fetches the model from the remote.
+    assert steps == {
+        ("specops-ci.yml", "Pull DVC data"),
+        ("specops-ci.yml", "Push DVC data"),
+        ("specops-release.yml", "Pull DVC data"),
+        ("specops-release.yml", "Push DVC data"),
+        ("specops-release.yml", "Deploy demo-clf to production"),
+        ("specops-deploy.yml", "Deploy"),
+        ("specops-rollback.yml", "Deploy"),
+    }
+
+
 def test_workflows_with_secrets_and_oidc_pass_the_linters(tmp_path: Path) -> None:
     if not LINT.is_file():
         reason = f"workflow linters not found at {LINT}"
@@ -200,7 +221,7 @@ def test_workflows_with_secrets_and_oidc_pass_the_linters(tmp_path: Path) -> Non
     specs = {
         "remote": (remote_spec(), ("gs", "s3")),
         "no-read-role": (remote_spec(read_role=False), ()),
-        "secrets-only": (small_spec(2, secrets=["TOKEN"]), ("azure",)),
+        "secrets-only": (released_spec(3, DEPLOY, secrets=["TOKEN"]), ("azure",)),
     }
     files = []
     for label, (spec, extras) in specs.items():
