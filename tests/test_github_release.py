@@ -84,7 +84,7 @@ def test_at_maturity_3_the_pipeline_checks_dvc_lock_and_the_gates() -> None:
         "Check the gates",
         "Report",
     ]
-    before = parse(workflow(spec))["jobs"]["pipeline"]["steps"][6]
+    before = parse(workflow(spec))["jobs"]["pipeline"]["steps"][7]
     assert before["run"] == "python latency.py\necho done"
 
 
