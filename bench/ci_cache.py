@@ -147,9 +147,9 @@ def branch(base: Path, origin: Path, name: str, files: dict[str, str]) -> None:
 
 def ci(
     base: Path, origin: Path, ref: str, label: str, remote: bool, push: bool
-) -> tuple[list[str], float]:
+) -> tuple[list[str], list[float]]:
     """The pipeline job's data steps on `ref` in a fresh clone: the stages run, and the seconds
-    that pull, repro and push took."""
+    that pull, repro (and push) took."""
     clone = base / f"ci-{label}"
     sh(base, "git", "clone", "-q", "--branch", ref, str(origin), clone.name)
     steps = yaml.safe_load((clone / ".github/workflows/specops-ci.yml").read_text())
