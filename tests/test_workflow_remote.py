@@ -194,6 +194,7 @@ def test_a_pull_request_restores_unchanged_stages_and_never_writes(
     # The stage whose params changed ran, and the one downstream of it; `other`, which
     # dvc.lock says is stale, came from the run-cache main's CI pushed.
     assert stages_run(tmp_path / "runner") == ["prepare", "score"]
+    assert "Restored 'other' from the run-cache" in step(pipeline, PULL).stdout
     repro = step(pipeline, "Reproduce the pipeline").stdout
     assert "Stage 'other' is cached - skipping run, checking out outputs" in repro
     assert step(pipeline, PUSH).skipped
