@@ -21,7 +21,7 @@ from tests.gitrepo import git
 
 ACTION_INPUTS = {
     "actions/checkout": {"fetch-depth", "persist-credentials"},
-    "actions/setup-python": {"python-version"},
+    "actions/setup-python": {"python-version", "cache", "cache-dependency-path"},
     "actions/upload-artifact": {
         "name",
         "path",
@@ -30,6 +30,12 @@ ACTION_INPUTS = {
         "overwrite",
     },
     "actions/download-artifact": {"name", "pattern", "path", "merge-multiple"},
+    "aws-actions/configure-aws-credentials": {
+        "role-to-assume",
+        "aws-region",
+        "output-credentials",
+        "output-env-credentials",
+    },
 }
 #: Where a push goes when the job may not push; git then fails, naming the reason.
 NO_PUSH = "/nonexistent/actrun-cannot-push"
@@ -44,7 +50,8 @@ class Event:
 
     GitHub sets GITHUB_BASE_REF and GITHUB_HEAD_REF on pull requests only; they are "" here
     otherwise, as on GitHub. `head_repository` is where a pull request comes from (a fork when
-    it is not REPOSITORY); `inputs` are those of a workflow_dispatch.
+    it is not REPOSITORY); `inputs` are those of a workflow_dispatch. `secrets` are the
+    repository's; as on GitHub, a pull request from a fork gets none of them.
     """
 
     origin: Path
@@ -58,6 +65,15 @@ class Event:
     sha: str = ""  # the commit of `ref` when the run starts; every job checks it out
     before: str = ""  # a push's previous commit of the branch (default: the first parent)
     default_branch: str = "main"
+    secrets: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def from_fork(self) -> bool:
+        return self.name == "pull_request" and self.head_repository != REPOSITORY
+
+    def secrets_context(self) -> dict[str, str]:
+        """The `secrets` context: empty for a pull request from a fork."""
+        return {} if self.from_fork else dict(self.secrets)
 
     def payload(self) -> dict[str, Any]:
         """The part of `github.event` the workflows read."""
@@ -77,6 +93,8 @@ class StepResult:
     stdout: str
     stderr: str
     skipped: bool = False  # its `if:` did not hold; then it did not run
+    #: The environment it ran with (for an action, that of its process on GitHub).
+    env: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -120,10 +138,16 @@ def run_action(
     event: Event,
     root: Path,
     may_push: bool,
+    id_token: bool = False,
+    output: Path | None = None,
 ) -> StepResult:
+    """Run one action; `id_token` when the job may ask for an OpenID Connect token, `output`
+    the step's GITHUB_OUTPUT file."""
     action = action_name(uses)
-    if action == "actions/setup-python":
+    if action == "actions/setup-python":  # its pip cache only saves time
         return StepResult(name, 0, "", "")
+    if action == "aws-actions/configure-aws-credentials":
+        return _aws_credentials(name, inputs, event, id_token, output)
     if action == "actions/upload-artifact":
         source, target = workspace / inputs["path"], root / "artifacts" / inputs["name"]
         if target.exists():
@@ -188,3 +212,25 @@ def _download(name: str, inputs: dict[str, str], workspace: Path, root: Path) ->
         into = target if merge else target / artifact
         shutil.copytree(stored / artifact, into, dirs_exist_ok=True)
     return StepResult(name, 0, f"Total of {len(found)} artifact(s) downloaded", "")
+
+
+def _aws_credentials(
+    name: str, inputs: dict[str, str], event: Event, id_token: bool, output: Path | None
+) -> StepResult:
+    """Assume `role-to-assume` with the job's OpenID Connect token, as the action does, and
+    output credentials that name the role. Without `id-token: write`, or in a pull request
+    from a fork (whose token GitHub never grants it), there is no token and the action fails."""
+    as_outputs = inputs.get("output-credentials") == "true"
+    if inputs.get("output-env-credentials") != "false" or not as_outputs:
+        raise Unsupported(f"{name}: credentials in the job's environment (GITHUB_ENV)")
+    if not id_token or event.from_fork:
+        return StepResult(name, 1, "", "Could not load credentials from any providers")
+    assert output is not None
+    role = inputs["role-to-assume"]
+    credentials = {
+        "aws-access-key-id": f"key-of-{role}",
+        "aws-secret-access-key": f"secret-of-{role}",
+        "aws-session-token": f"session-of-{role}",
+    }
+    output.write_text("".join(f"{k}={v}\n" for k, v in credentials.items()), encoding="utf-8")
+    return StepResult(name, 0, "", "")

@@ -4,6 +4,10 @@ Jobs run in `needs` order, each in a fresh workspace. `actions/checkout` fetches
 request's merge ref from the bare `origin` repository the way the action does,
 `actions/setup-python` does nothing (the test's own Python is on PATH), the artifact actions copy
 folders below the runner's root, and every `run:` step runs in the shell GitHub would use.
+`aws-actions/configure-aws-credentials` gives, as step outputs only, credentials that name the
+role it assumed, and fails without `id-token: write` or in a fork's pull request. The
+`secrets` context holds the Event's secrets (none for a fork's pull request), and each step's
+result records the environment it ran with.
 `if:`, `env:`, `with:` and job `outputs:` may hold the expressions tests/actexpr.py reads.
 Anything else a workflow might use raises Unsupported instead of being skipped, so a workflow can
 only pass here by doing what it would do on GitHub.
@@ -397,6 +401,7 @@ def _context(
             "event": event.payload(),
         },
         "inputs": inputs,
+        "secrets": event.secrets_context(),
         "needs": {n: {"result": j.status, "outputs": j.outputs} for n, j in needs.items()},
         "runner": {"temp": str(root)},
     }
@@ -460,6 +465,7 @@ def _run_job(
     temp.mkdir()
     defaults = _defaults(workflow, job)
     may_push = _permissions(workflow, job).get("contents") == "write"
+    id_token = _permissions(workflow, job).get("id-token") == "write"
     # Nothing from a runner the tests themselves may run on leaks into the job, nor the test
     # run's own settings (SPECOPS_REQUIRE_LINT, SPECOPS_UPDATE_GOLDEN).
     prefixes = ("GITHUB_", "RUNNER_", "SPECOPS_")
@@ -511,10 +517,19 @@ def _run_job(
             if "uses" in step:
                 inputs = _evaluated(step.get("with"), context)
                 outcome = run_action(
-                    step_name, step["uses"], inputs, workspace, event, root, may_push
+                    step_name,
+                    step["uses"],
+                    inputs,
+                    workspace,
+                    event,
+                    root,
+                    may_push,
+                    id_token,
+                    files["GITHUB_OUTPUT"],
                 )
             else:
                 outcome = _shell(step, step_name, i, defaults, workspace, temp, step_env, timeout)
+            outcome = dataclasses.replace(outcome, env=step_env)
             result.summary += files["GITHUB_STEP_SUMMARY"].read_text(encoding="utf-8")
             for var in ("GITHUB_ENV", "GITHUB_PATH"):
                 if files[var].read_text(encoding="utf-8"):

@@ -305,7 +305,7 @@ def test_jobs_by_maturity(maturity: int) -> None:
     assert pipeline["needs"] == "check"
     assert pipeline["steps"][0]["with"]["fetch-depth"] == 0
     script = "\n".join(step.get("run", "") for step in pipeline["steps"])
-    commands = ["dvc pull --allow-missing", "dvc repro", '>> "$GITHUB_STEP_SUMMARY"']
+    commands = ["dvc pull --run-cache --allow-missing", "dvc repro", '>> "$GITHUB_STEP_SUMMARY"']
     if maturity == 2:
         commands += [
             "dvc metrics show --md",

@@ -74,7 +74,7 @@ def render_files(project: Project, folder: str = "") -> list[Rendered]:
     whose jobs follow the stage graph."""
     spec = project.spec
     stages = expand_all(spec, project.doc, project.root) if needs_plan(spec) else None
-    return render_generated(spec, project.spec_name, folder, stages)
+    return render_generated(spec, project.spec_name, folder, stages, dvc_extras=project.dvc_extras)
 
 
 def validate(spec_path: Path | None) -> Summary:

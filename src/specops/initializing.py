@@ -24,6 +24,7 @@ from specops.spec.dvcconfig import dvc_dir, load_parsing
 from specops.spec.files import Unreadable, read_bytes, real_path_inside
 from specops.spec.load import check_spec_name, spec_root
 from specops.spec.models import BRANCH, Spec
+from specops.spec.remotes import dvc_extras
 from specops.spec.yamlfile import load_yaml
 
 PARAMS = "params.yaml"
@@ -101,7 +102,7 @@ def init(spec_path: Path | None) -> InitResult:
     # In a folder of a Git repository, the workflows go to the Git root, and every path
     # below is relative to it.
     where = layout.layout(root, str(spec_path))
-    rendered = render_files(spec, spec_name, where.folder)
+    rendered = render_files(spec, spec_name, where.folder, dvc_extras=dvc_extras(root))
     writer.refuse_clash(spec_path, spec_name, [*files, *rendered])
     _check_fit(spec_path, root, text, kinds, ours_train)
     problems = [

@@ -21,6 +21,7 @@ from specops.scaffold import project_name
 from specops.spec import parse_spec
 from specops.spec.models import ProjectName, Spec
 from specops.spec.problems import KeyPath, Problem, SpecError, format_keypath
+from specops.spec.remotes import dvc_extras
 from specops.spec.yamlfile import YamlDoc, load_yaml
 
 from . import spectext
@@ -227,7 +228,7 @@ def prepare(
         except SpecError as exc:
             raise SpecError(_remap(exc.problems, text, display, sources, maturity)) from None
         text = spectext.with_comments(text, doc, sources, found)
-    rendered = render_files(spec, spec_name, folder)
+    rendered = render_files(spec, spec_name, folder, dvc_extras=dvc_extras(root))
     problems = _round_trip(sources, rendered)
     if problems:
         raise SpecError(problems)

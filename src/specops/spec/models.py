@@ -620,6 +620,71 @@ BranchPattern = Annotated[
 ]
 
 
+#: The name of a GitHub Actions secret as specops accepts it: what a shell variable may be
+#: named, upper case as GitHub shows them.
+SECRET = r"^[A-Z_][A-Z0-9_]*$"
+
+
+def _secret(value: str) -> str:
+    if len(value) > 255 or not re.fullmatch(SECRET, value):
+        raise ValueError(
+            f"{value!r} is not a secret name specops accepts: upper-case letters, digits and '_',"
+            " not starting with a digit"
+        )
+    if value.startswith("GITHUB_"):
+        raise ValueError(f"{value!r}: GitHub reserves the names that start with GITHUB_")
+    if value.startswith("SPECOPS_"):
+        raise ValueError(f"{value!r}: specops names its own variables SPECOPS_*")
+    return value
+
+
+SecretName = Annotated[
+    str, AfterValidator(_secret), Field(json_schema_extra={"pattern": SECRET, "maxLength": 255})
+]
+
+#: An IAM role's ARN, in any AWS partition (aws, aws-cn, aws-us-gov).
+ROLE_ARN = r"^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$"
+#: An AWS region such as eu-west-1 or us-gov-east-1.
+REGION = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"
+
+
+def _role(value: str) -> str:
+    if len(value) > 600 or not re.fullmatch(ROLE_ARN, value):
+        raise ValueError(f"{value!r} is not an IAM role's ARN, arn:aws:iam::ACCOUNT:role/NAME")
+    return value
+
+
+def _region(value: str) -> str:
+    if len(value) > 64 or not re.fullmatch(REGION, value):
+        raise ValueError(f"{value!r} is not an AWS region such as eu-west-1")
+    return value
+
+
+RoleArn = Annotated[
+    str, AfterValidator(_role), Field(json_schema_extra={"pattern": ROLE_ARN, "maxLength": 600})
+]
+Region = Annotated[
+    str, AfterValidator(_region), Field(json_schema_extra={"pattern": REGION, "maxLength": 64})
+]
+
+
+class AwsOidc(_Model):
+    """Credentials for the DVC remote from AWS through GitHub's OpenID Connect tokens."""
+
+    #: The role that may write the remote, assumed only by pushes to the default branch.
+    role: RoleArn
+    #: A role that may only read it, assumed by every other run (pull requests, other
+    #: branches); without it those runs get no AWS credentials and do not pull.
+    read_role: RoleArn | None = None
+    region: Region
+
+
+class Oidc(_Model):
+    """Cloud credentials from GitHub's OpenID Connect tokens instead of stored secrets."""
+
+    aws: AwsOidc
+
+
 class CI(_Model):
     """How the rendered workflows set up the project."""
 
@@ -637,6 +702,11 @@ class CI(_Model):
     branches: Annotated[list[BranchPattern], Field(min_length=1)] = ["main"]
     #: The labels of the runner every job runs on, unless a stage asks for another.
     runs_on: RunsOn = ["ubuntu-latest"]
+    #: The GitHub secrets the steps that pull from or push to the DVC remote get as environment
+    #: variables of the same name; no other step sees them.
+    secrets: list[SecretName] = []
+    #: Cloud credentials for those steps from OpenID Connect (`id-token: write` only there).
+    oidc: Oidc | None = None
 
 
 class Governance(_Model):
