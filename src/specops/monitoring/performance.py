@@ -7,19 +7,19 @@ closed on a missing or NaN metric; `vs: reference` compares with the reference's
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from specops.gates.evaluate import Baseline, Sources, evaluate_gate
+from specops.gates.evaluate import Baseline, Reader, Sources, evaluate_gate
 from specops.gates.result import GateResult
 from specops.monitoring import quality
 from specops.monitoring.drift import ColumnDrift, Settings, compare
 from specops.monitoring.methods import NUMERIC_ONLY
 from specops.monitoring.tables import Table, error, floats, kind
 from specops.spec.models import Gate
+from specops.spec.monitoring import VS_REFERENCE
 
 if TYPE_CHECKING:
     from specops.monitoring.quality import Floats, Metrics
@@ -156,6 +156,10 @@ def _scored(roles: Roles) -> list[str]:
 def _numbers(table: Table, name: str, role: str, *, classes: bool = False) -> Floats:
     """A column as floats; with `classes`, booleans too (false 0, true 1)."""
     found = kind(table.types[name])
+    if found == "empty":  # no value at all, e.g. labels that have not arrived yet
+        import numpy as np
+
+        return np.full(table.rows, np.nan)
     if found != "number" and not (classes and found == "boolean"):
         expected = "0 or 1 (or false and true)" if classes else "numbers"
         raise error(table.display, f"column {name!r} of {role} holds {found}s, not {expected}")
@@ -189,9 +193,7 @@ def _side(table: Table, roles: Roles) -> Side:
         score = _numbers(table, roles.prediction, "`monitoring.prediction`")
         keep &= _finite(score)
     if roles.predicted_class is not None:
-        label = _numbers(
-            table, roles.predicted_class, "`monitoring.predicted_class`", classes=True
-        )
+        label = _numbers(table, roles.predicted_class, "`monitoring.predicted_class`", classes=True)
         keep &= _finite(label)
     rows = int(target.size)
     kept = int(keep.sum())
@@ -221,11 +223,32 @@ def _side(table: Table, roles: Roles) -> Side:
     return Side(kept, rows - kept, quality.classification(target, label, score))
 
 
+@dataclass
+class _Computed(Sources):
+    """Metrics computed here rather than read from a file: the batch's, and with `where`
+    set (a baseline), the reference's."""
+
+    current: dict[str, object] = field(default_factory=dict)
+    reference: dict[str, object] = field(default_factory=dict)
+
+    def metrics(self, read: Reader, path: str, where: str = "") -> dict[str, object] | str:
+        return self.reference if where else self.current
+
+
+#: Gates see the metrics to this many decimals, as the reference pipeline writes its own.
+DECIMALS = 4
+
+
+def _rounded(values: dict[str, float]) -> dict[str, object]:
+    return {k: v if math.isnan(v) else round(v, DECIMALS) for k, v in values.items()}
+
+
+def _nothing(_path: str) -> bytes | None:
+    return None
+
+
 def _gate(gate: Gate, path: str, current: Side, reference: Side | None) -> GateResult:
     """One `performance` gate, evaluated by the gates' own code on the batch's metrics."""
-
-    def read(values: dict[str, float]) -> Any:
-        return lambda _path: json.dumps(values).encode()
 
     def baseline(_vs: str) -> Baseline:
         if reference is None:
@@ -234,9 +257,16 @@ def _gate(gate: Gate, path: str, current: Side, reference: Side | None) -> GateR
         if math.isnan(value):
             why = reference.metrics.undefined.get(gate.metric, "")
             return Baseline("", error=f"{gate.metric} is undefined on the reference: {why}")
-        return Baseline("reference", read(reference.metrics.values))
+        return Baseline(VS_REFERENCE, _nothing)
 
-    sources = Sources(read(current.metrics.values), baseline, path, [path])
+    sources = _Computed(
+        _nothing,
+        baseline,
+        path,
+        [path],
+        current=_rounded(current.metrics.values),
+        reference=_rounded(reference.metrics.values) if reference else {},
+    )
     result = evaluate_gate(gate, sources)
     why = current.metrics.undefined.get(gate.metric)
     if why is not None and result.value is None:

@@ -10,8 +10,10 @@ from specops.monitoring.performance import Quality
 from specops.spec.monitoring import METRICS
 from specops.spec.problems import printable
 
-CONCEPT = ["role", "column", "type", "method", "statistic", "threshold", "verdict"]
+CONCEPT = ["of", "column", "type", "method", "statistic", "threshold", "verdict"]
 PERFORMANCE = ["metric", "batch", "reference", "change"]
+#: How the text calls each role of the spec.
+WORDS = {"target": "target", "prediction": "score"}
 
 
 def _number(value: float | None) -> str:
@@ -21,7 +23,7 @@ def _number(value: float | None) -> str:
 def concept_rows(found: Quality) -> list[list[str]]:
     return [
         [
-            role,
+            WORDS[role],
             printable(c.column),
             c.type,
             c.method,
@@ -79,9 +81,9 @@ def verdict(found: Quality) -> str:
             if failed
             else f"all {total} performance gate(s) passed"
         )
-    drifted = [role for role, c in found.concept if c.drifted]
+    drifted = [WORDS[role] for role, c in found.concept if c.drifted]
     if drifted:
-        parts.append(" and ".join(f"the {r} drifted" for r in drifted))
+        parts.append(f"the {' and the '.join(drifted)} drifted")
     elif found.concept:
         parts.append("no concept drift")
     if not parts:
@@ -114,7 +116,8 @@ def text(found: Quality) -> str:
 def markdown(found: Quality) -> str:
     parts = ["## Model quality\n"]
     if found.concept:
-        parts.append("### Concept drift\n\n" + markdown_table(CONCEPT, concept_rows(found)))
+        rows = [[*r[:-1], "**drift**" if r[-1] == "DRIFT" else r[-1]] for r in concept_rows(found)]
+        parts.append("### Concept drift\n\n" + markdown_table(CONCEPT, rows))
     if found.current is not None:
         title = f"### Performance on {found.current.rows:,} row(s) of the batch\n\n"
         parts.append(title + markdown_table(PERFORMANCE, performance_rows(found)))
