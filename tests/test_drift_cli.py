@@ -76,7 +76,7 @@ def test_spec_settings_and_arguments(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert out.endswith(
         "no drift: 1 of 5 column(s) drifted (20%); the batch drifts at 50%\n"
         "concept drift:\n"
-        "role    column  type         method  statistic  threshold  verdict\n"
+        "of      column  type         method  statistic  threshold  verdict\n"
         "target  flag    categorical  psi     0.04239    0.2        ok\n"
         "model quality: no concept drift\n"
     )
