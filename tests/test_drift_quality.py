@@ -314,3 +314,27 @@ def test_a_latency_column_that_is_missing(
         "",
         "cur.csv: error: has no column 'ms' (`monitoring.latency`)\n",
     )
+
+
+def test_a_parquet_batch_with_boolean_classes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], steady: list[list[object]]
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root = project(tmp_path, steady)
+    columns = list(zip(*steady, strict=True))
+    table = {name: list(values) for name, values in zip(LOG, columns, strict=True)}
+    table["y"] = [bool(v) for v in table["y"]]
+    table["prediction"] = [bool(v) for v in table["prediction"]]
+    pq.write_table(pa.table(table), root / "cur.parquet")
+    write(
+        root / "ref.csv",
+        [[*r[:2], bool(r[2]), r[3], bool(r[6])] for r in batch(1, 2000)],
+        ["x1", "x2", "prediction", "score", "y"],
+    )
+    code, out, _ = drift(capsys, root, "--current", str(root / "cur.parquet"), "--format", "json")
+    found = json.loads(out)["quality"]
+    assert code == 0
+    assert found["performance"]["current"]["metrics"]["accuracy"] == pytest.approx(0.7893333)
+    assert found["performance"]["reference"]["metrics"]["accuracy"] == pytest.approx(0.792)
