@@ -73,7 +73,13 @@ def test_spec_settings_and_arguments(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert (found["share"], found["drift"], found["ok"]) == (0.4, True, False)
     code, out, _ = drift(capsys, "--share", "0.5", "--threshold", "0.2", root=root)
     assert code == 0
-    assert out.endswith("no drift: 1 of 5 column(s) drifted (20%); the batch drifts at 50%\n")
+    assert out.endswith(
+        "no drift: 1 of 5 column(s) drifted (20%); the batch drifts at 50%\n"
+        "concept drift:\n"
+        "of      column  type         method  statistic  threshold  verdict\n"
+        "target  flag    categorical  psi     0.04239    0.2        ok\n"
+        "model quality: no concept drift\n"
+    )
 
 
 def test_markdown_to_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -23,8 +23,11 @@ def test_every_key_is_read(tmp_path: Path) -> None:
         "  columns: [age, city]\n"
         "  target: label\n"
         "  prediction: proba\n"
+        "  predicted_class: predicted\n"
+        "  latency: latency_ms\n"
         "  drift: {method: psi, threshold: 0.2, share: 0.3}\n"
         "  performance:\n    - metric: accuracy\n      min: 0.85\n"
+        "    - {metric: roc_auc, vs: reference, tolerance: 0.02}\n"
         "  retrain: true\n",
     )
     assert load(text, tmp_path) == []
@@ -39,6 +42,7 @@ def test_every_key_is_read(tmp_path: Path) -> None:
     )
     assert (watch.drift.method, watch.drift.threshold, watch.drift.share) == ("psi", 0.2, 0.3)
     assert watch.performance[0].metric == "accuracy" and watch.retrain
+    assert (watch.predicted_class, watch.latency) == ("predicted", "latency_ms")
 
 
 def test_defaults(tmp_path: Path) -> None:
@@ -125,6 +129,41 @@ def test_defaults(tmp_path: Path) -> None:
             "  performance:\n    - metric: accuracy\n      min: 0.8\n",
             "23:5: error: monitoring.performance: needs `monitoring.target`, the column of"
             " ground truth the metrics are computed from",
+        ),
+        (
+            "  target: y\n  performance:\n    - metric: accuracy\n      min: 0.8\n",
+            "24:5: error: monitoring.performance: needs `monitoring.prediction`, the column of"
+            " the model's score, or `monitoring.predicted_class`",
+        ),
+        (
+            "  target: y\n  prediction: p\n  performance:\n    - metric: acuracy\n",
+            "25:15: error: monitoring.performance[0].metric: 'acuracy' is not a metric of the batch"
+            " (accuracy, precision, recall, f1, roc_auc); did you mean 'accuracy'?",
+        ),
+        (
+            "  target: y\n  prediction: p\n  performance:\n    - metric: scores.json:f1\n",
+            "25:15: error: monitoring.performance[0].metric: 'scores.json:f1' is not a metric of"
+            " the batch (accuracy, precision, recall, f1, roc_auc)",
+        ),
+        (
+            "  target: y\n  prediction: p\n  performance:\n    - {metric: f1, vs: main}\n",
+            "25:24: error: monitoring.performance[0].vs: a batch's metrics are compared with the"
+            " reference's only: `vs: reference`, not 'main'",
+        ),
+        (
+            "  target: y\n  predicted_class: y\n",
+            "23:20: error: monitoring.predicted_class: 'y' is the target already: the"
+            " predicted_class is another column",
+        ),
+        (
+            "  prediction: p\n  latency: p\n",
+            "23:12: error: monitoring.latency: 'p' is the prediction already: the latency is"
+            " another column",
+        ),
+        (
+            "  latency: ms\n  columns: [ms]\n",
+            "23:13: error: monitoring.columns[0]: 'ms' is the latency, which is watched on its"
+            " own: leave it out of `columns`",
         ),
         (
             "  target: y\n  performance:\n    - metric: accuracy\n      mni: 0.8\n",

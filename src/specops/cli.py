@@ -374,6 +374,11 @@ def _drift(args: argparse.Namespace) -> int:
         threshold=args.threshold,
         share=args.share,
         column_types=dict(args.column_type or ()),
+        roles={
+            role: getattr(args, role)
+            for role in ("target", "prediction", "predicted_class", "latency")
+            if getattr(args, role)
+        },
     )
     if args.format == "json":
         output = json.dumps(_valid_unicode(result.as_dict()), indent=2) + "\n"
@@ -563,6 +568,13 @@ def parser() -> argparse.ArgumentParser:
         metavar="COL=TYPE",
         help="treat a column as numeric or categorical (default: decided from the data)",
     )
+    for flag, what in (
+        ("--target", "the ground truth: 0 or 1 (spec's)"),
+        ("--prediction", "the model's score, the probability of class 1 (spec's)"),
+        ("--predicted-class", "the class the model predicted (spec's, else score >= 0.5)"),
+        ("--latency", "each prediction's latency in milliseconds (spec's)"),
+    ):
+        drift.add_argument(flag, metavar="COL", help=f"the column of {what}")
     drift.add_argument("--output", type=Path, metavar="FILE", help="write the report there")
     return root
 

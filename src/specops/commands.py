@@ -166,11 +166,16 @@ def drift(
     threshold: float | None = None,
     share: float | None = None,
     column_types: dict[str, str] | None = None,
+    roles: dict[str, str] | None = None,
 ) -> DriftResult:
     """Compare the current batch with the reference: the data contract, then each column's
-    drift. The spec's `monitoring` gives what the arguments leave out; with both files named,
-    no spec is needed."""
+    drift, then the model's quality when a target or a prediction column is named. The spec's
+    `monitoring` gives what the arguments leave out; with both files named, no spec is
+    needed. `roles` names the target, prediction, predicted_class and latency columns."""
+    import dataclasses
+
     from specops.monitoring.drift import Settings, compare
+    from specops.monitoring.performance import Roles, assess
     from specops.monitoring.tables import Table
 
     watch, root = None, Path()
@@ -182,6 +187,13 @@ def drift(
             raise SpecError(
                 [Problem.plain(where, "has no `monitoring`: name --reference and --current")]
             )
+    asked = roles or {}
+    named = Roles(
+        **{
+            role: asked.get(role) or (getattr(watch, role) if watch else None)
+            for role in ("target", "prediction", "predicted_class", "latency")
+        }
+    )
     settings = Settings(
         method=method or (watch.drift.method if watch else "auto"),
         threshold=threshold
@@ -189,9 +201,7 @@ def drift(
         else (watch.drift.threshold if watch else None),
         share=share if share is not None else (watch.drift.share if watch else 0.5),
         columns=watch.columns if watch else None,
-        exclude=frozenset(c for c in (watch.target, watch.prediction) if c)
-        if watch
-        else frozenset(),
+        exclude=frozenset(named.names()),
         types=dict(column_types or {}),
     )
     sides = []
@@ -204,7 +214,12 @@ def drift(
         else:
             assert written
             sides.append(Table.open(root / written, written))
-    return compare(sides[0], sides[1], settings)
+    result = compare(sides[0], sides[1], settings)
+    if result.breaches:
+        return result
+    gates = watch.performance if watch else []
+    quality = assess(sides[0], sides[1], named, gates, settings)
+    return dataclasses.replace(result, quality=quality)
 
 
 def write_output(path: Path, text: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from specops.monitoring import methods
 from specops.monitoring.sketch import (
@@ -24,6 +24,9 @@ from specops.monitoring.sketch import (
 from specops.monitoring.tables import Table, error, floats, kind
 from specops.spec.monitoring import DEFAULT_THRESHOLD, threshold_problem
 from specops.spec.problems import Problem, SpecError
+
+if TYPE_CHECKING:
+    from specops.monitoring.performance import Quality
 
 #: Up to this many rows on both sides together, Wasserstein's distance is always exact (and
 #: equal to Evidently's); above, only where its bounds hold the threshold.
@@ -89,6 +92,8 @@ class DriftResult:
     breaches: list[Breach]
     columns: list[ColumnDrift]
     skipped: list[tuple[str, str]]
+    #: The model's quality on the batch, when the spec names a target or a prediction.
+    quality: Quality | None = None
 
     @property
     def drifted_columns(self) -> list[ColumnDrift]:
@@ -104,7 +109,8 @@ class DriftResult:
 
     @property
     def ok(self) -> bool:
-        return not self.breaches and not self.drift
+        good = self.quality is None or self.quality.ok
+        return not self.breaches and not self.drift and good
 
     def text(self) -> str:
         from specops.monitoring.report import text
@@ -128,6 +134,7 @@ class DriftResult:
             "drifted_share": self.drifted_share,
             "share": self.share,
             "drift": self.drift,
+            "quality": self.quality.as_dict() if self.quality is not None else None,
         }
 
 

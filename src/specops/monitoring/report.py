@@ -74,6 +74,10 @@ def text(result: DriftResult) -> str:
             lines.append("  ".join(cells).rstrip())
     lines += _notes(result)
     lines.append(_verdict(result))
+    if result.quality is not None:
+        from specops.monitoring import quality_report
+
+        lines.append(quality_report.text(result.quality).rstrip("\n"))
     return "\n".join(lines) + "\n"
 
 
@@ -101,4 +105,8 @@ def markdown(result: DriftResult) -> str:
         lines.append("")
     lines += [f"- {note}" for note in _notes(result)]
     lines.append(f"**{_verdict(result)}**")
+    if result.quality is not None:
+        from specops.monitoring import quality_report
+
+        lines += ["", quality_report.markdown(result.quality).rstrip("\n")]
     return "\n".join(lines) + "\n"

@@ -563,8 +563,12 @@ class Monitoring(_Model):
     columns: Annotated[list[Text], Field(min_length=1)] | None = None
     #: The ground truth column, once labels arrive.
     target: Text | None = None
-    #: The model's score column.
+    #: The model's score column: the probability of class 1.
     prediction: Text | None = None
+    #: The column of the class the model predicted (default: the score at or above 0.5).
+    predicted_class: Text | None = None
+    #: A column of each prediction's latency, in milliseconds.
+    latency: Text | None = None
     drift: Drift = Drift()
     #: Conditions on the batch's metrics, in the syntax of `gates`; they need `target`.
     performance: list[Gate] = []
