@@ -379,6 +379,8 @@ def _drift(args: argparse.Namespace) -> int:
         output = json.dumps(_valid_unicode(result.as_dict()), indent=2) + "\n"
     elif args.format == "md":
         output = result.markdown()
+    elif args.format == "html":
+        output = result.html()
     else:
         output = result.text()
     if args.output is not None:
@@ -538,7 +540,7 @@ def parser() -> argparse.ArgumentParser:
         _drift,
         "compare the current batch with the reference: data contract, then drift per column;"
         " exit 1 on drift",
-        _common(["text", "json", "md"]),
+        _common(["text", "json", "md", "html"]),
     )
     drift.add_argument("--reference", type=Path, metavar="PATH", help="CSV or Parquet (spec's)")
     drift.add_argument("--current", type=Path, metavar="PATH", help="CSV or Parquet (spec's)")

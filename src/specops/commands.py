@@ -219,7 +219,7 @@ if TYPE_CHECKING:
     from specops.deploying import fetch as fetch
     from specops.importing.adopt import ImportResult
     from specops.initializing import InitResult
-    from specops.monitoring.drift import DriftResult
+    from specops.monitoring.result import DriftResult
     from specops.releases import card as card
     from specops.releases import history as history
     from specops.releases import promote as promote
