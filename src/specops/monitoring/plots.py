@@ -142,7 +142,7 @@ def svg(plot: Distribution, title: str) -> str:
             parts.append(
                 f'<rect x="{x + offset * slot:.2f}" y="{TOP + inner_h - height:.2f}"'
                 f' width="{0.4 * slot:.2f}" height="{height:.2f}" fill="{colour}">'
-                f"<title>{_text(label, 200)}: {side} {_percent(share)}</title></rect>"
+                f"<title>{_text(label, 500)}: {side} {_percent(share)}</title></rect>"
             )
     parts += _axis(plot, slot, TOP + inner_h)
     parts += _legend()
