@@ -48,7 +48,8 @@ def _unfilter(
     if kind == 0:
         return line.copy()
     if kind == 2:
-        return line + up  # uint8 arithmetic wraps, as the filter does
+        summed: npt.NDArray[np.uint8] = line + up  # uint8 arithmetic wraps, as PNG's does
+        return summed
     if kind == 1:
         pixels = line.reshape(-1, bpp).astype(np.uint64)
         return (np.cumsum(pixels, axis=0) % 256).astype(np.uint8).reshape(-1)
