@@ -45,11 +45,9 @@ def read_png(path: Path) -> npt.NDArray[np.uint8]:
 def _unfilter(
     kind: int, line: npt.NDArray[np.uint8], up: npt.NDArray[np.uint8], bpp: int
 ) -> npt.NDArray[np.uint8]:
-    if kind == 0:
-        return line.copy()
-    if kind == 2:
-        summed: npt.NDArray[np.uint8] = line + up  # uint8 arithmetic wraps, as PNG's does
-        return summed
+    if kind in (0, 2):
+        # uint8 arithmetic wraps, as the Up filter's does.
+        return np.add(line, up if kind == 2 else 0, dtype=np.uint8)
     if kind == 1:
         pixels = line.reshape(-1, bpp).astype(np.uint64)
         return (np.cumsum(pixels, axis=0) % 256).astype(np.uint8).reshape(-1)
