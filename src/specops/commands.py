@@ -166,11 +166,58 @@ def drift(
     threshold: float | None = None,
     share: float | None = None,
     column_types: dict[str, str] | None = None,
+    progress: Progress | None = None,
 ) -> DriftResult:
     """Compare the current batch with the reference: the data contract, then each column's
     drift. The spec's `monitoring` gives what the arguments leave out; with both files named,
     no spec is needed."""
-    from specops.monitoring.drift import Settings, compare
+    from specops.monitoring.drift import compare
+
+    settings, sides = _drift_inputs(
+        spec_path, reference, current, method, threshold, share, column_types, progress
+    )
+    return compare(sides[0], sides[1], settings)
+
+
+def drift_partial(
+    spec_path: Path | None,
+    *,
+    reference: Path | None = None,
+    current: Path | None = None,
+    method: str | None = None,
+    threshold: float | None = None,
+    share: float | None = None,
+    column_types: dict[str, str] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """One partition of the current batch against the whole reference: a summary that
+    `drift_combine` combines with the other partitions'."""
+    from specops.monitoring.partial import summarize
+
+    settings, sides = _drift_inputs(
+        spec_path, reference, current, method, threshold, share, column_types, progress
+    )
+    return summarize(sides[0], sides[1], settings)
+
+
+def drift_combine(paths: list[Path]) -> DriftResult:
+    """The batch's drift from its partitions' summaries."""
+    from specops.monitoring.partial import combine
+
+    return combine(paths)
+
+
+def _drift_inputs(
+    spec_path: Path | None,
+    reference: Path | None,
+    current: Path | None,
+    method: str | None,
+    threshold: float | None,
+    share: float | None,
+    column_types: dict[str, str] | None,
+    progress: Progress | None,
+) -> tuple[Settings, tuple[Table, Table]]:
+    from specops.monitoring.drift import Settings
     from specops.monitoring.tables import Table
 
     watch, root = None, Path()
@@ -193,6 +240,7 @@ def drift(
         if watch
         else frozenset(),
         types=dict(column_types or {}),
+        progress=progress,
     )
     sides = []
     for given, written in (
@@ -204,7 +252,7 @@ def drift(
         else:
             assert written
             sides.append(Table.open(root / written, written))
-    return compare(sides[0], sides[1], settings)
+    return settings, (sides[0], sides[1])
 
 
 def write_output(path: Path, text: str) -> None:
@@ -219,7 +267,9 @@ if TYPE_CHECKING:
     from specops.deploying import fetch as fetch
     from specops.importing.adopt import ImportResult
     from specops.initializing import InitResult
+    from specops.monitoring.drift import Progress, Settings
     from specops.monitoring.result import DriftResult
+    from specops.monitoring.tables import Table
     from specops.releases import card as card
     from specops.releases import history as history
     from specops.releases import promote as promote

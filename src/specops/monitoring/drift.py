@@ -57,9 +57,7 @@ class Settings:
 
 def compare(reference: Table, current: Table, settings: Settings) -> DriftResult:
     """The contract first; when it holds, each column's drift."""
-    if settings.method == "auto" and settings.threshold is not None:
-        reason = threshold_problem("auto", settings.threshold)
-        raise SpecError([Problem.plain("--threshold", reason or "")])
+    check_settings(settings)
     chosen, breaches = contract(reference, current, settings)
     result = DriftResult(
         reference.display,
@@ -85,6 +83,13 @@ def compare(reference: Table, current: Table, settings: Settings) -> DriftResult
         decide(ref_sketches, cur_sketches, watched, settings, (reference, current)),
         skipped,
     )
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse a threshold with `auto`, which picks a method, and so a threshold, per column."""
+    if settings.method == "auto" and settings.threshold is not None:
+        reason = threshold_problem("auto", settings.threshold)
+        raise SpecError([Problem.plain("--threshold", reason or "")])
 
 
 def contract(
@@ -421,4 +426,14 @@ def _categorical_again(table: Table, name: str) -> CategoricalSketch:
     return sketch
 
 
-__all__ = ["CAP", "Settings", "compare", "contract", "decide", "sketch_sides", "watch"]
+__all__ = [
+    "CAP",
+    "Settings",
+    "Sketch",
+    "check_settings",
+    "compare",
+    "contract",
+    "decide",
+    "sketch_sides",
+    "watch",
+]
