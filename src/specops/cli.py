@@ -26,7 +26,7 @@ from specops import __version__
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
 
-    from specops.monitoring.result import DriftResult
+    from specops.commands import DriftResult
 
 OK, CHECK_FAILED, USAGE = 0, 1, 2
 

@@ -268,7 +268,7 @@ if TYPE_CHECKING:
     from specops.importing.adopt import ImportResult
     from specops.initializing import InitResult
     from specops.monitoring.drift import Progress, Settings
-    from specops.monitoring.result import DriftResult
+    from specops.monitoring.result import DriftResult as DriftResult
     from specops.monitoring.tables import Table
     from specops.releases import card as card
     from specops.releases import history as history
