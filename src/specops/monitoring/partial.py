@@ -77,17 +77,7 @@ def combine(paths: list[Path]) -> DriftResult:
     """The batch's verdict from its partitions' summaries."""
     summaries = [(str(path), _load(path)) for path in paths]
     first_path, first = summaries[0]
-    for path, summary in summaries[1:]:
-        for key, what in (
-            ("settings", "settings (method, threshold, share, column types)"),
-            ("columns", "watched columns"),
-        ):
-            if summary[key] != first[key]:
-                raise error(path, f"was made with other {what} than {first_path}")
-        if {k: v for k, v in summary["reference"].items() if k != "path"} != {
-            k: v for k, v in first["reference"].items() if k != "path"
-        }:
-            raise error(path, f"summarizes another reference than {first_path}")
+    _same(summaries, "settings", "settings (method, threshold, share, column types)")
     saved = first["settings"]
     settings = Settings(
         method=saved["method"],
@@ -105,23 +95,44 @@ def combine(paths: list[Path]) -> DriftResult:
             if breach not in breaches:
                 breaches.append(breach)
     reference = first["reference"]
-    if breaches:
+    if breaches:  # the contract comes first, as in a whole run
         return DriftResult(
             reference["path"], current, reference["rows"], rows, settings.share, breaches, [], []
         )
+    _same(summaries, "columns", "watched columns")
+    for path, summary in summaries[1:]:
+        if {k: v for k, v in summary["reference"].items() if k != "path"} != {
+            k: v for k, v in reference.items() if k != "path"
+        }:
+            raise error(path, f"summarizes another reference than {first_path}")
     columns = first["columns"]
-    ref = {n: _undump(reference["sketches"][n]) for n in columns}
-    cur = {n: _undump(first["current"]["sketches"][n]) for n in columns}
-    for _, summary in summaries[1:]:
-        for name in columns:
-            part = _undump(summary["current"]["sketches"][name])
+    ref = _sketches(first_path, reference, columns)
+    cur = _sketches(first_path, first["current"], columns)
+    for path, summary in summaries[1:]:
+        for name, part in _sketches(path, summary["current"], columns).items():
             sketch = cur[name]
+            if type(part) is not type(sketch):
+                raise error(path, f"summarizes column {name!r} as another type than {first_path}")
             sketch.merge(part)  # type: ignore[arg-type]
     found = decide(ref, cur, columns, settings, None, (reference["path"], current))
     skipped = [(c, r) for c, r in first["skipped"]]
     return DriftResult(
         reference["path"], current, reference["rows"], rows, settings.share, [], found, skipped
     )
+
+
+def _sketches(path: str, side: dict[str, Any], columns: list[str]) -> dict[str, Sketch]:
+    try:
+        return {name: _undump(side["sketches"][name]) for name in columns}
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise error(path, f"is damaged: {type(exc).__name__}: {exc}") from None
+
+
+def _same(summaries: list[tuple[str, dict[str, Any]]], key: str, what: str) -> None:
+    first_path, first = summaries[0]
+    for path, summary in summaries[1:]:
+        if summary[key] != first[key]:
+            raise error(path, f"was made with other {what} than {first_path}")
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -134,6 +145,7 @@ def _load(path: Path) -> dict[str, Any]:
         data = json.loads(text)
     except ValueError:
         data = None
+    keys = ("settings", "reference", "current", "contract", "columns", "skipped")
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise error(str(path), "is not a summary written by `specops drift --partial`")
     if data.get("version") != VERSION:
@@ -142,6 +154,9 @@ def _load(path: Path) -> dict[str, Any]:
             f"is a summary of version {data.get('version')!r}; this specops combines version"
             f" {VERSION}: run the partitions again with this version",
         )
+    missing = [key for key in keys if key not in data]
+    if missing:
+        raise error(str(path), f"is damaged: it has no {missing[0]!r}")
     return data
 
 
