@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -314,3 +315,46 @@ def test_partial_writes_no_report(
         " writes\n"
     )
     assert not out.exists()
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+LINT = README.parent.parent / "shared" / "tools" / "lint-workflows"
+
+
+def test_the_readme_matrix_recipe(tmp_path: Path) -> None:
+    """The README's workflow for partitions lints clean and calls specops as it parses."""
+    import re
+    import shlex
+    import subprocess
+
+    import yaml
+
+    from specops.cli import parser
+
+    section = README.read_text().split("In GitHub Actions, one job per partition", 1)[1]
+    match = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert match
+    workflow = yaml.safe_load(match.group(1))
+    runs = [
+        step["run"]
+        for job in workflow["jobs"].values()
+        for step in job["steps"]
+        if "specops" in step.get("run", "")
+    ]
+    assert len(runs) == 2
+    for run_ in runs:
+        words = shlex.split(run_.split(">>")[0].replace("${{ matrix.part }}", "0"))
+        assert words[:2] == ["specops", "drift"]
+        args = parser().parse_args(words[1:])
+        assert (args.partial is None) != (args.combine is None)
+    if not LINT.is_file():
+        reason = f"workflow linters not found at {LINT}"
+        if os.environ.get("SPECOPS_REQUIRE_LINT") == "1":
+            pytest.fail(f"{reason}, and SPECOPS_REQUIRE_LINT=1 requires them")
+        pytest.skip(f"{reason}; set SPECOPS_REQUIRE_LINT=1 to make this a failure")
+    file = tmp_path / "drift.yml"
+    file.write_text(match.group(1))
+    result = subprocess.run(
+        ["bash", str(LINT), str(file)], capture_output=True, text=True, check=False, timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from specops.monitoring import methods
-from specops.monitoring.plots import distribution
+from specops.monitoring.plots import Distribution, distribution
 from specops.monitoring.result import Breach, ColumnDrift, DriftResult
 from specops.monitoring.sketch import (
     CAP,
@@ -247,9 +247,7 @@ def decide(
             found = Found(math.nan, 0.0, False, None, undecided=True)
         else:
             found = _statistic(name, method, ref, cur, counts, rows, settings, threshold)
-        shown = None
-        if column_type == "categorical":
-            shown = found.counts or _maybe_counts(ref, cur)
+        drifted = not found.undecided and methods.drifted(method, found.statistic, threshold)
         results.append(
             ColumnDrift(
                 name,
@@ -257,7 +255,7 @@ def decide(
                 method,
                 found.statistic,
                 threshold,
-                not found.undecided and methods.drifted(method, found.statistic, threshold),
+                drifted,
                 ref.n,
                 cur.n,
                 ref.dropped,
@@ -265,7 +263,8 @@ def decide(
                 found.error,
                 found.exact,
                 found.undecided,
-                distribution(ref, cur, shown),
+                # Only a drifted column is plotted: many categories take a while to rank.
+                _distribution(column_type, ref, cur, found) if drifted else None,
             )
         )
     return results
@@ -281,6 +280,16 @@ class Found:
     exact: bool
     counts: tuple[dict[Any, int], dict[Any, int]] | None
     undecided: bool = False
+
+
+def _distribution(column_type: str, ref: Sketch, cur: Sketch, found: Found) -> Distribution | None:
+    """A histogram of a numeric column; a categorical one's counts, as its statistic used them."""
+    counts = None
+    if column_type == "categorical":
+        counts = found.counts or _maybe_counts(ref, cur)
+        if counts is None:
+            return None
+    return distribution(ref, cur, counts)
 
 
 def _maybe_counts(ref: Sketch, cur: Sketch) -> tuple[dict[Any, int], dict[Any, int]] | None:

@@ -106,7 +106,7 @@ def _plots(result: DriftResult) -> list[str]:
     for column in drifted:
         parts.append(f"<section><h3>{_e(column.column)}</h3>")
         if column.plot is None:
-            parts.append("<p>Its distribution was counted from the rows: no plot.</p>")
+            parts.append("<p>No plot: the summaries keep no distribution of it.</p>")
         else:
             title = f"{column.column}: reference and current distributions"
             parts.append(svg(column.plot, title))
