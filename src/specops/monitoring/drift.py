@@ -4,6 +4,8 @@ Both files are read in one pass each, into sketches (specops.monitoring.sketch).
 Counts decide the categorical methods exactly; Wasserstein's distance gets exact bounds from
 histograms, and only a column whose bounds hold the threshold is read again and computed
 exactly; KS, and PSI or Jensen-Shannon on many numeric values, read what they need again.
+Without the rows (the summaries of partitions, specops.monitoring.partial), a column that
+would need them is undecided.
 """
 
 from __future__ import annotations
@@ -195,15 +197,13 @@ def sketch_sides(
     current: Table,
     columns: Sequence[str],
     settings: Settings,
-    *,
-    sides: tuple[str, ...] = ("reference", "current"),
 ) -> tuple[dict[str, Sketch], dict[str, Sketch]]:
     """Both sides' sketches on the reference's grids (the reference's first, then the
     current's: Arrow decodes with its own threads, and two sides in parallel measured slower
     on two cores)."""
     grids = _grids(reference, columns)
-    ref = _sketches(reference, reference, columns, grids, settings, sides[0])
-    return ref, _sketches(current, reference, columns, grids, settings, sides[1])
+    ref = _sketches(reference, reference, columns, grids, settings, "reference")
+    return ref, _sketches(current, reference, columns, grids, settings, "current")
 
 
 def decide(
