@@ -167,6 +167,7 @@ def drift(
     share: float | None = None,
     column_types: dict[str, str] | None = None,
     roles: dict[str, str] | None = None,
+    progress: Progress | None = None,
 ) -> DriftResult:
     """Compare the current batch with the reference: the data contract, then each column's
     drift, then the model's quality when a target or a prediction column is named. The spec's
@@ -174,8 +175,68 @@ def drift(
     needed. `roles` names the target, prediction, predicted_class and latency columns."""
     import dataclasses
 
-    from specops.monitoring.drift import Settings, compare
-    from specops.monitoring.performance import Roles, assess
+    from specops.monitoring.drift import compare
+    from specops.monitoring.performance import assess
+
+    inputs = _drift_inputs(
+        spec_path, reference, current, method, threshold, share, column_types, roles, progress
+    )
+    result = compare(inputs.sides[0], inputs.sides[1], inputs.settings)
+    if result.breaches:
+        return result
+    quality = assess(inputs.sides[0], inputs.sides[1], inputs.roles, inputs.gates, inputs.settings)
+    return dataclasses.replace(result, quality=quality)
+
+
+def drift_partial(
+    spec_path: Path | None,
+    *,
+    reference: Path | None = None,
+    current: Path | None = None,
+    method: str | None = None,
+    threshold: float | None = None,
+    share: float | None = None,
+    column_types: dict[str, str] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """One partition of the current batch against the whole reference: a summary that
+    `drift_combine` combines with the other partitions'."""
+    from specops.monitoring.partial import summarize
+
+    inputs = _drift_inputs(
+        spec_path, reference, current, method, threshold, share, column_types, None, progress
+    )
+    return summarize(inputs.sides[0], inputs.sides[1], inputs.settings)
+
+
+def drift_combine(paths: list[Path]) -> DriftResult:
+    """The batch's drift from its partitions' summaries."""
+    from specops.monitoring.partial import combine
+
+    return combine(paths)
+
+
+@dataclass(frozen=True)
+class _DriftInputs:
+    settings: Settings
+    sides: tuple[Table, Table]
+    roles: Roles
+    gates: list[Gate]
+
+
+def _drift_inputs(
+    spec_path: Path | None,
+    reference: Path | None,
+    current: Path | None,
+    method: str | None,
+    threshold: float | None,
+    share: float | None,
+    column_types: dict[str, str] | None,
+    roles: dict[str, str] | None,
+    progress: Progress | None,
+) -> _DriftInputs:
+    from specops.monitoring.drift import Settings
+    from specops.monitoring.performance import Roles
     from specops.monitoring.tables import Table
 
     watch, root = None, Path()
@@ -203,6 +264,7 @@ def drift(
         columns=watch.columns if watch else None,
         exclude=frozenset(named.names()),
         types=dict(column_types or {}),
+        progress=progress,
     )
     sides = []
     for given, written in (
@@ -214,12 +276,8 @@ def drift(
         else:
             assert written
             sides.append(Table.open(root / written, written))
-    result = compare(sides[0], sides[1], settings)
-    if result.breaches:
-        return result
-    gates = watch.performance if watch else []
-    quality = assess(sides[0], sides[1], named, gates, settings)
-    return dataclasses.replace(result, quality=quality)
+    gates = list(watch.performance) if watch else []
+    return _DriftInputs(settings, (sides[0], sides[1]), named, gates)
 
 
 def write_output(path: Path, text: str) -> None:
@@ -234,12 +292,16 @@ if TYPE_CHECKING:
     from specops.deploying import fetch as fetch
     from specops.importing.adopt import ImportResult
     from specops.initializing import InitResult
-    from specops.monitoring.drift import DriftResult
+    from specops.monitoring.drift import Progress, Settings
+    from specops.monitoring.performance import Roles
+    from specops.monitoring.result import DriftResult as DriftResult
+    from specops.monitoring.tables import Table
     from specops.releases import card as card
     from specops.releases import history as history
     from specops.releases import promote as promote
     from specops.releases import retire as retire
     from specops.rollback import rollback as rollback
+    from specops.spec.models import Gate
 
 _LATER = {
     "CheckFailed": "specops.deploy",
