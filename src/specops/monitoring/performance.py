@@ -90,7 +90,7 @@ class Quality:
             "columns": self.roles.__dict__,
             "performance": {"current": side(self.current), "reference": side(self.reference)},
             "gates": [g.as_dict() for g in self.gates],
-            "concept_drift": [{"role": r, **c.__dict__} for r, c in self.concept],
+            "concept_drift": [{"role": r, **c.as_dict()} for r, c in self.concept],
             "latency_ms": None
             if self.latency is None
             else {"rows": self.latency_rows, **self.latency},
