@@ -49,12 +49,24 @@ def problems(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
 
 
 def item_problems(spec: Spec, insts: list[Instance], doc: YamlDoc) -> Iterator[Problem]:
-    """A fan-out must fit in one GitHub Actions matrix."""
+    """A fan-out must fit in one GitHub Actions matrix, whose values its items' names are:
+    a name from params.yaml or a vars file, which the spec's own check of `${{` does not see,
+    must not hold an expression that GitHub would evaluate there."""
     counts = Counter(inst.where for inst in insts)
     for where, entry in entries(spec):
-        if _body(entry).fan_out and counts[where] > MAX_FAN_OUT:
+        if not _body(entry).fan_out:
+            continue
+        at = (*body_path(where, entry), "fan_out")
+        if counts[where] > MAX_FAN_OUT:
             yield doc.problem(
-                (*body_path(where, entry), "fan_out"),
+                at,
                 f"the stage has {counts[where]:,} items; a fan-out runs at most {MAX_FAN_OUT},"
                 " as GitHub Actions runs at most that many jobs of one matrix",
             )
+        for inst in insts:
+            if inst.where == where and "${{" in inst.name:
+                yield doc.problem(
+                    at,
+                    f"the item {inst.name!r} holds '${{{{', which GitHub Actions would evaluate"
+                    " in the fan-out's matrix; rename the item",
+                )
