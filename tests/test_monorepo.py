@@ -245,6 +245,48 @@ def test_a_symlinked_github_folder_leading_out_is_refused(
     assert not (root / "ml/dvc.yaml").exists()
 
 
+def test_a_github_folder_shared_through_a_symlink_keeps_the_root_projects_workflows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The Git root's .github is the folder project's: the root project's `specops-ci.yml`
+    # names `specops.yaml`, as a workflow the folder project rendered before it knew about Git
+    # roots would; it is the root project's all the same.
+    root = repo(
+        tmp_path,
+        {"specops.yaml": SPEC.format(name="top"), "ml/specops.yaml": SPEC.format(name="ml")},
+    )
+    (root / "ml/.github/workflows").mkdir(parents=True)
+    (root / ".github").symlink_to("ml/.github")
+    assert render(root / "specops.yaml") == 0
+    capsys.readouterr()
+    assert render(root / "ml/specops.yaml") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "ml/dvc.yaml: create",
+        ".github/workflows/specops-ml-ci.yml: create",
+    ]
+    assert sorted(p.name for p in (root / "ml/.github/workflows").iterdir()) == [
+        "specops-ci.yml",
+        "specops-ml-ci.yml",
+    ]
+    assert render(root / "specops.yaml", "--check") == 0
+    assert render(root / "ml/specops.yaml", "--check") == 0
+
+
+def test_a_github_folder_linked_to_the_git_roots_is_the_same_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What a project in a folder did before specops wrote its workflows at the Git root.
+    root = repo(tmp_path, {"ml/specops.yaml": SPEC.format(name="ml")})
+    (root / ".github/workflows").mkdir(parents=True)
+    (root / "ml/.github").symlink_to("../.github")
+    assert render(root / "ml/specops.yaml") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "ml/dvc.yaml: create",
+        ".github/workflows/specops-ml-ci.yml: create",
+    ]
+    assert render(root / "ml/specops.yaml", "--check") == 0
+
+
 def test_a_file_where_the_workflows_folder_should_be_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

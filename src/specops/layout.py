@@ -64,6 +64,11 @@ def layout(root: Path, display: str) -> Layout:
     return Layout(root, top, folder)
 
 
+def _same_folder(a: Path, b: Path) -> bool:
+    """Whether two paths lead to the same folder once symlinks are resolved."""
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
 def _is_workflow(file: Rendered) -> bool:
     return file.path.startswith(f"{WORKFLOW_DIR}/")
 
@@ -86,8 +91,11 @@ def plan(where: Layout, files: Iterable[Rendered], spec_name: str) -> list[write
     own = [f for f in files if not _is_workflow(f)]
     try:
         # Also removes what a render before specops knew about the Git root left in the
-        # project's own .github/workflows: those name the spec as `specops.yaml`.
-        changes += moved(where, writer.plan(where.root, own, spec_name))
+        # project's own .github/workflows: those name the spec as `specops.yaml`. Unless that
+        # folder is the Git root's, through a symlink: there, `specops.yaml` is the spec of
+        # the project at the Git root, whose workflows are not this project's to remove.
+        legacy = not _same_folder(where.root / WORKFLOW_DIR, where.top / WORKFLOW_DIR)
+        changes += moved(where, writer.plan(where.root, own, spec_name, workflows=legacy))
     except SpecError as exc:
         problems += [dataclasses.replace(p, file=where.path(p.file)) for p in exc.problems]
     try:
