@@ -215,6 +215,38 @@ def test_a_spec_moved_into_a_folder_leaves_no_workflow_behind(
     ]
 
 
+def test_a_project_left_out_of_a_sparse_checkout_keeps_its_workflows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = repo(
+        tmp_path,
+        {
+            "vision/specops.yaml": SPEC.format(name="vision"),
+            "text/specops.yaml": SPEC.format(name="text"),
+        },
+    )
+    assert render(root / "vision/specops.yaml") == 0
+    assert render(root / "text/specops.yaml") == 0
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "Two projects")
+    git(root, "sparse-checkout", "set", "vision", ".github")
+    assert not (root / "text").exists()
+    capsys.readouterr()
+    assert render(root / "vision/specops.yaml", "--check") == 0
+    assert capsys.readouterr().out == "2 generated file(s) up to date\n"
+    assert render(root / "vision/specops.yaml") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "vision/dvc.yaml: unchanged",
+        ".github/workflows/specops-vision-ci.yml: unchanged",
+    ]
+    assert (root / ".github/workflows/specops-text-ci.yml").is_file()
+    # Removed from the repository, the project's workflows go with it.
+    git(root, "sparse-checkout", "disable")
+    git(root, "rm", "-rq", "text")
+    assert render(root / "vision/specops.yaml") == 0
+    assert not (root / ".github/workflows/specops-text-ci.yml").exists()
+
+
 def test_workflows_rendered_before_in_the_folder_are_removed(tmp_path: Path) -> None:
     # What a spec below the Git root rendered before specops knew about Git roots.
     root = repo(tmp_path, {"ml/specops.yaml": SPEC.format(name="old")})

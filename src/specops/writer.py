@@ -117,8 +117,29 @@ def _read(root: Path, path: str, spec_name: str, then: str = "render again") -> 
 
 def _spec_gone(root: Path, text: str) -> bool:
     """Whether the spec that the header of generated `text` names (relative to `root`) is gone:
-    a spec renamed or moved leaves such files, which nothing else could render again."""
-    return not os.path.lexists(root / generated_from(text))
+    a spec renamed or moved leaves such files, which nothing else could render again. A spec
+    that a sparse checkout leaves out of the work tree is not gone."""
+    spec = generated_from(text)
+    return not os.path.lexists(root / spec) and not _sparse(root, spec)
+
+
+def _sparse(root: Path, path: str) -> bool:
+    """Whether Git keeps `path` (relative to `root`) out of a sparse checkout: the file is in
+    the repository, only not in this work tree (`S`, skip-worktree, in `git ls-files -t`)."""
+    import subprocess  # only a missing spec needs it; kept off the path of render --check
+
+    try:
+        proc = subprocess.run(
+            ["git", "ls-files", "-t", "--", f":(literal){path}"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except OSError:  # no git: no sparse checkout either
+        return False
+    return proc.returncode == 0 and proc.stdout.startswith("S ")
 
 
 def _foreign(path: str, what: str, then: str) -> Problem:
