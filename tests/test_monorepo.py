@@ -247,6 +247,29 @@ def test_a_project_left_out_of_a_sparse_checkout_keeps_its_workflows(
     assert not (root / ".github/workflows/specops-text-ci.yml").exists()
 
 
+def test_a_folder_whose_name_the_header_escapes_keeps_its_workflows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The header escapes `"` as `\"`: read back, it must name the spec that is there.
+    folder = 'say "hi"'
+    root = repo(
+        tmp_path,
+        {
+            f"{folder}/specops.yaml": SPEC.format(name="one"),
+            "two/specops.yaml": SPEC.format(name="two"),
+        },
+    )
+    assert render(root / folder / "specops.yaml") == 0
+    assert render(root / "two/specops.yaml") == 0
+    assert sorted(p.name for p in (root / ".github/workflows").iterdir()) == [
+        "specops-one-ci.yml",
+        "specops-two-ci.yml",
+    ]
+    capsys.readouterr()
+    assert render(root / "two/specops.yaml", "--check") == 0
+    assert render(root / folder / "specops.yaml", "--check") == 0
+
+
 def test_workflows_rendered_before_in_the_folder_are_removed(tmp_path: Path) -> None:
     # What a spec below the Git root rendered before specops knew about Git roots.
     root = repo(tmp_path, {"ml/specops.yaml": SPEC.format(name="old")})
