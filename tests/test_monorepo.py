@@ -68,6 +68,29 @@ def test_a_spec_in_a_folder_renders_its_workflows_at_the_git_root(
     assert result.stdout == "2 generated file(s) up to date\n"
 
 
+def test_the_dvc_config_of_a_dvc_repository_above_the_folder_starts_ci(tmp_path: Path) -> None:
+    # It names the remotes, and so the DVC extras the workflow installs: a pull request that
+    # changes it must run the folder's `render --check`.
+    root = repo(
+        tmp_path,
+        {".dvc/config": "", "ml/specops.yaml": SPEC.format(name="tiny"), "cv/.dvc/config": ""},
+    )
+    assert render(root / "ml/specops.yaml") == 0
+    paths = ["ml/**", ".dvc/config", CI]
+    assert workflow(root)[True] == {
+        "pull_request": {"paths": paths},
+        "push": {"branches": ["main"], "paths": paths},
+    }
+    # A DVC repository of the folder's own is in the folder already.
+    build_tree(root, {"cv/specops.yaml": SPEC.format(name="cv")})
+    assert render(root / "cv/specops.yaml") == 0
+    cv = workflow(root, ".github/workflows/specops-cv-ci.yml")
+    assert cv[True]["pull_request"]["paths"] == [  # type: ignore[index]
+        "cv/**",
+        ".github/workflows/specops-cv-ci.yml",
+    ]
+
+
 def test_a_spec_of_another_name_is_passed_relative_to_its_folder(tmp_path: Path) -> None:
     root = repo(tmp_path, {"ml/project.yaml": SPEC.format(name="p")})
     assert render(root / "ml/project.yaml") == 0

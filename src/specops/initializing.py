@@ -102,7 +102,9 @@ def init(spec_path: Path | None) -> InitResult:
     # In a folder of a Git repository, the workflows go to the Git root, and every path
     # below is relative to it.
     where = layout.layout(root, str(spec_path))
-    rendered = render_files(spec, spec_name, where.folder, dvc_extras=dvc_extras(root))
+    rendered = render_files(
+        spec, spec_name, where.folder, dvc_extras=dvc_extras(root), watched=layout.watched(where)
+    )
     writer.refuse_clash(spec_path, spec_name, [*files, *rendered])
     _check_fit(spec_path, root, text, kinds, ours_train)
     problems = [

@@ -64,6 +64,21 @@ def layout(root: Path, display: str) -> Layout:
     return Layout(root, top, folder)
 
 
+def watched(where: Layout) -> list[str]:
+    """Files outside the project's folder that its workflows read, relative to the Git root:
+    the `.dvc/config` of a DVC repository whose root is above the folder, which names the
+    remotes (and so the DVC extras CI installs). Its changes start CI as the folder's do."""
+    from specops.spec.dvcconfig import dvc_dir
+
+    found = dvc_dir(where.root) if where.folder else None
+    if found is None or found.parent == where.root:
+        return []
+    try:
+        return [(found / "config").relative_to(where.top).as_posix()]
+    except ValueError:  # above the Git root: no file of the repository
+        return []
+
+
 def _same_folder(a: Path, b: Path) -> bool:
     """Whether two paths lead to the same folder once symlinks are resolved."""
     return os.path.realpath(a) == os.path.realpath(b)
