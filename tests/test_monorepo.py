@@ -186,28 +186,29 @@ def test_two_specs_render_side_by_side_and_are_lint_clean(
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
+@pytest.mark.parametrize("first", ["a", "v1..2"])
 def test_two_specs_may_not_share_a_project_or_model_name(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    first: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = repo(
         tmp_path,
         {
-            "a/specops.yaml": released("same", "classifier"),
-            "a/train.py": "",
+            f"{first}/specops.yaml": released("same", "classifier"),
+            f"{first}/train.py": "",
             "b/specops.yaml": released("same", "classifier"),
             "b/train.py": "",
         },
     )
-    assert render(root / "a/specops.yaml") == 0
+    assert render(root / first / "specops.yaml") == 0
     capsys.readouterr()
     assert render(root / "b/specops.yaml") == 2
     spec = root / "b/specops.yaml"
     assert capsys.readouterr().err.splitlines() == [
-        f"{spec}:2:7: error: name: a/specops.yaml in the same Git repository has this name too;"
-        " the workflows at the Git root and their concurrency groups are named after it, so choose"
-        " another",
-        f"{spec}:11:3: error: models.classifier: a/specops.yaml in the same Git repository has a"
-        " model of that name too; registry tags are repository wide, so rename one of them",
+        f"{spec}:2:7: error: name: {first}/specops.yaml in the same Git repository has this name"
+        " too; the workflows at the Git root and their concurrency groups are named after it, so"
+        " choose another",
+        f"{spec}:11:3: error: models.classifier: {first}/specops.yaml in the same Git repository"
+        " has a model of that name too; registry tags are repository wide, so rename one of them",
     ]
     assert not (root / "b/dvc.yaml").exists()
 

@@ -163,7 +163,7 @@ def other_specs(where: Layout, spec_name: str) -> list[str]:
     here = PurePosixPath(where.spec(spec_name)).parent
     found = set()
     for source in writer.workflow_sources(where.top):
-        inside = not PurePosixPath(source).is_absolute() and ".." not in source
+        inside = not PurePosixPath(source).is_absolute() and ".." not in PurePosixPath(source).parts
         elsewhere = PurePosixPath(source).parent != here
         if elsewhere and inside and (where.top / source).is_file():
             found.add(source)
