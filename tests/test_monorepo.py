@@ -405,14 +405,24 @@ def test_a_folder_name_github_reads_as_a_pattern_is_refused(
 def test_init_in_a_folder_renders_at_the_git_root(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    root = repo(tmp_path, {})
-    (root / "ml").mkdir()
+    root = repo(tmp_path, {"ml/requirements.txt": "numpy\n"})
     assert main(["init", "--spec", str(root / "ml/specops.yaml")]) == 0
     out = capsys.readouterr().out.splitlines()
     assert "created ml/specops.yaml" in out
     assert "created .github/workflows/specops-ml-ci.yml" in out
+    # Every path from the Git root; the temporary files of the workflows are there too.
+    assert [line for line in out if line.startswith("todo")] == [
+        "todo ml/requirements.txt: add specops, dvc, PyYAML: CI installs from it (`pip install"
+        " -r requirements.txt`), unless it installs them another way",
+        "todo .gitignore: add the line `*.specops-tmp`: Git should ignore the temporary files a"
+        " killed specops command leaves at the Git root, beside the workflows",
+    ]
     assert not (root / "ml/.github").exists()
     assert main(["render", "--check", "--spec", str(root / "ml/specops.yaml")]) == 0
+    # A Git root that ignores them already.
+    build_tree(root, {".gitignore": "*.specops-tmp\n"})
+    assert main(["init", "--spec", str(root / "cv/specops.yaml")]) == 0
+    assert [line for line in capsys.readouterr().out.splitlines() if "todo" in line] == []
 
 
 # -- running the workflow ----------------------------------------------------------------------
