@@ -402,6 +402,24 @@ def test_a_folder_name_github_reads_as_a_pattern_is_refused(
     )
 
 
+def test_a_folder_name_github_reads_as_an_expression_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Workflows name the folder in `working-directory` and in the paths of actions' inputs.
+    folder = "ml${{ github.token }}"
+    root = repo(tmp_path, {f"{folder}/specops.yaml": SPEC.format(name="x")})
+    spec = root / folder / "specops.yaml"
+    assert render(spec) == 2
+    assert capsys.readouterr().err == (
+        f"{spec}: error: the project's folder '{folder}' in its Git repository holds '${{{{',"
+        " which GitHub Actions would evaluate where its workflows name the folder; rename the"
+        " folder\n"
+    )
+    assert not (root / ".github").exists()
+    assert main(["init", "--spec", str(root / "a${{ x }}/specops.yaml")]) == 2
+    assert not (root / "a${{ x }}").exists()
+
+
 def test_init_in_a_folder_renders_at_the_git_root(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

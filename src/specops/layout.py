@@ -49,7 +49,7 @@ def git_root(start: Path) -> Path | None:
 
 def layout(root: Path, display: str) -> Layout:
     """The layout of the project at `root` (resolved); `display` is the spec's path for
-    messages. Refuses a folder whose name GitHub would read as a pattern."""
+    messages. Refuses a folder whose name GitHub would read as a pattern or an expression."""
     top = git_root(root)
     if top is None or top == root:
         return Layout(root, root, "")
@@ -59,6 +59,12 @@ def layout(root: Path, display: str) -> Layout:
         msg = (
             f"the project's folder {folder!r} in its Git repository holds {''.join(bad)!r},"
             " which GitHub's path filters read as patterns; rename the folder"
+        )
+        raise SpecError([Problem.plain(display, msg)])
+    if "${{" in folder:
+        msg = (
+            f"the project's folder {folder!r} in its Git repository holds '${{{{', which GitHub"
+            " Actions would evaluate where its workflows name the folder; rename the folder"
         )
         raise SpecError([Problem.plain(display, msg)])
     return Layout(root, top, folder)
