@@ -87,11 +87,9 @@ def handover_problems(spec: Spec, insts: list[Instance], doc: YamlDoc) -> Iterat
     upstream: dict[KeyPath, set[KeyPath]] = {where: set() for where in stages}
     for name, needs in stage_graph(insts).items():
         upstream[of[name]].update(of[u] for u in needs)
-    why: dict[KeyPath, str] = {}
-    for where, entry in stages.items():
-        if not runs_apart(spec, entry):
-            continue
-        why.setdefault(where, "it runs on a runner of its own")
+    apart = [where for where, entry in stages.items() if runs_apart(spec, entry)]
+    why = dict.fromkeys(apart, "it runs on a runner of its own")
+    for where in apart:
         todo = list(upstream[where])
         while todo:
             above = todo.pop()
