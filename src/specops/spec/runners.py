@@ -83,11 +83,13 @@ def handover_problems(spec: Spec, insts: list[Instance], doc: YamlDoc) -> Iterat
     """The jobs after a stage's own job restore it from DVC's run-cache, which never holds an
     always-changed stage: DVC would run it again in each of them, on their runners."""
     stages = dict(entries(spec))
+    apart = [where for where, entry in stages.items() if runs_apart(spec, entry)]
+    if not apart:  # the stage graph is not cheap: only a spec with such stages pays for it
+        return
     of = {inst.name: inst.where for inst in insts}
     upstream: dict[KeyPath, set[KeyPath]] = {where: set() for where in stages}
     for name, needs in stage_graph(insts).items():
         upstream[of[name]].update(of[u] for u in needs)
-    apart = [where for where, entry in stages.items() if runs_apart(spec, entry)]
     why = dict.fromkeys(apart, "it runs on a runner of its own")
     for where in apart:
         todo = list(upstream[where])
