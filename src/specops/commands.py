@@ -68,13 +68,20 @@ def locate(spec_path: Path | None) -> Path:
     return find_spec(here)
 
 
-def render_files(project: Project, folder: str = "") -> list[Rendered]:
-    """Every file the project's spec generates, for a project in `folder` of its Git
-    repository; its concrete stages are expanded only when stages run on runners of their own,
-    whose jobs follow the stage graph."""
+def render_files(project: Project, where: layout.Layout) -> list[Rendered]:
+    """Every file the project's spec generates, for a project `where` in its Git repository;
+    its concrete stages are expanded only when stages run on runners of their own, whose jobs
+    follow the stage graph."""
     spec = project.spec
     stages = expand_all(spec, project.doc, project.root) if needs_plan(spec) else None
-    return render_generated(spec, project.spec_name, folder, stages, dvc_extras=project.dvc_extras)
+    return render_generated(
+        spec,
+        project.spec_name,
+        where.folder,
+        stages,
+        dvc_extras=project.dvc_extras,
+        watched=layout.watched(where),
+    )
 
 
 def validate(spec_path: Path | None) -> Summary:
@@ -96,7 +103,7 @@ def validate(spec_path: Path | None) -> Summary:
         ],
         models=list(spec.models),
         gates=len(spec.gates),
-        files=layout.paths(where, render_files(project, where.folder)),
+        files=layout.paths(where, render_files(project, where)),
     )
 
 
@@ -105,7 +112,7 @@ def render(spec_path: Path | None, *, check: bool = False) -> RenderResult:
     project = load_spec(locate(spec_path))
     shown = spec_path or Path(project.spec_name)
     where = layout.layout(project.root, str(shown))
-    files = render_files(project, where.folder)
+    files = render_files(project, where)
     writer.refuse_clash(shown, project.spec_name, files)
     layout.refuse_shared_names(where, project)
     changes = layout.plan(where, files, project.spec_name)

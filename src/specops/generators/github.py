@@ -116,12 +116,14 @@ def render_workflows(
     stages: list[Instance] | None = None,
     *,
     dvc_extras: Sequence[str] = (),
+    watched: Sequence[str] = (),
 ) -> dict[str, str]:
     """Workflow texts by path relative to the Git root, for a project in `folder` of it (a
     POSIX path without glob characters, "" for the root itself); none below maturity 1.
     `stages` are the spec's concrete stages (folders.expand_all), needed only when a stage runs
     on a runner of its own (jobs.needs_plan); `dvc_extras` are those of the `dvc` package that
-    the project's remotes need (`s3`, ...)."""
+    the project's remotes need (`s3`, ...); `watched` are files outside `folder` (relative to
+    the Git root, without glob characters) whose changes start CI too."""
     kinds = _kinds(spec)
     if not kinds:
         return {}
@@ -153,7 +155,7 @@ def render_workflows(
         # change to start CI or a release (the project's folder and its own workflows).
         "folder": folder,
         "in_folder": _in_folder(folder),
-        "paths": [f"{folder}/**", *paths.values()] if folder else [],
+        "paths": [f"{folder}/**", *watched, *paths.values()] if folder else [],
         "deploy_workflow": paths.get("deploy", DEPLOY_WORKFLOW),
         # Names from a fixed list (specops.spec.remotes.EXTRAS), safe in a shell word.
         "dvc_extras": list(dvc_extras),

@@ -100,6 +100,7 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
         outside = list(folders.output_problems(spec, insts, doc))
         problems += outside or pipeline.graph_problems(insts, doc)
         problems += runners.item_problems(spec, insts, doc)
+        problems += runners.handover_problems(spec, insts, doc)
     problems += [
         *_expressions(doc, doc.data, ()),
         *_maturity(spec, doc),
