@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.actactions import StepResult
+
+from tests.actactions import REPOSITORY, StepResult
 from tests.actrun import Event, JobResult, Run, open_pull_request, push, run_workflow
 from tests.conftest import build_tree
 from tests.gitrepo import TINY_PROJECT, git, make_project, run
@@ -299,3 +300,52 @@ def test_oidc_without_a_reading_role_runs_pull_requests_without_the_remote(
         " read_role): the pipeline ran without the DVC remote, so no stage was restored"
         " from it.\n\n"
     )
+
+
+# -- releases ------------------------------------------------------------------------------------
+
+RELEASE = ".github/workflows/specops-release.yml"
+#: The trust policies the README gives the roles: the writer trusts pushes to main alone, the
+#: reader every run of the repository.
+TRUST = {WRITER: f"repo:{REPOSITORY}:ref:refs/heads/main", READER: f"repo:{REPOSITORY}:*"}
+RELEASED = """\
+models:
+  tiny-model:
+    path: data/x.csv
+    metrics: metrics/scores.json
+gates:
+  - metric: mean
+    min: 3
+promotion:
+  stages: [staging, production]
+  auto: staging
+  approval: production
+"""
+
+
+def test_a_release_with_oidc_writes_from_its_release_job_and_only_reads_after_approval(
+    tmp_path: Path,
+) -> None:
+    # The approval job is bound to its environment, so its token names the environment, not
+    # main: the writer's trust policy refuses it, and it has nothing to write anyway.
+    spec = oidc_spec(READER).replace("maturity: 2", "maturity: 3") + RELEASED
+    dev = make_project(tmp_path / "dev", {**PROJECT, "specops.yaml": spec})
+    run(dev, "dvc", "repro")
+    storage = tmp_path / "dvc-storage"
+    run(dev, "dvc", "remote", "add", "-d", "storage", str(storage))
+    git(dev, "add", "-A")
+    git(dev, "commit", "-q", "-m", "Reproduce the pipeline")
+    git(tmp_path, "init", "-q", "--bare", "origin.git")
+    git(dev, "push", "-q", str(tmp_path / "origin.git"), "main")
+    event = replace(push(tmp_path / "origin.git", "main"), secrets=SECRETS, trust=TRUST)
+    results = run_workflow(dev / RELEASE, event, tmp_path / "runner")
+
+    assert statuses(results) == [("release", "success"), ("approve-production", "success")], (
+        failures(results)
+    )
+    assert aws_credentials(results["release"]) == {PULL: WRITER, PUSH: WRITER}
+    approve = results["approve-production"]
+    assert aws_credentials(approve) == {PULL: READER}
+    assert all(s.skipped for s in approve.steps if s.name == PUSH)
+    # What the release job ran and pushed, the approval job restored.
+    assert stages_run(tmp_path / "runner", "approve-production") == []
