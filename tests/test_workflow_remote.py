@@ -112,7 +112,7 @@ def pull_request(origin: Origin, tmp_path: Path, files: dict[str, str], **kw: ob
     git(tmp_path, "clone", "-q", "--bare", str(origin.bare), bare.name)
     change(bare, tmp_path / "feature", "feature", files)
     event = open_pull_request(bare, "feature", "main", tmp_path / "merge")
-    return replace(event, secrets=SECRETS, **kw)  # type: ignore[arg-type]
+    return replace(event, **{"secrets": SECRETS, **kw})  # type: ignore[arg-type]
 
 
 def run_pr(origin: Origin, tmp_path: Path, files: dict[str, str], **kw: object) -> Run:
@@ -234,6 +234,24 @@ def test_a_pull_request_from_a_fork_runs_without_the_remote_and_says_so(
     )
     assert step(pipeline, PUSH).skipped
     assert listing(pushed.origin.storage) == pushed.remote
+
+
+def test_a_pull_request_without_the_secrets_runs_without_the_remote_and_says_so(
+    pushed: Pushed, tmp_path: Path
+) -> None:
+    # Dependabot's pull requests come from the repository's own branches, and GitHub gives them
+    # only the Dependabot secrets: pulling with an empty key would fail to authenticate.
+    results = run_pr(pushed.origin, tmp_path, {"README.md": "# a dependency raised\n"}, secrets={})
+
+    assert statuses(results) == [("check", "success"), ("pipeline", "success")], failures(results)
+    pipeline = results["pipeline"]
+    assert step(pipeline, PULL).stdout == ""
+    assert stages_run(tmp_path / "runner") == ["other", "prepare"]
+    assert sections(pipeline.summary)["DVC remote"] == (
+        "\n\nThis pull request was given no DVC_REMOTE_TOKEN (GitHub gives those of Dependabot"
+        " only the Dependabot secrets): the pipeline ran without the DVC remote, so no stage was"
+        " restored from it.\n\n"
+    )
 
 
 # -- OpenID Connect ------------------------------------------------------------------------------
