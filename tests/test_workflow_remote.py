@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-
 from tests.actactions import REPOSITORY, StepResult
 from tests.actrun import Event, JobResult, Run, open_pull_request, push, run_workflow
 from tests.conftest import build_tree
