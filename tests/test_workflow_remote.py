@@ -253,6 +253,21 @@ def test_a_pull_request_without_the_secrets_runs_without_the_remote_and_says_so(
     )
 
 
+def test_the_pull_step_runs_no_module_of_the_repository(pushed: Pushed, tmp_path: Path) -> None:
+    # The step that holds the secrets imports DVC; a `dvc.py` in the working tree must not be
+    # what it imports.
+    planted = (
+        "import os, pathlib\n"
+        "if 'DVC_REMOTE_TOKEN' in os.environ:\n"
+        "    pathlib.Path('leaked').write_text(os.environ['DVC_REMOTE_TOKEN'])\n"
+    )
+    results = run_pr(pushed.origin, tmp_path, {"dvc.py": planted})
+
+    assert statuses(results) == [("check", "success"), ("pipeline", "success")], failures(results)
+    assert not (tmp_path / "runner" / "pipeline" / "workspace" / "leaked").exists()
+    assert "Restored 'other' from the run-cache" in step(results["pipeline"], PULL).stdout
+
+
 # -- OpenID Connect ------------------------------------------------------------------------------
 
 OIDC = "  oidc:\n    aws:\n      role: {writer}\n{read}      region: eu-west-1\n"
