@@ -66,6 +66,9 @@ class Event:
     before: str = ""  # a push's previous commit of the branch (default: the first parent)
     default_branch: str = "main"
     secrets: dict[str, str] = field(default_factory=dict)
+    #: Each AWS role's trust policy: the OpenID Connect subjects (fnmatch patterns, as an IAM
+    #: StringLike condition) that may assume it; a role not named here trusts every subject.
+    trust: dict[str, str] = field(default_factory=dict)
 
     @property
     def from_fork(self) -> bool:
@@ -138,11 +141,11 @@ def run_action(
     event: Event,
     root: Path,
     may_push: bool,
-    id_token: bool = False,
+    id_token: str | None = None,
     output: Path | None = None,
 ) -> StepResult:
-    """Run one action; `id_token` when the job may ask for an OpenID Connect token, `output`
-    the step's GITHUB_OUTPUT file."""
+    """Run one action; `id_token` the subject of the job's OpenID Connect token when it may ask
+    for one, `output` the step's GITHUB_OUTPUT file."""
     action = action_name(uses)
     if action == "actions/setup-python":  # its pip cache only saves time
         return StepResult(name, 0, "", "")
@@ -215,11 +218,13 @@ def _download(name: str, inputs: dict[str, str], workspace: Path, root: Path) ->
 
 
 def _aws_credentials(
-    name: str, inputs: dict[str, str], event: Event, id_token: bool, output: Path | None
+    name: str, inputs: dict[str, str], event: Event, id_token: str | None, output: Path | None
 ) -> StepResult:
-    """Assume `role-to-assume` with the job's OpenID Connect token, as the action does, and
-    output credentials that name the role. Without `id-token: write`, or in a pull request
-    from a fork (whose token GitHub never grants it), there is no token and the action fails."""
+    """Assume `role-to-assume` with the job's OpenID Connect token (`id_token` is its subject),
+    as the action does, and output credentials that name the role. Without `id-token: write`,
+    or in a pull request from a fork (whose token GitHub never grants it), there is no token and
+    the action fails; so it does when the role's trust policy (Event.trust) refuses the
+    subject."""
     as_outputs = inputs.get("output-credentials") == "true"
     if inputs.get("output-env-credentials") != "false" or not as_outputs:
         raise Unsupported(f"{name}: credentials in the job's environment (GITHUB_ENV)")
@@ -227,6 +232,10 @@ def _aws_credentials(
         return StepResult(name, 1, "", "Could not load credentials from any providers")
     assert output is not None
     role = inputs["role-to-assume"]
+    trusted = event.trust.get(role, "*")
+    if not fnmatch.fnmatchcase(id_token, trusted):
+        msg = f"Not authorized to perform sts:AssumeRoleWithWebIdentity: {id_token} for {role}"
+        return StepResult(name, 1, "", msg)
     credentials = {
         "aws-access-key-id": f"key-of-{role}",
         "aws-secret-access-key": f"secret-of-{role}",

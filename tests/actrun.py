@@ -5,7 +5,9 @@ request's merge ref from the bare `origin` repository the way the action does,
 `actions/setup-python` does nothing (the test's own Python is on PATH), the artifact actions copy
 folders below the runner's root, and every `run:` step runs in the shell GitHub would use.
 `aws-actions/configure-aws-credentials` gives, as step outputs only, credentials that name the
-role it assumed, and fails without `id-token: write` or in a fork's pull request. The
+role it assumed, and fails without `id-token: write`, in a fork's pull request, or when the
+role's trust policy (Event.trust) refuses the token's subject, which names the job's
+environment if it has one, else the pull request or the ref, as GitHub's does. The
 `secrets` context holds the Event's secrets (none for a fork's pull request), and each step's
 result records the environment it ran with.
 `if:`, `env:`, `with:` and job `outputs:` may hold the expressions tests/actexpr.py reads.
@@ -465,7 +467,6 @@ def _run_job(
     temp.mkdir()
     defaults = _defaults(workflow, job)
     may_push = _permissions(workflow, job).get("contents") == "write"
-    id_token = _permissions(workflow, job).get("id-token") == "write"
     # Nothing from a runner the tests themselves may run on leaks into the job, nor the test
     # run's own settings (SPECOPS_REQUIRE_LINT, SPECOPS_UPDATE_GOLDEN).
     prefixes = ("GITHUB_", "RUNNER_", "SPECOPS_")
@@ -492,6 +493,17 @@ def _run_job(
     if isinstance(environment, dict):
         environment = environment["name"]
     result = JobResult(name, environment=environment, runs_on=_labels(job["runs-on"], name))
+    # The subject of the job's OpenID Connect token, as GitHub sets it: a job bound to an
+    # environment is named by it, whatever the branch.
+    id_token = None
+    if _permissions(workflow, job).get("id-token") == "write":
+        id_token = f"repo:{REPOSITORY}:" + (
+            f"environment:{environment}"
+            if environment
+            else "pull_request"
+            if event.name == "pull_request"
+            else f"ref:{event.ref}"
+        )
 
     def status(function: str) -> bool:
         failed = any(step.outcome == "failure" for step in result.steps)

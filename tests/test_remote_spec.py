@@ -235,3 +235,30 @@ def test_workflows_with_secrets_and_oidc_pass_the_linters(tmp_path: Path) -> Non
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "clean" in result.stdout
+
+
+def test_the_approval_job_only_reads_the_remote() -> None:
+    # Bound to its environment, its token names the environment, which the writer's trust
+    # policy (a push to main) refuses; the release job pushed what it reproduces.
+    for read_role in (True, False):
+        text = render_workflows(remote_spec(read_role=read_role), SPEC_NAME)[RELEASE_WORKFLOW]
+        job = yaml.safe_load(text)["jobs"]["approve-production"]
+        names = [step["name"] for step in job["steps"]]
+        assert "Push DVC data" not in names
+        assert "AWS credentials that may write the DVC remote" not in names
+        pull = next(step for step in job["steps"] if step["name"] == "Pull DVC data")
+        if read_role:
+            assert job["permissions"] == {"contents": "write", "id-token": "write"}
+            assert "AWS credentials that may read the DVC remote" in names
+            assert pull["env"]["AWS_ACCESS_KEY_ID"] == (
+                "${{ steps.aws-read.outputs.aws-access-key-id }}"
+            )
+        else:
+            assert job["permissions"] == {"contents": "write"}
+            assert "AWS_ACCESS_KEY_ID" not in pull["env"]
+            assert "dvc pull" not in pull["run"]
+            assert (
+                'without_remote "A job bound to a GitHub environment gets no AWS credentials: its'
+                " token names the environment, which the role that writes does not trust"
+                ' (ci.oidc.aws has no read_role)"'
+            ) in pull["run"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.actactions import StepResult
+from tests.actactions import REPOSITORY, StepResult
 from tests.actrun import Event, JobResult, Run, open_pull_request, push, run_workflow
 from tests.conftest import build_tree
 from tests.gitrepo import TINY_PROJECT, git, make_project, run
@@ -111,7 +111,7 @@ def pull_request(origin: Origin, tmp_path: Path, files: dict[str, str], **kw: ob
     git(tmp_path, "clone", "-q", "--bare", str(origin.bare), bare.name)
     change(bare, tmp_path / "feature", "feature", files)
     event = open_pull_request(bare, "feature", "main", tmp_path / "merge")
-    return replace(event, secrets=SECRETS, **kw)  # type: ignore[arg-type]
+    return replace(event, **{"secrets": SECRETS, **kw})  # type: ignore[arg-type]
 
 
 def run_pr(origin: Origin, tmp_path: Path, files: dict[str, str], **kw: object) -> Run:
@@ -235,6 +235,39 @@ def test_a_pull_request_from_a_fork_runs_without_the_remote_and_says_so(
     assert listing(pushed.origin.storage) == pushed.remote
 
 
+def test_a_pull_request_without_the_secrets_runs_without_the_remote_and_says_so(
+    pushed: Pushed, tmp_path: Path
+) -> None:
+    # Dependabot's pull requests come from the repository's own branches, and GitHub gives them
+    # only the Dependabot secrets: pulling with an empty key would fail to authenticate.
+    results = run_pr(pushed.origin, tmp_path, {"README.md": "# a dependency raised\n"}, secrets={})
+
+    assert statuses(results) == [("check", "success"), ("pipeline", "success")], failures(results)
+    pipeline = results["pipeline"]
+    assert step(pipeline, PULL).stdout == ""
+    assert stages_run(tmp_path / "runner") == ["other", "prepare"]
+    assert sections(pipeline.summary)["DVC remote"] == (
+        "\n\nThis pull request was given no DVC_REMOTE_TOKEN (GitHub gives those of Dependabot"
+        " only the Dependabot secrets): the pipeline ran without the DVC remote, so no stage was"
+        " restored from it.\n\n"
+    )
+
+
+def test_the_pull_step_runs_no_module_of_the_repository(pushed: Pushed, tmp_path: Path) -> None:
+    # The step that holds the secrets imports DVC; a `dvc.py` in the working tree must not be
+    # what it imports.
+    planted = (
+        "import os, pathlib\n"
+        "if 'DVC_REMOTE_TOKEN' in os.environ:\n"
+        "    pathlib.Path('leaked').write_text(os.environ['DVC_REMOTE_TOKEN'])\n"
+    )
+    results = run_pr(pushed.origin, tmp_path, {"dvc.py": planted})
+
+    assert statuses(results) == [("check", "success"), ("pipeline", "success")], failures(results)
+    assert not (tmp_path / "runner" / "pipeline" / "workspace" / "leaked").exists()
+    assert "Restored 'other' from the run-cache" in step(results["pipeline"], PULL).stdout
+
+
 # -- OpenID Connect ------------------------------------------------------------------------------
 
 OIDC = "  oidc:\n    aws:\n      role: {writer}\n{read}      region: eu-west-1\n"
@@ -299,3 +332,52 @@ def test_oidc_without_a_reading_role_runs_pull_requests_without_the_remote(
         " read_role): the pipeline ran without the DVC remote, so no stage was restored"
         " from it.\n\n"
     )
+
+
+# -- releases ------------------------------------------------------------------------------------
+
+RELEASE = ".github/workflows/specops-release.yml"
+#: The trust policies the README gives the roles: the writer trusts pushes to main alone, the
+#: reader every run of the repository.
+TRUST = {WRITER: f"repo:{REPOSITORY}:ref:refs/heads/main", READER: f"repo:{REPOSITORY}:*"}
+RELEASED = """\
+models:
+  tiny-model:
+    path: data/x.csv
+    metrics: metrics/scores.json
+gates:
+  - metric: mean
+    min: 3
+promotion:
+  stages: [staging, production]
+  auto: staging
+  approval: production
+"""
+
+
+def test_a_release_with_oidc_writes_from_its_release_job_and_only_reads_after_approval(
+    tmp_path: Path,
+) -> None:
+    # The approval job is bound to its environment, so its token names the environment, not
+    # main: the writer's trust policy refuses it, and it has nothing to write anyway.
+    spec = oidc_spec(READER).replace("maturity: 2", "maturity: 3") + RELEASED
+    dev = make_project(tmp_path / "dev", {**PROJECT, "specops.yaml": spec})
+    run(dev, "dvc", "repro")
+    storage = tmp_path / "dvc-storage"
+    run(dev, "dvc", "remote", "add", "-d", "storage", str(storage))
+    git(dev, "add", "-A")
+    git(dev, "commit", "-q", "-m", "Reproduce the pipeline")
+    git(tmp_path, "init", "-q", "--bare", "origin.git")
+    git(dev, "push", "-q", str(tmp_path / "origin.git"), "main")
+    event = replace(push(tmp_path / "origin.git", "main"), secrets=SECRETS, trust=TRUST)
+    results = run_workflow(dev / RELEASE, event, tmp_path / "runner")
+
+    assert statuses(results) == [("release", "success"), ("approve-production", "success")], (
+        failures(results)
+    )
+    assert aws_credentials(results["release"]) == {PULL: WRITER, PUSH: WRITER}
+    approve = results["approve-production"]
+    assert aws_credentials(approve) == {PULL: READER}
+    assert all(s.skipped for s in approve.steps if s.name == PUSH)
+    # What the release job ran and pushed, the approval job restored.
+    assert stages_run(tmp_path / "runner", "approve-production") == []
