@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd  # type: ignore[import-untyped]
 
 from pipeline.service.predlog import LOG_COLUMNS
-from specops.monitoring.drift import contract
+from specops.monitoring.drift import contract_breaches
 
 PREPARED_CSV = Path("data/prepared/train.csv")
 INCOMING_DIR = Path("data/incoming")
@@ -26,7 +26,7 @@ def main() -> None:
     problems = []
     batches = sorted(INCOMING_DIR.glob("*.csv"))
     for batch in batches:
-        breaches = contract(PREPARED_CSV, batch, ignore=LOG_COLUMNS)
+        breaches = contract_breaches(PREPARED_CSV, batch, ignore=LOG_COLUMNS)
         problems += [f"{batch}: {b.column}: {b.problem}" for b in breaches]
         frame = pd.read_csv(batch)
         if TARGET not in frame.columns:

@@ -10,6 +10,7 @@ artifact lands in `path/<name>`, or with `merge-multiple` all in `path` itself.
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import shutil
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from tests.gitrepo import git
 
 ACTION_INPUTS = {
     "actions/checkout": {"fetch-depth", "persist-credentials"},
-    "actions/setup-python": {"python-version"},
+    "actions/setup-python": {"python-version", "cache", "cache-dependency-path"},
     "actions/upload-artifact": {
         "name",
         "path",
@@ -30,9 +31,26 @@ ACTION_INPUTS = {
         "overwrite",
     },
     "actions/download-artifact": {"name", "pattern", "path", "merge-multiple"},
+    "aws-actions/configure-aws-credentials": {
+        "role-to-assume",
+        "aws-region",
+        "output-credentials",
+        "output-env-credentials",
+    },
 }
 #: Where a push goes when the job may not push; git then fails, naming the reason.
 NO_PUSH = "/nonexistent/actrun-cannot-push"
+#: The Git config key of the credentials actions/checkout persists, as v4 writes it.
+EXTRAHEADER = "http.https://github.com/.extraheader"
+#: Run before every push of a job that may push: as on GitHub, a push needs the credentials the
+#: checkout persisted, or that the pushing command gives again (`git -c EXTRAHEADER=...`).
+PRE_PUSH = f"""#!/bin/sh
+case "$(git config --get '{EXTRAHEADER}')" in
+  "AUTHORIZATION: basic "?*) exit 0 ;;
+esac
+echo "fatal: no credentials for https://github.com ({NO_PUSH}/no-credentials)" >&2
+exit 1
+"""
 #: The repository every event is in, as `owner/name`.
 REPOSITORY = "specops/project"
 
@@ -44,7 +62,8 @@ class Event:
 
     GitHub sets GITHUB_BASE_REF and GITHUB_HEAD_REF on pull requests only; they are "" here
     otherwise, as on GitHub. `head_repository` is where a pull request comes from (a fork when
-    it is not REPOSITORY); `inputs` are those of a workflow_dispatch.
+    it is not REPOSITORY); `inputs` are those of a workflow_dispatch. `secrets` are the
+    repository's; as on GitHub, a pull request from a fork gets none of them.
     """
 
     origin: Path
@@ -58,9 +77,23 @@ class Event:
     sha: str = ""  # the commit of `ref` when the run starts; every job checks it out
     before: str = ""  # a push's previous commit of the branch (default: the first parent)
     default_branch: str = "main"
+    secrets: dict[str, str] = field(default_factory=dict)
+    #: Each AWS role's trust policy: the OpenID Connect subjects (fnmatch patterns, as an IAM
+    #: StringLike condition) that may assume it; a role not named here trusts every subject.
+    trust: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def from_fork(self) -> bool:
+        return self.name == "pull_request" and self.head_repository != REPOSITORY
+
+    def secrets_context(self) -> dict[str, str]:
+        """The `secrets` context: empty for a pull request from a fork."""
+        return {} if self.from_fork else dict(self.secrets)
 
     def payload(self) -> dict[str, Any]:
         """The part of `github.event` the workflows read."""
+        if self.name == "schedule":  # GitHub's scheduled runs have no `repository` in theirs
+            return {}
         repository = {"repository": {"default_branch": self.default_branch}}
         if self.name == "pull_request":
             head = {"repo": {"full_name": self.head_repository}}
@@ -77,6 +110,8 @@ class StepResult:
     stdout: str
     stderr: str
     skipped: bool = False  # its `if:` did not hold; then it did not run
+    #: The environment it ran with (for an action, that of its process on GitHub).
+    env: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -125,10 +160,16 @@ def run_action(
     event: Event,
     root: Path,
     may_push: bool,
+    id_token: str | None = None,
+    output: Path | None = None,
 ) -> StepResult:
+    """Run one action; `id_token` the subject of the job's OpenID Connect token when it may ask
+    for one, `output` the step's GITHUB_OUTPUT file."""
     action = action_name(uses)
-    if action == "actions/setup-python":
+    if action == "actions/setup-python":  # its pip cache only saves time
         return StepResult(name, 0, "", "")
+    if action == "aws-actions/configure-aws-credentials":
+        return _aws_credentials(name, inputs, event, id_token, output)
     if action == "actions/upload-artifact":
         source, target = workspace / inputs["path"], root / "artifacts" / inputs["name"]
         if target.exists():
@@ -167,11 +208,18 @@ def run_action(
         if depth != 0:
             git(workspace, "fetch", "-q", "--no-tags", f"--depth={depth}", "origin", event.sha)
         git(workspace, "checkout", "-q", "--force", event.sha)
-    # The token may push only with contents: write, and only while the checkout keeps it.
+    # The token may push only with contents: write, and only while the checkout keeps it or a
+    # push gives it again.
     if not may_push:
         git(workspace, "remote", "set-url", "--push", "origin", f"{NO_PUSH}/no-contents-write")
-    elif inputs.get("persist-credentials", "true") != "true":
-        git(workspace, "remote", "set-url", "--push", "origin", f"{NO_PUSH}/no-credentials")
+        return StepResult(name, 0, "", "")
+    if inputs.get("persist-credentials", "true") == "true":
+        token = base64.b64encode(b"x-access-token:actrun-token").decode()
+        git(workspace, "config", "--local", EXTRAHEADER, f"AUTHORIZATION: basic {token}")
+    hook = workspace / ".git" / "hooks" / "pre-push"
+    hook.parent.mkdir(parents=True, exist_ok=True)
+    hook.write_text(PRE_PUSH, encoding="utf-8")
+    hook.chmod(0o755)
     return StepResult(name, 0, "", "")
 
 
@@ -193,3 +241,31 @@ def _download(name: str, inputs: dict[str, str], workspace: Path, root: Path) ->
         into = target if merge else target / artifact
         shutil.copytree(stored / artifact, into, dirs_exist_ok=True)
     return StepResult(name, 0, f"Total of {len(found)} artifact(s) downloaded", "")
+
+
+def _aws_credentials(
+    name: str, inputs: dict[str, str], event: Event, id_token: str | None, output: Path | None
+) -> StepResult:
+    """Assume `role-to-assume` with the job's OpenID Connect token (`id_token` is its subject),
+    as the action does, and output credentials that name the role. Without `id-token: write`,
+    or in a pull request from a fork (whose token GitHub never grants it), there is no token and
+    the action fails; so it does when the role's trust policy (Event.trust) refuses the
+    subject."""
+    as_outputs = inputs.get("output-credentials") == "true"
+    if inputs.get("output-env-credentials") != "false" or not as_outputs:
+        raise Unsupported(f"{name}: credentials in the job's environment (GITHUB_ENV)")
+    if not id_token or event.from_fork:
+        return StepResult(name, 1, "", "Could not load credentials from any providers")
+    assert output is not None
+    role = inputs["role-to-assume"]
+    trusted = event.trust.get(role, "*")
+    if not fnmatch.fnmatchcase(id_token, trusted):
+        msg = f"Not authorized to perform sts:AssumeRoleWithWebIdentity: {id_token} for {role}"
+        return StepResult(name, 1, "", msg)
+    credentials = {
+        "aws-access-key-id": f"key-of-{role}",
+        "aws-secret-access-key": f"secret-of-{role}",
+        "aws-session-token": f"session-of-{role}",
+    }
+    output.write_text("".join(f"{k}={v}\n" for k, v in credentials.items()), encoding="utf-8")
+    return StepResult(name, 0, "", "")

@@ -4,16 +4,23 @@ Jobs run in `needs` order, each in a fresh workspace. `actions/checkout` fetches
 request's merge ref from the bare `origin` repository the way the action does,
 `actions/setup-python` does nothing (the test's own Python is on PATH), the artifact actions copy
 folders below the runner's root, and every `run:` step runs in the shell GitHub would use.
+`aws-actions/configure-aws-credentials` gives, as step outputs only, credentials that name the
+role it assumed, and fails without `id-token: write`, in a fork's pull request, or when the
+role's trust policy (Event.trust) refuses the token's subject, which names the job's
+environment if it has one, else the pull request or the ref, as GitHub's does. The
+`secrets` context holds the Event's secrets (none for a fork's pull request), and each step's
+result records the environment it ran with.
 `if:`, `env:`, `with:` and job `outputs:` may hold the expressions tests/actexpr.py reads.
 Anything else a workflow might use raises Unsupported instead of being skipped, so a workflow can
 only pass here by doing what it would do on GitHub.
 
 As on GitHub, a job can push to `origin` only when its token may (`contents: write`) and its
-checkout kept the credentials (`persist-credentials`, true unless set to false); otherwise the
-push fails. A job bound to an `environment:` runs as if a reviewer approved it at once. A job
-that `uses:` a reusable workflow of the same repository runs that workflow's jobs, read from the
-commit under test, with the job's `with:` as their `inputs`; as on GitHub, a job of the called
-workflow may not ask for more token scopes than the calling job grants.
+checkout kept the credentials (`persist-credentials`, true unless set to false, in the Git config as
+actions/checkout writes them) or the push gives them again; otherwise the push fails. A job bound to
+an `environment:` runs as if a reviewer approved it at once. A job that `uses:` a reusable workflow
+of the same repository runs that workflow's jobs, read from the commit under test, with the job's
+`with:` as their `inputs`; as on GitHub, a job of the called workflow may not ask for more token
+scopes than the calling job grants.
 GitHub starts no workflow for refs pushed with a job's token, so this runner never starts a run
 of its own: Run.pushed lists what a run pushed, and nothing else happens with it.
 
@@ -407,6 +414,7 @@ def _context(
             "event": event.payload(),
         },
         "inputs": inputs,
+        "secrets": event.secrets_context(),
         "needs": {n: {"result": j.status, "outputs": j.outputs} for n, j in needs.items()},
         "runner": {"temp": str(root)},
     }
@@ -484,6 +492,7 @@ def _run_job(
         "GITHUB_BASE_REF": event.base,
         "GITHUB_HEAD_REF": event.head,
         "GITHUB_REPOSITORY": REPOSITORY,
+        "GITHUB_SERVER_URL": "https://github.com",
         "GITHUB_WORKSPACE": str(workspace),
         "RUNNER_TEMP": str(temp),
         **_evaluated(workflow.get("env"), context),
@@ -496,6 +505,17 @@ def _run_job(
     if isinstance(environment, dict):
         environment = environment["name"]
     result = JobResult(name, environment=environment, runs_on=_labels(job["runs-on"], name))
+    # The subject of the job's OpenID Connect token, as GitHub sets it: a job bound to an
+    # environment is named by it, whatever the branch.
+    id_token = None
+    if _permissions(workflow, job).get("id-token") == "write":
+        id_token = f"repo:{REPOSITORY}:" + (
+            f"environment:{environment}"
+            if environment
+            else "pull_request"
+            if event.name == "pull_request"
+            else f"ref:{event.ref}"
+        )
 
     def status(function: str) -> bool:
         failed = any(step.outcome == "failure" for step in result.steps)
@@ -521,10 +541,19 @@ def _run_job(
             if "uses" in step:
                 inputs = _evaluated(step.get("with"), context)
                 outcome = run_action(
-                    step_name, step["uses"], inputs, workspace, event, root, may_push
+                    step_name,
+                    step["uses"],
+                    inputs,
+                    workspace,
+                    event,
+                    root,
+                    may_push,
+                    id_token,
+                    files["GITHUB_OUTPUT"],
                 )
             else:
                 outcome = _shell(step, step_name, i, defaults, workspace, temp, step_env, timeout)
+            outcome = dataclasses.replace(outcome, env=step_env)
             result.summary += files["GITHUB_STEP_SUMMARY"].read_text(encoding="utf-8")
             for var in ("GITHUB_ENV", "GITHUB_PATH"):
                 if files[var].read_text(encoding="utf-8"):

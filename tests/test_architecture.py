@@ -31,7 +31,7 @@ ALLOWED = {
     "deploying": {"deploying", "deploy", "registry", "gating", "gates", "releases", "spec"},
     "rollback": {"rollback", "registry", "gates", "releases", "spec"},
     "initializing": {"initializing", "scaffold", "layout", "writer", "generators", "spec"},
-    "monitoring": {"monitoring", "spec"},
+    "monitoring": {"monitoring", "gates", "spec"},
     "commands": {
         "commands",
         "importing",

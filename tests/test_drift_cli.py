@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from specops.cli import main
-from specops.monitoring.drift import Breach, contract
+from specops.monitoring.drift import contract_breaches
+from specops.monitoring.result import Breach
 
 DATA = Path(__file__).parent / "data" / "drift"
 SPEC = """\
@@ -74,7 +75,13 @@ def test_spec_settings_and_arguments(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert (found["share"], found["drift"], found["ok"]) == (0.4, True, False)
     code, out, _ = drift(capsys, "--share", "0.5", "--threshold", "0.2", root=root)
     assert code == 0
-    assert out.endswith("no drift: 1 of 5 column(s) drifted (20%); the batch drifts at 50%\n")
+    assert out.endswith(
+        "no drift: 1 of 5 column(s) drifted (20%); the batch drifts at 50%\n"
+        "concept drift:\n"
+        "of      column  type         method  statistic  threshold  verdict\n"
+        "target  flag    categorical  psi     0.04239    0.2        ok\n"
+        "model quality: no concept drift\n"
+    )
 
 
 def test_markdown_to_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -317,6 +324,26 @@ def test_ignored_columns_are_outside_the_contract(
     assert [c["column"] for c in result["columns"]] == ["a"]
 
 
+def test_ignored_columns_join_the_target_and_prediction_outside_the_drift(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "data").mkdir()
+    write(tmp_path / "data" / "ref.csv", "a,label,proba\n1.5,0,0.1\n2.5,1,0.9\n3.5,0,0.2\n")
+    write(
+        tmp_path / "data" / "cur.csv",
+        "a,version,label,proba\n1.5,v1,0,0.1\n2.5,v1,1,0.8\n3.5,v1,1,0.7\n",
+    )
+    (tmp_path / "specops.yaml").write_text(
+        SPEC + "  target: label\n  prediction: proba\n  ignore: [version]\n"
+    )
+    code, out, err = drift(capsys, "--format", "json", root=tmp_path)
+    # Exit 1: the score drifts (concept drift), which the exclusion does not hide.
+    assert (code, err) == (1, "")
+    result = json.loads(out)
+    assert result["contract"] == []
+    assert [c["column"] for c in result["columns"]] == ["a"]
+
+
 def test_the_contract_as_a_function(tmp_path: Path) -> None:
     """What the reference pipeline's validate_data stage calls."""
     ref = tmp_path / "ref.csv"
@@ -325,9 +352,9 @@ def test_the_contract_as_a_function(tmp_path: Path) -> None:
     write(good, "a,b,target,score\n1.5,x,1,0.9\n")
     bad = tmp_path / "bad.csv"
     write(bad, "a,target,score\nx,1,0.9\n")
-    assert contract(ref, good, ignore=["score"]) == []
-    assert contract(ref, bad, ignore=["score"]) == [
+    assert contract_breaches(ref, good, ignore=["score"]) == []
+    assert contract_breaches(ref, bad, ignore=["score"]) == [
         Breach("a", "its type changed from number to string"),
         Breach("b", "missing from the current batch"),
     ]
-    assert contract(ref, good) == [Breach("score", "not in the reference")]
+    assert contract_breaches(ref, good) == [Breach("score", "not in the reference")]

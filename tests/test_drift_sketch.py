@@ -111,3 +111,26 @@ def test_batches_add_up_to_the_whole(
     whole = compare(reference, current, Settings(method="psi")).as_dict()
     monkeypatch.setattr(tables, "BATCH_VALUES", 30_000)
     assert compare(reference, current, Settings(method="psi")).as_dict() == whole
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_merged_parts_are_the_whole(name: str) -> None:
+    """Sketches of parts, merged, hold what one sketch of all the values holds."""
+    values = np.concatenate(PAIRS[name])
+    values[::97] = np.nan
+    grid = Grid.around(values[np.isfinite(values)][:1000])
+    whole = sketch(values, grid)
+    merged = NumericSketch(grid)
+    for part in (values[:0], values[:7000], values[7000:7001], values[7001:]):
+        merged.merge(sketch(part, grid))
+    assert (merged.n, merged.dropped, merged.low, merged.high) == (
+        whole.n,
+        whole.dropped,
+        whole.low,
+        whole.high,
+    )
+    assert merged.distinct == whole.distinct
+    assert merged.hist is not None and whole.hist is not None
+    assert (merged.hist == whole.hist).all()
+    assert merged.mean == pytest.approx(whole.mean, rel=1e-12, abs=1e-12)
+    assert merged.std == pytest.approx(whole.std, rel=1e-12)

@@ -24,9 +24,9 @@ from specops.generators.github import (
     ROLLBACK_WORKFLOW,
     render_workflows,
 )
-from specops.generators.header import header
+from specops.generators.header import generated_from, header
 from specops.generators.pins import PINS
-from specops.generators.quoting import yaml_quote
+from specops.generators.quoting import yaml_quote, yaml_unquote
 from specops.spec.models import Spec
 from tests.conftest import check_golden
 
@@ -320,7 +320,7 @@ def test_jobs_by_maturity(maturity: int) -> None:
     assert pipeline["needs"] == "check"
     assert pipeline["steps"][0]["with"]["fetch-depth"] == 0
     script = "\n".join(step.get("run", "") for step in pipeline["steps"])
-    commands = ["dvc pull --allow-missing", "dvc repro", '>> "$GITHUB_STEP_SUMMARY"']
+    commands = ["dvc pull --run-cache --allow-missing", "dvc repro", '>> "$GITHUB_STEP_SUMMARY"']
     if maturity == 2:
         commands += [
             "dvc metrics show --md",
@@ -397,6 +397,15 @@ def test_yaml_quote_round_trips(text: str) -> None:
     assert yaml.safe_load(quoted) == text
     assert yaml.safe_load(f"key: {quoted}\n") == {"key": text}
     assert yaml.safe_load(f"- {quoted} # comment\n- x\n") == [text, "x"]
+
+
+@given(TEXT)
+@example('a"b\\x41\\')
+@example("\u2028\x85\t\U0001f600")
+def test_the_header_names_its_spec_as_it_is(text: str) -> None:
+    # What the header escapes, generated_from reads back: a folder may hold `"`.
+    assert generated_from(header(text) + "stages: {}\n") == text
+    assert yaml_unquote(yaml_quote(text)[1:-1]) == text
 
 
 def test_yaml_quote_keeps_lone_surrogates() -> None:

@@ -77,13 +77,14 @@ def test_at_maturity_3_the_pipeline_checks_dvc_lock_and_the_gates() -> None:
         "Pull DVC data",
         "Reproduce the pipeline",
         "Check that dvc.lock is current",
+        "Push DVC data",
         "Before the gates",
         "Plot against the base branch",
         "Upload the plots",
         "Check the gates",
         "Report",
     ]
-    before = parse(workflow(spec))["jobs"]["pipeline"]["steps"][6]
+    before = parse(workflow(spec))["jobs"]["pipeline"]["steps"][7]
     assert before["run"] == "python latency.py\necho done"
 
 

@@ -306,3 +306,72 @@ def test_labels_are_data_in_the_workflow() -> None:
     spec = released_spec(3, runs_on=["true", "1.0", "on"])
     jobs_ = parse(render_workflows(spec, SPEC_NAME)[CI_WORKFLOW])["jobs"]
     assert {tuple(job["runs-on"]) for job in jobs_.values()} == {("true", "1.0", "on")}
+
+
+def test_a_fan_out_item_from_params_holds_no_expression(tmp_path: Path) -> None:
+    # The spec's own check of `${{` does not see names that come from params.yaml.
+    (tmp_path / "params.yaml").write_text(
+        'regions:\n  "${{ github.token }}": 1\n  us: 2\nmodels: ["${{ secrets.KEY }}"]\n'
+    )
+    body = """\
+        stages:
+          a:
+            foreach: ${regions}
+            do:
+              cmd: echo ${key}
+              fan_out: true
+          b:
+            matrix:
+              m: ${models}
+            cmd: echo ${item.m}
+            fan_out: true
+        """
+    assert spec_errors("x", body, tmp_path) == [
+        "specops.yaml:9:16: error: stages.a.do.fan_out: the item 'a@${{ github.token }}' holds"
+        " '${{', which GitHub Actions would evaluate in the fan-out's matrix; rename the item",
+        "specops.yaml:14:14: error: stages.b.fan_out: the item 'b@${{ secrets.KEY }}' holds"
+        " '${{', which GitHub Actions would evaluate in the fan-out's matrix; rename the item",
+    ]
+    # Without fan_out, item names never reach a workflow.
+    assert spec_errors("x", body.replace("fan_out: true", "desc: d"), tmp_path) == []
+
+
+def test_a_stage_before_the_pipeline_job_is_not_always_changed(tmp_path: Path) -> None:
+    # The jobs after it would run it again, on their own runners: DVC's run-cache, which
+    # hands stages over from job to job, never restores an always-changed stage.
+    body = """\
+        stages:
+          fetch:
+            cmd: fetch
+            outs: [raw]
+            always_changed: true
+          gpu:
+            cmd: train
+            deps: [raw]
+            outs: [model]
+            runs_on: [self-hosted, gpu]
+          each:
+            foreach: [a, b]
+            do:
+              cmd: e ${item}
+              deps: [model]
+              outs: ["each/${item}"]
+              fan_out: true
+              always_changed: true
+          report:
+            cmd: report
+            deps: [each]
+            outs: [report.html]
+            always_changed: true
+        """
+    assert spec_errors("x", body, tmp_path) == [
+        "specops.yaml:8:21: error: stages.fetch.always_changed: the stage runs in a CI job before"
+        " the pipeline job (stages.gpu needs it), and DVC would run it again in every job after"
+        " that one: its run-cache never restores an always-changed stage",
+        "specops.yaml:21:23: error: stages.each.do.always_changed: the stage runs in a CI job"
+        " before the pipeline job (it runs on a runner of its own), and DVC would run it again"
+        " in every job after that one: its run-cache never restores an always-changed stage",
+    ]
+    # In the pipeline job, as without runners of their own, it may be.
+    plain = body.replace("runs_on: [self-hosted, gpu]", "desc: d").replace("fan_out: true", "")
+    assert spec_errors("x", plain, tmp_path) == []

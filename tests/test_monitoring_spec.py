@@ -31,8 +31,11 @@ def test_every_key_is_read(tmp_path: Path) -> None:
         "  columns: [age, city]\n"
         "  target: label\n"
         "  prediction: proba\n"
+        "  predicted_class: predicted\n"
+        "  latency: latency_ms\n"
         "  drift: {method: psi, threshold: 0.2, share: 0.3}\n"
         "  performance:\n    - metric: accuracy\n      min: 0.85\n"
+        "    - {metric: roc_auc, vs: reference, tolerance: 0.02}\n"
         "  ignore: [version, time]\n"
         "  retrain: true\n"
         "  incoming: data/incoming\n"
@@ -50,6 +53,7 @@ def test_every_key_is_read(tmp_path: Path) -> None:
     )
     assert (watch.drift.method, watch.drift.threshold, watch.drift.share) == ("psi", 0.2, 0.3)
     assert watch.performance[0].metric == "accuracy" and watch.retrain
+    assert (watch.predicted_class, watch.latency) == ("predicted", "latency_ms")
     assert (watch.ignore, watch.incoming, watch.token_secret) == (
         ["version", "time"],
         "data/incoming",
@@ -150,13 +154,48 @@ def test_defaults(tmp_path: Path) -> None:
         ),
         (
             "  token_secret: GITHUB_TOKEN\n",
-            "22:17: error: monitoring.token_secret: 'GITHUB_TOKEN': GitHub reserves secret names"
+            "22:17: error: monitoring.token_secret: 'GITHUB_TOKEN': GitHub reserves the names"
             " that start with GITHUB_",
         ),
         (
             "  token_secret: my-token\n",
-            "22:17: error: monitoring.token_secret: 'my-token' does not match the pattern"
-            " ^[A-Za-z_][A-Za-z0-9_]*$",
+            "22:17: error: monitoring.token_secret: 'my-token' is not a secret name specops"
+            " accepts: upper-case letters, digits and '_', not starting with a digit",
+        ),
+        (
+            "  target: y\n  performance:\n    - metric: accuracy\n      min: 0.8\n",
+            "24:5: error: monitoring.performance: needs `monitoring.prediction`, the column of"
+            " the model's score, or `monitoring.predicted_class`",
+        ),
+        (
+            "  target: y\n  prediction: p\n  performance:\n    - metric: acuracy\n",
+            "25:15: error: monitoring.performance[0].metric: 'acuracy' is not a metric of the batch"
+            " (accuracy, precision, recall, f1, roc_auc); did you mean 'accuracy'?",
+        ),
+        (
+            "  target: y\n  prediction: p\n  performance:\n    - metric: scores.json:f1\n",
+            "25:15: error: monitoring.performance[0].metric: 'scores.json:f1' is not a metric of"
+            " the batch (accuracy, precision, recall, f1, roc_auc)",
+        ),
+        (
+            "  target: y\n  prediction: p\n  performance:\n    - {metric: f1, vs: main}\n",
+            "25:24: error: monitoring.performance[0].vs: a batch's metrics are compared with the"
+            " reference's only: `vs: reference`, not 'main'",
+        ),
+        (
+            "  target: y\n  predicted_class: y\n",
+            "23:20: error: monitoring.predicted_class: 'y' is the target already: the"
+            " predicted_class is another column",
+        ),
+        (
+            "  prediction: p\n  latency: p\n",
+            "23:12: error: monitoring.latency: 'p' is the prediction already: the latency is"
+            " another column",
+        ),
+        (
+            "  latency: ms\n  columns: [ms]\n",
+            "23:13: error: monitoring.columns[0]: 'ms' is the latency, which is watched on its"
+            " own: leave it out of `columns`",
         ),
         (
             "  target: y\n  performance:\n    - metric: accuracy\n      mni: 0.8\n",

@@ -68,6 +68,29 @@ def test_a_spec_in_a_folder_renders_its_workflows_at_the_git_root(
     assert result.stdout == "2 generated file(s) up to date\n"
 
 
+def test_the_dvc_config_of_a_dvc_repository_above_the_folder_starts_ci(tmp_path: Path) -> None:
+    # It names the remotes, and so the DVC extras the workflow installs: a pull request that
+    # changes it must run the folder's `render --check`.
+    root = repo(
+        tmp_path,
+        {".dvc/config": "", "ml/specops.yaml": SPEC.format(name="tiny"), "cv/.dvc/config": ""},
+    )
+    assert render(root / "ml/specops.yaml") == 0
+    paths = ["ml/**", ".dvc/config", CI]
+    assert workflow(root)[True] == {
+        "pull_request": {"paths": paths},
+        "push": {"branches": ["main"], "paths": paths},
+    }
+    # A DVC repository of the folder's own is in the folder already.
+    build_tree(root, {"cv/specops.yaml": SPEC.format(name="cv")})
+    assert render(root / "cv/specops.yaml") == 0
+    cv = workflow(root, ".github/workflows/specops-cv-ci.yml")
+    assert cv[True]["pull_request"]["paths"] == [  # type: ignore[index]
+        "cv/**",
+        ".github/workflows/specops-cv-ci.yml",
+    ]
+
+
 def test_a_spec_of_another_name_is_passed_relative_to_its_folder(tmp_path: Path) -> None:
     root = repo(tmp_path, {"ml/project.yaml": SPEC.format(name="p")})
     assert render(root / "ml/project.yaml") == 0
@@ -150,9 +173,13 @@ def test_two_specs_render_side_by_side_and_are_lint_clean(
         pytest.skip(f"workflow linters not found at {LINT}")
     files = sorted(str(p) for p in (root / ".github/workflows").iterdir())
     # Every job and path input: plots, the pull-request comment, a spec of another name, a
-    # folder with a space.
-    spec = released_spec(3, {"staging": {"cmd": "echo hi"}}, pr_comment=True)
-    for path, text in render_workflows(spec, "custom.yaml", "sub dir/ml").items():
+    # folder with a space, the monitor workflow.
+    spec = released_spec(4, {"staging": {"cmd": "echo hi"}}, pr_comment=True)
+    more = render_workflows(spec, "custom.yaml", "sub dir/ml")
+    monitor = yaml.safe_load(more[".github/workflows/specops-demo-monitor.yml"])
+    assert monitor["defaults"]["run"]["working-directory"] == "sub dir/ml"
+    assert monitor["env"] == {"SPECOPS_SPEC": "custom.yaml"}
+    for path, text in more.items():
         file = tmp_path / "more" / path
         file.parent.mkdir(parents=True, exist_ok=True)
         file.write_text(text)
@@ -163,28 +190,29 @@ def test_two_specs_render_side_by_side_and_are_lint_clean(
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
+@pytest.mark.parametrize("first", ["a", "v1..2"])
 def test_two_specs_may_not_share_a_project_or_model_name(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    first: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = repo(
         tmp_path,
         {
-            "a/specops.yaml": released("same", "classifier"),
-            "a/train.py": "",
+            f"{first}/specops.yaml": released("same", "classifier"),
+            f"{first}/train.py": "",
             "b/specops.yaml": released("same", "classifier"),
             "b/train.py": "",
         },
     )
-    assert render(root / "a/specops.yaml") == 0
+    assert render(root / first / "specops.yaml") == 0
     capsys.readouterr()
     assert render(root / "b/specops.yaml") == 2
     spec = root / "b/specops.yaml"
     assert capsys.readouterr().err.splitlines() == [
-        f"{spec}:2:7: error: name: a/specops.yaml in the same Git repository has this name too;"
-        " the workflows at the Git root and their concurrency groups are named after it, so choose"
-        " another",
-        f"{spec}:11:3: error: models.classifier: a/specops.yaml in the same Git repository has a"
-        " model of that name too; registry tags are repository wide, so rename one of them",
+        f"{spec}:2:7: error: name: {first}/specops.yaml in the same Git repository has this name"
+        " too; the workflows at the Git root and their concurrency groups are named after it, so"
+        " choose another",
+        f"{spec}:11:3: error: models.classifier: {first}/specops.yaml in the same Git repository"
+        " has a model of that name too; registry tags are repository wide, so rename one of them",
     ]
     assert not (root / "b/dvc.yaml").exists()
 
@@ -215,6 +243,61 @@ def test_a_spec_moved_into_a_folder_leaves_no_workflow_behind(
     ]
 
 
+def test_a_project_left_out_of_a_sparse_checkout_keeps_its_workflows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = repo(
+        tmp_path,
+        {
+            "vision/specops.yaml": SPEC.format(name="vision"),
+            "text/specops.yaml": SPEC.format(name="text"),
+        },
+    )
+    assert render(root / "vision/specops.yaml") == 0
+    assert render(root / "text/specops.yaml") == 0
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "Two projects")
+    git(root, "sparse-checkout", "set", "vision", ".github")
+    assert not (root / "text").exists()
+    capsys.readouterr()
+    assert render(root / "vision/specops.yaml", "--check") == 0
+    assert capsys.readouterr().out == "2 generated file(s) up to date\n"
+    assert render(root / "vision/specops.yaml") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "vision/dvc.yaml: unchanged",
+        ".github/workflows/specops-vision-ci.yml: unchanged",
+    ]
+    assert (root / ".github/workflows/specops-text-ci.yml").is_file()
+    # Removed from the repository, the project's workflows go with it.
+    git(root, "sparse-checkout", "disable")
+    git(root, "rm", "-rq", "text")
+    assert render(root / "vision/specops.yaml") == 0
+    assert not (root / ".github/workflows/specops-text-ci.yml").exists()
+
+
+def test_a_folder_whose_name_the_header_escapes_keeps_its_workflows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The header escapes `"` as `\"`: read back, it must name the spec that is there.
+    folder = 'say "hi"'
+    root = repo(
+        tmp_path,
+        {
+            f"{folder}/specops.yaml": SPEC.format(name="one"),
+            "two/specops.yaml": SPEC.format(name="two"),
+        },
+    )
+    assert render(root / folder / "specops.yaml") == 0
+    assert render(root / "two/specops.yaml") == 0
+    assert sorted(p.name for p in (root / ".github/workflows").iterdir()) == [
+        "specops-one-ci.yml",
+        "specops-two-ci.yml",
+    ]
+    capsys.readouterr()
+    assert render(root / "two/specops.yaml", "--check") == 0
+    assert render(root / folder / "specops.yaml", "--check") == 0
+
+
 def test_workflows_rendered_before_in_the_folder_are_removed(tmp_path: Path) -> None:
     # What a spec below the Git root rendered before specops knew about Git roots.
     root = repo(tmp_path, {"ml/specops.yaml": SPEC.format(name="old")})
@@ -243,6 +326,48 @@ def test_a_symlinked_github_folder_leading_out_is_refused(
     ]
     assert list((outside / "workflows").iterdir()) == []
     assert not (root / "ml/dvc.yaml").exists()
+
+
+def test_a_github_folder_shared_through_a_symlink_keeps_the_root_projects_workflows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The Git root's .github is the folder project's: the root project's `specops-ci.yml`
+    # names `specops.yaml`, as a workflow the folder project rendered before it knew about Git
+    # roots would; it is the root project's all the same.
+    root = repo(
+        tmp_path,
+        {"specops.yaml": SPEC.format(name="top"), "ml/specops.yaml": SPEC.format(name="ml")},
+    )
+    (root / "ml/.github/workflows").mkdir(parents=True)
+    (root / ".github").symlink_to("ml/.github")
+    assert render(root / "specops.yaml") == 0
+    capsys.readouterr()
+    assert render(root / "ml/specops.yaml") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "ml/dvc.yaml: create",
+        ".github/workflows/specops-ml-ci.yml: create",
+    ]
+    assert sorted(p.name for p in (root / "ml/.github/workflows").iterdir()) == [
+        "specops-ci.yml",
+        "specops-ml-ci.yml",
+    ]
+    assert render(root / "specops.yaml", "--check") == 0
+    assert render(root / "ml/specops.yaml", "--check") == 0
+
+
+def test_a_github_folder_linked_to_the_git_roots_is_the_same_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What a project in a folder did before specops wrote its workflows at the Git root.
+    root = repo(tmp_path, {"ml/specops.yaml": SPEC.format(name="ml")})
+    (root / ".github/workflows").mkdir(parents=True)
+    (root / "ml/.github").symlink_to("../.github")
+    assert render(root / "ml/specops.yaml") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "ml/dvc.yaml: create",
+        ".github/workflows/specops-ml-ci.yml: create",
+    ]
+    assert render(root / "ml/specops.yaml", "--check") == 0
 
 
 def test_a_file_where_the_workflows_folder_should_be_is_refused(
@@ -281,17 +406,45 @@ def test_a_folder_name_github_reads_as_a_pattern_is_refused(
     )
 
 
+def test_a_folder_name_github_reads_as_an_expression_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Workflows name the folder in `working-directory` and in the paths of actions' inputs.
+    folder = "ml${{ github.token }}"
+    root = repo(tmp_path, {f"{folder}/specops.yaml": SPEC.format(name="x")})
+    spec = root / folder / "specops.yaml"
+    assert render(spec) == 2
+    assert capsys.readouterr().err == (
+        f"{spec}: error: the project's folder '{folder}' in its Git repository holds '${{{{',"
+        " which GitHub Actions would evaluate where its workflows name the folder; rename the"
+        " folder\n"
+    )
+    assert not (root / ".github").exists()
+    assert main(["init", "--spec", str(root / "a${{ x }}/specops.yaml")]) == 2
+    assert not (root / "a${{ x }}").exists()
+
+
 def test_init_in_a_folder_renders_at_the_git_root(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    root = repo(tmp_path, {})
-    (root / "ml").mkdir()
+    root = repo(tmp_path, {"ml/requirements.txt": "numpy\n"})
     assert main(["init", "--spec", str(root / "ml/specops.yaml")]) == 0
     out = capsys.readouterr().out.splitlines()
     assert "created ml/specops.yaml" in out
     assert "created .github/workflows/specops-ml-ci.yml" in out
+    # Every path from the Git root; the temporary files of the workflows are there too.
+    assert [line for line in out if line.startswith("todo")] == [
+        "todo ml/requirements.txt: add specops, dvc, PyYAML: CI installs from it (`pip install"
+        " -r requirements.txt`), unless it installs them another way",
+        "todo .gitignore: add the line `*.specops-tmp`: Git should ignore the temporary files a"
+        " killed specops command leaves at the Git root, beside the workflows",
+    ]
     assert not (root / "ml/.github").exists()
     assert main(["render", "--check", "--spec", str(root / "ml/specops.yaml")]) == 0
+    # A Git root that ignores them already.
+    build_tree(root, {".gitignore": "*.specops-tmp\n"})
+    assert main(["init", "--spec", str(root / "cv/specops.yaml")]) == 0
+    assert [line for line in capsys.readouterr().out.splitlines() if "todo" in line] == []
 
 
 # -- running the workflow ----------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.actrun import Run, run_workflow, schedule
+from tests.actrun import Run, dispatch, run_workflow, schedule
 from tests.conftest import build_tree
 from tests.gitrepo import git, make_project, run
 from tests.test_workflow_run import failures
@@ -112,9 +112,9 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dev
 
 
-def monitor(base: Path, tmp_path: Path, batch: str) -> tuple[Run, Path, Path]:
-    """Commit `batch` as the one `fetch` brings, and run the monitor workflow on its schedule;
-    the run, the origin and the folder of the fake `gh`."""
+def monitor(base: Path, tmp_path: Path, batch: str, branch: str = "") -> tuple[Run, Path, Path]:
+    """Commit `batch` as the one `fetch` brings, and run the monitor workflow on its schedule,
+    or by hand on `branch`; the run, the origin and the folder of the fake `gh`."""
     work = tmp_path / "work"
     git(tmp_path, "clone", "-q", str(base), work.name)
     build_tree(work, {"batches/current.csv": batch})
@@ -123,10 +123,13 @@ def monitor(base: Path, tmp_path: Path, batch: str) -> tuple[Run, Path, Path]:
     origin = tmp_path / "origin.git"
     git(tmp_path, "init", "-q", "--bare", origin.name)
     git(work, "push", "-q", str(origin), "HEAD:main")
+    if branch:
+        git(work, "push", "-q", str(origin), f"HEAD:{branch}")
     tools = tmp_path / "tools"
     build_tree(tools, {"gh": FAKE_GH})
     (tools / "gh").chmod(0o755)
-    results = run_workflow(work / MONITOR, schedule(origin), tmp_path / "runner", tools=tools)
+    event = dispatch(origin, branch, {}) if branch else schedule(origin)
+    results = run_workflow(work / MONITOR, event, tmp_path / "runner", tools=tools)
     return results, origin, tools
 
 
@@ -185,6 +188,28 @@ def test_a_drifted_batch_is_retrained_on_and_proposed(base: Path, tmp_path: Path
     added = yaml.safe_load(git(origin, "show", f"{branch}:data/incoming/batch-{stamp}.csv.dvc"))
     md5 = added["outs"][0]["md5"]
     assert (base.parent / "dvc-storage" / "files" / "md5" / md5[:2] / md5[2:]).is_file()
+
+
+def test_a_manual_run_on_another_branch_writes_nothing_to_the_dvc_remote(
+    base: Path, tmp_path: Path
+) -> None:
+    storage = base.parent / "dvc-storage"
+    before = sorted(p for p in storage.rglob("*") if p.is_file())
+    results, origin, _ = monitor(base, tmp_path, _rows(2.0, 100, 2), branch="experiment")
+
+    assert [(j.name, j.status) for j in results.values()] == [
+        ("drift", "success"),
+        ("retrain", "success"),
+    ], failures(results)
+    retrain = {s.name: s for s in results["retrain"].steps}
+    assert retrain["Push DVC data"].outcome == "skipped"
+    assert retrain["Open a pull request"].outcome == "success"
+    (branch,) = results.pushed
+    stamp = branch.removeprefix("refs/heads/specops/retrain-")
+    # The batch itself is committed, as no remote holds it.
+    changed = git(origin, "diff", "--name-only", "experiment", branch).split()
+    assert changed == [f"data/incoming/batch-{stamp}.csv", "dvc.lock", "metrics/scores.json"]
+    assert sorted(p for p in storage.rglob("*") if p.is_file()) == before
 
 
 def test_a_steady_batch_stops_after_the_drift_check(base: Path, tmp_path: Path) -> None:

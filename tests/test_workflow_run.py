@@ -47,6 +47,7 @@ PIPELINE_STEPS = [
     "Install",
     "Pull DVC data",
     "Reproduce the pipeline",
+    "Push DVC data",
     "Summarize metrics",
 ]
 

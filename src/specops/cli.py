@@ -15,6 +15,7 @@ import json
 import math
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,6 +25,8 @@ from specops import __version__
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
+
+    from specops.commands import DriftResult
 
 OK, CHECK_FAILED, USAGE = 0, 1, 2
 
@@ -365,20 +368,70 @@ def _finite(text: str) -> float:
 
 def _drift(args: argparse.Namespace) -> int:
     from specops import commands
+    from specops.spec.problems import Problem, SpecError
 
-    result = commands.drift(
-        args.spec,
-        reference=args.reference,
-        current=args.current,
-        method=args.method,
-        threshold=args.threshold,
-        share=args.share,
-        column_types=dict(args.column_type or ()),
-    )
+    if args.combine is not None:
+        given = [
+            option
+            for option, value in (
+                ("--reference", args.reference),
+                ("--current", args.current),
+                ("--partial", args.partial),
+                ("--method", args.method),
+                ("--threshold", args.threshold),
+                ("--share", args.share),
+                ("--column-type", args.column_type),
+                ("--target", args.target),
+                ("--prediction", args.prediction),
+                ("--predicted-class", args.predicted_class),
+                ("--latency", args.latency),
+            )
+            if value is not None
+        ]
+        if given:
+            reason = f"combines the partitions' runs with their settings: drop {given[0]}"
+            raise SpecError([Problem.plain("--combine", reason)])
+        return _drift_report(args, commands.drift_combine(args.combine))
+    inputs: dict[str, Any] = {
+        "reference": args.reference,
+        "current": args.current,
+        "method": args.method,
+        "threshold": args.threshold,
+        "share": args.share,
+        "column_types": dict(args.column_type or ()),
+    }
+    roles = {
+        role: getattr(args, role)
+        for role in ("target", "prediction", "predicted_class", "latency")
+        if getattr(args, role)
+    }
+    if args.partial is not None and roles:
+        flag = "--" + next(iter(roles)).replace("_", "-")
+        reason = f"summarizes the columns' drift only, not the model's quality: drop {flag}"
+        raise SpecError([Problem.plain("--partial", reason)])
+    progress = _Progress.on_terminal(args.format)
+    try:
+        if args.partial is not None:
+            summary = commands.drift_partial(args.spec, **inputs, progress=progress)
+        else:
+            result = commands.drift(args.spec, **inputs, roles=roles, progress=progress)
+    finally:
+        if progress is not None:  # the line cleared before the report prints
+            progress.close()
+    if args.partial is not None:
+        return _drift_partial(args, summary)
+    return _drift_report(args, result)
+
+
+def _drift_report(args: argparse.Namespace, result: DriftResult) -> int:
+    from specops import commands
+
     if args.format == "json":
         output = json.dumps(_valid_unicode(result.as_dict()), indent=2) + "\n"
     elif args.format == "md":
         output = result.markdown()
+    elif args.format == "html":
+        output = result.html()
     else:
         output = result.text()
     if args.output is not None:
@@ -386,6 +439,72 @@ def _drift(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(output)
     return OK if result.ok else CHECK_FAILED
+
+
+def _drift_partial(args: argparse.Namespace, summary: dict[str, Any]) -> int:
+    """Write the partition's summary; say what it holds, and how its contract broke."""
+    from specops import commands
+    from specops.spec.problems import Problem, SpecError
+
+    if args.output is not None:
+        reason = "writes the summary there; --output names a report, which --combine writes"
+        raise SpecError([Problem.plain("--partial", reason)])
+    commands.write_output(args.partial, json.dumps(_valid_unicode(summary)) + "\n")
+    breaches = summary["contract"]
+    if args.format == "json":
+        _print_json(
+            {
+                "partial": str(args.partial),
+                "current": summary["current"]["path"],
+                "rows": summary["current"]["rows"],
+                "columns": len(summary["columns"]),
+                "contract": breaches,
+            }
+        )
+    else:
+        current, rows = summary["current"]["path"], summary["current"]["rows"]
+        for breach in breaches:
+            print(f"contract: {printable(breach['column'])}: {breach['problem']}")
+        print(
+            f"{printable(str(args.partial))}: the summary of {printable(current)} ({rows:,} rows,"
+            f" {len(summary['columns'])} column(s)); combine it with the other partitions'"
+            " with `specops drift --combine`"
+        )
+    return CHECK_FAILED if breaches else OK
+
+
+class _Progress:
+    """How far a long drift run has read, on one line of a terminal's stderr."""
+
+    #: Seconds between two updates of the line.
+    EVERY = 0.2
+
+    def __init__(self) -> None:
+        self.shown = False
+        self.last = 0.0
+
+    @classmethod
+    def on_terminal(cls, output_format: str) -> _Progress | None:
+        """Progress only for a person at a terminal: not in CI logs, nor amid JSON."""
+        if output_format == "json" or os.environ.get("CI") or not sys.stderr.isatty():
+            return None
+        return cls()
+
+    def __call__(self, side: str, done: int, total: int) -> None:
+        if total < 2:  # one batch: nothing to follow
+            return
+        now = time.monotonic()
+        if self.shown and done < total and now - self.last < self.EVERY:
+            return
+        self.last, self.shown = now, True
+        share = min(done, total) / total
+        sys.stderr.write(f"\rreading the {side}: batch {done:,} of {total:,} ({share:.0%})\x1b[K")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -538,7 +657,7 @@ def parser() -> argparse.ArgumentParser:
         _drift,
         "compare the current batch with the reference: data contract, then drift per column;"
         " exit 1 on drift",
-        _common(["text", "json", "md"]),
+        _common(["text", "json", "md", "html"]),
     )
     drift.add_argument("--reference", type=Path, metavar="PATH", help="CSV or Parquet (spec's)")
     drift.add_argument("--current", type=Path, metavar="PATH", help="CSV or Parquet (spec's)")
@@ -563,7 +682,27 @@ def parser() -> argparse.ArgumentParser:
         metavar="COL=TYPE",
         help="treat a column as numeric or categorical (default: decided from the data)",
     )
+    for flag, what in (
+        ("--target", "the ground truth: 0 or 1 (spec's)"),
+        ("--prediction", "the model's score, the probability of class 1 (spec's)"),
+        ("--predicted-class", "the class the model predicted (spec's, else score >= 0.5)"),
+        ("--latency", "each prediction's latency in milliseconds (spec's)"),
+    ):
+        drift.add_argument(flag, metavar="COL", help=f"the column of {what}")
     drift.add_argument("--output", type=Path, metavar="FILE", help="write the report there")
+    drift.add_argument(
+        "--partial",
+        type=Path,
+        metavar="OUT",
+        help="the current batch is one partition: write its summary (JSON) to OUT, for --combine",
+    )
+    drift.add_argument(
+        "--combine",
+        type=Path,
+        nargs="+",
+        metavar="SUMMARY",
+        help="the verdict of the whole batch from its partitions' summaries (--partial)",
+    )
     return root
 
 

@@ -68,13 +68,20 @@ def locate(spec_path: Path | None) -> Path:
     return find_spec(here)
 
 
-def render_files(project: Project, folder: str = "") -> list[Rendered]:
-    """Every file the project's spec generates, for a project in `folder` of its Git
-    repository; its concrete stages are expanded only when stages run on runners of their own,
-    whose jobs follow the stage graph."""
+def render_files(project: Project, where: layout.Layout) -> list[Rendered]:
+    """Every file the project's spec generates, for a project `where` in its Git repository;
+    its concrete stages are expanded only when stages run on runners of their own, whose jobs
+    follow the stage graph."""
     spec = project.spec
     stages = expand_all(spec, project.doc, project.root) if needs_plan(spec) else None
-    return render_generated(spec, project.spec_name, folder, stages)
+    return render_generated(
+        spec,
+        project.spec_name,
+        where.folder,
+        stages,
+        dvc_extras=project.dvc_extras,
+        watched=layout.watched(where),
+    )
 
 
 def validate(spec_path: Path | None) -> Summary:
@@ -96,7 +103,7 @@ def validate(spec_path: Path | None) -> Summary:
         ],
         models=list(spec.models),
         gates=len(spec.gates),
-        files=layout.paths(where, render_files(project, where.folder)),
+        files=layout.paths(where, render_files(project, where)),
     )
 
 
@@ -105,7 +112,7 @@ def render(spec_path: Path | None, *, check: bool = False) -> RenderResult:
     project = load_spec(locate(spec_path))
     shown = spec_path or Path(project.spec_name)
     where = layout.layout(project.root, str(shown))
-    files = render_files(project, where.folder)
+    files = render_files(project, where)
     writer.refuse_clash(shown, project.spec_name, files)
     layout.refuse_shared_names(where, project)
     changes = layout.plan(where, files, project.spec_name)
@@ -166,11 +173,77 @@ def drift(
     threshold: float | None = None,
     share: float | None = None,
     column_types: dict[str, str] | None = None,
+    roles: dict[str, str] | None = None,
+    progress: Progress | None = None,
 ) -> DriftResult:
     """Compare the current batch with the reference: the data contract, then each column's
-    drift. The spec's `monitoring` gives what the arguments leave out; with both files named,
-    no spec is needed."""
-    from specops.monitoring.drift import Settings, compare
+    drift, then the model's quality when a target or a prediction column is named. The spec's
+    `monitoring` gives what the arguments leave out; with both files named, no spec is
+    needed. `roles` names the target, prediction, predicted_class and latency columns."""
+    import dataclasses
+
+    from specops.monitoring.drift import compare
+    from specops.monitoring.performance import assess
+
+    inputs = _drift_inputs(
+        spec_path, reference, current, method, threshold, share, column_types, roles, progress
+    )
+    result = compare(inputs.sides[0], inputs.sides[1], inputs.settings)
+    if result.breaches:
+        return result
+    quality = assess(inputs.sides[0], inputs.sides[1], inputs.roles, inputs.gates, inputs.settings)
+    return dataclasses.replace(result, quality=quality)
+
+
+def drift_partial(
+    spec_path: Path | None,
+    *,
+    reference: Path | None = None,
+    current: Path | None = None,
+    method: str | None = None,
+    threshold: float | None = None,
+    share: float | None = None,
+    column_types: dict[str, str] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """One partition of the current batch against the whole reference: a summary that
+    `drift_combine` combines with the other partitions'."""
+    from specops.monitoring.partial import summarize
+
+    inputs = _drift_inputs(
+        spec_path, reference, current, method, threshold, share, column_types, None, progress
+    )
+    return summarize(inputs.sides[0], inputs.sides[1], inputs.settings)
+
+
+def drift_combine(paths: list[Path]) -> DriftResult:
+    """The batch's drift from its partitions' summaries."""
+    from specops.monitoring.partial import combine
+
+    return combine(paths)
+
+
+@dataclass(frozen=True)
+class _DriftInputs:
+    settings: Settings
+    sides: tuple[Table, Table]
+    roles: Roles
+    gates: list[Gate]
+
+
+def _drift_inputs(
+    spec_path: Path | None,
+    reference: Path | None,
+    current: Path | None,
+    method: str | None,
+    threshold: float | None,
+    share: float | None,
+    column_types: dict[str, str] | None,
+    roles: dict[str, str] | None,
+    progress: Progress | None,
+) -> _DriftInputs:
+    from specops.monitoring.drift import Settings
+    from specops.monitoring.performance import Roles
     from specops.monitoring.tables import Table
 
     watch, root = None, Path()
@@ -182,6 +255,13 @@ def drift(
             raise SpecError(
                 [Problem.plain(where, "has no `monitoring`: name --reference and --current")]
             )
+    asked = roles or {}
+    named = Roles(
+        **{
+            role: asked.get(role) or (getattr(watch, role) if watch else None)
+            for role in ("target", "prediction", "predicted_class", "latency")
+        }
+    )
     settings = Settings(
         method=method or (watch.drift.method if watch else "auto"),
         threshold=threshold
@@ -189,10 +269,9 @@ def drift(
         else (watch.drift.threshold if watch else None),
         share=share if share is not None else (watch.drift.share if watch else 0.5),
         columns=watch.columns if watch else None,
-        exclude=frozenset([*(c for c in (watch.target, watch.prediction) if c), *watch.ignore])
-        if watch
-        else frozenset(),
+        exclude=frozenset([*named.names(), *(watch.ignore if watch else ())]),
         types=dict(column_types or {}),
+        progress=progress,
     )
     sides = []
     for given, written in (
@@ -204,7 +283,8 @@ def drift(
         else:
             assert written
             sides.append(Table.open(root / written, written))
-    return compare(sides[0], sides[1], settings)
+    gates = list(watch.performance) if watch else []
+    return _DriftInputs(settings, (sides[0], sides[1]), named, gates)
 
 
 def write_output(path: Path, text: str) -> None:
@@ -219,12 +299,16 @@ if TYPE_CHECKING:
     from specops.deploying import fetch as fetch
     from specops.importing.adopt import ImportResult
     from specops.initializing import InitResult
-    from specops.monitoring.drift import DriftResult
+    from specops.monitoring.drift import Progress, Settings
+    from specops.monitoring.performance import Roles
+    from specops.monitoring.result import DriftResult as DriftResult
+    from specops.monitoring.tables import Table
     from specops.releases import card as card
     from specops.releases import history as history
     from specops.releases import promote as promote
     from specops.releases import retire as retire
     from specops.rollback import rollback as rollback
+    from specops.spec.models import Gate
 
 _LATER = {
     "CheckFailed": "specops.deploy",

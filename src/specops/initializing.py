@@ -24,6 +24,7 @@ from specops.spec.dvcconfig import dvc_dir, load_parsing
 from specops.spec.files import Unreadable, read_bytes, real_path_inside
 from specops.spec.load import check_spec_name, spec_root
 from specops.spec.models import BRANCH, Spec
+from specops.spec.remotes import dvc_extras
 from specops.spec.yamlfile import load_yaml
 
 PARAMS = "params.yaml"
@@ -101,7 +102,9 @@ def init(spec_path: Path | None) -> InitResult:
     # In a folder of a Git repository, the workflows go to the Git root, and every path
     # below is relative to it.
     where = layout.layout(root, str(spec_path))
-    rendered = render_files(spec, spec_name, where.folder)
+    rendered = render_files(
+        spec, spec_name, where.folder, dvc_extras=dvc_extras(root), watched=layout.watched(where)
+    )
     writer.refuse_clash(spec_path, spec_name, [*files, *rendered])
     _check_fit(spec_path, root, text, kinds, ours_train)
     problems = [
@@ -129,7 +132,11 @@ def init(spec_path: Path | None) -> InitResult:
     for change in changes:
         if change.action is writer.Action.DELETE and change.old is not None:
             result.note("removed", change.path)
-    result.todo = _todo(root, kinds, own, ours_train)
+    # Relative to the Git root, as the lines above.
+    result.todo = [(where.path(path), do) for path, do in _todo(root, kinds, own, ours_train)]
+    if where.folder and not _ignores_temp(_read(where.top, GITIGNORE)):
+        # The workflows, and their temporary files, are at the Git root.
+        result.todo.append((GITIGNORE, _IGNORE_TEMP + " at the Git root, beside the workflows"))
     result.next = _next_steps(root)
     return result
 
@@ -355,6 +362,18 @@ def _requirement_names(text: str) -> set[str]:
     return names
 
 
+_IGNORE_TEMP = (
+    f"add the line `*{writer.TEMP_SUFFIX}`: Git should ignore the temporary files a killed"
+    " specops command leaves"
+)
+
+
+def _ignores_temp(raw: bytes | None) -> bool:
+    """Whether a .gitignore (None: missing or unreadable) has the line for temporary files."""
+    lines = (raw or b"").decode("utf-8", "replace").splitlines()
+    return f"*{writer.TEMP_SUFFIX}" in {line.strip() for line in lines}
+
+
 def _todo(
     root: Path, kinds: dict[str, str], own: dict[str, str], ours_train: bool
 ) -> list[tuple[str, str]]:
@@ -375,15 +394,8 @@ def _todo(
             )
     if kinds[GITIGNORE] == "keep":
         raw = _read(root, GITIGNORE)
-        lines = {line.strip() for line in (raw or b"").decode("utf-8", "replace").splitlines()}
-        if raw is not None and f"*{writer.TEMP_SUFFIX}" not in lines:
-            todo.append(
-                (
-                    GITIGNORE,
-                    f"add the line `*{writer.TEMP_SUFFIX}`: Git should ignore the temporary"
-                    " files a killed specops command leaves",
-                )
-            )
+        if raw is not None and not _ignores_temp(raw):
+            todo.append((GITIGNORE, _IGNORE_TEMP))
     if not ours_train:
         todo.append(
             (

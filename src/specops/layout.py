@@ -49,7 +49,7 @@ def git_root(start: Path) -> Path | None:
 
 def layout(root: Path, display: str) -> Layout:
     """The layout of the project at `root` (resolved); `display` is the spec's path for
-    messages. Refuses a folder whose name GitHub would read as a pattern."""
+    messages. Refuses a folder whose name GitHub would read as a pattern or an expression."""
     top = git_root(root)
     if top is None or top == root:
         return Layout(root, root, "")
@@ -61,7 +61,33 @@ def layout(root: Path, display: str) -> Layout:
             " which GitHub's path filters read as patterns; rename the folder"
         )
         raise SpecError([Problem.plain(display, msg)])
+    if "${{" in folder:
+        msg = (
+            f"the project's folder {folder!r} in its Git repository holds '${{{{', which GitHub"
+            " Actions would evaluate where its workflows name the folder; rename the folder"
+        )
+        raise SpecError([Problem.plain(display, msg)])
     return Layout(root, top, folder)
+
+
+def watched(where: Layout) -> list[str]:
+    """Files outside the project's folder that its workflows read, relative to the Git root:
+    the `.dvc/config` of a DVC repository whose root is above the folder, which names the
+    remotes (and so the DVC extras CI installs). Its changes start CI as the folder's do."""
+    from specops.spec.dvcconfig import dvc_dir
+
+    found = dvc_dir(where.root) if where.folder else None
+    if found is None or found.parent == where.root:
+        return []
+    try:
+        return [(found / "config").relative_to(where.top).as_posix()]
+    except ValueError:  # above the Git root: no file of the repository
+        return []
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    """Whether two paths lead to the same folder once symlinks are resolved."""
+    return os.path.realpath(a) == os.path.realpath(b)
 
 
 def _is_workflow(file: Rendered) -> bool:
@@ -86,8 +112,11 @@ def plan(where: Layout, files: Iterable[Rendered], spec_name: str) -> list[write
     own = [f for f in files if not _is_workflow(f)]
     try:
         # Also removes what a render before specops knew about the Git root left in the
-        # project's own .github/workflows: those name the spec as `specops.yaml`.
-        changes += moved(where, writer.plan(where.root, own, spec_name))
+        # project's own .github/workflows: those name the spec as `specops.yaml`. Unless that
+        # folder is the Git root's, through a symlink: there, `specops.yaml` is the spec of
+        # the project at the Git root, whose workflows are not this project's to remove.
+        legacy = not _same_folder(where.root / WORKFLOW_DIR, where.top / WORKFLOW_DIR)
+        changes += moved(where, writer.plan(where.root, own, spec_name, workflows=legacy))
     except SpecError as exc:
         problems += [dataclasses.replace(p, file=where.path(p.file)) for p in exc.problems]
     try:
@@ -140,7 +169,7 @@ def other_specs(where: Layout, spec_name: str) -> list[str]:
     here = PurePosixPath(where.spec(spec_name)).parent
     found = set()
     for source in writer.workflow_sources(where.top):
-        inside = not PurePosixPath(source).is_absolute() and ".." not in source
+        inside = not PurePosixPath(source).is_absolute() and ".." not in PurePosixPath(source).parts
         elsewhere = PurePosixPath(source).parent != here
         if elsewhere and inside and (where.top / source).is_file():
             found.add(source)

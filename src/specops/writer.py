@@ -117,8 +117,29 @@ def _read(root: Path, path: str, spec_name: str, then: str = "render again") -> 
 
 def _spec_gone(root: Path, text: str) -> bool:
     """Whether the spec that the header of generated `text` names (relative to `root`) is gone:
-    a spec renamed or moved leaves such files, which nothing else could render again."""
-    return not os.path.lexists(root / generated_from(text))
+    a spec renamed or moved leaves such files, which nothing else could render again. A spec
+    that a sparse checkout leaves out of the work tree is not gone."""
+    spec = generated_from(text)
+    return not os.path.lexists(root / spec) and not _sparse(root, spec)
+
+
+def _sparse(root: Path, path: str) -> bool:
+    """Whether Git keeps `path` (relative to `root`) out of a sparse checkout: the file is in
+    the repository, only not in this work tree (`S`, skip-worktree, in `git ls-files -t`)."""
+    import subprocess  # only a missing spec needs it; kept off the path of render --check
+
+    try:
+        proc = subprocess.run(
+            ["git", "ls-files", "-t", "--", f":(literal){path}"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except OSError:  # no git: no sparse checkout either
+        return False
+    return proc.returncode == 0 and proc.stdout.startswith("S ")
 
 
 def _foreign(path: str, what: str, then: str) -> Problem:
@@ -169,9 +190,13 @@ def _change(file: Rendered, old: str | None) -> Change:
     return Change(file.path, action, old, file.text)
 
 
-def plan(root: Path, files: Iterable[Rendered], spec_name: str) -> list[Change]:
+def plan(
+    root: Path, files: Iterable[Rendered], spec_name: str, *, workflows: bool = True
+) -> list[Change]:
     """Compare the files rendered from `spec_name` with the disk; raise SpecError for any file
-    specops may not replace. `root` must be resolved."""
+    specops may not replace. `root` must be resolved. Without `workflows`, the workflows folder
+    of `root` is not searched for generated workflows that the spec no longer asks for (nor
+    for temporary files): it is another's to clean up."""
     changes: list[Change] = []
     problems: list[Problem] = []
     wanted = set()
@@ -184,21 +209,31 @@ def plan(root: Path, files: Iterable[Rendered], spec_name: str) -> list[Change]:
             problems += exc.problems
             continue
         changes.append(_change(file, old))
-    try:
-        workflows = _inside(root, WORKFLOW_DIR)
-    except SpecError as exc:
-        problems += exc.problems
-    else:
-        for stale in sorted(workflows.glob(WORKFLOW_GLOB)):
-            path = stale.relative_to(root).as_posix()
-            old = _ours(stale, spec_name)
-            if path not in wanted and old is not None:
-                changes.append(Change(path, Action.DELETE, old, None))
+    if workflows:
+        changes += _stale_workflows(root, wanted, spec_name, problems)
     changes += _dropped_pipelines(root, changes, wanted, spec_name)
     if problems:
         raise SpecError(problems)
-    folders = {PurePosixPath(f).parent.as_posix() for f in wanted} | {WORKFLOW_DIR}
-    return changes + leftovers(root, folders)
+    folders = {PurePosixPath(f).parent.as_posix() for f in wanted}
+    return changes + leftovers(root, folders | ({WORKFLOW_DIR} if workflows else set()))
+
+
+def _stale_workflows(
+    root: Path, wanted: set[str], spec_name: str, problems: list[Problem]
+) -> list[Change]:
+    """The removal of the workflows generated from `spec_name` that it no longer asks for."""
+    try:
+        folder = _inside(root, WORKFLOW_DIR)
+    except SpecError as exc:
+        problems += exc.problems
+        return []
+    changes = []
+    for stale in sorted(folder.glob(WORKFLOW_GLOB)):
+        path = stale.relative_to(root).as_posix()
+        old = _ours(stale, spec_name)
+        if path not in wanted and old is not None:
+            changes.append(Change(path, Action.DELETE, old, None))
+    return changes
 
 
 def _generated_workflows(root: Path) -> list[tuple[str, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from specops.spec import Spec
@@ -19,11 +20,19 @@ class Rendered:
 
 
 def render(
-    spec: Spec, spec_name: str, folder: str = "", stages: list[Instance] | None = None
+    spec: Spec,
+    spec_name: str,
+    folder: str = "",
+    stages: list[Instance] | None = None,
+    *,
+    dvc_extras: Sequence[str] = (),
+    watched: Sequence[str] = (),
 ) -> list[Rendered]:
     """Every file the spec generates at its maturity level, in a stable order; `folder` is
     where the project is in its Git repository ("" at the root); `stages` as
-    github.render_workflows takes them."""
+    github.render_workflows takes them; `dvc_extras` are the extras of the `dvc` package its
+    DVC remotes need (Project.dvc_extras); `watched` are files outside `folder` whose changes
+    start CI too (layout.watched)."""
     from specops.generators.dvc import render_dvc, render_pipeline
     from specops.generators.github import render_workflows
     from specops.spec.folders import dvc_file
@@ -33,6 +42,8 @@ def render(
         Rendered(dvc_file(key), render_pipeline(pipe, spec_name))
         for key, pipe in spec.pipelines.items()
     ]
-    workflows = render_workflows(spec, spec_name, folder, stages)
+    workflows = render_workflows(
+        spec, spec_name, folder, stages, dvc_extras=dvc_extras, watched=watched
+    )
     files += [Rendered(path, text) for path, text in workflows.items()]
     return files

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -72,6 +72,7 @@ def _environment() -> jinja2.Environment:
     env.filters["q"] = yaml_quote
     env.filters["shell_quote"] = shlex.quote
     env.filters["runs_on"] = _runs_on
+    env.filters["step_output"] = lambda step, output: f"steps.{step}.outputs.{output}"
     env.globals["uses"] = uses
     env.globals["handover_artifacts"] = HANDOVER
     return env
@@ -112,12 +113,20 @@ def _in_folder(folder: str) -> Callable[[str], str]:
 
 
 def render_workflows(
-    spec: Spec, spec_name: str, folder: str = "", stages: list[Instance] | None = None
+    spec: Spec,
+    spec_name: str,
+    folder: str = "",
+    stages: list[Instance] | None = None,
+    *,
+    dvc_extras: Sequence[str] = (),
+    watched: Sequence[str] = (),
 ) -> dict[str, str]:
     """Workflow texts by path relative to the Git root, for a project in `folder` of it (a
     POSIX path without glob characters, "" for the root itself); none below maturity 1.
     `stages` are the spec's concrete stages (folders.expand_all), needed only when a stage runs
-    on a runner of its own (jobs.needs_plan)."""
+    on a runner of its own (jobs.needs_plan); `dvc_extras` are those of the `dvc` package that
+    the project's remotes need (`s3`, ...); `watched` are files outside `folder` (relative to
+    the Git root, without glob characters) whose changes start CI too."""
     kinds = _kinds(spec)
     if not kinds:
         return {}
@@ -149,8 +158,10 @@ def render_workflows(
         # change to start CI or a release (the project's folder and its own workflows).
         "folder": folder,
         "in_folder": _in_folder(folder),
-        "paths": [f"{folder}/**", *paths.values()] if folder else [],
+        "paths": [f"{folder}/**", *watched, *paths.values()] if folder else [],
         "deploy_workflow": paths.get("deploy", DEPLOY_WORKFLOW),
+        # Names from a fixed list (specops.spec.remotes.EXTRAS), safe in a shell word.
+        "dvc_extras": list(dvc_extras),
     }
     # The header names the spec as seen from where the file is: the Git root.
     source = header(f"{folder}/{spec_name}" if folder else spec_name)

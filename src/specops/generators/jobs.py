@@ -24,7 +24,7 @@ from specops.spec.folders import address
 from specops.spec.models import Foreach, Spec, Stage, StageEntry
 from specops.spec.pipeline import Instance, stage_graph
 from specops.spec.problems import KeyPath
-from specops.spec.runners import entries
+from specops.spec.runners import entries, runs_apart
 
 #: How many stage names a job's display name lists before it says how many more.
 NAMED_STAGES = 3
@@ -71,10 +71,7 @@ def _same(a: list[str], b: list[str]) -> bool:
 
 def needs_plan(spec: Spec) -> bool:
     """Whether any stage runs elsewhere than in the final pipeline job."""
-    return any(
-        _body(entry).fan_out or not _same(_body(entry).runs_on or spec.ci.runs_on, spec.ci.runs_on)
-        for _, entry in entries(spec)
-    )
+    return any(runs_apart(spec, entry) for _, entry in entries(spec))
 
 
 def plan(spec: Spec, insts: list[Instance]) -> list[Job]:
@@ -90,7 +87,7 @@ def plan(spec: Spec, insts: list[Instance]) -> list[Job]:
     def fans_out(where: KeyPath) -> bool:
         return _body(stages[where]).fan_out
 
-    own = {w for w in stages if fans_out(w) or not _same(runner(w), spec.ci.runs_on)}
+    own = {w for w, entry in stages.items() if runs_apart(spec, entry)}
     if not own:
         return []
     of = {inst.name: inst.where for inst in insts}

@@ -29,3 +29,17 @@ def _escape(match: re.Match[str]) -> str:
 def yaml_quote(text: str) -> str:
     """A one-line double-quoted YAML scalar whose value is exactly `text`."""
     return '"' + _NEEDS_ESCAPE.sub(_escape, text) + '"'
+
+
+_ESCAPED = re.compile(r"\\(x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8}|.)", re.DOTALL)
+_UNNAMED = {v[1]: k for k, v in _NAMED.items()}
+
+
+def _unescape(match: re.Match[str]) -> str:
+    code = match.group(1)
+    return _UNNAMED.get(code) or (chr(int(code[1:], 16)) if len(code) > 1 else code)
+
+
+def yaml_unquote(inner: str) -> str:
+    """The text whose yaml_quote is `inner` between its quotes."""
+    return _ESCAPED.sub(_unescape, inner)

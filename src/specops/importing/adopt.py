@@ -70,7 +70,13 @@ def adopt(spec_path: Path | None, *, maturity: int = 0, name: str | None = None)
     root = spec_root(spec_path)
     where = layout.layout(root, str(spec_path))
     plan = prepare(
-        root, spec_path.name, str(spec_path), maturity=maturity, name=name, folder=where.folder
+        root,
+        spec_path.name,
+        str(spec_path),
+        maturity=maturity,
+        name=name,
+        folder=where.folder,
+        watched=layout.watched(where),
     )
     writer.refuse_clash(spec_path, spec_path.name, plan.rendered)
     files = [plan.spec, *plan.rendered]

@@ -8,6 +8,7 @@ its position in the dvc.yaml it came from.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from specops.scaffold import project_name
 from specops.spec import parse_spec
 from specops.spec.models import ProjectName, Spec
 from specops.spec.problems import KeyPath, Problem, SpecError, format_keypath
+from specops.spec.remotes import dvc_extras
 from specops.spec.yamlfile import YamlDoc, load_yaml
 
 from . import spectext
@@ -208,6 +210,7 @@ def prepare(
     maturity: int = 0,
     name: str | None = None,
     folder: str = "",
+    watched: Sequence[str] = (),
 ) -> ImportPlan:
     """The spec that renders the dvc.yaml files below `root`, or SpecError with every problem,
     at its position in the dvc.yaml it is about; `folder` is where `root` is in its Git
@@ -227,7 +230,7 @@ def prepare(
         except SpecError as exc:
             raise SpecError(_remap(exc.problems, text, display, sources, maturity)) from None
         text = spectext.with_comments(text, doc, sources, found)
-    rendered = render_files(spec, spec_name, folder)
+    rendered = render_files(spec, spec_name, folder, dvc_extras=dvc_extras(root), watched=watched)
     problems = _round_trip(sources, rendered)
     if problems:
         raise SpecError(problems)

@@ -4,16 +4,21 @@ Both files are read in one pass each, into sketches (specops.monitoring.sketch).
 Counts decide the categorical methods exactly; Wasserstein's distance gets exact bounds from
 histograms, and only a column whose bounds hold the threshold is read again and computed
 exactly; KS, and PSI or Jensen-Shannon on many numeric values, read what they need again.
+Without the rows (the summaries of partitions, specops.monitoring.partial), a column that
+would need them is undecided.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from specops.monitoring import methods
+from specops.monitoring.plots import Distribution, distribution
+from specops.monitoring.result import Breach, ColumnDrift, DriftResult
 from specops.monitoring.sketch import (
     CAP,
     CategoricalSketch,
@@ -35,6 +40,8 @@ SUPPORTED = ("number", "boolean", "string")
 TYPES = ("numeric", "categorical")
 
 Sketch = NumericSketch | CategoricalSketch
+#: Told of each batch read: which side, how many batches are done, and how many there are.
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -48,97 +55,13 @@ class Settings:
     exclude: frozenset[str] = frozenset()
     types: dict[str, str] = field(default_factory=dict)
     exact_rows: int = EXACT_ROWS
-
-
-@dataclass(frozen=True)
-class Breach:
-    """A way the current batch breaks the reference's data contract."""
-
-    column: str
-    problem: str
-
-
-@dataclass(frozen=True)
-class ColumnDrift:
-    """One column's verdict."""
-
-    column: str
-    type: str
-    method: str
-    statistic: float
-    threshold: float
-    drifted: bool
-    reference_rows: int
-    current_rows: int
-    reference_dropped: int
-    current_dropped: int
-    #: How far the statistic may be from the exact one; the verdict is exact either way.
-    error: float = 0.0
-    #: Whether the statistic was computed from all values rather than bounded from a sketch.
-    exact: bool = True
-
-
-@dataclass(frozen=True)
-class DriftResult:
-    """The contract's breaches, or every column's drift and the batch's verdict."""
-
-    reference: str
-    current: str
-    reference_rows: int
-    current_rows: int
-    share: float
-    breaches: list[Breach]
-    columns: list[ColumnDrift]
-    skipped: list[tuple[str, str]]
-
-    @property
-    def drifted_columns(self) -> list[ColumnDrift]:
-        return [c for c in self.columns if c.drifted]
-
-    @property
-    def drifted_share(self) -> float:
-        return len(self.drifted_columns) / len(self.columns) if self.columns else 0.0
-
-    @property
-    def drift(self) -> bool:
-        return bool(self.columns) and self.drifted_share >= self.share
-
-    @property
-    def ok(self) -> bool:
-        return not self.breaches and not self.drift
-
-    def text(self) -> str:
-        from specops.monitoring.report import text
-
-        return text(self)
-
-    def markdown(self) -> str:
-        from specops.monitoring.report import markdown
-
-        return markdown(self)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "reference": {"path": self.reference, "rows": self.reference_rows},
-            "current": {"path": self.current, "rows": self.current_rows},
-            "contract": [b.__dict__ for b in self.breaches],
-            "columns": [c.__dict__ for c in self.columns],
-            "skipped": [{"column": c, "reason": r} for c, r in self.skipped],
-            "drifted_columns": len(self.drifted_columns),
-            "drifted_share": self.drifted_share,
-            "share": self.share,
-            "drift": self.drift,
-        }
+    progress: Progress | None = None
 
 
 def compare(reference: Table, current: Table, settings: Settings) -> DriftResult:
     """The contract first; when it holds, each column's drift."""
-    if settings.method == "auto" and settings.threshold is not None:
-        reason = threshold_problem("auto", settings.threshold)
-        raise SpecError([Problem.plain("--threshold", reason or "")])
-    chosen = _columns(reference, settings)
-    breaches = _contract(reference, current, chosen, settings)
+    check_settings(settings)
+    chosen, breaches = contract(reference, current, settings)
     result = DriftResult(
         reference.display,
         current.display,
@@ -151,12 +74,8 @@ def compare(reference: Table, current: Table, settings: Settings) -> DriftResult
     )
     if breaches:
         return result
-    skipped = [(c, f"its type is {kind(reference.types[c])}") for c in chosen]
-    skipped = [s for s in skipped if kind(reference.types[s[0]]) not in SUPPORTED]
-    watched = [c for c in chosen if kind(reference.types[c]) in SUPPORTED]
-    if settings.columns is not None and skipped:
-        column, reason = skipped[0]
-        raise error(reference.display, f"column {column!r} cannot be compared: {reason}")
+    watched, skipped = watch(reference, chosen, settings)
+    ref_sketches, cur_sketches = sketch_sides(reference, current, watched, settings)
     return DriftResult(
         reference.display,
         current.display,
@@ -164,12 +83,40 @@ def compare(reference: Table, current: Table, settings: Settings) -> DriftResult
         current.rows,
         settings.share,
         [],
-        _drift(reference, current, watched, settings),
+        decide(ref_sketches, cur_sketches, watched, settings, (reference, current)),
         skipped,
     )
 
 
-def contract(reference: Path, current: Path, ignore: Iterable[str] = ()) -> list[Breach]:
+def check_settings(settings: Settings) -> None:
+    """Refuse a threshold with `auto`, which picks a method, and so a threshold, per column."""
+    if settings.method == "auto" and settings.threshold is not None:
+        reason = threshold_problem("auto", settings.threshold)
+        raise SpecError([Problem.plain("--threshold", reason or "")])
+
+
+def contract(
+    reference: Table, current: Table, settings: Settings
+) -> tuple[list[str], list[Breach]]:
+    """The columns to watch, and how the current batch breaks the reference's contract."""
+    chosen = _columns(reference, settings)
+    return chosen, _contract(reference, current, chosen, settings)
+
+
+def watch(
+    reference: Table, chosen: Sequence[str], settings: Settings
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """The columns of a type that can be compared, and the others with the reason."""
+    skipped = [(c, f"its type is {kind(reference.types[c])}") for c in chosen]
+    skipped = [s for s in skipped if kind(reference.types[s[0]]) not in SUPPORTED]
+    watched = [c for c in chosen if kind(reference.types[c]) in SUPPORTED]
+    if settings.columns is not None and skipped:
+        column, reason = skipped[0]
+        raise error(reference.display, f"column {column!r} cannot be compared: {reason}")
+    return watched, skipped
+
+
+def contract_breaches(reference: Path, current: Path, ignore: Iterable[str] = ()) -> list[Breach]:
     """How the file `current` breaks the data contract of `reference` (its column names and
     types), apart from the columns in `ignore`: what a pipeline's data validation reuses."""
     ref, cur = Table.open(reference, str(reference)), Table.open(current, str(current))
@@ -210,15 +157,27 @@ def _contract(
     return breaches
 
 
-def _sketches(table: Table, columns: Sequence[str], plan: dict[str, Any]) -> dict[str, Sketch]:
+def _sketches(
+    table: Table,
+    reference: Table,
+    columns: Sequence[str],
+    plan: dict[str, Any],
+    settings: Settings,
+    side: str,
+) -> dict[str, Sketch]:
+    """Each column's sketch, of the reference's kind: a column of the current batch that is
+    empty throughout (Arrow's null type) is counted as dropped values."""
     sketches: dict[str, Sketch] = {}
     for name in columns:
         grid = plan.get(name)
-        if kind(table.types[name]) == "number":
-            sketches[name] = NumericSketch(grid, integer=_integer(table.types[name]))
+        if kind(reference.types[name]) == "number":
+            sketches[name] = NumericSketch(grid, integer=_integer(reference.types[name]))
         else:
             sketches[name] = CategoricalSketch()
-    for batch in table.batches(columns):
+    total = table.count_batches(columns)
+    for done, batch in enumerate(table.batches(columns), 1):
+        if settings.progress is not None:
+            settings.progress(side, done, total)
         for name, array in batch.items():
             sketch = sketches[name]
             if isinstance(sketch, NumericSketch):
@@ -243,20 +202,39 @@ def _finite(values: Any) -> Any:
     return values[np.isfinite(values)]
 
 
-def _drift(
-    reference: Table, current: Table, columns: Sequence[str], settings: Settings
-) -> list[ColumnDrift]:
+def sketch_sides(
+    reference: Table,
+    current: Table,
+    columns: Sequence[str],
+    settings: Settings,
+) -> tuple[dict[str, Sketch], dict[str, Sketch]]:
+    """Both sides' sketches on the reference's grids (the reference's first, then the
+    current's: Arrow decodes with its own threads, and two sides in parallel measured slower
+    on two cores)."""
     grids = _grids(reference, columns)
-    # One side after the other: Arrow decodes with its own threads, and two sides in parallel
-    # measured slower on two cores.
-    ref_sketches = _sketches(reference, columns, grids)
-    cur_sketches = _sketches(current, columns, grids)
+    ref = _sketches(reference, reference, columns, grids, settings, "reference")
+    return ref, _sketches(current, reference, columns, grids, settings, "current")
+
+
+def decide(
+    ref_sketches: dict[str, Sketch],
+    cur_sketches: dict[str, Sketch],
+    columns: Sequence[str],
+    settings: Settings,
+    rows: tuple[Table, Table] | None,
+    displays: tuple[str, str] | None = None,
+) -> list[ColumnDrift]:
+    """Each column's verdict from both sides' sketches; with `rows`, the tables to read again
+    where the sketches do not decide, else such a column is undecided."""
+    if displays is None:
+        assert rows is not None
+        displays = (rows[0].display, rows[1].display)
     for name in columns:
-        for table, sketches in ((reference, ref_sketches), (current, cur_sketches)):
+        for display, sketches in zip(displays, (ref_sketches, cur_sketches), strict=True):
             sketch = sketches[name]
             if sketch.n == 0:
                 raise error(
-                    table.display,
+                    display,
                     f"column {name!r} has no value left once {sketch.dropped:,} empty, NaN or"
                     " infinite value(s) are dropped",
                 )
@@ -264,8 +242,10 @@ def _drift(
         name: _plan(name, ref_sketches[name], cur_sketches[name], settings) for name in columns
     }
     binned = [n for n, (t, m) in plans.items() if _binned(m, t, ref_sketches[n])]
-    edges = {n: _edges(ref_sketches[n], cur_sketches[n]) for n in binned}
-    counts = _histograms(reference, current, edges)
+    counts = {}
+    if rows is not None:
+        edges = {n: _edges(ref_sketches[n], cur_sketches[n]) for n in binned}
+        counts = _histograms(rows[0], rows[1], edges)
     results = []
     for name in columns:
         column_type, method = plans[name]
@@ -273,26 +253,59 @@ def _drift(
         threshold = (
             settings.threshold if settings.threshold is not None else DEFAULT_THRESHOLD[method]
         )
-        statistic, slack, exact = _statistic(
-            name, method, column_type, ref, cur, counts, reference, current, settings, threshold
-        )
+        if rows is None and (name in binned or method == "ks"):
+            found = Found(math.nan, 0.0, False, None, undecided=True)
+        else:
+            found = _statistic(name, method, ref, cur, counts, rows, settings, threshold)
+        drifted = not found.undecided and methods.drifted(method, found.statistic, threshold)
         results.append(
             ColumnDrift(
                 name,
                 column_type,
                 method,
-                statistic,
+                found.statistic,
                 threshold,
-                methods.drifted(method, statistic, threshold),
+                drifted,
                 ref.n,
                 cur.n,
                 ref.dropped,
                 cur.dropped,
-                slack,
-                exact,
+                found.error,
+                found.exact,
+                found.undecided,
+                # Only a drifted column is plotted: many categories take a while to rank.
+                _distribution(column_type, ref, cur, found) if drifted else None,
             )
         )
     return results
+
+
+@dataclass(frozen=True)
+class Found:
+    """A column's statistic, how far it may be from the exact one, whether it is exact, the
+    counts of values it was computed from, and whether its verdict needs the rows."""
+
+    statistic: float
+    error: float
+    exact: bool
+    counts: tuple[dict[Any, int], dict[Any, int]] | None
+    undecided: bool = False
+
+
+def _distribution(column_type: str, ref: Sketch, cur: Sketch, found: Found) -> Distribution | None:
+    """A histogram of a numeric column; a categorical one's counts, as its statistic used them."""
+    counts = None
+    if column_type == "categorical":
+        counts = found.counts or _maybe_counts(ref, cur)
+        if counts is None:
+            return None
+    return distribution(ref, cur, counts)
+
+
+def _maybe_counts(ref: Sketch, cur: Sketch) -> tuple[dict[Any, int], dict[Any, int]] | None:
+    if any(isinstance(s, NumericSketch) and s.distinct is None for s in (ref, cur)):
+        return None
+    return _counts(ref), _counts(cur)
 
 
 def _plan(name: str, ref: Sketch, cur: Sketch, settings: Settings) -> tuple[str, str]:
@@ -381,46 +394,44 @@ def _counts(sketch: Sketch) -> dict[Any, int]:
 def _statistic(
     name: str,
     method: str,
-    column_type: str,
     ref: Sketch,
     cur: Sketch,
     counts: dict[str, tuple[Any, Any]],
-    reference: Table,
-    current: Table,
+    rows: tuple[Table, Table] | None,
     settings: Settings,
     threshold: float,
-) -> tuple[float, float, bool]:
-    """The statistic, how far it may be from the exact one, and whether it is exact."""
+) -> Found:
     by_value = method in ("chi2", "z") or (
         method in ("psi", "jensenshannon") and name not in counts
     )
     if by_value:
         if any(isinstance(s, NumericSketch) and s.distinct is None for s in (ref, cur)):
             # Numbers counted value by value, more of them than the sketch kept: count again.
-            ref, cur = _categorical_again(reference, name), _categorical_again(current, name)
+            if rows is None:
+                return Found(math.nan, 0.0, False, None, undecided=True)
+            ref, cur = _categorical_again(rows[0], name), _categorical_again(rows[1], name)
         a, b = _counts(ref), _counts(cur)
         if method == "chi2":
-            return methods.chi2(a, b), 0.0, True
+            return Found(methods.chi2(a, b), 0.0, True, (a, b))
         if method == "z":
-            return methods.z_test(a, b), 0.0, True
-        return methods.of_shares(method, *methods.shares(a, b)), 0.0, True
+            return Found(methods.z_test(a, b), 0.0, True, (a, b))
+        return Found(methods.of_shares(method, *methods.shares(a, b)), 0.0, True, (a, b))
     if method in ("psi", "jensenshannon"):
         ref_counts, cur_counts = counts[name]
-        return (
-            methods.of_shares(method, ref_counts / ref.n, cur_counts / cur.n),
-            0.0,
-            True,
-        )
+        shares = ref_counts / ref.n, cur_counts / cur.n
+        return Found(methods.of_shares(method, *shares), 0.0, True, None)
     if method == "ks":
-        return methods.ks(_exact(reference, name), _exact(current, name)), 0.0, True
+        assert rows is not None
+        return Found(methods.ks(_exact(rows[0], name), _exact(rows[1], name)), 0.0, True, None)
     assert isinstance(ref, NumericSketch) and isinstance(cur, NumericSketch)
-    if ref.n + cur.n > settings.exact_rows:
+    if rows is None or ref.n + cur.n > settings.exact_rows:
         norm = max(ref.std, methods.STD_FLOOR)
         low, high = (bound / norm for bound in wasserstein_bounds(ref, cur))
-        if low >= threshold * (1 + SLACK) or high < threshold * (1 - SLACK):
-            return (low + high) / 2, (high - low) / 2, False
-    exact = methods.wasserstein(_exact(reference, name), _exact(current, name))
-    return exact, 0.0, True
+        certain = low >= threshold * (1 + SLACK) or high < threshold * (1 - SLACK)
+        if certain or rows is None:
+            return Found((low + high) / 2, (high - low) / 2, False, None, not certain)
+    exact = methods.wasserstein(_exact(rows[0], name), _exact(rows[1], name))
+    return Found(exact, 0.0, True, None)
 
 
 def _exact(table: Table, name: str) -> Any:
@@ -434,4 +445,14 @@ def _categorical_again(table: Table, name: str) -> CategoricalSketch:
     return sketch
 
 
-__all__ = ["CAP", "Settings", "compare"]
+__all__ = [
+    "CAP",
+    "Settings",
+    "Sketch",
+    "check_settings",
+    "compare",
+    "contract",
+    "decide",
+    "sketch_sides",
+    "watch",
+]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from specops.monitoring.drift import ColumnDrift, DriftResult
+from specops.monitoring.result import ColumnDrift, DriftResult
 from specops.spec.problems import printable
 
 
@@ -11,12 +11,14 @@ def _number(value: float) -> str:
 
 
 def _statistic(column: ColumnDrift) -> str:
+    if column.statistic != column.statistic:  # NaN: undecided, with no bounds
+        return "-"
     if column.exact:
         return _number(column.statistic)
     return f"{_number(column.statistic)}±{column.error:.2g}"
 
 
-def _rows(result: DriftResult) -> list[list[str]]:
+def rows(result: DriftResult) -> list[list[str]]:
     return [
         [
             printable(c.column),
@@ -24,25 +26,30 @@ def _rows(result: DriftResult) -> list[list[str]]:
             c.method,
             _statistic(c),
             _number(c.threshold),
-            "DRIFT" if c.drifted else "ok",
+            verdict(c),
         ]
         for c in result.columns
     ]
 
 
-def _verdict(result: DriftResult) -> str:
+def verdict(column: ColumnDrift) -> str:
+    return "UNDECIDED" if column.undecided else "DRIFT" if column.drifted else "ok"
+
+
+def batch_verdict(result: DriftResult) -> str:
     if result.breaches:
         count = len(result.breaches)
         return f"the current batch breaks the reference's data contract in {count} way(s)"
     drifted, total = len(result.drifted_columns), len(result.columns)
-    verdict = "drift" if result.drift else "no drift"
+    undecided = len(result.undecided_columns)
+    either = f" and {undecided} undecided" if undecided else ""
     return (
-        f"{verdict}: {drifted} of {total} column(s) drifted ({result.drifted_share:.0%});"
-        f" the batch drifts at {result.share:.0%}"
+        f"{result.verdict}: {drifted} of {total} column(s) drifted"
+        f" ({result.drifted_share:.0%}){either}; the batch drifts at {result.share:.0%}"
     )
 
 
-def _notes(result: DriftResult) -> list[str]:
+def notes(result: DriftResult) -> list[str]:
     notes = []
     for c in result.columns:
         for side, count in (("reference", c.reference_dropped), ("current", c.current_dropped)):
@@ -51,8 +58,15 @@ def _notes(result: DriftResult) -> list[str]:
                 notes.append(f"{printable(c.column)}: {what}")
     for column, reason in result.skipped:
         notes.append(f"{printable(column)}: not compared, {reason}")
-    if any(not c.exact for c in result.columns):
+    if any(not c.exact and not c.undecided for c in result.columns):
         notes.append("±: a sketch's bound on the statistic; the verdict is the exact one")
+    if result.undecided_columns:
+        names = ", ".join(printable(c.column) for c in result.undecided_columns)
+        notes.append(
+            f"undecided: {names}: the partitions' summaries do not decide the verdict (a"
+            " bound holds the threshold, or the method needs the rows); run specops drift over"
+            " the whole batch to decide"
+        )
     return notes
 
 
@@ -67,13 +81,17 @@ def text(result: DriftResult) -> str:
     for breach in result.breaches:
         lines.append(f"contract: {printable(breach.column)}: {breach.problem}")
     if result.columns:
-        table = [HEADER, *_rows(result)]
+        table = [HEADER, *rows(result)]
         widths = [max(len(row[i]) for row in table) for i in range(len(HEADER))]
         for row in table:
             cells = [cell.ljust(w) for cell, w in zip(row, widths, strict=True)]
             lines.append("  ".join(cells).rstrip())
-    lines += _notes(result)
-    lines.append(_verdict(result))
+    lines += notes(result)
+    lines.append(batch_verdict(result))
+    if result.quality is not None:
+        from specops.monitoring import quality_report
+
+        lines.append(quality_report.text(result.quality).rstrip("\n"))
     return "\n".join(lines) + "\n"
 
 
@@ -95,10 +113,14 @@ def markdown(result: DriftResult) -> str:
     if result.columns:
         lines.append("| " + " | ".join(HEADER) + " |")
         lines.append("|" + " --- |" * len(HEADER))
-        for row in _rows(result):
-            row[-1] = "**drift**" if row[-1] == "DRIFT" else row[-1]
+        for row in rows(result):
+            row[-1] = {"DRIFT": "**drift**", "UNDECIDED": "**undecided**"}.get(row[-1], row[-1])
             lines.append("| " + " | ".join(cell(v) for v in row) + " |")
         lines.append("")
-    lines += [f"- {note}" for note in _notes(result)]
-    lines.append(f"**{_verdict(result)}**")
+    lines += [f"- {note}" for note in notes(result)]
+    lines.append(f"**{batch_verdict(result)}**")
+    if result.quality is not None:
+        from specops.monitoring import quality_report
+
+        lines += ["", quality_report.markdown(result.quality).rstrip("\n")]
     return "\n".join(lines) + "\n"

@@ -138,6 +138,27 @@ class NumericSketch:
         """np.std of the values (ddof 0)."""
         return math.sqrt(self.m2 / self.n) if self.n else 0.0
 
+    def merge(self, other: NumericSketch) -> None:
+        """Add another part of the same column, sketched on the same grid."""
+        if other.n == 0:
+            self.dropped += other.dropped
+            return
+        total = self.n + other.n
+        delta = other.mean - self.mean
+        self.m2 += other.m2 + delta * delta * self.n * other.n / total
+        self.mean += delta * other.n / total
+        self.n, self.dropped = total, self.dropped + other.dropped
+        self.low, self.high = min(self.low, other.low), max(self.high, other.high)
+        if self.distinct is not None and other.distinct is not None:
+            for key, count in other.distinct.items():
+                self.distinct[key] = self.distinct.get(key, 0) + count
+            if len(self.distinct) > CAP:
+                self.distinct = None
+        else:
+            self.distinct = None
+        if other.hist is not None:
+            self.hist = other.hist.copy() if self.hist is None else self.hist + other.hist
+
 
 @dataclass
 class CategoricalSketch:
@@ -155,6 +176,13 @@ class CategoricalSketch:
         for key, count in zip(found.field(0).to_pylist(), found.field(1).to_pylist(), strict=True):
             self.counts[key] = self.counts.get(key, 0) + count
             self.n += count
+
+    def merge(self, other: CategoricalSketch) -> None:
+        """Add another part of the same column."""
+        for key, count in other.counts.items():
+            self.counts[key] = self.counts.get(key, 0) + count
+        self.n += other.n
+        self.dropped += other.dropped
 
     def add_floats(self, raw: Floats) -> None:
         import numpy as np

@@ -108,6 +108,27 @@ class Table:
         except (OSError, pa.ArrowException) as exc:
             raise error(self.display, f"cannot read it: {exc}") from None
 
+    def count_batches(self, columns: Sequence[str]) -> int:
+        """How many batches `batches(columns)` yields."""
+        if not columns:
+            return 0
+        if self._csv is not None:
+            rows = max(1024, BATCH_VALUES // len(columns))
+            return sum(-(-b.num_rows // rows) for b in self._csv.to_batches() if b.num_rows)
+        import pyarrow.parquet as pq
+
+        groups = self._groups(pq.ParquetFile(self.path).metadata)
+        return len(groups) * -(-len(columns) // self._width(groups))
+
+    @staticmethod
+    def _groups(meta: Any) -> list[int]:
+        return [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+
+    @staticmethod
+    def _width(groups: list[int]) -> int:
+        # A row group is read whole: as many columns at once as keep it within the budget.
+        return max(1, BATCH_VALUES // max([1, *groups]))
+
     def _parquet_batches(
         self, columns: Sequence[str], first: bool
     ) -> Iterator[dict[str, pa.Array]]:
@@ -119,10 +140,8 @@ class Table:
         source = pq.ParquetFile(
             self.path, read_dictionary=strings, pre_buffer=False, buffer_size=1 << 22
         )
-        meta = source.metadata
-        groups = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
-        # A row group is read whole: as many columns at once as keep it within the budget.
-        width = max(1, BATCH_VALUES // max([1, *groups]))
+        groups = self._groups(source.metadata)
+        width = self._width(groups)
         for index in range(len(groups))[:1] if first else range(len(groups)):
             for start in range(0, len(columns), width):
                 group = list(columns[start : start + width])

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from specops.spec import folders, monitoring, pipeline, runners, toplevel
+from specops.spec.cichecks import ci_problems
 from specops.spec.context import Context, Unparsable, load_context, params_file
 from specops.spec.files import Unreadable, read_bytes, real_path_inside
 from specops.spec.foreach import foreach_problems, loop_problems
@@ -99,6 +100,7 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
         outside = list(folders.output_problems(spec, insts, doc))
         problems += outside or pipeline.graph_problems(insts, doc)
         problems += runners.item_problems(spec, insts, doc)
+        problems += runners.handover_problems(spec, insts, doc)
         problems += monitoring.incoming_problems(spec, insts, doc)
     problems += [
         *_expressions(doc, doc.data, ()),
@@ -109,6 +111,7 @@ def check(spec: Spec, doc: YamlDoc, root: Path) -> list[Problem]:
         *_deploy(spec, doc, suggest),
         *runners.problems(spec, doc),
         *monitoring.problems(spec, doc),
+        *ci_problems(spec, doc),
     ]
     # A file in the way of several checks (a Python file that vars and params read) is one
     # problem, however many of them find it.
@@ -320,6 +323,8 @@ def _duplicates(
     if spec.promotion is not None:
         stages = enumerate(spec.promotion.stages)
         yield from _repeated(doc, ((s, s, ("promotion", "stages", i)) for i, s in stages))
+    secrets = enumerate(spec.ci.secrets)
+    yield from _repeated(doc, ((n, n, ("ci", "secrets", i)) for i, n in secrets))
 
 
 def _maturity(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:

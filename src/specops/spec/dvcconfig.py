@@ -175,6 +175,13 @@ def _parse(file: str, text: str, problems: list[Problem]) -> dict[str, Any]:
     return _plain(top)
 
 
+def parse_config(file: str, text: str, problems: list[Problem]) -> dict[str, Any]:
+    """One config file's sections and values as configobj builds them: each value has its
+    `value`, `file`, `line` and `col`, each section its `header`; lines configobj would
+    refuse are added to `problems`."""
+    return _parse(file, text, problems)
+
+
 def _multiline(raw: str, lines: list[str], index: int) -> tuple[str, int]:
     quote = raw[:3]
     one_line, last_line = _TRIPLE[quote]

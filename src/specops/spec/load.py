@@ -16,6 +16,7 @@ from specops.spec.checks import check
 from specops.spec.files import Unreadable, read_bytes
 from specops.spec.models import Spec
 from specops.spec.problems import Problem, SpecError
+from specops.spec.remotes import dvc_extras
 from specops.spec.schema_errors import describe, schema_problems
 from specops.spec.toplevel import model_paths
 from specops.spec.yamlfile import YamlDoc, load_yaml
@@ -35,6 +36,8 @@ class Project:
     root: Path
     spec_name: str  # the spec's file name relative to root, for headers and messages
     doc: YamlDoc
+    #: The extras of the `dvc` package that reach the remotes in `.dvc/config` (`s3`, ...).
+    dvc_extras: tuple[str, ...] = ()
 
     def model_path(self, name: str) -> str:
         """The path of model `name` as DVC reads it from dvc.yaml: `${...}` resolved."""
@@ -138,4 +141,4 @@ def load_spec(path: Path) -> Project:
         raise SpecError([Problem.plain(display, "cannot read: No such file or directory")])
     root = spec_root(path)
     spec, doc = parse_spec(display, raw, root)
-    return Project(spec, root, path.name, doc)
+    return Project(spec, root, path.name, doc, dvc_extras(root))

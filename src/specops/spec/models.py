@@ -552,15 +552,26 @@ class Drift(_Model):
     share: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 0.5
 
 
+#: The name of a GitHub Actions secret as specops accepts it: what a shell variable may be
+#: named, upper case as GitHub shows them.
+SECRET = r"^[A-Z_][A-Z0-9_]*$"
+
+
 def _secret(value: str) -> str:
-    if value.upper().startswith("GITHUB_"):
-        raise ValueError(f"{value!r}: GitHub reserves secret names that start with GITHUB_")
+    if len(value) > 255 or not re.fullmatch(SECRET, value):
+        raise ValueError(
+            f"{value!r} is not a secret name specops accepts: upper-case letters, digits and '_',"
+            " not starting with a digit"
+        )
+    if value.startswith("GITHUB_"):
+        raise ValueError(f"{value!r}: GitHub reserves the names that start with GITHUB_")
+    if value.startswith("SPECOPS_"):
+        raise ValueError(f"{value!r}: specops names its own variables SPECOPS_*")
     return value
 
 
-#: A GitHub Actions secret's name, as GitHub accepts it.
 SecretName = Annotated[
-    str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=255), AfterValidator(_secret)
+    str, AfterValidator(_secret), Field(json_schema_extra={"pattern": SECRET, "maxLength": 255})
 ]
 
 
@@ -571,12 +582,17 @@ class Monitoring(_Model):
     current: Text
     #: A command that brings the current batch.
     fetch: Text | None = None
-    #: The columns to watch (default: all but target and prediction).
+    #: The columns to watch (default: all but the target, prediction, predicted class,
+    #: latency and `ignore` columns).
     columns: Annotated[list[Text], Field(min_length=1)] | None = None
     #: The ground truth column, once labels arrive.
     target: Text | None = None
-    #: The model's score column.
+    #: The model's score column: the probability of class 1.
     prediction: Text | None = None
+    #: The column of the class the model predicted (default: the score at or above 0.5).
+    predicted_class: Text | None = None
+    #: A column of each prediction's latency, in milliseconds.
+    latency: Text | None = None
     drift: Drift = Drift()
     #: Conditions on the batch's metrics, in the syntax of `gates`; they need `target`.
     performance: list[Gate] = []
@@ -641,6 +657,49 @@ BranchPattern = Annotated[
 ]
 
 
+#: An IAM role's ARN, in any AWS partition (aws, aws-cn, aws-us-gov).
+ROLE_ARN = r"^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$"
+#: An AWS region such as eu-west-1 or us-gov-east-1.
+REGION = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"
+
+
+def _role(value: str) -> str:
+    if len(value) > 600 or not re.fullmatch(ROLE_ARN, value):
+        raise ValueError(f"{value!r} is not an IAM role's ARN, arn:aws:iam::ACCOUNT:role/NAME")
+    return value
+
+
+def _region(value: str) -> str:
+    if len(value) > 64 or not re.fullmatch(REGION, value):
+        raise ValueError(f"{value!r} is not an AWS region such as eu-west-1")
+    return value
+
+
+RoleArn = Annotated[
+    str, AfterValidator(_role), Field(json_schema_extra={"pattern": ROLE_ARN, "maxLength": 600})
+]
+Region = Annotated[
+    str, AfterValidator(_region), Field(json_schema_extra={"pattern": REGION, "maxLength": 64})
+]
+
+
+class AwsOidc(_Model):
+    """Credentials for the DVC remote from AWS through GitHub's OpenID Connect tokens."""
+
+    #: The role that may write the remote, assumed only by pushes to the default branch.
+    role: RoleArn
+    #: A role that may only read it, assumed by every other run (pull requests, other
+    #: branches); without it those runs get no AWS credentials and do not pull.
+    read_role: RoleArn | None = None
+    region: Region
+
+
+class Oidc(_Model):
+    """Cloud credentials from GitHub's OpenID Connect tokens instead of stored secrets."""
+
+    aws: AwsOidc
+
+
 class CI(_Model):
     """How the rendered workflows set up the project."""
 
@@ -658,6 +717,11 @@ class CI(_Model):
     branches: Annotated[list[BranchPattern], Field(min_length=1)] = ["main"]
     #: The labels of the runner every job runs on, unless a stage asks for another.
     runs_on: RunsOn = ["ubuntu-latest"]
+    #: The GitHub secrets the steps that pull from or push to the DVC remote get as environment
+    #: variables of the same name; no other step sees them.
+    secrets: list[SecretName] = []
+    #: Cloud credentials for those steps from OpenID Connect (`id-token: write` only there).
+    oidc: Oidc | None = None
 
 
 class Governance(_Model):

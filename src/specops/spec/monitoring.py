@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import posixpath
 from collections.abc import Iterator, Sequence
@@ -23,6 +24,10 @@ DEFAULT_THRESHOLD = {
 }
 #: The methods whose statistic is a p-value: a column drifts when it is below the threshold.
 P_VALUE = frozenset({"ks", "chi2", "z"})
+#: The metrics of a batch that `performance` gates can name (binary classification).
+METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
+#: The only `vs` of a `performance` gate: the same metrics on the reference.
+VS_REFERENCE = "reference"
 #: SciPy's Jensen-Shannon distance (natural logarithm) is at most sqrt(ln 2).
 JS_MAX = math.sqrt(math.log(2))
 
@@ -63,6 +68,13 @@ def problems(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
             ("monitoring", "performance"),
             "needs `monitoring.target`, the column of ground truth the metrics are computed from",
         )
+    elif watch.performance and watch.prediction is None and watch.predicted_class is None:
+        yield doc.problem(
+            ("monitoring", "performance"),
+            "needs `monitoring.prediction`, the column of the model's score, or"
+            " `monitoring.predicted_class`",
+        )
+    yield from _performance(watch, doc)
     if watch.retrain and spec.maturity < 4:
         yield doc.problem(
             ("monitoring", "retrain"),
@@ -77,20 +89,47 @@ def problems(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
         )
 
 
+def _performance(watch: Monitoring, doc: YamlDoc) -> Iterator[Problem]:
+    for i, gate in enumerate(watch.performance):
+        if gate.metric not in METRICS:
+            close = difflib.get_close_matches(gate.metric, METRICS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            yield doc.problem(
+                ("monitoring", "performance", i, "metric"),
+                f"{gate.metric!r} is not a metric of the batch ({', '.join(METRICS)}){hint}",
+            )
+        if gate.vs is not None and gate.vs != VS_REFERENCE:
+            yield doc.problem(
+                ("monitoring", "performance", i, "vs"),
+                f"a batch's metrics are compared with the reference's only: `vs: reference`,"
+                f" not {gate.vs!r}",
+            )
+
+
+#: The columns with a role of their own, in the order their clashes are reported.
+ROLES = ("target", "prediction", "predicted_class", "latency")
+
+
 def _columns(watch: Monitoring, doc: YamlDoc) -> Iterator[Problem]:
-    roles = {"target": watch.target, "prediction": watch.prediction}
-    if watch.target is not None and watch.target == watch.prediction:
-        yield doc.problem(
-            ("monitoring", "prediction"),
-            f"{watch.target!r} is the target already: the prediction is another column",
-        )
+    roles: dict[str, str | None] = {role: getattr(watch, role) for role in ROLES}
+    taken: dict[str, str] = {}
+    for role, name in roles.items():
+        if name is None:
+            continue
+        if name in taken:
+            yield doc.problem(
+                ("monitoring", role),
+                f"{name!r} is the {taken[name]} already: the {role} is another column",
+            )
+        else:
+            taken[name] = role
     seen: set[str] = set()
     for i, name in enumerate(watch.columns or ()):
-        role = next((r for r, column in roles.items() if column == name), None)
-        if role is not None:
+        taker = taken.get(name)
+        if taker is not None:
             yield doc.problem(
                 ("monitoring", "columns", i),
-                f"{name!r} is the {role}, which is watched on its own: leave it out of `columns`",
+                f"{name!r} is the {taker}, which is watched on its own: leave it out of `columns`",
             )
         elif name in seen:
             yield doc.problem(("monitoring", "columns", i), f"{name!r} is listed twice")

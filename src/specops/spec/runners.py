@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 from specops.spec.models import Foreach, Spec, Stage, StageEntry
-from specops.spec.pipeline import Instance
+from specops.spec.pipeline import Instance, stage_graph
 from specops.spec.problems import KeyPath, Problem
 from specops.spec.yamlfile import YamlDoc
 
@@ -49,12 +49,60 @@ def problems(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
 
 
 def item_problems(spec: Spec, insts: list[Instance], doc: YamlDoc) -> Iterator[Problem]:
-    """A fan-out must fit in one GitHub Actions matrix."""
+    """A fan-out must fit in one GitHub Actions matrix, whose values its items' names are:
+    a name from params.yaml or a vars file, which the spec's own check of `${{` does not see,
+    must not hold an expression that GitHub would evaluate there."""
     counts = Counter(inst.where for inst in insts)
     for where, entry in entries(spec):
-        if _body(entry).fan_out and counts[where] > MAX_FAN_OUT:
+        if not _body(entry).fan_out:
+            continue
+        at = (*body_path(where, entry), "fan_out")
+        if counts[where] > MAX_FAN_OUT:
             yield doc.problem(
-                (*body_path(where, entry), "fan_out"),
+                at,
                 f"the stage has {counts[where]:,} items; a fan-out runs at most {MAX_FAN_OUT},"
                 " as GitHub Actions runs at most that many jobs of one matrix",
+            )
+        for inst in insts:
+            if inst.where == where and "${{" in inst.name:
+                yield doc.problem(
+                    at,
+                    f"the item {inst.name!r} holds '${{{{', which GitHub Actions would evaluate"
+                    " in the fan-out's matrix; rename the item",
+                )
+
+
+def runs_apart(spec: Spec, entry: StageEntry) -> bool:
+    """Whether a stage runs in a CI job of its own, before the pipeline job: it fans out, or
+    asks for another runner (the labels a runner must all have, compared as sets)."""
+    stage = _body(entry)
+    return stage.fan_out or set(stage.runs_on or spec.ci.runs_on) != set(spec.ci.runs_on)
+
+
+def handover_problems(spec: Spec, insts: list[Instance], doc: YamlDoc) -> Iterator[Problem]:
+    """The jobs after a stage's own job restore it from DVC's run-cache, which never holds an
+    always-changed stage: DVC would run it again in each of them, on their runners."""
+    stages = dict(entries(spec))
+    apart = [where for where, entry in stages.items() if runs_apart(spec, entry)]
+    if not apart:  # the stage graph is not cheap: only a spec with such stages pays for it
+        return
+    of = {inst.name: inst.where for inst in insts}
+    upstream: dict[KeyPath, set[KeyPath]] = {where: set() for where in stages}
+    for name, needs in stage_graph(insts).items():
+        upstream[of[name]].update(of[u] for u in needs)
+    why = dict.fromkeys(apart, "it runs on a runner of its own")
+    for where in apart:
+        todo = list(upstream[where])
+        while todo:
+            above = todo.pop()
+            if above not in why:
+                why[above] = f"{'.'.join(map(str, where))} needs it"
+                todo += upstream[above]
+    for where, entry in stages.items():
+        if where in why and _body(entry).always_changed:
+            yield doc.problem(
+                (*body_path(where, entry), "always_changed"),
+                f"the stage runs in a CI job before the pipeline job ({why[where]}), and DVC"
+                " would run it again in every job after that one: its run-cache never restores"
+                " an always-changed stage",
             )

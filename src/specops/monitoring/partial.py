@@ -1,0 +1,208 @@
+"""Drift over a batch split into partitions: each partition's run writes its sketches as a
+versioned JSON summary (`specops drift --partial OUT`), and the summaries combine into the
+batch's verdict (`specops drift --combine ...`).
+
+What combines exactly: counts of values, of dropped values and of rows, ranges, and the
+histograms on the reference's grid (each run sketches the same reference, so the grid is the
+same); the mean and variance combine up to rounding. So the categorical methods (and numeric
+columns counted value by value) decide exactly, and Wasserstein's distance gets the same bounds
+as one run's. What does not: a statistic that needs the rows (KS, PSI and Jensen-Shannon on
+Sturges' grid over both sides, a column with many values counted value by value), and a
+Wasserstein distance whose bounds hold the threshold. Such a column is undecided; the batch's
+verdict is undecided when those columns could tip it (exit 1).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from specops.monitoring.drift import (
+    Settings,
+    Sketch,
+    check_settings,
+    contract,
+    decide,
+    sketch_sides,
+    watch,
+)
+from specops.monitoring.result import Breach, DriftResult
+from specops.monitoring.sketch import CategoricalSketch, Grid, NumericSketch
+from specops.monitoring.tables import Table, error
+
+FORMAT = "specops-drift-partial"
+VERSION = 1
+
+
+def summarize(reference: Table, current: Table, settings: Settings) -> dict[str, Any]:
+    """One partition's summary: the contract's breaches, or both sides' sketches."""
+    check_settings(settings)
+    chosen, breaches = contract(reference, current, settings)
+    summary: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "settings": {
+            "method": settings.method,
+            "threshold": settings.threshold,
+            "share": settings.share,
+            "types": settings.types,
+        },
+        "reference": {"path": reference.display, "rows": reference.rows},
+        "current": {"path": current.display, "rows": current.rows},
+        "contract": [b.__dict__ for b in breaches],
+        "columns": [],
+        "skipped": [],
+    }
+    if breaches:
+        return summary
+    watched, skipped = watch(reference, chosen, settings)
+    ref, cur = sketch_sides(reference, current, watched, settings)
+    for name, sketch in ref.items():
+        if sketch.n == 0:  # as a whole run would say; a partition may be empty
+            raise error(
+                reference.display,
+                f"column {name!r} has no value left once {sketch.dropped:,} empty, NaN or"
+                " infinite value(s) are dropped",
+            )
+    summary["columns"] = watched
+    summary["skipped"] = [list(s) for s in skipped]
+    summary["reference"]["sketches"] = {n: _dump(s) for n, s in ref.items()}
+    summary["current"]["sketches"] = {n: _dump(s) for n, s in cur.items()}
+    return summary
+
+
+def combine(paths: list[Path]) -> DriftResult:
+    """The batch's verdict from its partitions' summaries."""
+    summaries = [(str(path), _load(path)) for path in paths]
+    first_path, first = summaries[0]
+    _same(summaries, "settings", "settings (method, threshold, share, column types)")
+    saved = first["settings"]
+    settings = Settings(
+        method=saved["method"],
+        threshold=saved["threshold"],
+        share=saved["share"],
+        types=dict(saved["types"]),
+    )
+    parts = [s["current"]["path"] for _, s in summaries]
+    current = " + ".join(parts) if len(parts) <= 3 else f"{parts[0]} + {len(parts) - 1} more"
+    rows = sum(s["current"]["rows"] for _, s in summaries)
+    breaches: list[Breach] = []
+    for _, summary in summaries:
+        for found in summary["contract"]:
+            breach = Breach(found["column"], found["problem"])
+            if breach not in breaches:
+                breaches.append(breach)
+    reference = first["reference"]
+    if breaches:  # the contract comes first, as in a whole run
+        return DriftResult(
+            reference["path"], current, reference["rows"], rows, settings.share, breaches, [], []
+        )
+    _same(summaries, "columns", "watched columns")
+    for path, summary in summaries[1:]:
+        if {k: v for k, v in summary["reference"].items() if k != "path"} != {
+            k: v for k, v in reference.items() if k != "path"
+        }:
+            raise error(path, f"summarizes another reference than {first_path}")
+    columns = first["columns"]
+    ref = _sketches(first_path, reference, columns)
+    cur = _sketches(first_path, first["current"], columns)
+    for path, summary in summaries[1:]:
+        for name, part in _sketches(path, summary["current"], columns).items():
+            sketch = cur[name]
+            if type(part) is not type(sketch):
+                raise error(path, f"summarizes column {name!r} as another type than {first_path}")
+            sketch.merge(part)  # type: ignore[arg-type]
+    found = decide(ref, cur, columns, settings, None, (reference["path"], current))
+    skipped = [(c, r) for c, r in first["skipped"]]
+    return DriftResult(
+        reference["path"], current, reference["rows"], rows, settings.share, [], found, skipped
+    )
+
+
+def _sketches(path: str, side: dict[str, Any], columns: list[str]) -> dict[str, Sketch]:
+    try:
+        return {name: _undump(side["sketches"][name]) for name in columns}
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise error(path, f"is damaged: {type(exc).__name__}: {exc}") from None
+
+
+def _same(summaries: list[tuple[str, dict[str, Any]]], key: str, what: str) -> None:
+    first_path, first = summaries[0]
+    for path, summary in summaries[1:]:
+        if summary[key] != first[key]:
+            raise error(path, f"was made with other {what} than {first_path}")
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise error(str(path), f"cannot read it: {reason}") from None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    keys = ("settings", "reference", "current", "contract", "columns", "skipped")
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise error(str(path), "is not a summary written by `specops drift --partial`")
+    if data.get("version") != VERSION:
+        raise error(
+            str(path),
+            f"is a summary of version {data.get('version')!r}; this specops combines version"
+            f" {VERSION}: run the partitions again with this version",
+        )
+    missing = [key for key in keys if key not in data]
+    if missing:
+        raise error(str(path), f"is damaged: it has no {missing[0]!r}")
+    return data
+
+
+def _dump(sketch: Sketch) -> dict[str, Any]:
+    if isinstance(sketch, CategoricalSketch):
+        return {
+            "numeric": False,
+            "n": sketch.n,
+            "dropped": sketch.dropped,
+            "counts": [[k, c] for k, c in sketch.counts.items()],
+        }
+    grid = sketch.grid
+    empty = sketch.n == 0
+    return {
+        "numeric": True,
+        "integer": sketch.integer,
+        "n": sketch.n,
+        "dropped": sketch.dropped,
+        "low": None if empty else sketch.low,
+        "high": None if empty else sketch.high,
+        "mean": sketch.mean,
+        "m2": sketch.m2,
+        "distinct": None
+        if sketch.distinct is None
+        else [[k, c] for k, c in sketch.distinct.items()],
+        "grid": None if grid is None else [grid.low, grid.high, grid.bins],
+        "hist": None if sketch.hist is None else sketch.hist.tolist(),
+    }
+
+
+def _undump(data: dict[str, Any]) -> Sketch:
+    if not data["numeric"]:
+        counts = {k: c for k, c in data["counts"]}
+        return CategoricalSketch(data["n"], data["dropped"], counts)
+    import numpy as np
+
+    grid = data["grid"]
+    return NumericSketch(
+        grid=None if grid is None else Grid(grid[0], grid[1], grid[2]),
+        integer=data["integer"],
+        n=data["n"],
+        dropped=data["dropped"],
+        low=math.inf if data["low"] is None else data["low"],
+        high=-math.inf if data["high"] is None else data["high"],
+        mean=data["mean"],
+        m2=data["m2"],
+        distinct=None if data["distinct"] is None else {k: c for k, c in data["distinct"]},
+        hist=None if data["hist"] is None else np.array(data["hist"], dtype=np.int64),
+    )

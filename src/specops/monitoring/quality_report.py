@@ -1,0 +1,130 @@
+"""The model-quality part of a drift report, as text and as Markdown rows and lines."""
+
+from __future__ import annotations
+
+import math
+
+from specops.gates.evaluate import fmt
+from specops.gates.run import GateRun, markdown_table
+from specops.monitoring.performance import Quality
+from specops.spec.monitoring import METRICS
+from specops.spec.problems import printable
+
+CONCEPT = ["of", "column", "type", "method", "statistic", "threshold", "verdict"]
+PERFORMANCE = ["metric", "batch", "reference", "change"]
+#: How the text calls each role of the spec.
+WORDS = {"target": "target", "prediction": "score"}
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:.4g}"
+
+
+def concept_rows(found: Quality) -> list[list[str]]:
+    return [
+        [
+            WORDS[role],
+            printable(c.column),
+            c.type,
+            c.method,
+            _number(c.statistic) if c.exact else f"{_number(c.statistic)}±{c.error:.2g}",
+            _number(c.threshold),
+            "DRIFT" if c.drifted else "ok",
+        ]
+        for role, c in found.concept
+    ]
+
+
+def performance_rows(found: Quality) -> list[list[str]]:
+    assert found.current is not None
+    rows = []
+    for metric in METRICS:
+        now = found.current.metrics.values[metric]
+        then = found.reference.metrics.values[metric] if found.reference else math.nan
+        change = "-" if math.isnan(now) or math.isnan(then) else f"{now - then:+.4g}"
+        rows.append([metric, _number(now), _number(then), change])
+    return rows
+
+
+def _undefined(found: Quality) -> list[str]:
+    lines = []
+    for side, name in ((found.current, "batch"), (found.reference, "reference")):
+        if side is not None:
+            for metric, why in side.metrics.undefined.items():
+                lines.append(f"{metric} is undefined on the {name}: {why}")
+    return lines
+
+
+def notes(found: Quality) -> list[str]:
+    lines = list(found.notes)
+    current = found.current
+    if current is not None and current.left_out:
+        lines.append(
+            f"performance: {current.left_out:,} row(s) of the batch without a target or a"
+            " prediction left out"
+        )
+    lines += _undefined(found)
+    if found.latency is not None:
+        lines.append(
+            f"latency: p50 {fmt(round(found.latency['p50'], 3))} ms, p95"
+            f" {fmt(round(found.latency['p95'], 3))} ms over {found.latency_rows:,} prediction(s)"
+        )
+    return lines
+
+
+def verdict(found: Quality) -> str:
+    failed, total = len(found.failed_gates), len(found.gates)
+    parts = []
+    if total:
+        parts.append(
+            f"{failed} of {total} performance gate(s) failed"
+            if failed
+            else f"all {total} performance gate(s) passed"
+        )
+    drifted = [WORDS[role] for role, c in found.concept if c.drifted]
+    if drifted:
+        parts.append(f"the {' and the '.join(drifted)} drifted")
+    elif found.concept:
+        parts.append("no concept drift")
+    if not parts:
+        parts.append("nothing to check")
+    return f"model quality: {'; '.join(parts)}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    table = [header, *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table]
+
+
+def text(found: Quality) -> str:
+    lines = []
+    if found.concept:
+        lines += ["concept drift:", *_table(CONCEPT, concept_rows(found))]
+    if found.current is not None:
+        lines.append(f"performance on {found.current.rows:,} row(s) of the batch:")
+        lines += _table(PERFORMANCE, performance_rows(found))
+    if found.gates:
+        # The table `specops gate` prints, without its verdict: the last line says it.
+        table = GateRun(None, found.gates).text().split("\n\n")[0]
+        lines += ["performance gates:", *table.splitlines()]
+    lines += notes(found)
+    lines.append(verdict(found))
+    return "\n".join(lines) + "\n"
+
+
+def markdown(found: Quality) -> str:
+    parts = ["## Model quality\n"]
+    if found.concept:
+        rows = [[*r[:-1], "**drift**" if r[-1] == "DRIFT" else r[-1]] for r in concept_rows(found)]
+        parts.append("### Concept drift\n\n" + markdown_table(CONCEPT, rows))
+    if found.current is not None:
+        title = f"### Performance on {found.current.rows:,} row(s) of the batch\n\n"
+        parts.append(title + markdown_table(PERFORMANCE, performance_rows(found)))
+    if found.gates:
+        parts.append("### Performance gates\n\n" + GateRun(None, found.gates).markdown())
+    lines = [f"- {note}" for note in notes(found)]
+    if lines:
+        parts.append("\n".join(lines) + "\n")
+    parts.append(f"**{verdict(found)}**\n")
+    return "\n".join(parts)
