@@ -30,7 +30,7 @@ def chromium() -> str:
     if not found:
         pytest.fail(
             "chromium is missing: install Debian's with `apt-get install -y chromium` (as"
-            " .ci/run does), or set SPECOPS_CHROMIUM to a Chromium binary",
+            " the README's test command does), or set SPECOPS_CHROMIUM to a Chromium binary",
             pytrace=False,
         )
     return found
