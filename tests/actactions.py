@@ -10,7 +10,9 @@ artifact lands in `path/<name>`, or with `merge-multiple` all in `path` itself.
 
 from __future__ import annotations
 
+import base64
 import fnmatch
+import shlex
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,8 +39,11 @@ ACTION_INPUTS = {
         "output-env-credentials",
     },
 }
-#: Where a push goes when the job may not push; git then fails, naming the reason.
-NO_PUSH = "/nonexistent/actrun-cannot-push"
+#: How a refused push starts its message, before the reason.
+NO_PUSH = "actrun-cannot-push"
+#: The job's token (`github.token`) and the server's URL (GITHUB_SERVER_URL).
+TOKEN = "actrun-token"
+SERVER_URL = "https://github.com"
 #: The repository every event is in, as `owner/name`.
 REPOSITORY = "specops/project"
 
@@ -189,12 +194,37 @@ def run_action(
         if depth != 0:
             git(workspace, "fetch", "-q", "--no-tags", f"--depth={depth}", "origin", event.sha)
         git(workspace, "checkout", "-q", "--force", event.sha)
-    # The token may push only with contents: write, and only while the checkout keeps it.
-    if not may_push:
-        git(workspace, "remote", "set-url", "--push", "origin", f"{NO_PUSH}/no-contents-write")
-    elif inputs.get("persist-credentials", "true") != "true":
-        git(workspace, "remote", "set-url", "--push", "origin", f"{NO_PUSH}/no-credentials")
+    # As the action does, the job's token in the Git config unless persist-credentials is false.
+    if inputs.get("persist-credentials", "true") == "true":
+        git(workspace, "config", "--local", f"http.{SERVER_URL}/.extraheader", extraheader(TOKEN))
+    _push_hook(workspace, TOKEN if may_push else None)
     return StepResult(name, 0, "", "")
+
+
+def extraheader(token: str) -> str:
+    """The Git config value that authenticates with `token`, as actions/checkout writes it."""
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return f"AUTHORIZATION: basic {basic}"
+
+
+def _push_hook(workspace: Path, token: str | None) -> None:
+    """GitHub's side of a push: refused unless the job's token may write (`token`, None
+    without contents: write) and the workspace's Git config holds it at the time of the push."""
+    if token is None:
+        check = "false"
+        reason = "no-contents-write: the job's token may not push (contents: write)"
+    else:
+        expected = shlex.quote(f"http.{SERVER_URL}/.extraheader {extraheader(token)}")
+        check = f"git config --get-regexp '^http\\..*\\.extraheader$' | grep -qxF {expected}"
+        reason = "no-credentials: the Git config holds no extraheader with the job's token"
+    hook = workspace / ".git" / "hooks" / "pre-push"
+    hook.parent.mkdir(parents=True, exist_ok=True)
+    message = shlex.quote(f"fatal: {NO_PUSH}/{reason}")
+    hook.write_text(
+        f"#!/bin/sh\n{check} && exit 0\necho {message} >&2\nexit 1\n",
+        encoding="utf-8",
+    )
+    hook.chmod(0o755)
 
 
 def _download(name: str, inputs: dict[str, str], workspace: Path, root: Path) -> StepResult:
