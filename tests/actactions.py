@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import fnmatch
+import shlex
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,19 +39,11 @@ ACTION_INPUTS = {
         "output-env-credentials",
     },
 }
-#: Where a push goes when the job may not push; git then fails, naming the reason.
-NO_PUSH = "/nonexistent/actrun-cannot-push"
-#: The Git config key of the credentials actions/checkout persists, as v4 writes it.
-EXTRAHEADER = "http.https://github.com/.extraheader"
-#: Run before every push of a job that may push: as on GitHub, a push needs the credentials the
-#: checkout persisted, or that the pushing command gives again (`git -c EXTRAHEADER=...`).
-PRE_PUSH = f"""#!/bin/sh
-case "$(git config --get '{EXTRAHEADER}')" in
-  "AUTHORIZATION: basic "?*) exit 0 ;;
-esac
-echo "fatal: no credentials for https://github.com ({NO_PUSH}/no-credentials)" >&2
-exit 1
-"""
+#: How a refused push starts its message, before the reason.
+NO_PUSH = "actrun-cannot-push"
+#: The job's token (`github.token`) and the server's URL (GITHUB_SERVER_URL).
+TOKEN = "actrun-token"
+SERVER_URL = "https://github.com"
 #: The repository every event is in, as `owner/name`.
 REPOSITORY = "specops/project"
 
@@ -208,19 +201,37 @@ def run_action(
         if depth != 0:
             git(workspace, "fetch", "-q", "--no-tags", f"--depth={depth}", "origin", event.sha)
         git(workspace, "checkout", "-q", "--force", event.sha)
-    # The token may push only with contents: write, and only while the checkout keeps it or a
-    # push gives it again.
-    if not may_push:
-        git(workspace, "remote", "set-url", "--push", "origin", f"{NO_PUSH}/no-contents-write")
-        return StepResult(name, 0, "", "")
+    # As the action does, the job's token in the Git config unless persist-credentials is false.
     if inputs.get("persist-credentials", "true") == "true":
-        token = base64.b64encode(b"x-access-token:actrun-token").decode()
-        git(workspace, "config", "--local", EXTRAHEADER, f"AUTHORIZATION: basic {token}")
+        git(workspace, "config", "--local", f"http.{SERVER_URL}/.extraheader", extraheader(TOKEN))
+    _push_hook(workspace, TOKEN if may_push else None)
+    return StepResult(name, 0, "", "")
+
+
+def extraheader(token: str) -> str:
+    """The Git config value that authenticates with `token`, as actions/checkout writes it."""
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return f"AUTHORIZATION: basic {basic}"
+
+
+def _push_hook(workspace: Path, token: str | None) -> None:
+    """GitHub's side of a push: refused unless the job's token may write (`token`, None
+    without contents: write) and the workspace's Git config holds it at the time of the push."""
+    if token is None:
+        check = "false"
+        reason = "no-contents-write: the job's token may not push (contents: write)"
+    else:
+        expected = shlex.quote(f"http.{SERVER_URL}/.extraheader {extraheader(token)}")
+        check = f"git config --get-regexp '^http\\..*\\.extraheader$' | grep -qxF {expected}"
+        reason = "no-credentials: the Git config holds no extraheader with the job's token"
     hook = workspace / ".git" / "hooks" / "pre-push"
     hook.parent.mkdir(parents=True, exist_ok=True)
-    hook.write_text(PRE_PUSH, encoding="utf-8")
+    message = shlex.quote(f"fatal: {NO_PUSH}/{reason}")
+    hook.write_text(
+        f"#!/bin/sh\n{check} && exit 0\necho {message} >&2\nexit 1\n",
+        encoding="utf-8",
+    )
     hook.chmod(0o755)
-    return StepResult(name, 0, "", "")
 
 
 def _download(name: str, inputs: dict[str, str], workspace: Path, root: Path) -> StepResult:

@@ -14,13 +14,14 @@ result records the environment it ran with.
 Anything else a workflow might use raises Unsupported instead of being skipped, so a workflow can
 only pass here by doing what it would do on GitHub.
 
-As on GitHub, a job can push to `origin` only when its token may (`contents: write`) and its
-checkout kept the credentials (`persist-credentials`, true unless set to false, in the Git config as
-actions/checkout writes them) or the push gives them again; otherwise the push fails. A job bound to
-an `environment:` runs as if a reviewer approved it at once. A job that `uses:` a reusable workflow
-of the same repository runs that workflow's jobs, read from the commit under test, with the job's
-`with:` as their `inputs`; as on GitHub, a job of the called workflow may not ask for more token
-scopes than the calling job grants.
+As on GitHub, a job can push to `origin` only when its token may (`contents: write`) and the
+workspace's Git config holds the job's token when it pushes: the `http.<server>/.extraheader`
+that actions/checkout persists (`persist-credentials`, true unless set to false) or that a step
+sets; otherwise a `pre-push` hook that the checkout installs refuses the push. A job bound to
+an `environment:` runs as if a reviewer approved it at once. A job that `uses:` a reusable
+workflow of the same repository runs that workflow's jobs, read from the commit under test,
+with the job's `with:` as their `inputs`; as on GitHub, a job of the called workflow may not ask
+for more token scopes than the calling job grants.
 GitHub starts no workflow for refs pushed with a job's token, so this runner never starts a run
 of its own: Run.pushed lists what a run pushed, and nothing else happens with it.
 
@@ -56,6 +57,8 @@ import yaml
 from tests.actactions import (
     ACTION_INPUTS,
     REPOSITORY,
+    SERVER_URL,
+    TOKEN,
     Event,
     StepResult,
     action_name,
@@ -410,7 +413,8 @@ def _context(
             "ref": event.ref,
             "sha": event.sha,
             "repository": REPOSITORY,
-            "token": "actrun-token",
+            "token": TOKEN,
+            "server_url": SERVER_URL,
             "event": event.payload(),
         },
         "inputs": inputs,
@@ -492,7 +496,7 @@ def _run_job(
         "GITHUB_BASE_REF": event.base,
         "GITHUB_HEAD_REF": event.head,
         "GITHUB_REPOSITORY": REPOSITORY,
-        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_SERVER_URL": SERVER_URL,
         "GITHUB_WORKSPACE": str(workspace),
         "RUNNER_TEMP": str(temp),
         **_evaluated(workflow.get("env"), context),

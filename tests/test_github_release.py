@@ -44,7 +44,12 @@ def test_the_release_workflow_pushes_only_from_jobs_that_may() -> None:
         assert job["timeout-minutes"] == 30
         assert job["concurrency"] == {"group": f"demo-{stage}", "cancel-in-progress": False}
         checkout = job["steps"][0]
-        assert checkout["with"] == {"fetch-depth": 0, "persist-credentials": True}
+        assert checkout["with"] == {"fetch-depth": 0, "persist-credentials": False}
+        # The token that pushes is in the Git config for the promote step only.
+        credentials = job["steps"][-2]
+        assert credentials["name"] == "Set the push credentials"
+        assert credentials["env"] == {"TOKEN": "${{ github.token }}"}
+        assert "$TOKEN" in credentials["run"] and "echo" not in credentials["run"]
         promote = job["steps"][-1]
         assert promote["env"]["MODEL"] == "demo-clf"
         assert promote["env"]["STAGE"] == stage

@@ -210,3 +210,45 @@ def test_a_rollback_reassigns_the_version_before_and_deploys_it(
     ]
     message = git(bare, "tag", "-l", "--format=%(contents)", "tiny-model#staging#5")
     assert "errors up 3x" in message
+
+
+def test_only_the_steps_that_push_hold_the_token_that_may_push(tmp_path: Path) -> None:
+    """The install (run before `dvc repro` and the gates) and the deploy command (run after
+    the push) each try to push a tag: both are refused, and only the registry's tags arrive."""
+    attempt = "git push -q origin HEAD:refs/tags/from-{0}"
+    spec = (
+        DEPLOYED["specops.yaml"]
+        .replace(
+            'install: python -c "import specops, dvc"',
+            f'install: python -c "import specops, dvc" && ! {attempt.format("install")}',
+        )
+        .replace(
+            f"production:\n    cmd: {RECORD}",
+            f"production:\n    cmd: if {attempt.format('deploy')}; then exit 1; fi; {RECORD}",
+        )
+    )
+    assert spec.count("from-") == 2
+    dev = make_project(tmp_path / "dev", {**DEPLOYED, "specops.yaml": spec})
+    run(dev, "dvc", "repro")
+    git(dev, "add", "-A")
+    git(dev, "commit", "-q", "-m", "Reproduce the pipeline")
+    bare = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", bare.name)
+    git(dev, "push", "-q", str(bare), "main")
+    runner = tmp_path / "runner"
+    results = run_workflow(workflow(bare, tmp_path, RELEASE_WORKFLOW), push(bare, "main"), runner)
+
+    assert all(status != "failure" for _, status in statuses(results)), failures(results)
+    refused = "actrun-cannot-push/no-credentials"
+    for job in ("release", "approve-production"):
+        install = next(s for s in results[job].steps if s.name == "Install")
+        assert refused in install.stderr
+    deploy = results["approve-production"].steps[-1]
+    assert deploy.name == "Deploy tiny-model to production"
+    assert refused in deploy.stderr
+    assert deployed_env(runner, "approve-production") is not None
+    assert results.pushed == [
+        "refs/tags/tiny-model#production#2",
+        "refs/tags/tiny-model#staging#1",
+        "refs/tags/tiny-model@v0.1.0",
+    ]
