@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -107,16 +107,35 @@ def plan(where: Layout, files: Iterable[Rendered], spec_name: str) -> list[write
     if not where.folder:
         at_root = writer.plan(where.root, files, spec_name)
         return at_root + writer.orphans(where.top, {c.path for c in at_root})
+    # Also removes what a render before specops knew about the Git root left in the project's
+    # own .github/workflows: those name the spec as `specops.yaml`. Unless that folder is the
+    # Git root's, through a symlink: there, `specops.yaml` is the spec of the project at the
+    # Git root, whose workflows are not this project's to remove.
+    legacy = not _same_folder(where.root / WORKFLOW_DIR, where.top / WORKFLOW_DIR)
+    changes = _plan_both(
+        where,
+        files,
+        spec_name,
+        lambda own: writer.plan(where.root, own, spec_name, workflows=legacy),
+    )
+    planned = {c.path for c in changes}
+    # A removal is set aside at the Git root: what a killed run left there is found again.
+    changes += [c for c in writer.leftovers(where.top, ["."]) if c.path not in planned]
+    return changes + writer.orphans(where.top, planned)
+
+
+def _plan_both(
+    where: Layout,
+    files: list[Rendered],
+    spec_name: str,
+    plan_own: Callable[[list[Rendered]], list[writer.Change]],
+) -> list[writer.Change]:
+    """The project's own files planned by `plan_own` beside the spec, its workflows at the Git
+    root; every problem of both, positioned from the Git root."""
     problems: list[Problem] = []
     changes: list[writer.Change] = []
-    own = [f for f in files if not _is_workflow(f)]
     try:
-        # Also removes what a render before specops knew about the Git root left in the
-        # project's own .github/workflows: those name the spec as `specops.yaml`. Unless that
-        # folder is the Git root's, through a symlink: there, `specops.yaml` is the spec of
-        # the project at the Git root, whose workflows are not this project's to remove.
-        legacy = not _same_folder(where.root / WORKFLOW_DIR, where.top / WORKFLOW_DIR)
-        changes += moved(where, writer.plan(where.root, own, spec_name, workflows=legacy))
+        changes += moved(where, plan_own([f for f in files if not _is_workflow(f)]))
     except SpecError as exc:
         problems += [dataclasses.replace(p, file=where.path(p.file)) for p in exc.problems]
     try:
@@ -126,10 +145,7 @@ def plan(where: Layout, files: Iterable[Rendered], spec_name: str) -> list[write
         problems += exc.problems
     if problems:
         raise SpecError(problems)
-    planned = {c.path for c in changes}
-    # A removal is set aside at the Git root: what a killed run left there is found again.
-    changes += [c for c in writer.leftovers(where.top, ["."]) if c.path not in planned]
-    return changes + writer.orphans(where.top, planned)
+    return changes
 
 
 def take_over(
@@ -141,20 +157,12 @@ def take_over(
     """writer.take_over for a project in a folder of its repository (`files` holds the new
     spec): the workflows planned as render plans them, all applied at once, the spec last."""
     files = list(files)
-    problems: list[Problem] = []
-    changes: list[writer.Change] = []
-    own = [f for f in files if not _is_workflow(f)]
-    try:
-        changes += moved(where, writer.plan_take_over(where.root, own, spec_name, read))
-    except SpecError as exc:
-        problems += [dataclasses.replace(p, file=where.path(p.file)) for p in exc.problems]
-    try:
-        workflows = [f for f in files if _is_workflow(f)]
-        changes += writer.plan(where.top, workflows, where.spec(spec_name))
-    except SpecError as exc:
-        problems += exc.problems
-    if problems:
-        raise SpecError(problems)
+    changes = _plan_both(
+        where,
+        files,
+        spec_name,
+        lambda own: writer.plan_take_over(where.root, own, spec_name, read),
+    )
     changes += writer.orphans(where.top, {c.path for c in changes})
     spec = where.spec(spec_name)
     last = sorted(changes, key=lambda c: c.path == spec)  # stable: the rest keep their order
