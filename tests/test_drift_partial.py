@@ -91,7 +91,7 @@ def test_partitions_combine_to_the_whole_runs_verdicts(
 ) -> None:
     parts = partials(capsys, batch)
     summary = json.loads(Path(parts[0]).read_text())
-    assert (summary["format"], summary["version"]) == ("specops-drift-partial", 1)
+    assert (summary["format"], summary["version"]) == ("specops-drift-partial", 2)
     code, out, err = run(capsys, "--combine", *parts, "--format", "json")
     assert err == ""
     combined = json.loads(out)
@@ -258,12 +258,12 @@ def test_summaries_that_do_not_combine(
     settings.write_text(json.dumps(data))
     code, _, err = run(capsys, "--combine", str(settings))
     assert (code, err) == (2, f"{settings}: error: is damaged: KeyError: 'city'\n")
-    data["version"] = 2
+    data["version"] = 1
     settings.write_text(json.dumps(data))
     code, _, err = run(capsys, "--combine", str(settings))
     assert (code, err) == (
         2,
-        f"{settings}: error: is a summary of version 2; this specops combines version 1: run"
+        f"{settings}: error: is a summary of version 1; this specops combines version 2: run"
         " the partitions again with this version\n",
     )
     for text in ("[]", "{not json", '{"format": "other"}'):

@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from specops.monitoring.ks import Steps
 from specops.monitoring.methods import BINNED_ABOVE
 
 if TYPE_CHECKING:
@@ -88,6 +89,11 @@ class NumericSketch:
     #: Each distinct value's count, or None once there are more than CAP.
     distinct: dict[float, int] | None = field(default_factory=dict)
     hist: Ints | None = None
+    #: For KS over partitions (specops.monitoring.ks): the reference's knots, whether they are
+    #: its every distinct value, and this side's counts at them; None where not summed up.
+    knots: Floats | None = None
+    every: bool = True
+    steps: Steps | None = None
 
     def add(self, raw: Floats) -> None:
         import numpy as np
@@ -140,6 +146,10 @@ class NumericSketch:
 
     def merge(self, other: NumericSketch) -> None:
         """Add another part of the same column, sketched on the same grid."""
+        if self.steps is not None and other.steps is not None:
+            self.steps.add(other.steps)
+        else:
+            self.steps = None
         if other.n == 0:
             self.dropped += other.dropped
             return
