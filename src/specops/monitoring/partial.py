@@ -121,8 +121,20 @@ def _count_at_knots(
 
 
 def combine(paths: list[Path]) -> DriftResult:
-    """The batch's verdict from its partitions' summaries."""
+    """The batch's verdict from its partitions' summaries, and the model's quality on it."""
+    import dataclasses
+
+    from specops.monitoring import quality_partial
+
     summaries = [(str(path), _load(path)) for path in paths]
+    result = combine_loaded(summaries)
+    if result.breaches:
+        return result
+    return dataclasses.replace(result, quality=quality_partial.combine(summaries, result.current))
+
+
+def combine_loaded(summaries: list[tuple[str, dict[str, Any]]]) -> DriftResult:
+    """The columns' verdicts from the partitions' summaries, each with the path it came from."""
     first_path, first = summaries[0]
     _same(summaries, "settings", "settings (method, threshold, share, column types)")
     saved = first["settings"]

@@ -46,6 +46,9 @@ class Side:
     rows: int
     left_out: int
     metrics: Metrics
+    #: How far a metric may be from the exact one, where it was bounded rather than computed
+    #: (ROC AUC over partitions).
+    errors: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -71,8 +74,13 @@ class Quality:
         return any(c.drifted for _, c in self.concept)
 
     @property
+    def undecided(self) -> list[str]:
+        """The roles whose drift the partitions' summaries do not decide."""
+        return [r for r, c in self.concept if c.undecided]
+
+    @property
     def ok(self) -> bool:
-        return not self.failed_gates and not self.drift
+        return not self.failed_gates and not self.drift and not self.undecided
 
     def as_dict(self) -> dict[str, Any]:
         def side(found: Side | None) -> dict[str, Any] | None:
@@ -83,6 +91,7 @@ class Quality:
                 "left_out": found.left_out,
                 "metrics": {k: _json(v) for k, v in found.metrics.values.items()},
                 "undefined": found.metrics.undefined,
+                "errors": found.errors,
             }
 
         return {
@@ -112,36 +121,51 @@ def assess(
     """The batch's quality, or None when the spec names no column beyond the features."""
     if not roles.names():
         return None
-    for name in roles.names():
-        if name not in current.types:
-            raise error(current.display, f"has no column {name!r} ({_role(roles, name)})")
-    if roles.target is not None:
-        _numbers(current, roles.target, "`monitoring.target`", classes=True)
+    check_roles(current, roles)
     notes: list[str] = []
     current_side = reference_side = None
     if roles.target is not None and (roles.prediction or roles.predicted_class):
         current_side = _side(current, roles)
-        missing = [c for c in roles.names() if c in _scored(roles) and c not in reference.types]
-        if missing:
-            notes.append(
-                f"the reference has no column {missing[0]!r}: its metrics are not computed"
-            )
-        else:
-            reference_side = _side(reference, roles)
+        reference_side = reference_metrics(reference, roles, notes)
     concept = _concept(reference, current, roles, settings, notes)
     results = []
     if current_side is not None:
-        results = [_gate(gate, current.display, current_side, reference_side) for gate in gates]
+        results = [evaluate(gate, current.display, current_side, reference_side) for gate in gates]
     latency, latency_rows = None, 0
     if roles.latency is not None:
-        values = _numbers(current, roles.latency, "`monitoring.latency`")
-        values = values[_finite(values)]
+        values = latency_values(current, roles)
         if not values.size:
             raise error(current.display, f"column {roles.latency!r} has no latency value")
         latency, latency_rows = quality.percentiles(values), int(values.size)
     return Quality(
         roles, current_side, reference_side, results, concept, latency, latency_rows, notes
     )
+
+
+def check_roles(current: Table, roles: Roles) -> None:
+    """Every role's column is in the current batch; the target holds classes."""
+    for name in roles.names():
+        if name not in current.types:
+            raise error(current.display, f"has no column {name!r} ({_role(roles, name)})")
+    if roles.target is not None:
+        _numbers(current, roles.target, "`monitoring.target`", classes=True)
+
+
+def reference_metrics(reference: Table, roles: Roles, notes: list[str]) -> Side | None:
+    """The reference's metrics, when it has the columns they are computed from."""
+    missing = [c for c in roles.names() if c in _scored(roles) and c not in reference.types]
+    if missing:
+        notes.append(f"the reference has no column {missing[0]!r}: its metrics are not computed")
+        return None
+    return _side(reference, roles)
+
+
+def latency_values(current: Table, roles: Roles) -> Floats:
+    """The finite values of the latency column."""
+    assert roles.latency is not None
+    values = _numbers(current, roles.latency, "`monitoring.latency`")
+    found: Floats = values[_finite(values)]
+    return found
 
 
 def _role(roles: Roles, name: str) -> str:
@@ -186,6 +210,21 @@ def _binary(table: Table, name: str, values: Floats, role: str) -> None:
 
 def _side(table: Table, roles: Roles) -> Side:
     """One side's metrics, from the rows that have a target and every prediction column."""
+    rows, target, label, score = scored(table, roles)
+    if not target.size:
+        raise error(
+            table.display,
+            f"no row has both a target ({roles.target!r}) and a prediction: the {rows:,}"
+            " row(s) have empty, NaN or infinite values",
+        )
+    return Side(
+        int(target.size), rows - int(target.size), quality.classification(target, label, score)
+    )
+
+
+def scored(table: Table, roles: Roles) -> tuple[int, Floats, Floats, Floats | None]:
+    """The side's rows, and the target, predicted class and score of those that have a target
+    and every prediction column (checked: 0 or 1, scores from 0 to 1)."""
     assert roles.target is not None
     target = _numbers(table, roles.target, "`monitoring.target`", classes=True)
     keep = _finite(target)
@@ -197,13 +236,6 @@ def _side(table: Table, roles: Roles) -> Side:
         label = _numbers(table, roles.predicted_class, "`monitoring.predicted_class`", classes=True)
         keep &= _finite(label)
     rows = int(target.size)
-    kept = int(keep.sum())
-    if not kept:
-        raise error(
-            table.display,
-            f"no row has both a target ({roles.target!r}) and a prediction: the {rows:,}"
-            " row(s) have empty, NaN or infinite values",
-        )
     target = target[keep]
     _binary(table, roles.target, target, "`monitoring.target`")
     if score is not None:
@@ -221,7 +253,7 @@ def _side(table: Table, roles: Roles) -> Side:
     else:
         assert score is not None
         label = quality.labels(score)
-    return Side(kept, rows - kept, quality.classification(target, label, score))
+    return rows, target, label, score
 
 
 @dataclass
@@ -248,7 +280,7 @@ def _nothing(_path: str) -> bytes | None:
     return None
 
 
-def _gate(gate: Gate, path: str, current: Side, reference: Side | None) -> GateResult:
+def evaluate(gate: Gate, path: str, current: Side, reference: Side | None) -> GateResult:
     """One `performance` gate, evaluated by the gates' own code on the batch's metrics."""
 
     def baseline(_vs: str) -> Baseline:
@@ -282,6 +314,19 @@ def _concept(
     """The target's and the score's drift, by the columns' method: the target as categorical
     (a method for numbers gives way to `auto` there), the score as numeric."""
     found = []
+    for role, name, one in concept_settings(reference, roles, settings, notes):
+        result = compare(reference, current, one)
+        if result.breaches:
+            raise error(current.display, f"column {name!r}: {result.breaches[0].problem}")
+        found += [(role, c) for c in result.columns]
+    return found
+
+
+def concept_settings(
+    reference: Table, roles: Roles, settings: Settings, notes: list[str]
+) -> list[tuple[str, str, Settings]]:
+    """Each role whose drift is compared, its column, and the settings of that comparison."""
+    found = []
     for role, name, kind_ in (
         ("target", roles.target, "categorical"),
         ("prediction", roles.prediction, "numeric"),
@@ -302,8 +347,5 @@ def _concept(
             types={name: kind_},
             exact_rows=settings.exact_rows,
         )
-        result = compare(reference, current, one)
-        if result.breaches:
-            raise error(current.display, f"column {name!r}: {result.breaches[0].problem}")
-        found += [(role, c) for c in result.columns]
+        found.append((role, name, one))
     return found

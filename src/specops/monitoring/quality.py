@@ -41,16 +41,34 @@ def classification(target: Floats, label: Floats, score: Floats | None) -> Metri
     import numpy as np
 
     truth, said = target == 1, label == 1
-    tp = float(np.count_nonzero(truth & said))
-    fp = float(np.count_nonzero(~truth & said))
-    fn = float(np.count_nonzero(truth & ~said))
-    rows = int(target.size)
+    tp = int(np.count_nonzero(truth & said))
+    fp = int(np.count_nonzero(~truth & said))
+    fn = int(np.count_nonzero(truth & ~said))
+    tn = int(target.size) - tp - fp - fn
+    auc = roc_auc(target, score) if score is not None else math.nan
+    return of_counts(Confusion(tp, fp, fn, tn), auc, scored=score is not None)
+
+
+@dataclass(frozen=True)
+class Confusion:
+    """The confusion matrix of a binary classifier: these counts add across partitions."""
+
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+
+
+def of_counts(counts: Confusion, auc: float, *, scored: bool) -> Metrics:
+    """The metrics from the confusion matrix and the ROC AUC (NaN where undefined)."""
+    tp, fp, fn = float(counts.tp), float(counts.fp), float(counts.fn)
+    rows = counts.tp + counts.fp + counts.fn + counts.tn
     values = {
-        "accuracy": _ratio(float(np.count_nonzero(truth == said)), rows),
+        "accuracy": _ratio(float(counts.tp + counts.tn), rows),
         "precision": _ratio(tp, tp + fp),
         "recall": _ratio(tp, tp + fn),
         "f1": _ratio(2 * tp, 2 * tp + fp + fn),
-        "roc_auc": roc_auc(target, score) if score is not None else math.nan,
+        "roc_auc": auc,
     }
     undefined = {}
     if not rows:
@@ -61,9 +79,9 @@ def classification(target: Floats, label: Floats, score: Floats | None) -> Metri
         undefined["recall"] = "the target holds no row of class 1"
     if not 2 * tp + fp + fn:
         undefined["f1"] = "neither the target nor the model has a row of class 1"
-    if score is None:
+    if not scored:
         undefined["roc_auc"] = "no column holds the model's score"
-    elif math.isnan(values["roc_auc"]):
+    elif math.isnan(auc):
         undefined["roc_auc"] = "the target holds one class only"
     return Metrics(rows, values, undefined)
 
