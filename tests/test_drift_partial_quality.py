@@ -45,12 +45,12 @@ def combine(
     spec = str(root / "specops.yaml")
     summaries = []
     for index, part in enumerate(parts):
-        out = root / f"part{index}.json"
+        summary = str(root / f"part{index}.json")
         code, _, err = drift(
-            capsys, "--spec", spec, "--current", str(part), "--partial", str(out), *args
+            capsys, "--spec", spec, "--current", str(part), "--partial", summary, *args
         )
         assert (code, err) == (0, "")
-        summaries.append(str(out))
+        summaries.append(summary)
     code, out, err = drift(capsys, "--combine", *summaries, "--format", "json")
     assert err == ""
     return code, json.loads(out)
