@@ -4,8 +4,8 @@ Both files are read in one pass each, into sketches (specops.monitoring.sketch).
 Counts decide the categorical methods exactly; Wasserstein's distance gets exact bounds from
 histograms, and only a column whose bounds hold the threshold is read again and computed
 exactly; KS, and PSI or Jensen-Shannon on many numeric values, read what they need again.
-Without the rows (the summaries of partitions, specops.monitoring.partial), a column that
-would need them is undecided.
+Without the rows (the summaries of partitions, specops.monitoring.partial), KS comes from
+counts at the reference's values, and a column that would need the rows is undecided.
 """
 
 from __future__ import annotations

@@ -4,12 +4,14 @@ batch's verdict (`specops drift --combine ...`).
 
 What combines exactly: counts of values, of dropped values and of rows, ranges, and the
 histograms on the reference's grid (each run sketches the same reference, so the grid is the
-same); the mean and variance combine up to rounding. So the categorical methods (and numeric
-columns counted value by value) decide exactly, and Wasserstein's distance gets the same bounds
-as one run's. What does not: a statistic that needs the rows (KS, PSI and Jensen-Shannon on
-Sturges' grid over both sides, a column with many values counted value by value), and a
-Wasserstein distance whose bounds hold the threshold. Such a column is undecided; the batch's
-verdict is undecided when those columns could tip it (exit 1).
+same); the mean and variance combine up to rounding; KS, from each partition's counts below and
+up to each of the reference's values (specops.monitoring.ks). So the categorical methods,
+numeric columns counted value by value and KS decide exactly, and Wasserstein's distance gets
+the same bounds as one run's. What does not: PSI and Jensen-Shannon on Sturges' grid over both
+sides, a column with many values counted value by value, a Wasserstein distance whose bounds
+hold the threshold, and KS on a reference of more than ks.MAX_KNOTS values whose bounds hold
+it. Such a column is undecided; the batch's verdict is undecided when those columns could tip
+it (exit 1). The model's quality combines in specops.monitoring.quality_partial.
 """
 
 from __future__ import annotations
