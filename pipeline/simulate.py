@@ -30,7 +30,8 @@ LATENCY_SIGMA = 0.5
 def latencies_ms(rows: int, median_ms: float, seed: int) -> np.ndarray:
     """`rows` simulated request latencies in milliseconds, to the microsecond."""
     rng = np.random.default_rng(seed)
-    return rng.lognormal(np.log(median_ms), LATENCY_SIGMA, rows).round(3)
+    drawn: np.ndarray = rng.lognormal(np.log(median_ms), LATENCY_SIGMA, rows)
+    return np.round(drawn, 3)
 
 
 def main() -> None:
