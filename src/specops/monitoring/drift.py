@@ -116,6 +116,14 @@ def watch(
     return watched, skipped
 
 
+def contract_of(reference: Path) -> dict[str, str]:
+    """The data contract of the file `reference`: its column names, in order, each with the type
+    the contract compares (`number`, `boolean`, `string`, or Arrow's name for another): what a
+    prediction service checks requests against."""
+    table = Table.open(reference, str(reference))
+    return {name: kind(arrow_type) for name, arrow_type in table.types.items()}
+
+
 def contract_breaches(reference: Path, current: Path, ignore: Iterable[str] = ()) -> list[Breach]:
     """How the file `current` breaks the data contract of `reference` (its column names and
     types), apart from the columns in `ignore`: what a pipeline's data validation reuses."""
