@@ -112,12 +112,14 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dev
 
 
-def monitor(base: Path, tmp_path: Path, batch: str, branch: str = "") -> tuple[Run, Path, Path]:
-    """Commit `batch` as the one `fetch` brings, and run the monitor workflow on its schedule,
-    or by hand on `branch`; the run, the origin and the folder of the fake `gh`."""
+def monitor(
+    base: Path, tmp_path: Path, batch: str, branch: str = "", files: dict[str, str] | None = None
+) -> tuple[Run, Path, Path]:
+    """Commit `batch` as the one `fetch` brings (and `files`), and run the monitor workflow on
+    its schedule, or by hand on `branch`; the run, the origin and the folder of the fake `gh`."""
     work = tmp_path / "work"
     git(tmp_path, "clone", "-q", str(base), work.name)
-    build_tree(work, {"batches/current.csv": batch})
+    build_tree(work, {"batches/current.csv": batch, **(files or {})})
     git(work, "add", "-A")
     git(work, "commit", "-q", "-m", "A new batch")
     origin = tmp_path / "origin.git"
@@ -139,16 +141,19 @@ def test_a_drifted_batch_is_retrained_on_and_proposed(base: Path, tmp_path: Path
     assert [(j.name, j.status) for j in results.values()] == [
         ("drift", "success"),
         ("retrain", "success"),
+        ("propose", "success"),
     ], failures(results)
     assert "**drift**" in results["drift"].summary
     retrain = results["retrain"]
-    assert [s.name for s in retrain.steps if s.outcome == "success"][-5:] == [
+    assert [s.name for s in retrain.steps if s.outcome == "success"][-6:] == [
         "Add the batch to the training data",
         "Retrain",
         "Check the gates",
         "Push DVC data",
-        "Open a pull request",
+        "Save what retraining changed",
+        "Upload what retraining changed",
     ]
+    assert results["propose"].steps[-1].name == "Open a pull request"
     (branch,) = results.pushed
     assert branch.startswith("refs/heads/specops/retrain-")
     stamp = branch.removeprefix("refs/heads/specops/retrain-")
@@ -200,10 +205,10 @@ def test_a_manual_run_on_another_branch_writes_nothing_to_the_dvc_remote(
     assert [(j.name, j.status) for j in results.values()] == [
         ("drift", "success"),
         ("retrain", "success"),
+        ("propose", "success"),
     ], failures(results)
     retrain = {s.name: s for s in results["retrain"].steps}
     assert retrain["Push DVC data"].outcome == "skipped"
-    assert retrain["Open a pull request"].outcome == "success"
     (branch,) = results.pushed
     stamp = branch.removeprefix("refs/heads/specops/retrain-")
     # The batch itself is committed, as no remote holds it.
@@ -218,6 +223,7 @@ def test_a_steady_batch_stops_after_the_drift_check(base: Path, tmp_path: Path) 
     assert [(j.name, j.status) for j in results.values()] == [
         ("drift", "success"),
         ("retrain", "skipped"),
+        ("propose", "skipped"),
     ], failures(results)
     assert "**no drift" in results["drift"].summary
     assert results["drift"].steps[-1].outcome == "skipped"  # no batch uploaded
@@ -245,9 +251,51 @@ def test_a_bad_batch_fails_the_run_and_retrains_nothing(
     assert [(j.name, j.status) for j in results.values()] == [
         ("drift", "failure"),
         ("retrain", "skipped"),
+        ("propose", "skipped"),
     ]
     check = next(s for s in results["drift"].steps if s.name == "Check for drift")
     assert check.outcome == "failure"
     assert message in check.stdout + check.stderr
     assert results.pushed == []
     assert not (tools / "calls.jsonl").exists()
+
+
+def test_a_failed_gate_after_retraining_says_so_and_proposes_nothing(
+    base: Path, tmp_path: Path
+) -> None:
+    spec = str(PROJECT["specops.yaml"]).replace(
+        "metric: rows\n    min: 100", "metric: mean\n    max: 0.5"
+    )
+    results, _, tools = monitor(base, tmp_path, _rows(2.0, 100, 2), files={"specops.yaml": spec})
+
+    assert [(j.name, j.status) for j in results.values()] == [
+        ("drift", "success"),
+        ("retrain", "failure"),
+        ("propose", "skipped"),
+    ]
+    gates = next(s for s in results["retrain"].steps if s.name == "Check the gates")
+    assert gates.outcome == "failure"
+    # The reviewer sees which gate failed, in the job summary and in the log.
+    assert "mean" in results["retrain"].summary and "FAIL" in results["retrain"].summary
+    assert "::error::" in gates.stdout
+    assert results.pushed == []
+    assert not (tools / "calls.jsonl").exists()
+
+
+def test_the_pipeline_never_finds_the_token_that_pushes(base: Path, tmp_path: Path) -> None:
+    # Training, which runs the project's code on production data, plants Git hooks that would
+    # run with the environment of the steps that commit and push after it.
+    stolen = tmp_path / "stolen.txt"
+    plant = (
+        "import pathlib\n"
+        "for name in ('pre-commit', 'post-commit', 'post-checkout', 'prepare-commit-msg'):\n"
+        "    hook = pathlib.Path('.git/hooks') / name\n"
+        f"    hook.write_text('#!/bin/sh\\nenv >> {stolen}\\n')\n"
+        "    hook.chmod(0o755)\n"
+    )
+    train = plant + str(PROJECT["train.py"])
+    results, _, tools = monitor(base, tmp_path, _rows(2.0, 100, 2), files={"train.py": train})
+
+    assert all(job.status == "success" for job in results.values()), failures(results)
+    assert (tools / "calls.jsonl").exists()
+    assert "actrun-token" not in (stolen.read_text() if stolen.exists() else "")
