@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from specops.generators.github import render_workflows
 from tests.actrun import Run, dispatch, run_workflow, schedule
 from tests.conftest import build_tree
 from tests.gitrepo import git, make_project, run
+from tests.test_github import SPEC_NAME, released_spec
 from tests.test_workflow_run import failures
 
 MONITOR = ".github/workflows/specops-monitor.yml"
@@ -120,6 +122,8 @@ def monitor(
     work = tmp_path / "work"
     git(tmp_path, "clone", "-q", str(base), work.name)
     build_tree(work, {"batches/current.csv": batch, **(files or {})})
+    if "specops.yaml" in (files or {}):
+        run(work, "specops", "render")
     git(work, "add", "-A")
     git(work, "commit", "-q", "-m", "A new batch")
     origin = tmp_path / "origin.git"
@@ -299,3 +303,41 @@ def test_the_pipeline_never_finds_the_token_that_pushes(base: Path, tmp_path: Pa
     assert all(job.status == "success" for job in results.values()), failures(results)
     assert (tools / "calls.jsonl").exists()
     assert "actrun-token" not in (stolen.read_text() if stolen.exists() else "")
+
+
+def test_paths_that_look_like_options_or_shell_stay_paths(base: Path, tmp_path: Path) -> None:
+    # Every path reaches the scripts through the environment, and each command ends its options
+    # before it: a leading `-` is no option, `$(...)` and quotes are no shell.
+    current, incoming = "-live/it's $(touch pwned).csv", "-data/in coming"
+    spec = (
+        str(PROJECT["specops.yaml"])
+        .replace("data/incoming]", f'"{incoming}"]')
+        .replace("current: live/batch.csv", f'current: "{current}"')
+        .replace("incoming: data/incoming", f'incoming: "{incoming}"')
+    )
+    files = {
+        "specops.yaml": spec,
+        "train.py": str(PROJECT["train.py"]).replace('"data/incoming"', repr(incoming)),
+        "fetch.py": str(PROJECT["fetch.py"])
+        .replace('"live"', '"-live"')
+        .replace('"live/batch.csv"', repr(current)),
+        f"{incoming}/.gitkeep": "",
+        ".gitignore": "/-live/\n",
+    }
+    results, origin, _ = monitor(base, tmp_path, _rows(2.0, 100, 2), files=files)
+
+    assert all(job.status == "success" for job in results.values()), failures(results)
+    (branch,) = results.pushed
+    stamp = branch.removeprefix("refs/heads/specops/retrain-")
+    changed = git(origin, "diff", "--name-only", "main", branch).splitlines()
+    assert f"{incoming}/batch-{stamp}.csv.dvc" in changed
+    assert not list(tmp_path.rglob("pwned"))
+
+
+def test_the_monitors_of_two_projects_push_branches_of_their_own() -> None:
+    spec = released_spec(4)
+    for folder, branch in (("", "specops/retrain-$STAMP"), ("nlp", "specops/retrain-demo-$STAMP")):
+        files = render_workflows(spec, SPEC_NAME, folder)
+        (text,) = (text for path, text in files.items() if path.endswith("-monitor.yml"))
+        steps = yaml.safe_load(text)["jobs"]["propose"]["steps"]
+        assert f'branch="{branch}"' in steps[-1]["run"]
