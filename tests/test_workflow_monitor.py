@@ -87,7 +87,8 @@ shutil.copyfile("batches/current.csv", "live/batch.csv")
     ".gitignore": "/live/\n",
 }
 
-# Records each call of `gh` with the body file it names, in place of GitHub's API.
+# Records each call of `gh` with the body file it names, in place of GitHub's API, which
+# refuses a body of more than 65,536 characters.
 FAKE_GH = """\
 #!/usr/bin/env python3
 import json, os, pathlib, sys
@@ -96,6 +97,8 @@ args = sys.argv[1:]
 call = {"args": args, "token": os.environ.get("GH_TOKEN")}
 if "--body-file" in args:
     call["body"] = pathlib.Path(args[args.index("--body-file") + 1]).read_text()
+    if len(call["body"]) > 65536:
+        sys.exit("pull request create failed: Body is too long (maximum is 65536 characters)")
 with open(pathlib.Path(__file__).with_name("calls.jsonl"), "a") as log:
     log.write(json.dumps(call) + "\\n")
 """
@@ -286,7 +289,9 @@ def test_a_failed_gate_after_retraining_says_so_and_proposes_nothing(
     assert not (tools / "calls.jsonl").exists()
 
 
-def test_the_pipeline_never_finds_the_token_that_pushes(base: Path, tmp_path: Path) -> None:
+def test_a_hostile_project_neither_reaches_the_token_nor_escapes_its_paths(
+    base: Path, tmp_path: Path
+) -> None:
     # Training, which runs the project's code on production data, plants Git hooks that would
     # run with the environment of the steps that commit and push after it.
     stolen = tmp_path / "stolen.txt"
@@ -297,15 +302,6 @@ def test_the_pipeline_never_finds_the_token_that_pushes(base: Path, tmp_path: Pa
         f"    hook.write_text('#!/bin/sh\\nenv >> {stolen}\\n')\n"
         "    hook.chmod(0o755)\n"
     )
-    train = plant + str(PROJECT["train.py"])
-    results, _, tools = monitor(base, tmp_path, _rows(2.0, 100, 2), files={"train.py": train})
-
-    assert all(job.status == "success" for job in results.values()), failures(results)
-    assert (tools / "calls.jsonl").exists()
-    assert "actrun-token" not in (stolen.read_text() if stolen.exists() else "")
-
-
-def test_paths_that_look_like_options_or_shell_stay_paths(base: Path, tmp_path: Path) -> None:
     # Every path reaches the scripts through the environment, and each command ends its options
     # before it: a leading `-` is no option, `$(...)` and quotes are no shell.
     current, incoming = "-live/it's $(touch pwned).csv", "-data/in coming"
@@ -317,16 +313,18 @@ def test_paths_that_look_like_options_or_shell_stay_paths(base: Path, tmp_path: 
     )
     files = {
         "specops.yaml": spec,
-        "train.py": str(PROJECT["train.py"]).replace('"data/incoming"', repr(incoming)),
+        "train.py": plant + str(PROJECT["train.py"]).replace('"data/incoming"', repr(incoming)),
         "fetch.py": str(PROJECT["fetch.py"])
         .replace('"live"', '"-live"')
         .replace('"live/batch.csv"', repr(current)),
         f"{incoming}/.gitkeep": "",
         ".gitignore": "/-live/\n",
     }
-    results, origin, _ = monitor(base, tmp_path, _rows(2.0, 100, 2), files=files)
+    results, origin, tools = monitor(base, tmp_path, _rows(2.0, 100, 2), files=files)
 
     assert all(job.status == "success" for job in results.values()), failures(results)
+    assert (tools / "calls.jsonl").exists()
+    assert "actrun-token" not in (stolen.read_text() if stolen.exists() else "")
     (branch,) = results.pushed
     stamp = branch.removeprefix("refs/heads/specops/retrain-")
     changed = git(origin, "diff", "--name-only", "main", branch).splitlines()
@@ -341,3 +339,27 @@ def test_the_monitors_of_two_projects_push_branches_of_their_own() -> None:
         (text,) = (text for path, text in files.items() if path.endswith("-monitor.yml"))
         steps = yaml.safe_load(text)["jobs"]["propose"]["steps"]
         assert f'branch="{branch}"' in steps[-1]["run"]
+
+
+def _wide(mean: float, count: int, seed: int) -> str:
+    rng = random.Random(seed)
+    names = [f"a_feature_with_a_long_name_{i:04}" for i in range(900)]
+    rows = (
+        ",".join([f"{rng.gauss(mean, 1):.2f}", str(i % 2)] + [f"{rng.gauss(mean, 1):.2f}"] * 900)
+        for i in range(count)
+    )
+    return ",".join(["x", "label", *names]) + "\n" + "\n".join(rows) + "\n"
+
+
+def test_a_report_too_long_for_a_pull_request_is_cut(base: Path, tmp_path: Path) -> None:
+    files = {"data/base.csv": _wide(0.0, 200, 1)}
+    results, _, tools = monitor(base, tmp_path, _wide(2.0, 100, 2), files=files)
+
+    assert all(job.status == "success" for job in results.values()), failures(results)
+    (call,) = (json.loads(line) for line in (tools / "calls.jsonl").read_text().splitlines())
+    assert len(call["body"]) <= 65536
+    assert ":white_check_mark: **PASS**" in call["body"]  # the gates come first
+    assert call["body"].endswith(
+        "\n\nThe report is cut here: the whole of it is in the summary of"
+        " https://github.com/specops/project/actions/runs/1.\n"
+    )
