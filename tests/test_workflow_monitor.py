@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -363,3 +364,39 @@ def test_a_report_too_long_for_a_pull_request_is_cut(base: Path, tmp_path: Path)
         "\n\nThe report is cut here: the whole of it is in the summary of"
         " https://github.com/specops/project/actions/runs/1.\n"
     )
+
+
+@pytest.mark.parametrize("link", ["data/incoming", "data"])
+def test_an_incoming_folder_through_a_symlink_is_refused(tmp_path: Path, link: str) -> None:
+    text = render_workflows(released_spec(4), SPEC_NAME)[".github/workflows/specops-monitor.yml"]
+    steps = yaml.safe_load(text)["jobs"]["retrain"]["steps"]
+    (add,) = (step for step in steps if step["name"] == "Add the batch to the training data")
+    work, temp = tmp_path / "work", tmp_path / "temp"
+    build_tree(temp, {"specops-batch/batch.csv": "x\n1\n", "outside/.keep": ""})
+    build_tree(work, {"data/.keep": ""})
+    target = temp / "outside"
+    (work / link).parent.mkdir(parents=True, exist_ok=True)
+    if (work / link).exists():
+        (work / link / ".keep").unlink()
+        (work / link).rmdir()
+    (work / link).symlink_to(target)
+    env = {**add["env"], "CURRENT": "live/batch.csv", "SPECOPS_WRITES": "false"}
+    env |= {
+        "RUNNER_TEMP": str(temp),
+        "GITHUB_OUTPUT": str(tmp_path / "output"),
+        "PATH": "/usr/bin:/bin",
+    }
+    done = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", add["run"]],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (
+        1,
+        "::error::monitoring.incoming goes through a symbolic link: it must be a folder of the"
+        " repository\n",
+    )
+    assert sorted(p.name for p in target.iterdir()) == [".keep"]
