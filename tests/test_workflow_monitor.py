@@ -5,6 +5,7 @@ batch that cannot be read, or that breaks the data contract, fails the run."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 from pathlib import Path
@@ -400,3 +401,44 @@ def test_an_incoming_folder_through_a_symlink_is_refused(tmp_path: Path, link: s
         " repository\n",
     )
     assert sorted(p.name for p in target.iterdir()) == [".keep"]
+
+
+def test_the_pull_request_step_run_again_pushes_its_branch_again(tmp_path: Path) -> None:
+    # Re-running the failed `propose` job, once GitHub lets Actions open pull requests, commits
+    # the same files again: its branch exists, with the first attempt's commit.
+    text = render_workflows(released_spec(4), SPEC_NAME)[".github/workflows/specops-monitor.yml"]
+    (step,) = yaml.safe_load(text)["jobs"]["propose"]["steps"][-1:]
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", origin.name)
+    work = make_project(tmp_path / "work", {"data/incoming/.gitkeep": ""})
+    git(work, "push", "-q", str(origin), "HEAD:refs/heads/main")
+    git(work, "remote", "add", "origin", str(origin))
+    build_tree(work, {"data/incoming/batch-1.csv": "x\n1\n"})
+    git(work, "add", "-A")
+    patch = git(work, "diff", "--cached", "--binary")
+    git(work, "reset", "-q", "--hard")
+    temp, tools = tmp_path / "temp", tmp_path / "tools"
+    build_tree(temp, {"specops-retrain/retrain.patch": patch, "specops-retrain/drift.md": "d\n"})
+    build_tree(temp, {"specops-retrain/gates.md": "g\n"})
+    build_tree(tools, {"gh": FAKE_GH})
+    (tools / "gh").chmod(0o755)
+    env = {
+        **{k: v for k, v in step["env"].items() if k != "GH_TOKEN"},
+        "STAMP": "1",
+        "GH_TOKEN": "token",
+        "RUNNER_TEMP": str(temp),
+        "GITHUB_REF": "refs/heads/main",
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REPOSITORY": "o/r",
+        "GITHUB_RUN_ID": "1",
+        "PATH": f"{tools}:{os.environ['PATH']}",
+    }
+    for attempt in (1, 2):
+        git(work, "switch", "-q", "--detach", "main")
+        run(work, "git", "branch", "-q", "-D", "specops/retrain-1", check=False)
+        date = {"GIT_AUTHOR_DATE": f"{attempt}000000000 +0000"}  # a later attempt, a new commit
+        date["GIT_COMMITTER_DATE"] = date["GIT_AUTHOR_DATE"]
+        script = ["bash", "-eo", "pipefail", "-c", step["run"]]
+        done = run(work, *script, env=env | date, check=False)
+        assert done.returncode == 0, (attempt, done.stderr)
+    assert len((tools / "calls.jsonl").read_text().splitlines()) == 2
