@@ -286,7 +286,9 @@ def test_a_failed_gate_after_retraining_says_so_and_proposes_nothing(
     assert gates.outcome == "failure"
     # The reviewer sees which gate failed, in the job summary and in the log.
     assert "mean" in results["retrain"].summary and "FAIL" in results["retrain"].summary
-    assert "::error::" in gates.stdout
+    assert gates.stdout.endswith(
+        "::error::the retrained model fails the gates: no pull request is opened\n"
+    )
     assert results.pushed == []
     assert not (tools / "calls.jsonl").exists()
 
