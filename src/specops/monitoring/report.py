@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from specops.gates.run import cell
 from specops.monitoring.result import ColumnDrift, DriftResult
 from specops.spec.problems import printable
 
@@ -96,9 +97,8 @@ def text(result: DriftResult) -> str:
 
 
 def markdown(result: DriftResult) -> str:
-    def cell(value: str) -> str:
-        return value.replace("|", "\\|")
-
+    # Column names come from production data: each is shown as written, never as Markdown or
+    # HTML that could hide the verdict from whoever reads the summary or the pull request.
     lines = [
         "## Data drift",
         "",
@@ -108,7 +108,7 @@ def markdown(result: DriftResult) -> str:
     ]
     if result.breaches:
         lines += ["| column | data contract |", "| --- | --- |"]
-        lines += [f"| {cell(printable(b.column))} | {b.problem} |" for b in result.breaches]
+        lines += [f"| {cell(printable(b.column))} | {cell(b.problem)} |" for b in result.breaches]
         lines.append("")
     if result.columns:
         lines.append("| " + " | ".join(HEADER) + " |")
@@ -117,7 +117,7 @@ def markdown(result: DriftResult) -> str:
             row[-1] = {"DRIFT": "**drift**", "UNDECIDED": "**undecided**"}.get(row[-1], row[-1])
             lines.append("| " + " | ".join(cell(v) for v in row) + " |")
         lines.append("")
-    lines += [f"- {note}" for note in notes(result)]
+    lines += [f"- {cell(note)}" for note in notes(result)]
     lines.append(f"**{batch_verdict(result)}**")
     if result.quality is not None:
         from specops.monitoring import quality_report

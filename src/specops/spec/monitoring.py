@@ -8,7 +8,7 @@ import posixpath
 from collections.abc import Iterator, Sequence
 
 from specops.spec.models import Monitoring, Spec
-from specops.spec.pipeline import Instance
+from specops.spec.pipeline import Instance, out_problem, path_problem
 from specops.spec.problems import Problem
 from specops.spec.yamlfile import YamlDoc
 
@@ -87,6 +87,16 @@ def problems(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
             "retraining needs new data: name in `monitoring.incoming` the folder of batches"
             " that training depends on, where the drifted batch goes",
         )
+    if watch.incoming is not None:
+        # The retraining job writes there, and commits what it wrote.
+        reason = incoming_path_problem(watch.incoming)
+        if reason:
+            yield doc.problem(("monitoring", "incoming"), reason)
+
+
+def incoming_path_problem(path: str) -> str | None:
+    """Why the retraining job may not write the batch in the folder `path`, or None."""
+    return path_problem(path) or out_problem(path)
 
 
 def _performance(watch: Monitoring, doc: YamlDoc) -> Iterator[Problem]:
@@ -143,7 +153,19 @@ def incoming_problems(spec: Spec, insts: Sequence[Instance], doc: YamlDoc) -> It
     watch = spec.monitoring
     if watch is None or not watch.retrain or watch.incoming is None or spec.pipelines:
         return
+    if incoming_path_problem(watch.incoming):
+        return
     folder = posixpath.normpath(watch.incoming)
+    for inst in insts:
+        for out, _ in inst.outs:
+            out = posixpath.normpath(out)
+            if folder == out or folder.startswith(out + "/"):
+                yield doc.problem(
+                    ("monitoring", "incoming"),
+                    f"{watch.incoming!r} is inside {out!r}, which stage {inst.name!r} writes:"
+                    " retraining adds batches to the repository, not to a stage's output",
+                )
+                return
     for inst in insts:
         for dep, _ in inst.deps:
             dep = posixpath.normpath(dep)
