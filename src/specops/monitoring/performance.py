@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from specops.gates.evaluate import Baseline, Reader, Sources, evaluate_gate
 from specops.gates.result import GateResult
 from specops.monitoring import quality
+from specops.monitoring.classes import Classes, renumber
 from specops.monitoring.drift import Settings, compare
 from specops.monitoring.methods import NUMERIC_ONLY
 from specops.monitoring.result import ColumnDrift
@@ -23,7 +24,12 @@ from specops.spec.models import Gate
 from specops.spec.monitoring import VS_REFERENCE
 
 if TYPE_CHECKING:
+    from specops.monitoring.classes import Codes
     from specops.monitoring.quality import Floats, Metrics
+
+
+#: Classes listed in JSON at most; a column of many more is hardly a target.
+MAX_CLASSES = 1000
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,12 @@ class Quality:
     latency: dict[str, float] | None = None
     latency_rows: int = 0
     notes: list[str] = field(default_factory=list)
+    #: binary (classes 0 and 1) or multiclass (any other classes).
+    task: str = "binary"
+    #: The classes of the target and the predicted class, on both sides, in order.
+    classes: list[Any] = field(default_factory=list)
+    #: Those of the batch (target or predicted) that the reference's target does not hold.
+    new_classes: list[Any] = field(default_factory=list)
 
     @property
     def failed_gates(self) -> list[GateResult]:
@@ -83,6 +95,7 @@ class Quality:
                 "left_out": found.left_out,
                 "metrics": {k: _json(v) for k, v in found.metrics.values.items()},
                 "undefined": found.metrics.undefined,
+                "remarks": found.metrics.remarks,
             }
 
         return {
@@ -90,6 +103,9 @@ class Quality:
             "columns": self.roles.__dict__,
             "performance": {"current": side(self.current), "reference": side(self.reference)},
             "gates": [g.as_dict() for g in self.gates],
+            "task": self.task,
+            "classes": self.classes[:MAX_CLASSES],
+            "new_classes": self.new_classes[:MAX_CLASSES],
             "concept_drift": [{"role": r, **c.as_dict()} for r, c in self.concept],
             "latency_ms": None
             if self.latency is None
@@ -115,19 +131,19 @@ def assess(
     for name in roles.names():
         if name not in current.types:
             raise error(current.display, f"has no column {name!r} ({_role(roles, name)})")
-    if roles.target is not None:
-        _numbers(current, roles.target, "`monitoring.target`", classes=True)
     notes: list[str] = []
     current_side = reference_side = None
-    if roles.target is not None and (roles.prediction or roles.predicted_class):
-        current_side = _side(current, roles)
-        missing = [c for c in roles.names() if c in _scored(roles) and c not in reference.types]
+    labels = _labels(reference, current, roles) if roles.target is not None else None
+    if labels is not None and (roles.prediction or roles.predicted_class):
+        current_side = _side(current, roles, labels, 1)
+        used = _scored(roles) if labels.binary else [roles.target, roles.predicted_class]
+        missing = [c for c in used if c is not None and c not in reference.types]
         if missing:
             notes.append(
                 f"the reference has no column {missing[0]!r}: its metrics are not computed"
             )
         else:
-            reference_side = _side(reference, roles)
+            reference_side = _side(reference, roles, labels, 0)
     concept = _concept(reference, current, roles, settings, notes)
     results = []
     if current_side is not None:
@@ -140,7 +156,17 @@ def assess(
             raise error(current.display, f"column {roles.latency!r} has no latency value")
         latency, latency_rows = quality.percentiles(values), int(values.size)
     return Quality(
-        roles, current_side, reference_side, results, concept, latency, latency_rows, notes
+        roles,
+        current_side,
+        reference_side,
+        results,
+        concept,
+        latency,
+        latency_rows,
+        notes,
+        "binary" if labels is None or labels.binary else "multiclass",
+        labels.classes if labels is not None else [],
+        labels.new if labels is not None else [],
     )
 
 
@@ -154,16 +180,15 @@ def _scored(roles: Roles) -> list[str]:
     return [c for c in (roles.target, roles.prediction, roles.predicted_class) if c]
 
 
-def _numbers(table: Table, name: str, role: str, *, classes: bool = False) -> Floats:
-    """A column as floats; with `classes`, booleans too (false 0, true 1)."""
+def _numbers(table: Table, name: str, role: str) -> Floats:
+    """A numeric column as floats."""
     found = kind(table.types[name])
-    if found == "empty":  # no value at all, e.g. labels that have not arrived yet
+    if found == "empty":  # no value at all
         import numpy as np
 
         return np.full(table.rows, np.nan)
-    if found != "number" and not (classes and found == "boolean"):
-        expected = "0 or 1 (or false and true)" if classes else "numbers"
-        raise error(table.display, f"column {name!r} of {role} holds {found}s, not {expected}")
+    if found != "number":
+        raise error(table.display, f"column {name!r} of {role} holds {found}s, not numbers")
     values: Floats = floats(table.column(name))
     return values
 
@@ -174,28 +199,71 @@ def _finite(values: Floats) -> Any:
     return np.isfinite(values)
 
 
-def _binary(table: Table, name: str, values: Floats, role: str) -> None:
-    wrong = values[(values != 0) & (values != 1)]
-    if wrong.size:
-        raise error(
-            table.display,
-            f"column {name!r} of {role} holds {float(wrong[0]):g}: binary classification"
-            " needs 0 or 1",
-        )
+@dataclass(frozen=True)
+class _Labels:
+    """Both sides' target and predicted class as codes into the sorted classes (reference
+    first; None where a side has no such column), and the classes the reference's target
+    does not hold."""
+
+    classes: list[Any]
+    binary: bool
+    target: tuple[Codes | None, Codes]
+    predicted: tuple[Codes | None, Codes | None]
+    new: list[Any]
 
 
-def _side(table: Table, roles: Roles) -> Side:
-    """One side's metrics, from the rows that have a target and every prediction column."""
+def _labels(reference: Table, current: Table, roles: Roles) -> _Labels:
+    """The classes of the target and the predicted class, on both sides."""
+    import numpy as np
+
     assert roles.target is not None
-    target = _numbers(table, roles.target, "`monitoring.target`", classes=True)
-    keep = _finite(target)
-    score = label = None
-    if roles.prediction is not None:
+    seen = Classes()
+    target_role, predicted_role = "`monitoring.target`", "`monitoring.predicted_class`"
+    cur_target = seen.read(current, roles.target, target_role)
+    cur_predicted = ref_target = ref_predicted = None
+    if roles.predicted_class is not None:
+        cur_predicted = seen.read(current, roles.predicted_class, predicted_role)
+    if roles.target in reference.types:
+        ref_target = seen.read(reference, roles.target, target_role)
+        if roles.predicted_class is not None and roles.predicted_class in reference.types:
+            ref_predicted = seen.read(reference, roles.predicted_class, predicted_role)
+    classes, order = seen.sorted()
+    new: list[Any] = []
+    if ref_target is not None:
+        known = np.zeros(len(classes) + 1, dtype=bool)
+        known[renumber(ref_target, order)] = True
+        for codes in (cur_target, cur_predicted):
+            if codes is not None:
+                known_here = np.unique(renumber(codes, order))
+                new += [classes[i] for i in known_here.tolist() if i >= 0 and not known[i]]
+        new = sorted(set(new))
+
+    def again(codes: Codes | None) -> Codes | None:
+        return None if codes is None else renumber(codes, order)
+
+    return _Labels(
+        classes,
+        seen.binary,
+        (again(ref_target), renumber(cur_target, order)),
+        (again(ref_predicted), again(cur_predicted)),
+        new,
+    )
+
+
+def _side(table: Table, roles: Roles, labels: _Labels, index: int) -> Side:
+    """One side's metrics, from the rows that have a target and every prediction column used
+    (the score only where the classes are 0 and 1)."""
+    assert roles.target is not None
+    target = labels.target[index]
+    assert target is not None
+    label = labels.predicted[index]
+    keep = target >= 0
+    if label is not None:
+        keep &= label >= 0
+    score = None
+    if roles.prediction is not None and labels.binary:
         score = _numbers(table, roles.prediction, "`monitoring.prediction`")
         keep &= _finite(score)
-    if roles.predicted_class is not None:
-        label = _numbers(table, roles.predicted_class, "`monitoring.predicted_class`", classes=True)
-        keep &= _finite(label)
     rows = int(target.size)
     kept = int(keep.sum())
     if not kept:
@@ -204,8 +272,6 @@ def _side(table: Table, roles: Roles) -> Side:
             f"no row has both a target ({roles.target!r}) and a prediction: the {rows:,}"
             " row(s) have empty, NaN or infinite values",
         )
-    target = target[keep]
-    _binary(table, roles.target, target, "`monitoring.target`")
     if score is not None:
         score = score[keep]
         outside = score[(score < 0) | (score > 1)]
@@ -215,13 +281,14 @@ def _side(table: Table, roles: Roles) -> Side:
                 f"column {roles.prediction!r} of `monitoring.prediction` holds"
                 f" {float(outside[0]):g}: the score is the probability of class 1, from 0 to 1",
             )
-    if label is not None:
-        label = label[keep]
-        _binary(table, str(roles.predicted_class), label, "`monitoring.predicted_class`")
-    else:
-        assert score is not None
-        label = quality.labels(score)
-    return Side(kept, rows - kept, quality.classification(target, label, score))
+    found = quality.classification(
+        target[keep],
+        None if label is None else label[keep],
+        score,
+        labels.classes,
+        binary=labels.binary,
+    )
+    return Side(kept, rows - kept, found)
 
 
 @dataclass

@@ -7,7 +7,8 @@ import math
 from specops.gates.evaluate import fmt
 from specops.gates.run import GateRun, markdown_table
 from specops.monitoring.performance import Quality
-from specops.spec.monitoring import METRICS
+from specops.monitoring.quality import shown_class
+from specops.spec.monitoring import BINARY_METRICS, METRICS, MULTICLASS_METRICS
 from specops.spec.problems import printable
 
 CONCEPT = ["of", "column", "type", "method", "statistic", "threshold", "verdict"]
@@ -35,10 +36,17 @@ def concept_rows(found: Quality) -> list[list[str]]:
     ]
 
 
+def shown(found: Quality) -> list[str]:
+    """The metrics of the task (binary or multiclass), and any other a gate names."""
+    task = BINARY_METRICS if found.task == "binary" else MULTICLASS_METRICS
+    gated = {g.metric for g in found.gates}
+    return [*task, *(m for m in METRICS if m in gated and m not in task)]
+
+
 def performance_rows(found: Quality) -> list[list[str]]:
     assert found.current is not None
     rows = []
-    for metric in METRICS:
+    for metric in shown(found):
         now = found.current.metrics.values[metric]
         then = found.reference.metrics.values[metric] if found.reference else math.nan
         change = "-" if math.isnan(now) or math.isnan(then) else f"{now - then:+.4g}"
@@ -47,16 +55,51 @@ def performance_rows(found: Quality) -> list[list[str]]:
 
 
 def _undefined(found: Quality) -> list[str]:
+    """Why a metric of the table is undefined, or what its average leaves out; metrics with
+    the same reason in one line."""
     lines = []
+    metrics = shown(found)
     for side, name in ((found.current, "batch"), (found.reference, "reference")):
-        if side is not None:
-            for metric, why in side.metrics.undefined.items():
-                lines.append(f"{metric} is undefined on the {name}: {why}")
+        if side is None:
+            continue
+        for found_on, verb in ((side.metrics.undefined, "undefined"), (side.metrics.remarks, "")):
+            reasons: dict[str, list[str]] = {}
+            for metric in metrics:
+                if metric in found_on:
+                    reasons.setdefault(found_on[metric], []).append(metric)
+            for why, names in reasons.items():
+                listed = " and ".join([", ".join(names[:-1]), names[-1]] if names[1:] else names)
+                if verb:
+                    are = "is" if len(names) == 1 else "are"
+                    lines.append(f"{listed} {are} {verb} on the {name}: {why}")
+                else:
+                    lines.append(f"{listed} on the {name}: {why}")
+    return lines
+
+
+def _classes(found: Quality) -> list[str]:
+    lines = []
+    if found.task == "multiclass":
+        count = len(found.classes)
+        names = ", ".join(shown_class(c) for c in found.classes[:10])
+        more = f" and {count - 10:,} more" if count > 10 else ""
+        line = (
+            f"classes: {names}{more}: precision, recall and f1 are averaged over the classes of"
+            " each side (macro: each class alike; weighted: by its rows in the target)"
+        )
+        if found.roles.prediction is not None:
+            line += f"; the score {printable(found.roles.prediction)!r} is compared for drift only"
+        lines.append(line)
+    if found.new_classes:
+        count = len(found.new_classes)
+        names = ", ".join(shown_class(c) for c in found.new_classes[:10])
+        more = f" and {count - 10:,} more" if count > 10 else ""
+        lines.append(f"the batch has class(es) the reference's target does not: {names}{more}")
     return lines
 
 
 def notes(found: Quality) -> list[str]:
-    lines = list(found.notes)
+    lines = [*found.notes, *_classes(found)]
     current = found.current
     if current is not None and current.left_out:
         lines.append(
