@@ -86,6 +86,8 @@ def _classes(found: Quality) -> list[str]:
         line = (
             f"classes: {names}{more}: precision, recall and f1 are averaged over the classes of"
             " each side (macro: each class alike; weighted: by its rows in the target)"
+            if found.roles.predicted_class is not None
+            else f"classes: {names}{more}: no column names the model's class"
         )
         if found.roles.prediction is not None:
             line += f"; the score {printable(found.roles.prediction)!r} is compared for drift only"
@@ -134,6 +136,15 @@ def verdict(found: Quality) -> str:
     return f"model quality: {'; '.join(parts)}"
 
 
+def _computed(found: Quality) -> bool:
+    """Whether the batch has any metric of the table (a score alone names no class of
+    several: then the notes say why, without a table of dashes)."""
+    if found.current is None:
+        return False
+    values = found.current.metrics.values
+    return any(not math.isnan(values[m]) for m in shown(found))
+
+
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     table = [header, *rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
@@ -144,7 +155,8 @@ def text(found: Quality) -> str:
     lines = []
     if found.concept:
         lines += ["concept drift:", *_table(CONCEPT, concept_rows(found))]
-    if found.current is not None:
+    if _computed(found):
+        assert found.current is not None
         lines.append(f"performance on {found.current.rows:,} row(s) of the batch:")
         lines += _table(PERFORMANCE, performance_rows(found))
     if found.gates:
@@ -161,7 +173,8 @@ def markdown(found: Quality) -> str:
     if found.concept:
         rows = [[*r[:-1], "**drift**" if r[-1] == "DRIFT" else r[-1]] for r in concept_rows(found)]
         parts.append("### Concept drift\n\n" + markdown_table(CONCEPT, rows))
-    if found.current is not None:
+    if _computed(found):
+        assert found.current is not None
         title = f"### Performance on {found.current.rows:,} row(s) of the batch\n\n"
         parts.append(title + markdown_table(PERFORMANCE, performance_rows(found)))
     if found.gates:

@@ -110,7 +110,8 @@ def _performance(watch: Monitoring, doc: YamlDoc) -> Iterator[Problem]:
                 )
             yield doc.problem(
                 ("monitoring", "performance", i, "metric"),
-                f"{gate.metric!r} is not a metric of the batch ({', '.join(METRICS)}){hint}",
+                f"{gate.metric!r} is not a metric of the batch ({', '.join(BINARY_METRICS)},"
+                f" or precision, recall and f1 with _macro or _weighted){hint}",
             )
         if gate.vs is not None and gate.vs != VS_REFERENCE:
             yield doc.problem(
