@@ -136,7 +136,7 @@ def verdict(found: Quality) -> str:
     return f"model quality: {'; '.join(parts)}"
 
 
-def _computed(found: Quality) -> bool:
+def computed(found: Quality) -> bool:
     """Whether the batch has any metric of the table (a score alone names no class of
     several: then the notes say why, without a table of dashes)."""
     if found.current is None:
@@ -155,7 +155,7 @@ def text(found: Quality) -> str:
     lines = []
     if found.concept:
         lines += ["concept drift:", *_table(CONCEPT, concept_rows(found))]
-    if _computed(found):
+    if computed(found):
         assert found.current is not None
         lines.append(f"performance on {found.current.rows:,} row(s) of the batch:")
         lines += _table(PERFORMANCE, performance_rows(found))
@@ -173,7 +173,7 @@ def markdown(found: Quality) -> str:
     if found.concept:
         rows = [[*r[:-1], "**drift**" if r[-1] == "DRIFT" else r[-1]] for r in concept_rows(found)]
         parts.append("### Concept drift\n\n" + markdown_table(CONCEPT, rows))
-    if _computed(found):
+    if computed(found):
         assert found.current is not None
         title = f"### Performance on {found.current.rows:,} row(s) of the batch\n\n"
         parts.append(title + markdown_table(PERFORMANCE, performance_rows(found)))
