@@ -110,8 +110,9 @@ def _plots(result: DriftResult) -> list[str]:
         "<p>Share of each side's values"
         f'<span class="swatch" style="background:{REFERENCE_COLOUR}"></span>reference'
         f'<span class="swatch" style="background:{CURRENT_COLOUR}"></span>current.'
-        " Numeric columns on the same bins, between the reference's 0.1% and 99.9% quantiles,"
-        " with a bin on each side for values beyond them.</p>",
+        " Numeric columns on the same bins, between the reference's 0.1% and 99.9% quantiles"
+        " (widened to the current's, when its values lie beyond them), with a bin on each"
+        " side for the values beyond.</p>",
     ]
     for column in drifted:
         parts.append(f"<section><h3>{_e(column.column)}</h3>")

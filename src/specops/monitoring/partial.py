@@ -29,11 +29,12 @@ from specops.monitoring.drift import (
     watch,
 )
 from specops.monitoring.result import Breach, DriftResult
-from specops.monitoring.sketch import CategoricalSketch, Grid, NumericSketch
+from specops.monitoring.sketch import Beyond, CategoricalSketch, Grid, NumericSketch
 from specops.monitoring.tables import Table, error
 
 FORMAT = "specops-drift-partial"
-VERSION = 1
+#: 2: the bins beyond the grid, for the plots.
+VERSION = 2
 
 
 def summarize(reference: Table, current: Table, settings: Settings) -> dict[str, Any]:
@@ -184,6 +185,7 @@ def _dump(sketch: Sketch) -> dict[str, Any]:
         else [[k, c] for k, c in sketch.distinct.items()],
         "grid": None if grid is None else [grid.low, grid.high, grid.bins],
         "hist": None if sketch.hist is None else sketch.hist.tolist(),
+        "beyond": [sketch.beyond.level, [[k, c] for k, c in sketch.beyond.counts.items()]],
     }
 
 
@@ -205,4 +207,5 @@ def _undump(data: dict[str, Any]) -> Sketch:
         m2=data["m2"],
         distinct=None if data["distinct"] is None else {k: c for k, c in data["distinct"]},
         hist=None if data["hist"] is None else np.array(data["hist"], dtype=np.int64),
+        beyond=Beyond(data["beyond"][0], {k: c for k, c in data["beyond"][1]}),
     )
