@@ -31,6 +31,8 @@ SAMPLE = 65_536
 PREFIX = 4096
 #: Bins kept for the values beyond the grid, at most: past that, neighbours pair up.
 BEYOND_BINS = 1024
+#: Bins beyond the grid are counted into an array up to this span of them, else sorted.
+DENSE = 1 << 20
 #: A value's distance beyond the grid, in the grid's bins, is clipped here (it fits an int64).
 FAR = 2.0**62
 
@@ -106,7 +108,13 @@ class Beyond:
         if not offsets.size:
             return
         index = np.clip(np.floor(offsets), -FAR, FAR - 1).astype(np.int64) >> self.level
-        keys, counts = np.unique(index, return_counts=True)
+        first, last = int(index.min()), int(index.max())
+        if last - first < DENSE:  # counting is cheaper than sorting
+            counts = np.bincount(index - first)
+            keys = np.flatnonzero(counts) + first
+            counts = counts[keys - first]
+        else:
+            keys, counts = np.unique(index, return_counts=True)
         level = self.level
         while keys.size > BEYOND_BINS:  # coarser first, so that the dictionary stays small
             level += 1
