@@ -54,16 +54,19 @@ class Classes:
                 f"column {name!r} of {role} holds {family}, but {self.source} holds {self.family}:"
                 " the classes must be of one type",
             )
-        parts = []
+        out = np.empty(table.rows, dtype=np.int32)  # filled in place: no list of parts
+        done = 0
         for batch in table.batches([name]):
             array = batch[name]
             chunks = array.chunks if hasattr(array, "chunks") else [array]
             for chunk in chunks:
                 if family == "strings":
-                    parts.append(self._strings(chunk))
+                    codes = self._strings(chunk)
                 else:
-                    parts.append(self._numbers(chunk, table, name, role))
-        return np.concatenate(parts) if parts else np.empty(0, dtype=np.int32)
+                    codes = self._numbers(chunk, table, name, role)
+                out[done : done + codes.size] = codes
+                done += codes.size
+        return out
 
     def _numbers(self, chunk: Any, table: Table, name: str, role: str) -> Codes:
         import numpy as np
@@ -125,7 +128,23 @@ class Classes:
         return self.family == "numbers" and set(self.codes) <= {0.0, 1.0}
 
 
+#: Codes renumbered at a time, in place: no second array of a column's size.
+CHUNK = 1 << 20
+
+
 def renumber(codes: Codes, order: Codes) -> Codes:
-    """First-seen codes as indexes in the sorted classes (-1 stays -1)."""
-    out: Codes = order[codes]
-    return out
+    """First-seen codes as indexes in the sorted classes (-1 stays -1), in place."""
+    for start in range(0, codes.size, CHUNK):
+        part = codes[start : start + CHUNK]
+        part[...] = order[part]
+    return codes
+
+
+def present(codes: Codes, classes: int) -> Any:
+    """Which of the classes the codes hold."""
+    import numpy as np
+
+    found = np.zeros(classes + 1, dtype=np.int64)
+    for start in range(0, codes.size, CHUNK):
+        found += np.bincount(codes[start : start + CHUNK] + 1, minlength=classes + 1)
+    return found[1:] > 0

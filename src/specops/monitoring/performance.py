@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from specops.gates.evaluate import Baseline, Reader, Sources, evaluate_gate
 from specops.gates.result import GateResult
 from specops.monitoring import quality
-from specops.monitoring.classes import Classes, renumber
+from specops.monitoring.classes import Classes, present, renumber
 from specops.monitoring.drift import Settings, compare
 from specops.monitoring.methods import NUMERIC_ONLY
 from specops.monitoring.result import ColumnDrift
@@ -214,8 +214,6 @@ class _Labels:
 
 def _labels(reference: Table, current: Table, roles: Roles) -> _Labels:
     """The classes of the target and the predicted class, on both sides."""
-    import numpy as np
-
     assert roles.target is not None
     seen = Classes()
     target_role, predicted_role = "`monitoring.target`", "`monitoring.predicted_class`"
@@ -228,25 +226,18 @@ def _labels(reference: Table, current: Table, roles: Roles) -> _Labels:
         if roles.predicted_class is not None and roles.predicted_class in reference.types:
             ref_predicted = seen.read(reference, roles.predicted_class, predicted_role)
     classes, order = seen.sorted()
+    for codes in (cur_target, cur_predicted, ref_target, ref_predicted):
+        if codes is not None:
+            renumber(codes, order)
     new: list[Any] = []
     if ref_target is not None:
-        known = np.zeros(len(classes) + 1, dtype=bool)
-        known[renumber(ref_target, order)] = True
-        for codes in (cur_target, cur_predicted):
-            if codes is not None:
-                known_here = np.unique(renumber(codes, order))
-                new += [classes[i] for i in known_here.tolist() if i >= 0 and not known[i]]
-        new = sorted(set(new))
-
-    def again(codes: Codes | None) -> Codes | None:
-        return None if codes is None else renumber(codes, order)
-
+        known = present(ref_target, len(classes))
+        seen_now = present(cur_target, len(classes))
+        if cur_predicted is not None:
+            seen_now |= present(cur_predicted, len(classes))
+        new = [c for c, now, then in zip(classes, seen_now, known, strict=True) if now and not then]
     return _Labels(
-        classes,
-        seen.binary,
-        (again(ref_target), renumber(cur_target, order)),
-        (again(ref_predicted), again(cur_predicted)),
-        new,
+        classes, seen.binary, (ref_target, cur_target), (ref_predicted, cur_predicted), new
     )
 
 
@@ -273,7 +264,7 @@ def _side(table: Table, roles: Roles, labels: _Labels, index: int) -> Side:
             " row(s) have empty, NaN or infinite values",
         )
     if score is not None:
-        score = score[keep]
+        score = score[keep] if kept < rows else score
         outside = score[(score < 0) | (score > 1)]
         if outside.size:
             raise error(
@@ -281,13 +272,10 @@ def _side(table: Table, roles: Roles, labels: _Labels, index: int) -> Side:
                 f"column {roles.prediction!r} of `monitoring.prediction` holds"
                 f" {float(outside[0]):g}: the score is the probability of class 1, from 0 to 1",
             )
-    found = quality.classification(
-        target[keep],
-        None if label is None else label[keep],
-        score,
-        labels.classes,
-        binary=labels.binary,
-    )
+    if kept < rows:  # else the columns as they are, with no copy
+        target = target[keep]
+        label = None if label is None else label[keep]
+    found = quality.classification(target, label, score, labels.classes, binary=labels.binary)
     return Side(kept, rows - kept, found)
 
 

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     #: Each row's class as its index in a list of classes, -1 where it has none.
     Codes = npt.NDArray[np.signedinteger[Any]]
 
+#: Rows counted at a time.
+CHUNK = 1 << 20
 #: A score at or above this is class 1 when no column holds the predicted class.
 THRESHOLD = 0.5
 
@@ -129,13 +131,17 @@ def _averaged(target: Codes, label: Codes, classes: Sequence[object]) -> Metrics
     averaged: `_macro` each class alike, `_weighted` by its rows in the target.
 
     Three counts per class, from `np.bincount` over the codes: memory grows with the classes,
-    not with their square (no confusion matrix)."""
+    not with their square (no confusion matrix), and not with the rows."""
     import numpy as np
 
     k = len(classes)
-    support = np.bincount(target, minlength=k).astype(np.float64)
-    predicted = np.bincount(label, minlength=k).astype(np.float64)
-    hits = np.bincount(target[target == label], minlength=k).astype(np.float64)
+    support, predicted, hits = (np.zeros(k, dtype=np.float64) for _ in range(3))
+    # A million rows at a time: np.bincount copies its input as 8-byte integers.
+    for start in range(0, target.size, CHUNK):
+        t, p = target[start : start + CHUNK], label[start : start + CHUNK]
+        support += np.bincount(t, minlength=k)
+        predicted += np.bincount(p, minlength=k)
+        hits += np.bincount(t[t == p], minlength=k)
     seen = (support + predicted) > 0
     support, predicted, hits = support[seen], predicted[seen], hits[seen]
     names = [c for c, s in zip(classes, seen.tolist(), strict=True) if s]
