@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from specops.gates.evaluate import fmt
-from specops.gates.run import GateRun, markdown_table
+from specops.gates.run import GateRun, cell, markdown_table
 from specops.monitoring.performance import Quality
 from specops.monitoring.quality import shown_class
 from specops.spec.monitoring import BINARY_METRICS, METRICS, MULTICLASS_METRICS
@@ -179,7 +179,7 @@ def markdown(found: Quality) -> str:
         parts.append(title + markdown_table(PERFORMANCE, performance_rows(found)))
     if found.gates:
         parts.append("### Performance gates\n\n" + GateRun(None, found.gates).markdown())
-    lines = [f"- {note}" for note in notes(found)]
+    lines = [f"- {cell(note)}" for note in notes(found)]  # class names come from the data
     if lines:
         parts.append("\n".join(lines) + "\n")
     parts.append(f"**{verdict(found)}**\n")
