@@ -405,14 +405,10 @@ def _drift(args: argparse.Namespace) -> int:
         for role in ("target", "prediction", "predicted_class", "latency")
         if getattr(args, role)
     }
-    if args.partial is not None and roles:
-        flag = "--" + next(iter(roles)).replace("_", "-")
-        reason = f"summarizes the columns' drift only, not the model's quality: drop {flag}"
-        raise SpecError([Problem.plain("--partial", reason)])
     progress = _Progress.on_terminal(args.format)
     try:
         if args.partial is not None:
-            summary = commands.drift_partial(args.spec, **inputs, progress=progress)
+            summary = commands.drift_partial(args.spec, **inputs, roles=roles, progress=progress)
         else:
             result = commands.drift(args.spec, **inputs, roles=roles, progress=progress)
     finally:

@@ -52,6 +52,9 @@ class Side:
     rows: int
     left_out: int
     metrics: Metrics
+    #: How far a metric may be from the exact one, where it was bounded rather than computed
+    #: (ROC AUC over partitions).
+    errors: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -83,8 +86,13 @@ class Quality:
         return any(c.drifted for _, c in self.concept)
 
     @property
+    def undecided(self) -> list[str]:
+        """The roles whose drift the partitions' summaries do not decide."""
+        return [r for r, c in self.concept if c.undecided]
+
+    @property
     def ok(self) -> bool:
-        return not self.failed_gates and not self.drift
+        return not self.failed_gates and not self.drift and not self.undecided
 
     def as_dict(self) -> dict[str, Any]:
         def side(found: Side | None) -> dict[str, Any] | None:
@@ -96,6 +104,7 @@ class Quality:
                 "metrics": {k: _json(v) for k, v in found.metrics.values.items()},
                 "undefined": found.metrics.undefined,
                 "remarks": found.metrics.remarks,
+                "errors": found.errors,
             }
 
         return {
@@ -128,30 +137,20 @@ def assess(
     """The batch's quality, or None when the spec names no column beyond the features."""
     if not roles.names():
         return None
-    for name in roles.names():
-        if name not in current.types:
-            raise error(current.display, f"has no column {name!r} ({_role(roles, name)})")
+    check_roles(current, roles)
     notes: list[str] = []
     current_side = reference_side = None
-    labels = _labels(reference, current, roles) if roles.target is not None else None
+    labels = read_labels(reference, current, roles) if roles.target is not None else None
     if labels is not None and (roles.prediction or roles.predicted_class):
-        current_side = _side(current, roles, labels, 1)
-        used = _scored(roles) if labels.binary else [roles.target, roles.predicted_class]
-        missing = [c for c in used if c is not None and c not in reference.types]
-        if missing:
-            notes.append(
-                f"the reference has no column {missing[0]!r}: its metrics are not computed"
-            )
-        else:
-            reference_side = _side(reference, roles, labels, 0)
+        current_side = side(current, roles, labels, 1, binary=labels.binary)
+        reference_side = reference_metrics(reference, roles, labels, notes, binary=labels.binary)
     concept = _concept(reference, current, roles, settings, notes)
     results = []
     if current_side is not None:
-        results = [_gate(gate, current.display, current_side, reference_side) for gate in gates]
+        results = [evaluate(gate, current.display, current_side, reference_side) for gate in gates]
     latency, latency_rows = None, 0
     if roles.latency is not None:
-        values = _numbers(current, roles.latency, "`monitoring.latency`")
-        values = values[_finite(values)]
+        values = latency_values(current, roles)
         if not values.size:
             raise error(current.display, f"column {roles.latency!r} has no latency value")
         latency, latency_rows = quality.percentiles(values), int(values.size)
@@ -168,6 +167,34 @@ def assess(
         labels.classes if labels is not None else [],
         labels.new if labels is not None else [],
     )
+
+
+def check_roles(current: Table, roles: Roles) -> None:
+    """Every role's column is in the current batch (what the classes are is read with them)."""
+    for name in roles.names():
+        if name not in current.types:
+            raise error(current.display, f"has no column {name!r} ({_role(roles, name)})")
+
+
+def reference_metrics(
+    reference: Table, roles: Roles, labels: Labels, notes: list[str], *, binary: bool
+) -> Side | None:
+    """The reference's metrics, when it has the columns they are computed from (the score
+    only where the classes are 0 and 1)."""
+    used = _scored(roles) if binary else [roles.target, roles.predicted_class]
+    missing = [c for c in used if c is not None and c not in reference.types]
+    if missing:
+        notes.append(f"the reference has no column {missing[0]!r}: its metrics are not computed")
+        return None
+    return side(reference, roles, labels, 0, binary=binary)
+
+
+def latency_values(current: Table, roles: Roles) -> Floats:
+    """The finite values of the latency column."""
+    assert roles.latency is not None
+    values = _numbers(current, roles.latency, "`monitoring.latency`")
+    found: Floats = values[_finite(values)]
+    return found
 
 
 def _role(roles: Roles, name: str) -> str:
@@ -200,19 +227,38 @@ def _finite(values: Floats) -> Any:
 
 
 @dataclass(frozen=True)
-class _Labels:
+class Labels:
     """Both sides' target and predicted class as codes into the sorted classes (reference
-    first; None where a side has no such column), and the classes the reference's target
-    does not hold."""
+    first; None where a side has no such column), what the classes are (numbers or strings;
+    None while no column holds one), those of the batch (target or predicted), and those of
+    the reference's target (None without that column)."""
 
     classes: list[Any]
-    binary: bool
+    family: str | None
     target: tuple[Codes | None, Codes]
     predicted: tuple[Codes | None, Codes | None]
-    new: list[Any]
+    batch: list[Any]
+    known: list[Any] | None
+
+    @property
+    def binary(self) -> bool:
+        """Whether the classes are numbers among 0 and 1: class 1 is then the positive one."""
+        return self.family == "numbers" and self.among_0_and_1
+
+    @property
+    def among_0_and_1(self) -> bool:
+        return all(c in (0, 1) for c in self.classes)
+
+    @property
+    def new(self) -> list[Any]:
+        """The batch's classes that the reference's target does not hold."""
+        if self.known is None:
+            return []
+        known = set(self.known)
+        return [c for c in self.batch if c not in known]
 
 
-def _labels(reference: Table, current: Table, roles: Roles) -> _Labels:
+def read_labels(reference: Table, current: Table, roles: Roles) -> Labels:
     """The classes of the target and the predicted class, on both sides."""
     assert roles.target is not None
     seen = Classes()
@@ -229,21 +275,44 @@ def _labels(reference: Table, current: Table, roles: Roles) -> _Labels:
     for codes in (cur_target, cur_predicted, ref_target, ref_predicted):
         if codes is not None:
             renumber(codes, order)
-    new: list[Any] = []
+    now = present(cur_target, len(classes))
+    if cur_predicted is not None:
+        now |= present(cur_predicted, len(classes))
+    known = None
     if ref_target is not None:
-        known = present(ref_target, len(classes))
-        seen_now = present(cur_target, len(classes))
-        if cur_predicted is not None:
-            seen_now |= present(cur_predicted, len(classes))
-        new = [c for c, now, then in zip(classes, seen_now, known, strict=True) if now and not then]
-    return _Labels(
-        classes, seen.binary, (ref_target, cur_target), (ref_predicted, cur_predicted), new
+        known = [
+            c for c, then in zip(classes, present(ref_target, len(classes)), strict=True) if then
+        ]
+    return Labels(
+        classes,
+        seen.family,
+        (ref_target, cur_target),
+        (ref_predicted, cur_predicted),
+        [c for c, found in zip(classes, now, strict=True) if found],
+        known,
     )
 
 
-def _side(table: Table, roles: Roles, labels: _Labels, index: int) -> Side:
-    """One side's metrics, from the rows that have a target and every prediction column used
-    (the score only where the classes are 0 and 1)."""
+def side(table: Table, roles: Roles, labels: Labels, index: int, *, binary: bool) -> Side:
+    """One side's metrics (`index` 0 the reference, 1 the batch), the classes taken as 0 and 1
+    or not as `binary` says."""
+    rows, target, label, score = scored(table, roles, labels, index, binary=binary)
+    if not target.size:
+        raise error(
+            table.display,
+            f"no row has both a target ({roles.target!r}) and a prediction: the {rows:,}"
+            " row(s) have empty, NaN or infinite values",
+        )
+    found = quality.classification(target, label, score, labels.classes, binary=binary)
+    return Side(int(target.size), rows - int(target.size), found)
+
+
+def scored(
+    table: Table, roles: Roles, labels: Labels, index: int, *, binary: bool
+) -> tuple[int, Codes, Codes | None, Floats | None]:
+    """The side's rows, and the target, predicted class and score of those that have a target
+    and every prediction column used (the score only where the classes are 0 and 1, checked
+    from 0 to 1)."""
     assert roles.target is not None
     target = labels.target[index]
     assert target is not None
@@ -252,17 +321,11 @@ def _side(table: Table, roles: Roles, labels: _Labels, index: int) -> Side:
     if label is not None:
         keep &= label >= 0
     score = None
-    if roles.prediction is not None and labels.binary:
+    if roles.prediction is not None and binary:
         score = _numbers(table, roles.prediction, "`monitoring.prediction`")
         keep &= _finite(score)
     rows = int(target.size)
     kept = int(keep.sum())
-    if not kept:
-        raise error(
-            table.display,
-            f"no row has both a target ({roles.target!r}) and a prediction: the {rows:,}"
-            " row(s) have empty, NaN or infinite values",
-        )
     if score is not None:
         score = score[keep] if kept < rows else score
         outside = score[(score < 0) | (score > 1)]
@@ -275,8 +338,7 @@ def _side(table: Table, roles: Roles, labels: _Labels, index: int) -> Side:
     if kept < rows:  # else the columns as they are, with no copy
         target = target[keep]
         label = None if label is None else label[keep]
-    found = quality.classification(target, label, score, labels.classes, binary=labels.binary)
-    return Side(kept, rows - kept, found)
+    return rows, target, label, score
 
 
 @dataclass
@@ -303,7 +365,7 @@ def _nothing(_path: str) -> bytes | None:
     return None
 
 
-def _gate(gate: Gate, path: str, current: Side, reference: Side | None) -> GateResult:
+def evaluate(gate: Gate, path: str, current: Side, reference: Side | None) -> GateResult:
     """One `performance` gate, evaluated by the gates' own code on the batch's metrics."""
 
     def baseline(_vs: str) -> Baseline:
@@ -337,6 +399,19 @@ def _concept(
     """The target's and the score's drift, by the columns' method: the target as categorical
     (a method for numbers gives way to `auto` there), the score as numeric."""
     found = []
+    for role, name, one in concept_settings(reference, roles, settings, notes):
+        result = compare(reference, current, one)
+        if result.breaches:
+            raise error(current.display, f"column {name!r}: {result.breaches[0].problem}")
+        found += [(role, c) for c in result.columns]
+    return found
+
+
+def concept_settings(
+    reference: Table, roles: Roles, settings: Settings, notes: list[str]
+) -> list[tuple[str, str, Settings]]:
+    """Each role whose drift is compared, its column, and the settings of that comparison."""
+    found = []
     for role, name, kind_ in (
         ("target", roles.target, "categorical"),
         ("prediction", roles.prediction, "numeric"),
@@ -357,8 +432,5 @@ def _concept(
             types={name: kind_},
             exact_rows=settings.exact_rows,
         )
-        result = compare(reference, current, one)
-        if result.breaches:
-            raise error(current.display, f"column {name!r}: {result.breaches[0].problem}")
-        found += [(role, c) for c in result.columns]
+        found.append((role, name, one))
     return found

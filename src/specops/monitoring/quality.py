@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     Floats = npt.NDArray[np.float64]
     Bools = npt.NDArray[np.bool_]
+    Ints = npt.NDArray[np.int64]
     #: Each row's class as its index in a list of classes, -1 where it has none.
     Codes = npt.NDArray[np.signedinteger[Any]]
 
@@ -61,7 +62,6 @@ def classification(
     `zero_division=np.nan`: averages leave out the classes where a ratio is undefined."""
     import numpy as np
 
-    rows = int(target.size)
     if binary:
         one = classes.index(1.0) if 1.0 in classes else -2
         truth = target == one
@@ -70,45 +70,46 @@ def classification(
         else:
             assert score is not None
             said = np.asarray(score >= THRESHOLD)
-        found = _binary(truth, said, score, rows)
-        averaged = _averaged(truth.astype(np.intp), said.astype(np.intp), (0, 1))
-        return Metrics(
-            rows,
-            {**found.values, **averaged.values},
-            {**found.undefined, **averaged.undefined},
-            averaged.remarks,
-        )
-    values = dict.fromkeys(BINARY_METRICS, math.nan)
-    undefined = {
-        m: f"the classes are not 0 and 1: gate on {m}_macro or {m}_weighted"
-        for m in ("precision", "recall", "f1")
-    }
-    undefined["roc_auc"] = "the classes are not 0 and 1, and one score is no probability of each"
+        auc = roc_auc(truth, score) if score is not None else math.nan
+        return of_counts(confusion(truth, said), auc, scored=score is not None)
     if label is None:
-        cause = "a score alone names no class: name the column of the model's class in"
-        cause += " `monitoring.predicted_class`"
-        values.update(dict.fromkeys(AVERAGED_METRICS, math.nan))
-        undefined.update(dict.fromkeys(("accuracy", *AVERAGED_METRICS), cause))
-        return Metrics(rows, values, undefined)
-    values["accuracy"] = _ratio(float(np.count_nonzero(target == label)), rows)
-    averaged = _averaged(target, label, classes)
-    values.update(averaged.values)
-    undefined.update(averaged.undefined)
-    return Metrics(rows, values, undefined, averaged.remarks)
+        return multiclass(None, classes, int(target.size))
+    return multiclass(ClassCounts.of(target, label, len(classes)), classes, int(target.size))
 
 
-def _binary(truth: Bools, said: Bools, score: Floats | None, rows: int) -> Metrics:
+@dataclass(frozen=True)
+class Confusion:
+    """The confusion matrix of a binary classifier: these counts add across partitions."""
+
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+
+
+def confusion(truth: Bools, said: Bools) -> Confusion:
+    """The confusion matrix of the rows' true and predicted class 1."""
     import numpy as np
 
-    tp = float(np.count_nonzero(truth & said))
-    fp = float(np.count_nonzero(~truth & said))
-    fn = float(np.count_nonzero(truth & ~said))
+    tp = int(np.count_nonzero(truth & said))
+    fp = int(np.count_nonzero(~truth & said))
+    fn = int(np.count_nonzero(truth & ~said))
+    return Confusion(tp, fp, fn, int(truth.size) - tp - fp - fn)
+
+
+def of_counts(counts: Confusion, auc: float, *, scored: bool) -> Metrics:
+    """The binary metrics from the confusion matrix and the ROC AUC (NaN where undefined),
+    and the averaged ones over classes 0 and 1."""
+    import numpy as np
+
+    tp, fp, fn = float(counts.tp), float(counts.fp), float(counts.fn)
+    rows = counts.tp + counts.fp + counts.fn + counts.tn
     values = {
-        "accuracy": _ratio(float(np.count_nonzero(truth == said)), rows),
+        "accuracy": _ratio(float(counts.tp + counts.tn), rows),
         "precision": _ratio(tp, tp + fp),
         "recall": _ratio(tp, tp + fn),
         "f1": _ratio(2 * tp, 2 * tp + fp + fn),
-        "roc_auc": roc_auc(truth, score) if score is not None else math.nan,
+        "roc_auc": auc,
     }
     undefined = {}
     if not rows:
@@ -119,31 +120,81 @@ def _binary(truth: Bools, said: Bools, score: Floats | None, rows: int) -> Metri
         undefined["recall"] = "the target holds no row of class 1"
     if not 2 * tp + fp + fn:
         undefined["f1"] = "neither the target nor the model has a row of class 1"
-    if score is None:
+    if not scored:
         undefined["roc_auc"] = "no column holds the model's score"
-    elif math.isnan(values["roc_auc"]):
+    elif math.isnan(auc):
         undefined["roc_auc"] = "the target holds one class only"
-    return Metrics(rows, values, undefined)
+    # Classes 0 and 1 as two classes of many: their rows in the target, predicted, and hit.
+    both = ClassCounts(
+        np.array([counts.tn + counts.fp, counts.tp + counts.fn], dtype=np.int64),
+        np.array([counts.tn + counts.fn, counts.tp + counts.fp], dtype=np.int64),
+        np.array([counts.tn, counts.tp], dtype=np.int64),
+    )
+    averaged = _averaged(both, (0, 1))
+    return Metrics(
+        rows,
+        {**values, **averaged.values},
+        {**undefined, **averaged.undefined},
+        averaged.remarks,
+    )
 
 
-def _averaged(target: Codes, label: Codes, classes: Sequence[object]) -> Metrics:
+def multiclass(counts: ClassCounts | None, classes: Sequence[object], rows: int) -> Metrics:
+    """The metrics of classes other than 0 and 1: accuracy and the averaged ones from each
+    class's counts (None: no column names the model's class); the binary ones undefined."""
+    values = dict.fromkeys(BINARY_METRICS, math.nan)
+    undefined = {
+        m: f"the classes are not 0 and 1: gate on {m}_macro or {m}_weighted"
+        for m in ("precision", "recall", "f1")
+    }
+    undefined["roc_auc"] = "the classes are not 0 and 1, and one score is no probability of each"
+    if counts is None:
+        cause = "a score alone names no class: name the column of the model's class in"
+        cause += " `monitoring.predicted_class`"
+        values.update(dict.fromkeys(AVERAGED_METRICS, math.nan))
+        undefined.update(dict.fromkeys(("accuracy", *AVERAGED_METRICS), cause))
+        return Metrics(rows, values, undefined)
+    values["accuracy"] = _ratio(float(counts.hits.sum()), rows)
+    averaged = _averaged(counts, classes)
+    values.update(averaged.values)
+    undefined.update(averaged.undefined)
+    return Metrics(rows, values, undefined, averaged.remarks)
+
+
+@dataclass(frozen=True)
+class ClassCounts:
+    """Each class's rows in the target, rows predicted, and rows predicted right: these add
+    across partitions, and every averaged metric follows from them."""
+
+    support: Ints
+    predicted: Ints
+    hits: Ints
+
+    @classmethod
+    def of(cls, target: Codes, label: Codes, classes: int) -> ClassCounts:
+        """The counts from the rows' codes (none -1), with `np.bincount`: memory grows with
+        the classes, not with their square (no confusion matrix), and not with the rows."""
+        import numpy as np
+
+        support, predicted, hits = (np.zeros(classes, dtype=np.int64) for _ in range(3))
+        # A million rows at a time: np.bincount copies its input as 8-byte integers.
+        for start in range(0, target.size, CHUNK):
+            t, p = target[start : start + CHUNK], label[start : start + CHUNK]
+            support += np.bincount(t, minlength=classes)
+            predicted += np.bincount(p, minlength=classes)
+            hits += np.bincount(t[t == p], minlength=classes)
+        return cls(support, predicted, hits)
+
+
+def _averaged(counts: ClassCounts, classes: Sequence[object]) -> Metrics:
     """Precision, recall and f1 of each class seen on this side (in the target or predicted),
-    averaged: `_macro` each class alike, `_weighted` by its rows in the target.
-
-    Three counts per class, from `np.bincount` over the codes: memory grows with the classes,
-    not with their square (no confusion matrix), and not with the rows."""
+    averaged: `_macro` each class alike, `_weighted` by its rows in the target."""
     import numpy as np
 
-    k = len(classes)
-    support, predicted, hits = (np.zeros(k, dtype=np.float64) for _ in range(3))
-    # A million rows at a time: np.bincount copies its input as 8-byte integers.
-    for start in range(0, target.size, CHUNK):
-        t, p = target[start : start + CHUNK], label[start : start + CHUNK]
-        support += np.bincount(t, minlength=k)
-        predicted += np.bincount(p, minlength=k)
-        hits += np.bincount(t[t == p], minlength=k)
-    seen = (support + predicted) > 0
-    support, predicted, hits = support[seen], predicted[seen], hits[seen]
+    seen = (counts.support + counts.predicted) > 0
+    support = counts.support[seen].astype(np.float64)
+    predicted = counts.predicted[seen].astype(np.float64)
+    hits = counts.hits[seen].astype(np.float64)
     names = [c for c, s in zip(classes, seen.tolist(), strict=True) if s]
     with np.errstate(divide="ignore", invalid="ignore"):
         per_class = {
@@ -174,7 +225,7 @@ def _averaged(target: Codes, label: Codes, classes: Sequence[object]) -> Metrics
                     + f": {whom} no row of {'it' if len(left) == 1 else 'them'}"
                 )
     ordered = {m: values[m] for m in AVERAGED_METRICS}
-    return Metrics(int(target.size), ordered, undefined, remarks)
+    return Metrics(int(counts.support.sum()), ordered, undefined, remarks)
 
 
 def shown_class(value: object) -> str:

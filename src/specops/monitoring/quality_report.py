@@ -28,9 +28,11 @@ def concept_rows(found: Quality) -> list[list[str]]:
             printable(c.column),
             c.type,
             c.method,
-            _number(c.statistic) if c.exact else f"{_number(c.statistic)}±{c.error:.2g}",
+            _number(c.statistic)
+            if c.exact or math.isnan(c.statistic)
+            else f"{_number(c.statistic)}±{c.error:.2g}",
             _number(c.threshold),
-            "DRIFT" if c.drifted else "ok",
+            "UNDECIDED" if c.undecided else "DRIFT" if c.drifted else "ok",
         ]
         for role, c in found.concept
     ]
@@ -50,7 +52,9 @@ def performance_rows(found: Quality) -> list[list[str]]:
         now = found.current.metrics.values[metric]
         then = found.reference.metrics.values[metric] if found.reference else math.nan
         change = "-" if math.isnan(now) or math.isnan(then) else f"{now - then:+.4g}"
-        rows.append([metric, _number(now), _number(then), change])
+        spread = found.current.errors.get(metric)
+        value = _number(now) if spread is None else f"{_number(now)}±{spread:.2g}"
+        rows.append([metric, value, _number(then), change])
     return rows
 
 
@@ -110,11 +114,29 @@ def notes(found: Quality) -> list[str]:
         )
     lines += _undefined(found)
     if found.latency is not None:
+        p50, p95 = (_latency(found.latency, p) for p in ("p50", "p95"))
         lines.append(
-            f"latency: p50 {fmt(round(found.latency['p50'], 3))} ms, p95"
-            f" {fmt(round(found.latency['p95'], 3))} ms over {found.latency_rows:,} prediction(s)"
+            f"latency: p50 {p50} ms, p95 {p95} ms over {found.latency_rows:,} prediction(s)"
+        )
+    bounded = current is not None and current.errors
+    if bounded or (found.latency is not None and "p50_error" in found.latency):
+        lines.append(
+            "±: bounds from the partitions' summaries (a gate is undecided, and fails, when"
+            " they hold its threshold)"
+        )
+    if found.undecided:
+        names = " and the ".join(WORDS[r] for r in found.undecided)
+        lines.append(
+            f"undecided: the {names}: the partitions' summaries do not decide its drift; run"
+            " specops drift over the whole batch to decide"
         )
     return lines
+
+
+def _latency(latency: dict[str, float], which: str) -> str:
+    value = fmt(round(latency[which], 3))
+    spread = latency.get(f"{which}_error")
+    return value if spread is None else f"{value}±{spread:.2g}"
 
 
 def verdict(found: Quality) -> str:
@@ -127,9 +149,12 @@ def verdict(found: Quality) -> str:
             else f"all {total} performance gate(s) passed"
         )
     drifted = [WORDS[role] for role, c in found.concept if c.drifted]
+    undecided = [WORDS[role] for role in found.undecided]
     if drifted:
         parts.append(f"the {' and the '.join(drifted)} drifted")
-    elif found.concept:
+    if undecided:
+        parts.append(f"the {' and the '.join(undecided)} undecided")
+    if found.concept and not drifted and not undecided:
         parts.append("no concept drift")
     if not parts:
         parts.append("nothing to check")
@@ -171,7 +196,8 @@ def text(found: Quality) -> str:
 def markdown(found: Quality) -> str:
     parts = ["## Model quality\n"]
     if found.concept:
-        rows = [[*r[:-1], "**drift**" if r[-1] == "DRIFT" else r[-1]] for r in concept_rows(found)]
+        bold = {"DRIFT": "**drift**", "UNDECIDED": "**undecided**"}
+        rows = [[*r[:-1], bold.get(r[-1], r[-1])] for r in concept_rows(found)]
         parts.append("### Concept drift\n\n" + markdown_table(CONCEPT, rows))
     if computed(found):
         assert found.current is not None

@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from specops.monitoring.ks import Steps
 from specops.monitoring.methods import BINNED_ABOVE
 
 if TYPE_CHECKING:
@@ -162,6 +163,11 @@ class NumericSketch:
     hist: Ints | None = None
     #: Where the values beyond the grid lie, for the plots.
     beyond: Beyond = field(default_factory=Beyond)
+    #: For KS over partitions (specops.monitoring.ks): the reference's knots, whether they are
+    #: its every distinct value, and this side's counts at them; None where not summed up.
+    knots: Floats | None = None
+    every: bool = True
+    steps: Steps | None = None
 
     def add(self, raw: Floats) -> None:
         import numpy as np
@@ -216,6 +222,10 @@ class NumericSketch:
 
     def merge(self, other: NumericSketch) -> None:
         """Add another part of the same column, sketched on the same grid."""
+        if self.steps is not None and other.steps is not None:
+            self.steps.add(other.steps)
+        else:
+            self.steps = None
         if other.n == 0:
             self.dropped += other.dropped
             return
