@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from specops.cli import main
-from specops.monitoring import quality_partial
+from specops.monitoring import quality_sums
 from tests.test_drift_quality import GATES, LOG, batch, project, write
 
 PARTS = 3
@@ -129,8 +129,8 @@ def test_a_bounded_roc_auc_decides_only_far_from_a_gate(
 ) -> None:
     """Scores of many values are counted on a grid: ROC AUC lies between bounds, a gate whose
     threshold they hold is undecided, and fails."""
-    monkeypatch.setattr(quality_partial, "SCORE_VALUES", 10)
-    monkeypatch.setattr(quality_partial, "SCORE_BINS", 64)
+    monkeypatch.setattr(quality_sums, "SCORE_VALUES", 10)
+    monkeypatch.setattr(quality_sums, "SCORE_BINS", 64)
     rows = batch(2, 1500)
     root = project(tmp_path, rows, GATES)
     parts = split(root, rows)

@@ -170,12 +170,27 @@ def test_defaults(tmp_path: Path) -> None:
         (
             "  target: y\n  prediction: p\n  performance:\n    - metric: acuracy\n",
             "25:15: error: monitoring.performance[0].metric: 'acuracy' is not a metric of the batch"
-            " (accuracy, precision, recall, f1, roc_auc); did you mean 'accuracy'?",
+            " (accuracy, precision, recall, f1, roc_auc, or precision, recall and f1 with _macro"
+            " or _weighted); did you mean 'accuracy'?",
+        ),
+        (
+            "  target: y\n  prediction: p\n  performance:\n    - metric: f1_macr\n",
+            "25:15: error: monitoring.performance[0].metric: 'f1_macr' is not a metric of the batch"
+            " (accuracy, precision, recall, f1, roc_auc, or precision, recall and f1 with _macro"
+            " or _weighted); did you mean 'f1_macro'?",
+        ),
+        (
+            "  target: y\n  prediction: p\n  performance:\n    - metric: f1_micro\n",
+            "25:15: error: monitoring.performance[0].metric: 'f1_micro' is not a metric of the"
+            " batch (accuracy, precision, recall, f1, roc_auc, or precision, recall and f1 with"
+            " _macro or _weighted); with one class a row, micro averages equal the accuracy: gate"
+            " on 'accuracy'",
         ),
         (
             "  target: y\n  prediction: p\n  performance:\n    - metric: scores.json:f1\n",
             "25:15: error: monitoring.performance[0].metric: 'scores.json:f1' is not a metric of"
-            " the batch (accuracy, precision, recall, f1, roc_auc)",
+            " the batch (accuracy, precision, recall, f1, roc_auc, or precision, recall and f1"
+            " with _macro or _weighted)",
         ),
         (
             "  target: y\n  prediction: p\n  performance:\n    - {metric: f1, vs: main}\n",

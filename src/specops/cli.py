@@ -679,9 +679,9 @@ def parser() -> argparse.ArgumentParser:
         help="treat a column as numeric or categorical (default: decided from the data)",
     )
     for flag, what in (
-        ("--target", "the ground truth: 0 or 1 (spec's)"),
+        ("--target", "the ground truth: its classes, numbers or strings (spec's)"),
         ("--prediction", "the model's score, the probability of class 1 (spec's)"),
-        ("--predicted-class", "the class the model predicted (spec's, else score >= 0.5)"),
+        ("--predicted-class", "the class the model predicted (spec's; binary: else score >= 0.5)"),
         ("--latency", "each prediction's latency in milliseconds (spec's)"),
     ):
         drift.add_argument(flag, metavar="COL", help=f"the column of {what}")

@@ -34,11 +34,13 @@ from specops.monitoring.drift import (
 )
 from specops.monitoring.methods import SMALL_REFERENCE
 from specops.monitoring.result import Breach, DriftResult
-from specops.monitoring.sketch import CategoricalSketch, Grid, NumericSketch
+from specops.monitoring.sketch import Beyond, CategoricalSketch, Grid, NumericSketch
 from specops.monitoring.tables import Table, error, floats
 
 FORMAT = "specops-drift-partial"
-VERSION = 2
+#: 2: KS's counts at the reference's knots, the model's quality, or the bins beyond the grid
+#: (for the plots); 3: all of them.
+VERSION = 3
 
 
 def summarize(reference: Table, current: Table, settings: Settings) -> dict[str, Any]:
@@ -250,6 +252,7 @@ def _dump(sketch: Sketch) -> dict[str, Any]:
         else [[k, c] for k, c in sketch.distinct.items()],
         "grid": None if grid is None else [grid.low, grid.high, grid.bins],
         "hist": None if sketch.hist is None else sketch.hist.tolist(),
+        "beyond": [sketch.beyond.level, [[k, c] for k, c in sketch.beyond.counts.items()]],
         "ks": None
         if sketch.steps is None
         else {
@@ -291,6 +294,7 @@ def _undump(data: dict[str, Any]) -> Sketch:
         m2=data["m2"],
         distinct=None if data["distinct"] is None else {k: c for k, c in data["distinct"]},
         hist=None if data["hist"] is None else np.array(data["hist"], dtype=np.int64),
+        beyond=Beyond(data["beyond"][0], {k: c for k, c in data["beyond"][1]}),
         knots=knots,
         every=bool(counted["every"]) if counted is not None else True,
         steps=steps,

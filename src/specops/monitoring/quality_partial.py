@@ -1,40 +1,41 @@
 """Model quality over a batch split into partitions: what each partition's summary holds, and
 how the summaries combine.
 
-Exact: the confusion matrix, so accuracy, precision, recall and f1; the target's and the
+Exact: the classes (sorted over every partition, and those new to the reference's target);
+the confusion matrix of classes 0 and 1, and each class's rows in the target, predicted and
+predicted right, so accuracy, precision, recall and f1, plain or averaged; the target's and the
 score's drift, summed up as columns are (specops.monitoring.partial); ROC AUC while both
 classes' scores take at most SCORE_VALUES distinct values (counted value by value). Bounded:
 ROC AUC beyond that, from both classes' counts on a grid of [0, 1] (a pair of scores in one bin
 may be in either order), and the latency's p50 and p95, from a histogram whose bins grow by
 1%. A gate on a bounded metric has a verdict only when both bounds give it; else it fails, as
 undecided.
+
+Whether the classes are 0 and 1 (binary) depends on every partition's, so a partition whose
+classes are among 0 and 1 sums up both readings (binary: the rows with a score too, and the
+score checked from 0 to 1; multiclass: the score left out), and the combination takes the one
+that holds for the whole batch. A reading's errors are kept, and raised only if it is taken.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any, TypeVar
 
 from specops.gates.evaluate import fmt
 from specops.gates.result import GateResult
 from specops.monitoring import partial, performance, quality
 from specops.monitoring.drift import Settings
-from specops.monitoring.performance import Quality, Roles, Side
+from specops.monitoring.performance import Labels, Quality, Roles, Side
+from specops.monitoring.quality_sums import Latency, Scores
 from specops.monitoring.result import ColumnDrift
 from specops.monitoring.tables import Table, error
 from specops.spec.models import Gate
+from specops.spec.problems import Problem, SpecError
 
-if TYPE_CHECKING:
-    from specops.monitoring.quality import Floats
-
-#: The score's grid for ROC AUC's bounds: this many bins between 0 and 1.
-SCORE_BINS = 1 << 16
-#: Distinct scores counted exactly, over both classes and every partition, up to this many.
-SCORE_VALUES = 20_000
-#: Each bin of the latency's histogram is this much wider than the one before.
-GROWTH = 1.01
+T = TypeVar("T")
 
 
 def summarize(
@@ -44,33 +45,91 @@ def summarize(
     if not roles.names():
         return None
     performance.check_roles(current, roles)
-    notes: list[str] = []
-    side: dict[str, Any] | None = None
-    now: dict[str, Any] = {"confusion": None, "scores": None, "latency": None}
-    if roles.target is not None and (roles.prediction or roles.predicted_class):
-        rows, target, label, score = performance.scored(current, roles)
-        truth, said = target == 1, label == 1
-        tp, fp = int((truth & said).sum()), int((~truth & said).sum())
-        fn = int((truth & ~said).sum())
-        now["rows"], now["kept"] = rows, int(target.size)
-        now["confusion"] = [tp, fp, fn, int(target.size) - tp - fp - fn]
-        if score is not None:
-            now["scores"] = Scores.of(target, score).dump()
-        found = performance.reference_metrics(reference, roles, notes)
-        side = None if found is None else _dump_side(found)
+    now: dict[str, Any] = {"family": None, "classes": [], "batch": [], "latency": None}
+    ref: dict[str, Any] = {"known": None, "binary": None, "multiclass": None}
+    if roles.target is not None:
+        labels = performance.read_labels(reference, current, roles)
+        now.update(family=labels.family, classes=labels.classes, batch=labels.batch)
+        ref["known"] = labels.known
+        if roles.prediction or roles.predicted_class:
+            readings = [False]
+            if labels.family in (None, "numbers") and labels.among_0_and_1:
+                readings.append(True)
+            for binary in readings:
+                reading = "binary" if binary else "multiclass"
+                now[reading] = _caught(_counts, current, roles, labels, binary)
+                ref[reading] = _caught(_reference, reference, roles, labels, binary)
     if roles.latency is not None:
         now["latency"] = Latency.of(performance.latency_values(current, roles)).dump()
+    notes: list[str] = []
     concept = [
         [role, partial.summarize(reference, current, one)]
         for role, _, one in performance.concept_settings(reference, roles, settings, notes)
     ]
+    ref["notes"] = notes
     return {
         "roles": roles.__dict__,
         "gates": [gate.model_dump(mode="json") for gate in gates],
-        "reference": {"side": side, "notes": notes},
+        "reference": ref,
         "current": now,
         "concept": concept,
     }
+
+
+def _caught(
+    compute: Callable[[Table, Roles, Labels, bool], dict[str, Any]],
+    table: Table,
+    roles: Roles,
+    labels: Labels,
+    binary: bool,
+) -> dict[str, Any]:
+    """What `compute` sums up under one reading, or the problems it raised, for the
+    combination to raise if it takes that reading."""
+    try:
+        return compute(table, roles, labels, binary)
+    except SpecError as exc:
+        return {"problems": [[p.file, p.message] for p in exc.problems]}
+
+
+def _counts(current: Table, roles: Roles, labels: Labels, binary: bool) -> dict[str, Any]:
+    """The partition's counts under one reading of its classes."""
+    import numpy as np
+
+    rows, target, label, score = performance.scored(current, roles, labels, 1, binary=binary)
+    found: dict[str, Any] = {"rows": rows, "kept": int(target.size)}
+    if binary:
+        one = labels.classes.index(1) if 1 in labels.classes else -2
+        truth = target == one
+        if label is not None:
+            said = label == one
+        else:
+            assert score is not None
+            said = score >= quality.THRESHOLD
+        counts = quality.confusion(np.asarray(truth), np.asarray(said))
+        found["confusion"] = [counts.tp, counts.fp, counts.fn, counts.tn]
+        found["scores"] = None if score is None else Scores.of(truth, score).dump()
+    elif label is not None:
+        each = quality.ClassCounts.of(target, label, len(labels.classes))
+        per_class = zip(
+            labels.classes,
+            each.support.tolist(),
+            each.predicted.tolist(),
+            each.hits.tolist(),
+            strict=True,
+        )
+        found["counts"] = [list(c) for c in per_class if any(c[1:])]
+    else:
+        found["counts"] = None
+    return found
+
+
+def _reference(reference: Table, roles: Roles, labels: Labels, binary: bool) -> dict[str, Any]:
+    """The reference's metrics under one reading of the classes, and the note that says why
+    there are none: the same in every partition, for the reference's classes alone decide
+    them."""
+    notes: list[str] = []
+    side = performance.reference_metrics(reference, roles, labels, notes, binary=binary)
+    return {"side": None if side is None else _dump_side(side), "notes": notes}
 
 
 def combine(summaries: list[tuple[str, dict[str, Any]]], display: str) -> Quality | None:
@@ -87,7 +146,7 @@ def combine(summaries: list[tuple[str, dict[str, Any]]], display: str) -> Qualit
             raise error(
                 path, f"was made with other model-quality columns or gates than {first_path}"
             )
-        if other["reference"] != saved["reference"]:
+        if not _same_reference(other["reference"], saved["reference"]):
             raise error(path, f"summarizes another reference than {first_path}")
     if saved is None:
         return None
@@ -97,26 +156,44 @@ def combine(summaries: list[tuple[str, dict[str, Any]]], display: str) -> Qualit
         raise error(first_path, f"is damaged: {type(exc).__name__}: {exc}") from None
 
 
+def _same_reference(one: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Whether two partitions summarize the same reference: its binary reading is only in
+    those whose own classes are among 0 and 1."""
+    if {k: v for k, v in one.items() if k != "binary"} != {
+        k: v for k, v in other.items() if k != "binary"
+    }:
+        return False
+    return one["binary"] is None or other["binary"] is None or one["binary"] == other["binary"]
+
+
 def _combine(
     summaries: list[tuple[str, dict[str, Any]]], saved: dict[str, Any], display: str
 ) -> Quality:
     roles = Roles(**saved["roles"])
     gates = [Gate.model_validate(g) for g in saved["gates"]]
-    notes = list(saved["reference"]["notes"])
     parts = [s["quality"]["current"] for _, s in summaries]
-    reference = _load_side(saved["reference"]["side"])
-    current = None
-    if saved["current"]["confusion"] is not None:
-        current = _current(parts, roles, display)
+    refs = [s["quality"]["reference"] for _, s in summaries]
+    family, classes = _classes(summaries)
+    binary = family == "numbers" and all(c in (0, 1) for c in classes)
+    reading = "binary" if binary else "multiclass"
+    current = reference = None
+    notes = []
+    if roles.target is not None and (roles.prediction or roles.predicted_class):
+        current = _current([p[reading] for p in parts], roles, classes, binary, display)
+        # Every partition that has this reading of the reference has the same.
+        ref = _raise(next(p[reading] for p in refs if p[reading] is not None))
+        reference = _load_side(ref["side"])
+        notes += ref["notes"]
+    notes += saved["reference"]["notes"]
     concept: list[tuple[str, ColumnDrift]] = []
     for index, (role, _) in enumerate(saved["concept"]):
-        found = partial.combine_loaded(
+        drift = partial.combine_loaded(
             [(p, s["quality"]["concept"][index][1]) for p, s in summaries]
         )
-        if found.breaches:
-            name = found.breaches[0].column
-            raise error(display, f"column {name!r}: {found.breaches[0].problem}")
-        concept += [(role, c) for c in found.columns]
+        if drift.breaches:
+            name = drift.breaches[0].column
+            raise error(display, f"column {name!r}: {drift.breaches[0].problem}")
+        concept += [(role, c) for c in drift.columns]
     results = []
     if current is not None:
         results = [_gate(gate, display, current, reference) for gate in gates]
@@ -128,10 +205,59 @@ def _combine(
         if not total.n:
             raise error(display, f"column {roles.latency!r} has no latency value")
         latency, latency_rows = total.percentiles(), total.n
-    return Quality(roles, current, reference, results, concept, latency, latency_rows, notes)
+    known = saved["reference"]["known"]
+    new: list[Any] = []
+    if known is not None:
+        batch = {c for p in parts for c in p["batch"]}
+        new = [c for c in classes if c in batch and c not in set(known)]
+    return Quality(
+        roles,
+        current,
+        reference,
+        results,
+        concept,
+        latency,
+        latency_rows,
+        notes,
+        "binary" if roles.target is None or binary else "multiclass",
+        classes,
+        new,
+    )
 
 
-def _current(parts: list[dict[str, Any]], roles: Roles, display: str) -> Side:
+def _classes(summaries: list[tuple[str, dict[str, Any]]]) -> tuple[str | None, list[Any]]:
+    """What the classes are over every partition (numbers or strings), and all of them in
+    order."""
+    family, source, found = None, "", set()
+    for path, summary in summaries:
+        part = summary["quality"]["current"]
+        if part["family"] is not None:
+            if family is None:
+                family, source = part["family"], path
+            elif part["family"] != family:
+                raise error(
+                    path,
+                    f"summarizes classes that are {part['family']}, but {source} summarizes"
+                    f" {family}: the classes must be of one type",
+                )
+        found.update(part["classes"])
+    return family, sorted(found)
+
+
+def _raise(found: T) -> T:
+    """A reading's summary, or the problems it met."""
+    if isinstance(found, dict) and "problems" in found:
+        raise SpecError([Problem.plain(f, m) for f, m in found["problems"]])
+    return found
+
+
+def _current(
+    parts: list[dict[str, Any]], roles: Roles, classes: list[Any], binary: bool, display: str
+) -> Side:
+    import numpy as np
+
+    for part in parts:
+        _raise(part)
     rows, kept = sum(p["rows"] for p in parts), sum(p["kept"] for p in parts)
     if not kept:
         raise error(
@@ -139,19 +265,29 @@ def _current(parts: list[dict[str, Any]], roles: Roles, display: str) -> Side:
             f"no row has both a target ({roles.target!r}) and a prediction: the {rows:,}"
             " row(s) have empty, NaN or infinite values",
         )
-    counts = [sum(p["confusion"][i] for p in parts) for i in range(4)]
-    auc, errors = math.nan, {}
-    if parts[0]["scores"] is not None:
-        scores = Scores.load(parts[0]["scores"])
-        for part in parts[1:]:
-            scores.add(Scores.load(part["scores"]))
-        low, high = scores.auc()
-        auc = (low + high) / 2
-        if high > low:
-            errors["roc_auc"] = (high - low) / 2
-    metrics = quality.of_counts(
-        quality.Confusion(*counts), auc, scored=parts[0]["scores"] is not None
-    )
+    errors: dict[str, float] = {}
+    if binary:
+        counts = [sum(p["confusion"][i] for p in parts) for i in range(4)]
+        auc = math.nan
+        if parts[0]["scores"] is not None:
+            scores = Scores.load(parts[0]["scores"])
+            for part in parts[1:]:
+                scores.add(Scores.load(part["scores"]))
+            low, high = scores.auc()
+            auc = (low + high) / 2
+            if high > low:
+                errors["roc_auc"] = (high - low) / 2
+        scored = parts[0]["scores"] is not None
+        metrics = quality.of_counts(quality.Confusion(*counts), auc, scored=scored)
+    elif parts[0]["counts"] is None:
+        metrics = quality.multiclass(None, classes, kept)
+    else:
+        index = {c: i for i, c in enumerate(classes)}
+        each = np.zeros((3, len(classes)), dtype=np.int64)
+        for part in parts:
+            for name, *found in part["counts"]:
+                each[:, index[name]] += found
+        metrics = quality.multiclass(quality.ClassCounts(*each), classes, kept)
     return Side(kept, rows - kept, metrics, errors)
 
 
@@ -186,6 +322,7 @@ def _dump_side(side: Side) -> dict[str, Any]:
         "left_out": side.left_out,
         "values": values,
         "undefined": side.metrics.undefined,
+        "remarks": side.metrics.remarks,
     }
 
 
@@ -193,174 +330,5 @@ def _load_side(data: dict[str, Any] | None) -> Side | None:
     if data is None:
         return None
     values = {k: math.nan if v is None else float(v) for k, v in data["values"].items()}
-    metrics = quality.Metrics(data["rows"], values, dict(data["undefined"]))
+    metrics = quality.Metrics(data["rows"], values, dict(data["undefined"]), dict(data["remarks"]))
     return Side(data["rows"], data["left_out"], metrics)
-
-
-@dataclass
-class Scores:
-    """Each class's scores counted on a grid of [0, 1], and value by value while they are few:
-    {score: [positives, negatives]}, None once there are more than SCORE_VALUES."""
-
-    positive: dict[int, int]
-    negative: dict[int, int]
-    values: dict[float, list[int]] | None
-
-    @classmethod
-    def of(cls, target: Floats, score: Floats) -> Scores:
-        import numpy as np
-
-        truth = target == 1
-        bins = np.minimum((score * SCORE_BINS).astype(np.int64), SCORE_BINS - 1)
-        grid = []
-        for mask in (truth, ~truth):
-            keys, counts = np.unique(bins[mask], return_counts=True)
-            grid.append(dict(zip(keys.tolist(), counts.tolist(), strict=True)))
-        values: dict[float, list[int]] | None = {}
-        distinct = np.unique(score)
-        if distinct.size > SCORE_VALUES:
-            values = None
-        else:
-            assert values is not None
-            for at, m in ((0, truth), (1, ~truth)):
-                keys, counts = np.unique(score[m], return_counts=True)
-                for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
-                    values.setdefault(key, [0, 0])[at] += count
-        return cls(grid[0], grid[1], values)
-
-    def add(self, other: Scores) -> None:
-        for mine, theirs in ((self.positive, other.positive), (self.negative, other.negative)):
-            for key, count in theirs.items():
-                mine[key] = mine.get(key, 0) + count
-        if self.values is None or other.values is None:
-            self.values = None
-            return
-        for score, (pos, neg) in other.values.items():
-            both = self.values.setdefault(score, [0, 0])
-            both[0] += pos
-            both[1] += neg
-        if len(self.values) > SCORE_VALUES:
-            self.values = None
-
-    def auc(self) -> tuple[float, float]:
-        """ROC AUC's bounds: equal, and scikit-learn's, when the scores were counted value by
-        value; else from the grid, where a positive and a negative in one bin count 0 or 1."""
-        if self.values is not None:
-            keys = sorted(self.values)
-            pos = [self.values[k][0] for k in keys]
-            neg = [self.values[k][1] for k in keys]
-            twice, below = 0, 0
-            for p, n in zip(pos, neg, strict=True):
-                twice += p * (2 * below + n)  # lower negatives count 1, equal ones 1/2
-                below += n
-            both = sum(pos) * sum(neg)
-            return (twice / (2 * both),) * 2 if both else (math.nan, math.nan)
-        cells = sorted(self.positive.keys() | self.negative.keys())
-        low = same = below = 0
-        for cell in cells:
-            p, n = self.positive.get(cell, 0), self.negative.get(cell, 0)
-            low += p * below
-            same += p * n
-            below += n
-        both = sum(self.positive.values()) * below
-        if not both:
-            return math.nan, math.nan
-        return low / both, (low + same) / both
-
-    def dump(self) -> dict[str, Any]:
-        return {
-            "positive": [[k, c] for k, c in self.positive.items()],
-            "negative": [[k, c] for k, c in self.negative.items()],
-            "values": None
-            if self.values is None
-            else [[k, p, n] for k, (p, n) in self.values.items()],
-        }
-
-    @classmethod
-    def load(cls, data: dict[str, Any]) -> Scores:
-        values = None
-        if data["values"] is not None:
-            values = {float(k): [int(p), int(n)] for k, p, n in data["values"]}
-        return cls(
-            {int(k): int(c) for k, c in data["positive"]},
-            {int(k): int(c) for k, c in data["negative"]},
-            values,
-        )
-
-
-@dataclass
-class Latency:
-    """Latency values counted in bins that grow by GROWTH (those at or below 0 in one bin),
-    with their number, smallest and largest."""
-
-    n: int
-    low: float
-    high: float
-    bins: dict[int, int]
-    #: The bin of the values at or below 0: below every other.
-    NONPOSITIVE = -(1 << 62)
-
-    @classmethod
-    def of(cls, values: Floats) -> Latency:
-        import numpy as np
-
-        if not values.size:
-            return cls(0, math.inf, -math.inf, {})
-        keys = np.full(values.size, cls.NONPOSITIVE, dtype=np.int64)
-        positive = values > 0
-        keys[positive] = np.floor(np.log(values[positive]) / math.log(GROWTH)).astype(np.int64)
-        found, counts = np.unique(keys, return_counts=True)
-        bins = dict(zip(found.tolist(), counts.tolist(), strict=True))
-        return cls(int(values.size), float(values.min()), float(values.max()), bins)
-
-    def add(self, other: Latency) -> None:
-        self.n += other.n
-        self.low, self.high = min(self.low, other.low), max(self.high, other.high)
-        for key, count in other.bins.items():
-            self.bins[key] = self.bins.get(key, 0) + count
-
-    def _edges(self, key: int) -> tuple[float, float]:
-        if key == self.NONPOSITIVE:
-            return self.low, min(0.0, self.high)
-        # A hair wider than the bin, for the rounding of the logarithm that placed a value.
-        low, high = GROWTH**key * (1 - 1e-9), GROWTH ** (key + 1) * (1 + 1e-9)
-        return max(low, self.low), min(high, self.high)
-
-    def percentiles(self) -> dict[str, float]:
-        """p50 and p95 as the middle of their bounds, and each bound's half-width: NumPy's
-        percentile lies between the values of two neighbouring ranks, each in a known bin."""
-        keys = sorted(self.bins)
-        ends, total = [], 0
-        for key in keys:
-            total += self.bins[key]
-            ends.append(total)  # the ranks below `total` are in this bin or before
-        found: dict[str, float] = {}
-        for name, q in (("p50", 0.5), ("p95", 0.95)):
-            rank = (self.n - 1) * q
-            first, second = math.floor(rank), min(math.floor(rank) + 1, self.n - 1)
-            low = self._edges(keys[_bin(ends, first)])[0]
-            high = self._edges(keys[_bin(ends, second)])[1]
-            found[name], found[f"{name}_error"] = (low + high) / 2, (high - low) / 2
-        return found
-
-    def dump(self) -> dict[str, Any]:
-        return {
-            "n": self.n,
-            "low": None if not self.n else self.low,
-            "high": None if not self.n else self.high,
-            "bins": [[k, c] for k, c in self.bins.items()],
-        }
-
-    @classmethod
-    def load(cls, data: dict[str, Any]) -> Latency:
-        n = int(data["n"])
-        low = math.inf if not n else float(data["low"])
-        high = -math.inf if not n else float(data["high"])
-        return cls(n, low, high, {int(k): int(c) for k, c in data["bins"]})
-
-
-def _bin(ends: list[int], rank: int) -> int:
-    """The index of the bin that holds the value of this rank (from 0)."""
-    import bisect
-
-    return bisect.bisect_right(ends, rank)
