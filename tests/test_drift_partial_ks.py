@@ -158,7 +158,7 @@ def test_a_summary_without_its_counts_is_damaged(
     code, _, err = run(capsys, "--combine", str(out))
     assert (code, err) == (
         2,
-        f"{out}: error: is damaged: ValueError: the counts at the knots differ in length\n",
+        f"{out}: error: is damaged: column 'tied': its counts at the knots differ in length\n",
     )
     data["current"]["sketches"]["tied"]["ks"] = None
     out.write_text(json.dumps(data))

@@ -16,12 +16,15 @@ it (exit 1). The model's quality combines in specops.monitoring.quality_partial.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from specops.monitoring import ks
+from specops.monitoring import partial_checks as checks
 from specops.monitoring.drift import (
     Settings,
     Sketch,
@@ -36,8 +39,11 @@ from specops.monitoring.methods import SMALL_REFERENCE
 from specops.monitoring.result import Breach, DriftResult
 from specops.monitoring.sketch import Beyond, CategoricalSketch, Grid, NumericSketch
 from specops.monitoring.tables import Table, error, floats
+from specops.spec.files import Unreadable, read_bytes
 
 FORMAT = "specops-drift-partial"
+#: The largest summary read: far above any real one (KS's counts take about 0.5 MB a column).
+MAX_SUMMARY_BYTES = 256 * 1024 * 1024
 #: 2: KS's counts at the reference's knots, the model's quality, or the bins beyond the grid
 #: (for the plots); 3: all of them.
 VERSION = 3
@@ -139,6 +145,9 @@ def combine(paths: list[Path]) -> DriftResult:
 
 def combine_loaded(summaries: list[tuple[str, dict[str, Any]]]) -> DriftResult:
     """The columns' verdicts from the partitions' summaries, each with the path it came from."""
+    for path, summary in summaries:
+        with damaged(path):
+            _check_shape(summary)
     first_path, first = summaries[0]
     _same(summaries, "settings", "settings (method, threshold, share, column types)")
     saved = first["settings"]
@@ -168,15 +177,13 @@ def combine_loaded(summaries: list[tuple[str, dict[str, Any]]]) -> DriftResult:
             k: v for k, v in reference.items() if k != "path"
         }:
             raise error(path, f"summarizes another reference than {first_path}")
+    _once(summaries)
     columns = first["columns"]
     ref = _sketches(first_path, reference, columns)
-    cur = _sketches(first_path, first["current"], columns)
+    cur = _sketches(first_path, first["current"], columns, ref)
     for path, summary in summaries[1:]:
-        for name, part in _sketches(path, summary["current"], columns).items():
-            sketch = cur[name]
-            if type(part) is not type(sketch):
-                raise error(path, f"summarizes column {name!r} as another type than {first_path}")
-            sketch.merge(part)  # type: ignore[arg-type]
+        for name, part in _sketches(path, summary["current"], columns, ref).items():
+            cur[name].merge(part)  # type: ignore[arg-type]
     for name in columns:
         knots = getattr(ref[name], "knots", None)
         steps = getattr(cur[name], "steps", None)
@@ -189,11 +196,65 @@ def combine_loaded(summaries: list[tuple[str, dict[str, Any]]]) -> DriftResult:
     )
 
 
-def _sketches(path: str, side: dict[str, Any], columns: list[str]) -> dict[str, Sketch]:
+def _sketches(
+    path: str, side: dict[str, Any], columns: list[str], ref: dict[str, Sketch] | None = None
+) -> dict[str, Sketch]:
+    """A side's sketches; the current's drawn on the reference's (`ref`) grids."""
+    with damaged(path):
+        found = {}
+        for name in columns:
+            grid = None if ref is None else getattr(ref[name], "grid", None)
+            found[name] = _undump(side["sketches"][name], name, grid)
+            if ref is not None and type(found[name]) is not type(ref[name]):
+                raise checks.Damaged(f"column {name!r} is of another type than the reference's")
+        return found
+
+
+@contextlib.contextmanager
+def damaged(path: str) -> Iterator[None]:
+    """What a summary that is not as specops writes it raises, as an error that names it."""
     try:
-        return {name: _undump(side["sketches"][name]) for name in columns}
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        yield
+    except checks.Damaged as exc:
+        raise error(path, f"is damaged: {exc}") from None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
         raise error(path, f"is damaged: {type(exc).__name__}: {exc}") from None
+
+
+def _check_shape(summary: dict[str, Any]) -> None:
+    """The parts of a summary that are not sketches: as `summarize` writes them."""
+    checks.settings(summary["settings"])
+    for side in ("reference", "current"):
+        if not isinstance(summary[side]["path"], str):
+            raise checks.Damaged(f"the {side}'s path is not a string")
+        checks.count(summary[side]["rows"], f"the {side}'s count of rows")
+    for found in summary["contract"]:
+        if not (isinstance(found["column"], str) and isinstance(found["problem"], str)):
+            raise checks.Damaged("a breach of the contract is not a column and a problem")
+    columns = summary["columns"]
+    if not (isinstance(columns, list) and all(isinstance(c, str) for c in columns)):
+        raise checks.Damaged("its columns are not a list of names")
+    if len(set(columns)) != len(columns):
+        raise checks.Damaged("it lists a column twice")
+    for column, reason in summary["skipped"]:
+        if not (isinstance(column, str) and isinstance(reason, str)):
+            raise checks.Damaged("a skipped column is not a name and a reason")
+
+
+def _once(summaries: list[tuple[str, dict[str, Any]]]) -> None:
+    """Refuse a partition given twice, which would count its rows twice: two summaries of the
+    same rows (an empty partition adds nothing, however often it is given)."""
+    seen: dict[str, str] = {}
+    for path, summary in summaries:
+        if not summary["current"]["rows"]:
+            continue
+        key = json.dumps([summary["current"], summary.get("quality")], sort_keys=True)
+        if key in seen:
+            raise error(
+                path,
+                f"summarizes the same partition as {seen[key]}: give each partition once",
+            )
+        seen[key] = path
 
 
 def _same(summaries: list[tuple[str, dict[str, Any]]], key: str, what: str) -> None:
@@ -204,11 +265,17 @@ def _same(summaries: list[tuple[str, dict[str, Any]]], key: str, what: str) -> N
 
 
 def _load(path: Path) -> dict[str, Any]:
+    # A summary is a regular file of bounded size: not a pipe, a device or /dev/zero.
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise error(str(path), f"cannot read it: {reason}") from None
+        raw = read_bytes(path, MAX_SUMMARY_BYTES)
+    except Unreadable as exc:
+        raise error(str(path), f"cannot read it: {exc.reason.removeprefix('cannot read: ')}") from None
+    if raw is None:
+        raise error(str(path), "cannot read it: No such file or directory")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(str(path), f"cannot read it: {exc}") from None
     try:
         data = json.loads(text)
     except ValueError:
@@ -264,38 +331,59 @@ def _dump(sketch: Sketch) -> dict[str, Any]:
     }
 
 
-def _undump(data: dict[str, Any]) -> Sketch:
+def _undump(data: dict[str, Any], name: str, grid: Grid | None) -> Sketch:
+    """A column's sketch from a summary, checked (specops.monitoring.partial_checks) to be one
+    a run could have written on the reference's `grid`; None for a reference's own grid."""
+    what = f"column {name!r}"
+    if not isinstance(data, dict):
+        raise checks.Damaged(f"{what}: its sketch is not an object")
     if not data["numeric"]:
-        counts = {k: c for k, c in data["counts"]}
-        return CategoricalSketch(data["n"], data["dropped"], counts)
+        found = dict(checks.pairs(data["counts"], f"{what}: its counts"))
+        sketch: Sketch = CategoricalSketch(data["n"], data["dropped"], found)
+        checks.sketch(sketch, None, name)
+        return sketch
     import numpy as np
 
-    grid = data["grid"]
+    saved = data["grid"]
+    own = None if saved is None else Grid(saved[0], saved[1], saved[2])
     counted = data["ks"]
     steps = knots = None
     if counted is not None:
-        below = np.array(counted["below"], dtype=np.int64)
-        upto = np.array(counted["upto"], dtype=np.int64)
+        below = np.array(_counts(counted["below"], what), dtype=np.int64)
+        upto = np.array(_counts(counted["upto"], what), dtype=np.int64)
         if below.shape != upto.shape or below.ndim != 1:
-            raise ValueError("the counts at the knots differ in length")
+            raise checks.Damaged(f"{what}: its counts at the knots differ in length")
         steps = ks.Steps(below, upto)
         if counted["knots"] is not None:
-            knots = np.array(counted["knots"], dtype=np.float64)
+            knots = np.array([checks.number(k, f"{what}: its knot") for k in counted["knots"]])
             if knots.shape != below.shape:
-                raise ValueError("the knots and their counts differ in length")
-    return NumericSketch(
-        grid=None if grid is None else Grid(grid[0], grid[1], grid[2]),
-        integer=data["integer"],
+                raise checks.Damaged(f"{what}: its knots and their counts differ in length")
+    hist = data["hist"]
+    distinct = data["distinct"]
+    sketch = NumericSketch(
+        grid=own,
+        integer=bool(data["integer"]),
         n=data["n"],
         dropped=data["dropped"],
         low=math.inf if data["low"] is None else data["low"],
         high=-math.inf if data["high"] is None else data["high"],
         mean=data["mean"],
         m2=data["m2"],
-        distinct=None if data["distinct"] is None else {k: c for k, c in data["distinct"]},
-        hist=None if data["hist"] is None else np.array(data["hist"], dtype=np.int64),
-        beyond=Beyond(data["beyond"][0], {k: c for k, c in data["beyond"][1]}),
+        distinct=None if distinct is None else dict(checks.pairs(distinct, f"{what}: its values")),
+        hist=None if hist is None else np.array(_counts(hist, what), dtype=np.int64),
+        beyond=Beyond(
+            data["beyond"][0], dict(checks.pairs(data["beyond"][1], f"{what}: its bins beyond"))
+        ),
         knots=knots,
         every=bool(counted["every"]) if counted is not None else True,
         steps=steps,
     )
+    checks.sketch(sketch, own if grid is None else grid, name)
+    return sketch
+
+
+def _counts(values: Any, what: str) -> list[int]:
+    if not isinstance(values, list):
+        raise checks.Damaged(f"{what}: its counts are not a list")
+    checks.counts(values, f"{what}: its count")
+    return values
