@@ -252,7 +252,9 @@ def decide(
     binned = [n for n, (t, m) in plans.items() if _binned(m, t, ref_sketches[n])]
     counts = {}
     if rows is not None:
-        edges = {n: _edges(ref_sketches[n], cur_sketches[n]) for n in binned}
+        edges = {
+            n: _edges(n, plans[n][1], ref_sketches[n], cur_sketches[n], displays) for n in binned
+        }
         counts = _histograms(rows[0], rows[1], edges)
     results = []
     for name in columns:
@@ -371,9 +373,17 @@ def _binned(method: str, column_type: str, ref: Sketch) -> bool:
     return method in ("psi", "jensenshannon") and column_type == "numeric" and many
 
 
-def _edges(ref: Sketch, cur: Sketch) -> Any:
+def _edges(
+    name: str, method: str, ref: Sketch, cur: Sketch, displays: tuple[str, str]
+) -> Any:
     assert isinstance(ref, NumericSketch) and isinstance(cur, NumericSketch)
     span = methods.Range(min(ref.low, cur.low), max(ref.high, cur.high), ref.n + cur.n)
+    if not math.isfinite(span.high - span.low):  # as NumPy's own binning, it cannot be cut
+        raise error(
+            displays[1],
+            f"column {name!r} spans from {span.low:g} to {span.high:g} over both sides, wider"
+            f" than a float holds: {method} cannot bin it; choose another method",
+        )
     return methods.sturges_edges(span)
 
 

@@ -64,8 +64,9 @@ class Grid:
         import numpy as np
 
         scale = self.bins / (self.high - self.low)
-        index = values - self.low
-        index *= scale
+        with np.errstate(over="ignore"):  # a value near the float's limit is clipped below
+            index = values - self.low
+            index *= scale
         index += 1
         # Clipped to [0, bins + 1], truncation is the floor: below `low` is bin 0.
         np.clip(index, 0, self.bins + 1, out=index)
@@ -77,7 +78,10 @@ class Grid:
 
     def offsets(self, values: Floats) -> Floats:
         """Each value's distance from `low` in bins, as `histogram` computes it."""
-        out: Floats = (values - self.low) * (self.bins / (self.high - self.low))
+        import numpy as np
+
+        with np.errstate(over="ignore"):  # Beyond.add clips what overflows
+            out: Floats = (values - self.low) * (self.bins / (self.high - self.low))
         return out
 
     def widths(self, low: float, high: float) -> Floats:

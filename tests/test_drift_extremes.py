@@ -1,0 +1,49 @@
+"""Values near the float's limit: every method gives a verdict or a clear error (exit 2), never
+an internal one, and no warning leaks onto standard error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from specops.cli import main
+
+
+@pytest.fixture(scope="module")
+def huge(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("huge")
+    rng = np.random.default_rng(3)
+    n = 2000
+    pq.write_table(pa.table({"big": np.r_[rng.normal(0, 1, n - 1), 1e308]}), root / "ref.parquet")
+    pq.write_table(
+        pa.table({"big": np.r_[rng.normal(0, 1, n - 2), -1e308, np.inf]}), root / "cur.parquet"
+    )
+    return root
+
+
+@pytest.mark.parametrize("method", ["psi", "jensenshannon"])
+def test_a_span_wider_than_a_float_cannot_be_binned(
+    huge: Path, capsys: pytest.CaptureFixture[str], method: str
+) -> None:
+    ref, cur = str(huge / "ref.parquet"), str(huge / "cur.parquet")
+    code = main(["drift", "--reference", ref, "--current", cur, "--method", method])
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert err == (
+        f"{cur}: error: column 'big' spans from -1e+308 to 1e+308 over both sides, wider than a"
+        f" float holds: {method} cannot bin it; choose another method\n"
+    )
+
+
+@pytest.mark.filterwarnings("error")
+def test_values_near_the_limit_sketch_without_warnings(
+    huge: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ref, cur = str(huge / "ref.parquet"), str(huge / "cur.parquet")
+    code = main(["drift", "--reference", ref, "--current", cur, "--partial", str(huge / "p.json")])
+    out, err = capsys.readouterr()
+    assert (code, err) == (0, "")

@@ -1,0 +1,225 @@
+"""Summaries are files anyone can edit: `--combine` refuses one whose counts do not add up, whose
+numbers are not finite, that is not a regular file, or a partition given twice, with a message
+that names the file (exit 2), rather than combining it into a verdict it does not support."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from specops.cli import main
+
+Summary = dict[str, Any]
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["drift", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Summary, Summary]:
+    """Two partitions' summaries of a batch with numeric and categorical columns, a multiclass
+    target and predicted class, a score and a latency."""
+    root = tmp_path_factory.mktemp("tampered")
+    rng = np.random.default_rng(15)
+
+    def side(n: int, shift: float) -> pa.Table:
+        y = rng.choice(["a", "b", "c"], n)
+        said = np.where(rng.random(n) < 0.8, y, rng.choice(["a", "b", "c"], n))
+        return pa.table(
+            {
+                "x": rng.normal(shift, 1, n),
+                "city": rng.choice(["p", "r"], n),
+                "y": y,
+                "said": said,
+                "score": rng.random(n),
+                "ms": rng.lognormal(1, 0.5, n),
+            }
+        )
+
+    pq.write_table(side(600, 0.0), root / "ref.parquet")
+    current = side(400, 0.3)
+    roles = ["--target", "y", "--predicted-class", "said", "--prediction", "score"]
+    summaries = []
+    for index in range(2):
+        pq.write_table(current.slice(index * 200, 200), root / f"cur{index}.parquet")
+        out = root / f"part{index}.json"
+        code = main(
+            [
+                "drift",
+                "--reference",
+                str(root / "ref.parquet"),
+                "--current",
+                str(root / f"cur{index}.parquet"),
+                "--partial",
+                str(out),
+                *roles,
+                "--latency",
+                "ms",
+            ]
+        )
+        assert code == 0
+        summaries.append(json.loads(out.read_text()))
+    return root, summaries[0], summaries[1]
+
+
+def x(s: Summary) -> Summary:
+    return s["current"]["sketches"]["x"]  # type: ignore[no-any-return]
+
+
+def classes(s: Summary) -> Summary:
+    return s["quality"]["current"]  # type: ignore[no-any-return]
+
+
+def _set(key: str, value: Any) -> Callable[[Summary], None]:
+    return lambda s: s.__setitem__(key, value)
+
+
+TAMPERED: dict[str, tuple[Callable[[Summary], None], str]] = {
+    "a negative count": (
+        lambda s: x(s).__setitem__("n", -5),
+        "column 'x': its count of values is -5, not a count",
+    ),
+    "a count past any batch": (
+        lambda s: s["current"]["sketches"]["city"].__setitem__("counts", [["p", 10**30]]),
+        "column 'city': its count of a value is 1000000000000000000000000000000, not a count",
+    ),
+    "counts that do not add up": (
+        lambda s: s["current"]["sketches"]["city"].__setitem__("n", 7),
+        "column 'city': its counts of each value do not add up to its 7 values",
+    ),
+    "a value listed twice": (
+        lambda s: s["current"]["sketches"]["city"].__setitem__("counts", [["p", 1], ["p", 199]]),
+        "column 'city': its counts lists a key twice",
+    ),
+    "a NaN mean": (
+        lambda s: x(s).__setitem__("mean", float("nan")),
+        "column 'x': its mean is nan, not a finite number",
+    ),
+    "a fractional count in the histogram": (
+        lambda s: x(s)["hist"].__setitem__(5, x(s)["hist"][5] + 0.5),
+        "column 'x': its count is "
+        "{}, not a count",
+    ),
+    "a histogram that does not add up": (
+        lambda s: x(s)["hist"].__setitem__(5, x(s)["hist"][5] + 1),
+        "column 'x': its histogram does not add up to its 200 values",
+    ),
+    "another grid than the reference's": (
+        lambda s: x(s).__setitem__("grid", [0.0, 1.0, 4096]),
+        "column 'x' is counted on another grid than the reference's",
+    ),
+    "a histogram of another length": (
+        lambda s: x(s).__setitem__("hist", [200]),
+        "column 'x': its histogram does not have its grid's 4,098 bins",
+    ),
+    "a level beyond the grid past any": (
+        lambda s: x(s).__setitem__("beyond", [99999, []]),
+        "column 'x': its level of bins beyond the grid is 99999",
+    ),
+    "rows that are not a count": (
+        lambda s: s["current"].__setitem__("rows", "many"),
+        "the current's count of rows is 'many', not a count",
+    ),
+    "an unknown method": (
+        _set("settings", {"method": "bogus", "threshold": None, "share": 0.5, "types": {}}),
+        "its method 'bogus' is none of specops'",
+    ),
+    "a share of NaN": (
+        _set("settings", {"method": "auto", "threshold": None, "share": float("nan"), "types": {}}),
+        "its share is nan, not a finite number",
+    ),
+    "a breach that is no breach": (
+        _set("contract", [{"column": 1, "problem": 2}]),
+        "a breach of the contract is not a column and a problem",
+    ),
+    "a class count below zero": (
+        lambda s: classes(s)["multiclass"].__setitem__("counts", [["a", -1, -1, -1]]),
+        "its count of class 'a' is -1, not a count",
+    ),
+    "a class predicted right more often than seen": (
+        lambda s: classes(s)["multiclass"]["counts"][0].__setitem__(3, 10**6),
+        "class 'a' is predicted right more often than it is seen",
+    ),
+    "a class of another type": (
+        lambda s: classes(s).__setitem__("classes", [1, "a", "b", "c"]),
+        "its classes are not all strings",
+    ),
+    "classes not sorted": (
+        lambda s: classes(s).__setitem__("classes", ["c", "b", "a"]),
+        "its classes are not sorted, or one is listed twice",
+    ),
+    "latencies that do not add up": (
+        lambda s: classes(s)["latency"].__setitem__("n", 10**9),
+        "its latency bins do not add up to its 1,000,000,000 value(s)",
+    ),
+    "the target's drift with a negative count": (
+        lambda s: s["quality"]["concept"][0][1]["current"]["sketches"]["y"].__setitem__("n", -3),
+        "column 'y': its count of values is -3, not a count",
+    ),
+}
+
+
+@pytest.mark.parametrize("attack", sorted(TAMPERED))
+def test_a_tampered_summary_is_refused_as_damaged(
+    parts: tuple[Path, Summary, Summary], capsys: pytest.CaptureFixture[str], attack: str
+) -> None:
+    root, first, second = parts
+    change, message = TAMPERED[attack]
+    tampered = copy.deepcopy(second)
+    change(tampered)
+    if "{}" in message:
+        message = message.format(x(tampered)["hist"][5])
+    (root / "first.json").write_text(json.dumps(first))
+    path = root / "tampered.json"
+    path.write_text(json.dumps(tampered))
+    code, out, err = run(capsys, "--combine", str(root / "first.json"), str(path))
+    assert (code, out, err) == (2, "", f"{path}: error: is damaged: {message}\n")
+
+
+def test_untampered_summaries_combine(
+    parts: tuple[Path, Summary, Summary], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, first, second = parts
+    (root / "first.json").write_text(json.dumps(first))
+    (root / "second.json").write_text(json.dumps(second))
+    code, out, err = run(capsys, "--combine", str(root / "first.json"), str(root / "second.json"))
+    assert (code, err) == (1, "") and "drift: 1 of 2 column(s) drifted" in out
+
+
+def test_a_partition_given_twice_is_refused(
+    parts: tuple[Path, Summary, Summary], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, first, second = parts
+    paths = [root / "first.json", root / "second.json", root / "copy.json"]
+    for path, summary in zip(paths, (first, second, first), strict=True):
+        path.write_text(json.dumps(summary))
+    code, out, err = run(capsys, "--combine", *map(str, paths))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"{paths[2]}: error: summarizes the same partition as {paths[0]}: give each partition"
+        " once\n"
+    )
+
+
+def test_a_summary_linked_to_a_device_is_refused(
+    parts: tuple[Path, Summary, Summary], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = parts[0]
+    link = root / "zero.json"
+    if not link.is_symlink():
+        os.symlink("/dev/zero", link)
+    code, out, err = run(capsys, "--combine", str(link))
+    assert (code, out) == (2, "")
+    assert err == f"{link}: error: cannot read it: it is a device, not a regular file\n"
