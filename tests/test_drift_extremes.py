@@ -45,5 +45,5 @@ def test_values_near_the_limit_sketch_without_warnings(
 ) -> None:
     ref, cur = str(huge / "ref.parquet"), str(huge / "cur.parquet")
     code = main(["drift", "--reference", ref, "--current", cur, "--partial", str(huge / "p.json")])
-    out, err = capsys.readouterr()
+    _, err = capsys.readouterr()
     assert (code, err) == (0, "")

@@ -109,8 +109,7 @@ TAMPERED: dict[str, tuple[Callable[[Summary], None], str]] = {
     ),
     "a fractional count in the histogram": (
         lambda s: x(s)["hist"].__setitem__(5, x(s)["hist"][5] + 0.5),
-        "column 'x': its count is "
-        "{}, not a count",
+        "column 'x': its count is {}, not a count",
     ),
     "a histogram that does not add up": (
         lambda s: x(s)["hist"].__setitem__(5, x(s)["hist"][5] + 1),

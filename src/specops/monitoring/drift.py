@@ -373,9 +373,7 @@ def _binned(method: str, column_type: str, ref: Sketch) -> bool:
     return method in ("psi", "jensenshannon") and column_type == "numeric" and many
 
 
-def _edges(
-    name: str, method: str, ref: Sketch, cur: Sketch, displays: tuple[str, str]
-) -> Any:
+def _edges(name: str, method: str, ref: Sketch, cur: Sketch, displays: tuple[str, str]) -> Any:
     assert isinstance(ref, NumericSketch) and isinstance(cur, NumericSketch)
     span = methods.Range(min(ref.low, cur.low), max(ref.high, cur.high), ref.n + cur.n)
     if not math.isfinite(span.high - span.low):  # as NumPy's own binning, it cannot be cut

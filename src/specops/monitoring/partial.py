@@ -269,7 +269,8 @@ def _load(path: Path) -> dict[str, Any]:
     try:
         raw = read_bytes(path, MAX_SUMMARY_BYTES)
     except Unreadable as exc:
-        raise error(str(path), f"cannot read it: {exc.reason.removeprefix('cannot read: ')}") from None
+        reason = exc.reason.removeprefix("cannot read: ")
+        raise error(str(path), f"cannot read it: {reason}") from None
     if raw is None:
         raise error(str(path), "cannot read it: No such file or directory")
     try:

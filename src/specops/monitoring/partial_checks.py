@@ -8,11 +8,13 @@ Each check raises Damaged with what is wrong; the caller names the file.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
 from specops.monitoring.sketch import CategoricalSketch, Grid, NumericSketch
 from specops.spec.monitoring import DEFAULT_THRESHOLD, threshold_problem
+
 
 class Damaged(ValueError):
     """What is wrong with a summary."""
@@ -48,9 +50,7 @@ def counts(values: Any, what: str) -> int:
 
 def pairs(found: Any, what: str) -> list[tuple[Any, Any]]:
     """A list of [key, value] pairs whose keys are unique."""
-    if not isinstance(found, list) or not all(
-        isinstance(p, list) and len(p) == 2 for p in found
-    ):
+    if not isinstance(found, list) or not all(isinstance(p, list) and len(p) == 2 for p in found):
         raise Damaged(f"{what} is not a list of [key, count] pairs")
     keys = [_key(k, what) for k, _ in found]
     if len(set(keys)) != len(keys):
@@ -157,9 +157,7 @@ def _steps(found: NumericSketch, what: str) -> None:
     ):
         raise Damaged(f"{what}: its counts at the knots are not those of a sorted column")
     knots = found.knots
-    if knots is not None and not (
-        np.all(np.isfinite(knots)) and np.all(np.diff(knots) > 0)
-    ):
+    if knots is not None and not (np.all(np.isfinite(knots)) and np.all(np.diff(knots) > 0)):
         raise Damaged(f"{what}: its knots are not finite numbers in increasing order")
 
 
@@ -171,7 +169,7 @@ def classes(part: dict[str, Any]) -> None:
         raise Damaged(f"its classes are {family!r}, neither numbers nor strings")
     if not isinstance(found, list) or not all(type(c) in kinds[family] for c in found):
         raise Damaged(f"its classes are not all {family or 'absent'}")
-    if any(a >= b for a, b in zip(found, found[1:], strict=False)):
+    if any(a >= b for a, b in itertools.pairwise(found)):
         raise Damaged("its classes are not sorted, or one is listed twice")
     if not isinstance(part["batch"], list) or not set(part["batch"]) <= set(found):
         raise Damaged("its batch's classes are not among its classes")
