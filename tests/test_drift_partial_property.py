@@ -20,14 +20,14 @@ from hypothesis import strategies as st
 
 from specops.cli import main
 
-KINDS = {
+KINDS: dict[str, list[Any]] = {
     "binary": [0, 1],
     "booleans": [False, True],
     "numbers": [0, 1, 2],
     "strings": ["a", "b", "c"],
 }
 #: A class the reference never holds, to turn up in some partitions only.
-NEW = {"binary": 1, "booleans": True, "numbers": 7, "strings": "zz"}
+NEW: dict[str, Any] = {"binary": 1, "booleans": True, "numbers": 7, "strings": "zz"}
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

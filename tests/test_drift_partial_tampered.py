@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from specops.cli import main
+from tests.test_reading_is_bounded import _failing_after
 
 Summary = dict[str, Any]
 
@@ -145,7 +146,7 @@ TAMPERED: dict[str, tuple[Callable[[Summary], None], str]] = {
     ),
     "a class count below zero": (
         lambda s: classes(s)["multiclass"].__setitem__("counts", [["a", -1, -1, -1]]),
-        "its count of class 'a' is -1, not a count",
+        "its counts of class 'a' are [-1, -1, -1], not counts",
     ),
     "a class predicted right more often than seen": (
         lambda s: classes(s)["multiclass"]["counts"][0].__setitem__(3, 10**6),
@@ -219,6 +220,28 @@ def test_a_summary_linked_to_a_device_is_refused(
     link = root / "zero.json"
     if not link.is_symlink():
         os.symlink("/dev/zero", link)
-    code, out, err = run(capsys, "--combine", str(link))
+    with _failing_after(2):  # read whole, /dev/zero never ends
+        code, out, err = run(capsys, "--combine", str(link))
     assert (code, out) == (2, "")
     assert err == f"{link}: error: cannot read it: it is a device, not a regular file\n"
+
+
+def test_many_classes_combine_in_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A class per row: what combines the classes takes time in proportion to them (finding
+    the new ones once took the square of their number)."""
+    n = 20_000
+    rng = np.random.default_rng(1)
+    for name, offset in (("ref", 0), ("cur", n // 2)):
+        classes = [f"c{i}" for i in range(offset, offset + n)]
+        said = [classes[i] for i in rng.integers(0, n, n)]
+        table = pa.table({"x": rng.normal(0, 1, n), "y": classes, "said": said})
+        pq.write_table(table, tmp_path / f"{name}.parquet")
+    ref, cur = str(tmp_path / "ref.parquet"), str(tmp_path / "cur.parquet")
+    roles = ["--target", "y", "--predicted-class", "said"]
+    summary = str(tmp_path / "part.json")
+    assert run(capsys, "--reference", ref, "--current", cur, *roles, "--partial", summary)[0] == 0
+    with _failing_after(20):
+        code, out, err = run(capsys, "--combine", summary)
+    assert (code, err) == (1, "")
+    assert "the batch has class(es) the reference's target does not: 'c20000'," in out
+    assert "and 9,990 more" in out

@@ -64,7 +64,11 @@ def chi2(reference: Counts, current: Counts) -> float:
 
     # In one order whatever the order the values were counted in, or the hash seed: the sums
     # over them, hence the statistic, are then the same to the last bit, in one run or combined.
-    keys = sorted(reference.keys() | current.keys(), key=lambda k: (type(k).__name__, k))
+    keys = list(reference.keys() | current.keys())
+    try:
+        keys.sort()
+    except TypeError:  # values of several types: each type's apart
+        keys.sort(key=lambda k: (type(k).__name__, k))
     n_ref, n_cur = sum(reference.values()), sum(current.values())
     expected = [reference.get(k, 0) * (n_cur / n_ref) for k in keys]
     observed = [current.get(k, 0) for k in keys]
@@ -95,7 +99,11 @@ def shares(reference: Counts, current: Counts) -> tuple[Floats, Floats]:
 
     # In one order whatever the order the values were counted in, or the hash seed: the sums
     # over them, hence the statistic, are then the same to the last bit, in one run or combined.
-    keys = sorted(reference.keys() | current.keys(), key=lambda k: (type(k).__name__, k))
+    keys = list(reference.keys() | current.keys())
+    try:
+        keys.sort()
+    except TypeError:  # values of several types: each type's apart
+        keys.sort(key=lambda k: (type(k).__name__, k))
     n_ref, n_cur = sum(reference.values()), sum(current.values())
     ref = np.array([reference.get(k, 0) / n_ref for k in keys], dtype=np.float64)
     cur = np.array([current.get(k, 0) / n_cur for k in keys], dtype=np.float64)

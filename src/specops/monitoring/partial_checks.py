@@ -41,10 +41,12 @@ def number(value: Any, what: str) -> float:
 
 
 def counts(values: Any, what: str) -> int:
-    """Counts given as a list of [key, count] pairs, or an array: their sum."""
+    """Counts given as a list or the values of a dictionary: their sum."""
     total = 0
     for value in values:
-        total += count(value, what)
+        if type(value) is not int or not 0 <= value <= MAX_COUNT:
+            count(value, what)  # raises, with the message
+        total += value
     return total
 
 
@@ -196,10 +198,13 @@ def reading(found: dict[str, Any], classes: list[Any], binary: bool) -> None:
     if found["counts"] is None:
         return
     support = predicted = 0
+    known = set(classes)
     for name, *each in found["counts"]:
-        if name not in classes or len(each) != 3:
+        if name not in known or len(each) != 3:
             raise Damaged(f"its counts of class {name!r} are not of one of its classes")
-        rows_of, said, hits = (count(c, f"its count of class {name!r}") for c in each)
+        if not all(type(c) is int and 0 <= c <= MAX_COUNT for c in each):
+            raise Damaged(f"its counts of class {name!r} are {each!r}, not counts")
+        rows_of, said, hits = each
         if hits > min(rows_of, said):
             raise Damaged(f"class {name!r} is predicted right more often than it is seen")
         support, predicted = support + rows_of, predicted + said

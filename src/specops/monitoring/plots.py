@@ -12,6 +12,8 @@ categorical column is drawn as the share of each category. Every text is escaped
 
 from __future__ import annotations
 
+import heapq
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -72,15 +74,17 @@ def _categories(reference: Mapping[Any, int], current: Mapping[Any, int]) -> Dis
         key: (reference.get(key, 0) / n_ref, current.get(key, 0) / n_cur)
         for key in reference.keys() | current.keys()
     }
-    ranked = sorted(shares, key=lambda k: (-max(shares[k]), str(k)))
-    shown, rest = ranked[:TOP_CATEGORIES], ranked[TOP_CATEGORIES:]
+    # The largest alone, not all sorted: a column may have a million values.
+    shown = heapq.nsmallest(TOP_CATEGORIES, shares, key=lambda k: (-max(shares[k]), str(k)))
     labels = [str(k) for k in shown]
     ref = [shares[k][0] for k in shown]
     cur = [shares[k][1] for k in shown]
-    if rest:
+    if len(shares) > len(shown):
+        rest = shares.keys() - set(shown)
         labels.append(f"{len(rest):,} others")
-        ref.append(sum(shares[k][0] for k in rest))
-        cur.append(sum(shares[k][1] for k in rest))
+        # fsum: the same sum in whatever order the values come
+        ref.append(math.fsum(shares[k][0] for k in rest))
+        cur.append(math.fsum(shares[k][1] for k in rest))
     return Distribution("categories", tuple(labels), tuple(ref), tuple(cur))
 
 

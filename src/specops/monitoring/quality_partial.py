@@ -226,7 +226,8 @@ def _combine(
     new: list[Any] = []
     if known is not None:
         batch = {c for p in parts for c in p["batch"]}
-        new = [c for c in classes if c in batch and c not in set(known)]
+        held = set(known)  # once: a batch may have a million classes
+        new = [c for c in classes if c in batch and c not in held]
     return Quality(
         roles,
         current,
