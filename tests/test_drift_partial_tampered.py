@@ -104,9 +104,13 @@ TAMPERED: dict[str, tuple[Callable[[Summary], None], str]] = {
         lambda s: s["current"]["sketches"]["city"].__setitem__("counts", [["p", 1], ["p", 199]]),
         "column 'city': its counts lists a key twice",
     ),
-    "a NaN mean": (
-        lambda s: x(s).__setitem__("mean", float("nan")),
-        "column 'x': its mean is nan, not a finite number",
+    "a NaN low": (
+        lambda s: x(s).__setitem__("low", float("nan")),
+        "column 'x': its low is nan, not a finite number",
+    ),
+    "negative squared deviations": (
+        lambda s: x(s).__setitem__("m2", -1.0),
+        "column 'x': its mean and squared deviations are not those of numbers",
     ),
     "a fractional count in the histogram": (
         lambda s: x(s)["hist"].__setitem__(5, x(s)["hist"][5] + 0.5),

@@ -446,6 +446,8 @@ def _statistic(
     if rows is None or ref.n + cur.n > settings.exact_rows:
         norm = max(ref.std, methods.STD_FLOOR)
         low, high = (bound / norm for bound in wasserstein_bounds(ref, cur))
+        if not math.isfinite(norm):  # moments of values near the float's limit: no bound
+            low = high = math.nan
         certain = low >= threshold * (1 + SLACK) or high < threshold * (1 - SLACK)
         if certain or rows is None:
             return Found((low + high) / 2, (high - low) / 2, False, None, not certain)

@@ -161,7 +161,12 @@ def wasserstein(reference: Floats, current: Floats) -> float:
     """The first Wasserstein distance divided by the reference's standard deviation, floored."""
     import numpy as np
 
-    norm = max(float(np.std(reference)), STD_FLOOR)
+    with np.errstate(over="ignore"):
+        spread = float(np.std(reference))
+    if math.isinf(spread):  # the squares of values near the float's limit overflow, not it
+        scale = float(np.max(np.abs(reference)))
+        spread = float(np.std(reference / scale)) * scale
+    norm = max(spread, STD_FLOOR)
     return wasserstein_distance(reference, current) / norm
 
 

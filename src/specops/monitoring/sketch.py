@@ -190,9 +190,10 @@ class NumericSketch:
             low, high = float(values.min()), float(values.max())
         self.low, self.high = min(self.low, low), max(self.high, high)
         # Chan's pairwise update: the batch's own mean and squared deviations, then combined.
-        mean = float(values.mean())
-        deviations = values - mean
-        m2 = float(np.einsum("i,i->", deviations, deviations))  # not BLAS: no thread pool
+        with np.errstate(over="ignore", invalid="ignore"):  # near the float's limit: inf, NaN
+            mean = float(values.mean())
+            deviations = values - mean
+            m2 = float(np.einsum("i,i->", deviations, deviations))  # not BLAS: no thread pool
         n, total = values.size, self.n + values.size
         delta = mean - self.mean
         self.m2 += m2 + delta * delta * self.n * n / total
