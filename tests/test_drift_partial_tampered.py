@@ -249,3 +249,25 @@ def test_many_classes_combine_in_time(tmp_path: Path, capsys: pytest.CaptureFixt
     assert (code, err) == (1, "")
     assert "the batch has class(es) the reference's target does not: 'c20000'," in out
     assert "and 9,990 more" in out
+
+
+@pytest.mark.parametrize("form", ["text", "md"])
+def test_what_a_summary_says_reaches_a_terminal_escaped(
+    parts: tuple[Path, Summary, Summary], capsys: pytest.CaptureFixture[str], form: str
+) -> None:
+    root = parts[0]
+    noted = [copy.deepcopy(s) for s in parts[1:]]
+    for summary in noted:
+        summary["quality"]["reference"]["notes"] = ["\x1b[2J a note"]
+    breach = copy.deepcopy(noted[1])
+    breach["contract"] = [{"column": "x", "problem": "\x1b]0;owned\x07 its type changed"}]
+    for name, summary in (("a", noted[0]), ("b", noted[1]), ("breach", breach)):
+        (root / f"{name}.json").write_text(json.dumps(summary))
+    for paths in (["a.json", "b.json"], ["a.json", "breach.json"]):
+        code, out, err = run(capsys, "--combine", *(str(root / p) for p in paths), "--format", form)
+        assert err == "" and code == 1
+        assert "\x1b" not in out and "\x07" not in out
+    _, out, _ = run(capsys, "--combine", str(root / "breach.json"), "--format", form)
+    assert "\\x1b]0;owned\\x07 its type changed" in out
+    _, out, _ = run(capsys, "--combine", str(root / "a.json"), "--format", form)
+    assert "\\x1b[2J a note" in out

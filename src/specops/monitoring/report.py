@@ -93,7 +93,7 @@ def text(result: DriftResult) -> str:
         from specops.monitoring import quality_report
 
         lines.append(quality_report.text(result.quality).rstrip("\n"))
-    return "\n".join(lines) + "\n"
+    return _shown("\n".join(lines))
 
 
 def markdown(result: DriftResult) -> str:
@@ -123,4 +123,10 @@ def markdown(result: DriftResult) -> str:
         from specops.monitoring import quality_report
 
         lines += ["", quality_report.markdown(result.quality).rstrip("\n")]
-    return "\n".join(lines) + "\n"
+    return _shown("\n".join(lines))
+
+
+def _shown(report: str) -> str:
+    """The report with each line made printable: what a partition's summary says (a breach, a
+    note) is text anyone could have written, and must not move a terminal's cursor."""
+    return "\n".join(printable(line) for line in report.split("\n")) + "\n"
