@@ -400,10 +400,11 @@ def _drift(args: argparse.Namespace) -> int:
         "share": args.share,
         "column_types": dict(args.column_type or ()),
     }
+    # An empty value drops the spec's column for that role: '' is kept, None is not given.
     roles = {
         role: getattr(args, role)
         for role in ("target", "prediction", "predicted_class", "latency")
-        if getattr(args, role)
+        if getattr(args, role) is not None
     }
     progress = _Progress.on_terminal(args.format)
     try:
@@ -684,7 +685,7 @@ def parser() -> argparse.ArgumentParser:
         ("--predicted-class", "the class the model predicted (spec's; binary: else score >= 0.5)"),
         ("--latency", "each prediction's latency in milliseconds (spec's)"),
     ):
-        drift.add_argument(flag, metavar="COL", help=f"the column of {what}")
+        drift.add_argument(flag, metavar="COL", help=f"the column of {what}; '' for none")
     drift.add_argument("--output", type=Path, metavar="FILE", help="write the report there")
     drift.add_argument(
         "--partial",

@@ -264,12 +264,15 @@ def _drift_inputs(
                 [Problem.plain(where, "has no `monitoring`: name --reference and --current")]
             )
     asked = roles or {}
+    written = {
+        role: getattr(watch, role) if watch else None
+        for role in ("target", "prediction", "predicted_class", "latency")
+    }
     named = Roles(
-        **{
-            role: asked.get(role) or (getattr(watch, role) if watch else None)
-            for role in ("target", "prediction", "predicted_class", "latency")
-        }
+        **{role: (asked[role] or None) if role in asked else written[role] for role in written}
     )
+    # A spec's column dropped with '' (a log whose labels have not arrived) is no feature either.
+    dropped = [written[role] for role, name in asked.items() if not name and written[role]]
     settings = Settings(
         method=method or (watch.drift.method if watch else "auto"),
         threshold=threshold
@@ -277,7 +280,7 @@ def _drift_inputs(
         else (watch.drift.threshold if watch else None),
         share=share if share is not None else (watch.drift.share if watch else 0.5),
         columns=watch.columns if watch else None,
-        exclude=frozenset([*named.names(), *(watch.ignore if watch else ())]),
+        exclude=frozenset([*named.names(), *dropped, *(watch.ignore if watch else ())]),
         types=dict(column_types or {}),
         progress=progress,
     )
