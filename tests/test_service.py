@@ -626,6 +626,40 @@ def test_a_log_in_the_layout_without_latency_is_set_aside_at_start_up(tmp_path: 
     ]
 
 
+def test_a_row_cut_short_is_not_continued_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A service killed mid-write left half a row: it is dropped, not glued to the next one.
+    header = "a,prediction,score,latency_ms,version,time\n"
+    whole = "1.0,1,0.9,0.25,v1,2026-01-05T06:00:00.000+00:00\n"
+    (tmp_path / "batch.csv").write_text(header + whole + "2.0,0,0.")
+    log = PredictionLog(tmp_path, ["a"], max_rows=100, max_bytes=10_000, flush_s=5)
+    log.write(np.array([[3.0]]), np.array([1]), np.array([0.8]), "v2", [(1, 1.5)])
+    log.close()
+    assert [(r["a"], r["version"]) for r in _log_rows(tmp_path)] == [("1.0", "v1"), ("3.0", "v2")]
+
+    # A full disk that took part of a flush: the part is taken back, and the next flush's
+    # rows start on a line of their own.
+    from pipeline.service import predlog
+
+    real = predlog._write_all
+
+    def full_disk(fd: int, data: bytes) -> None:
+        monkeypatch.setattr(predlog, "_write_all", real)
+        os.write(fd, data[: len(data) // 2])
+        raise OSError(28, "No space left on device")
+
+    log = PredictionLog(tmp_path, ["a"], max_rows=100, max_bytes=10_000, flush_s=5)
+    monkeypatch.setattr(predlog, "_write_all", full_disk)
+    log.write(np.array([[4.0], [5.0]]), np.array([1, 0]), np.array([0.8, 0.1]), "v3", [(2, 1.5)])
+    log.close()
+    log = PredictionLog(tmp_path, ["a"], max_rows=100, max_bytes=10_000, flush_s=5)
+    log.write(np.array([[6.0]]), np.array([1]), np.array([0.7]), "v4", [(1, 1.5)])
+    log.close()
+    assert [r["a"] for r in _log_rows(tmp_path)] == ["1.0", "3.0", "6.0"]
+    assert (tmp_path / "batch.csv").read_text().count("\n") == 4
+
+
 def test_each_request_of_a_model_call_gets_its_own_latency_for_all_its_rows() -> None:
     from pipeline.service.predlog import _format
 
