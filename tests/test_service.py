@@ -987,6 +987,32 @@ def test_requests_are_checked_against_the_data_contract_of_the_reference(
     assert {c: k for c, k in contract.items() if c != "target"} == dict.fromkeys(columns, "number")
 
 
+def test_reading_a_large_contract_leaves_no_memory_behind(tmp_path: Path) -> None:
+    # Its types are read from the whole CSV; the service must not keep that for as long as it runs.
+    rng = np.random.default_rng(0)
+    contract = tmp_path / "train.csv"
+    with contract.open("w") as f:
+        f.write(",".join([f"f{i}" for i in range(30)] + ["target"]) + "\n")
+        np.savetxt(f, rng.normal(size=(200_000, 31)).round(6), delimiter=",", fmt="%g")
+    script = (
+        "import gc, sys; from pathlib import Path; import pyarrow.csv, specops.monitoring.drift;"
+        " from pipeline.service.contract import request_columns\n"
+        "def rss(): return int(Path('/proc/self/statm').read_text().split()[1]) * 4096 / 2**20\n"
+        "before = rss(); request_columns(Path(sys.argv[1]), [f'f{i}' for i in range(30)])\n"
+        "gc.collect(); print(rss() - before)"
+    )
+    env = {**os.environ, "PYTHONPATH": IMPORT_PATH}
+    found = subprocess.run(
+        [sys.executable, "-c", script, str(contract)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    size_mb = contract.stat().st_size / 2**20
+    assert float(found.stdout) < size_mb, found.stdout  # about 3.5 times the file without release
+
+
 def _broken_contract(pipeline_project: Path, tmp_path: Path, case: str) -> tuple[Path, str]:
     reference = pipeline_project / "data/prepared/train.csv"
     frame = pd.read_csv(reference, nrows=5)

@@ -264,15 +264,15 @@ def _drift_inputs(
                 [Problem.plain(where, "has no `monitoring`: name --reference and --current")]
             )
     asked = roles or {}
-    written = {
+    spec_roles = {
         role: getattr(watch, role) if watch else None
         for role in ("target", "prediction", "predicted_class", "latency")
     }
     named = Roles(
-        **{role: (asked[role] or None) if role in asked else written[role] for role in written}
+        **{role: (asked[role] or None) if role in asked else spec_roles[role] for role in spec_roles}
     )
     # A spec's column dropped with '' (a log whose labels have not arrived) is no feature either.
-    dropped = [written[role] for role, name in asked.items() if not name and written[role]]
+    dropped = [c for role, c in spec_roles.items() if c and role in asked and not asked[role]]
     settings = Settings(
         method=method or (watch.drift.method if watch else "auto"),
         threshold=threshold
