@@ -269,7 +269,7 @@ def _drift_inputs(
         for role in ("target", "prediction", "predicted_class", "latency")
     }
     named = Roles(
-        **{role: (asked[role] or None) if role in asked else spec_roles[role] for role in spec_roles}
+        **{role: (asked[role] or None) if role in asked else c for role, c in spec_roles.items()}
     )
     # A spec's column dropped with '' (a log whose labels have not arrived) is no feature either.
     dropped = [c for role, c in spec_roles.items() if c and role in asked and not asked[role]]
