@@ -80,7 +80,10 @@ class Table:
             raise error(display, f"cannot read it: {reason}") from None
         except pa.ArrowException as exc:
             raise error(display, f"cannot read it: {exc}") from None
-        names = table.column_names
+        try:
+            names = table.column_names
+        except UnicodeDecodeError:  # Arrow checks the values' encoding, not the header's
+            raise error(display, "cannot read it: its column names are not UTF-8") from None
         if len(set(names)) != len(names):
             twice = sorted({n for n in names if names.count(n) > 1})
             raise error(display, f"column {twice[0]!r} appears twice")
