@@ -56,7 +56,7 @@ def test_a_fresh_clone_reproduces_the_reference_pipeline_exactly(tmp_path: Path)
     assert moved["performance"]["accuracy"] < steady["performance"]["accuracy"] - 0.3
     assert moved["latency_ms"] == steady["latency_ms"]  # simulated, so unshifted
 
-    # The spec's monitoring settings are a parameter of the stage: a gate changed there
+    # The spec's monitoring settings are a dependency of the stage: a gate changed there
     # re-runs it.
     spec = clone / "specops.yaml"
     spec.write_text(
