@@ -1010,7 +1010,9 @@ def test_reading_a_large_contract_leaves_no_memory_behind(tmp_path: Path) -> Non
         check=True,
     )
     size_mb = contract.stat().st_size / 2**20
-    assert float(found.stdout) < size_mb, found.stdout  # about 3.5 times the file without release
+    # Kept without the release: three times the file's size; with it, from a third of the
+    # size to 1.4 times (thread arenas that are not all given back at once).
+    assert float(found.stdout) < 1.7 * size_mb, found.stdout
 
 
 def _broken_contract(pipeline_project: Path, tmp_path: Path, case: str) -> tuple[Path, str]:
