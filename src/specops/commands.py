@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -175,6 +177,7 @@ def drift(
     column_types: dict[str, str] | None = None,
     roles: dict[str, str] | None = None,
     progress: Progress | None = None,
+    output: tuple[str, Path] | None = None,
 ) -> DriftResult:
     """Compare the current batch with the reference: the data contract, then each column's
     drift, then the model's quality when a target or a prediction column is named. The spec's
@@ -188,6 +191,7 @@ def drift(
     inputs = _drift_inputs(
         spec_path, reference, current, method, threshold, share, column_types, roles, progress
     )
+    _not_an_input(output, [Path(side.path) for side in inputs.sides])
     result = compare(inputs.sides[0], inputs.sides[1], inputs.settings)
     if result.breaches:
         return result
@@ -205,6 +209,7 @@ def drift_partial(
     share: float | None = None,
     column_types: dict[str, str] | None = None,
     progress: Progress | None = None,
+    output: tuple[str, Path] | None = None,
 ) -> dict[str, Any]:
     """One partition of the current batch against the whole reference: a summary that
     `drift_combine` combines with the other partitions'."""
@@ -213,14 +218,34 @@ def drift_partial(
     inputs = _drift_inputs(
         spec_path, reference, current, method, threshold, share, column_types, None, progress
     )
+    _not_an_input(output, [Path(side.path) for side in inputs.sides])
     return summarize(inputs.sides[0], inputs.sides[1], inputs.settings)
 
 
-def drift_combine(paths: list[Path]) -> DriftResult:
+def drift_combine(paths: list[Path], output: tuple[str, Path] | None = None) -> DriftResult:
     """The batch's drift from its partitions' summaries."""
     from specops.monitoring.partial import combine
 
+    _not_an_input(output, paths)
     return combine(paths)
+
+
+def _not_an_input(output: tuple[str, Path] | None, inputs: list[Path]) -> None:
+    """Refuse to write a report or a summary (`output`: its option and path) over a file the run
+    reads: a slip of `--output` would replace the data."""
+    if output is None:
+        return
+    option, path = output
+    for given in inputs:
+        with contextlib.suppress(OSError):  # a file that is not there is no input
+            if os.path.samefile(path, given):
+                raise SpecError(
+                    [
+                        Problem.plain(
+                            str(path), f"is an input of this run; {option} names another file"
+                        )
+                    ]
+                )
 
 
 @dataclass(frozen=True)

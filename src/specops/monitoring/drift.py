@@ -233,11 +233,7 @@ def decide(
         for display, sketches in zip(displays, (ref_sketches, cur_sketches), strict=True):
             sketch = sketches[name]
             if sketch.n == 0:
-                raise error(
-                    display,
-                    f"column {name!r} has no value left once {sketch.dropped:,} empty, NaN or"
-                    " infinite value(s) are dropped",
-                )
+                raise no_values(display, name, sketch)
     plans = {
         name: _plan(name, ref_sketches[name], cur_sketches[name], settings) for name in columns
     }
@@ -278,6 +274,17 @@ def decide(
             )
         )
     return results
+
+
+def no_values(display: str, name: str, sketch: Sketch) -> SpecError:
+    """The error of a side where a column has nothing to compare."""
+    if sketch.dropped == 0:  # every row counts a value or a dropped one: there is no row
+        return error(display, "has no rows")
+    return error(
+        display,
+        f"column {name!r} has no value left once {sketch.dropped:,} empty, NaN or infinite"
+        " value(s) are dropped",
+    )
 
 
 @dataclass(frozen=True)
@@ -453,6 +460,7 @@ __all__ = [
     "compare",
     "contract",
     "decide",
+    "no_values",
     "sketch_sides",
     "watch",
 ]

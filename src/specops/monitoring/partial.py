@@ -25,6 +25,7 @@ from specops.monitoring.drift import (
     check_settings,
     contract,
     decide,
+    no_values,
     sketch_sides,
     watch,
 )
@@ -61,11 +62,7 @@ def summarize(reference: Table, current: Table, settings: Settings) -> dict[str,
     ref, cur = sketch_sides(reference, current, watched, settings)
     for name, sketch in ref.items():
         if sketch.n == 0:  # as a whole run would say; a partition may be empty
-            raise error(
-                reference.display,
-                f"column {name!r} has no value left once {sketch.dropped:,} empty, NaN or"
-                " infinite value(s) are dropped",
-            )
+            raise no_values(reference.display, name, sketch)
     summary["columns"] = watched
     summary["skipped"] = [list(s) for s in skipped]
     summary["reference"]["sketches"] = {n: _dump(s) for n, s in ref.items()}
