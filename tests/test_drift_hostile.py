@@ -147,7 +147,10 @@ def summaries(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any],
         rows = [
             f"{x},{y},{z}"
             for x, y, z in zip(
-                rng.normal(shift, 1, n), rng.choice(list("xyz"), n), rng.integers(0, 3, n)
+                rng.normal(shift, 1, n),
+                rng.choice(list("xyz"), n),
+                rng.integers(0, 3, n),
+                strict=True,
             )
         ]
         return csv(root / name, "a,b,c", rows)
@@ -182,6 +185,9 @@ def _both_grids(to: Any) -> Callable[[dict[str, Any]], None]:
     return change
 
 
+BAD_GRID = (
+    "reference.sketches.a.grid: must be [low, high, bins] with low below high and 1 to 65,536 bins"
+)
 SKETCH_A = ("current", "sketches", "a")
 SKETCH_B = ("current", "sketches", "b")
 TAMPERED: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
@@ -194,7 +200,8 @@ TAMPERED: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     (
         "auto threshold",
         _set("settings", "threshold", to=0.3),
-        "settings.threshold: auto picks each method's own threshold; choose a method to set one",
+        "settings.threshold: `auto` picks a method per column, each with its own default"
+        " threshold; name a method to set a threshold",
     ),
     (
         "types",
@@ -243,17 +250,17 @@ TAMPERED: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     (
         "grid 0 bins",
         _both_grids([0, 1, 0]),
-        "reference.sketches.a.grid: must be [low, high, bins] with low below high and 1 to 65,536 bins",
+        BAD_GRID,
     ),
     (
         "grid huge",
         _both_grids([0, 1, 10**12]),
-        "reference.sketches.a.grid: must be [low, high, bins] with low below high and 1 to 65,536 bins",
+        BAD_GRID,
     ),
     (
         "grid flat",
         _both_grids([1, 1, 4096]),
-        "reference.sketches.a.grid: must be [low, high, bins] with low below high and 1 to 65,536 bins",
+        BAD_GRID,
     ),
     (
         "current grid",

@@ -257,7 +257,10 @@ def test_summaries_that_do_not_combine(
     del data["current"]["sketches"]["city"]
     settings.write_text(json.dumps(data))
     code, _, err = run(capsys, "--combine", str(settings))
-    assert (code, err) == (2, f"{settings}: error: is damaged: KeyError: 'city'\n")
+    assert (code, err) == (
+        2,
+        f"{settings}: error: is damaged: current.sketches.city: missing\n",
+    )
     data["version"] = 2
     settings.write_text(json.dumps(data))
     code, _, err = run(capsys, "--combine", str(settings))

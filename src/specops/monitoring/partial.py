@@ -31,6 +31,7 @@ from specops.monitoring.drift import (
 )
 from specops.monitoring.result import Breach, DriftResult
 from specops.monitoring.sketch import CategoricalSketch, Grid, NumericSketch
+from specops.monitoring.summary_check import Damaged, check
 from specops.monitoring.tables import Table, error
 
 FORMAT = "specops-drift-partial"
@@ -73,6 +74,7 @@ def summarize(reference: Table, current: Table, settings: Settings) -> dict[str,
 def combine(paths: list[Path]) -> DriftResult:
     """The batch's verdict from its partitions' summaries."""
     summaries = [(str(path), _load(path)) for path in paths]
+    _once(summaries)
     first_path, first = summaries[0]
     _same(summaries, "settings", "settings (method, threshold, share, column types)")
     saved = first["settings"]
@@ -118,6 +120,17 @@ def combine(paths: list[Path]) -> DriftResult:
     )
 
 
+def _once(summaries: list[tuple[str, dict[str, Any]]]) -> None:
+    """Refuse a partition given twice (a file named twice, or a copy), which would count its
+    rows twice."""
+    seen: dict[str, str] = {}
+    for path, summary in summaries:
+        key = json.dumps(summary["current"], sort_keys=True)
+        if key in seen:
+            raise error(path, f"summarizes the same partition as {seen[key]}")
+        seen[key] = path
+
+
 def _sketches(path: str, side: dict[str, Any], columns: list[str]) -> dict[str, Sketch]:
     try:
         return {name: _undump(side["sketches"][name]) for name in columns}
@@ -140,7 +153,7 @@ def _load(path: Path) -> dict[str, Any]:
         raise error(str(path), f"cannot read it: {reason}") from None
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested past Python's stack
         data = None
     keys = ("settings", "reference", "current", "contract", "columns", "skipped")
     if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -154,6 +167,10 @@ def _load(path: Path) -> dict[str, Any]:
     missing = [key for key in keys if key not in data]
     if missing:
         raise error(str(path), f"is damaged: it has no {missing[0]!r}")
+    try:
+        check(data)
+    except Damaged as exc:
+        raise error(str(path), f"is damaged: {exc}") from None
     return data
 
 
