@@ -358,3 +358,22 @@ def test_a_partition_counted_twice_is_refused(
     second.write_text(json.dumps(summaries[1]))
     code, out, err = run(capsys, "--combine", str(first), str(second))
     assert code in (0, 1) and err == ""
+
+
+def test_a_type_from_the_data_cannot_drive_the_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Arrow names a struct's type after its fields, which the data names."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ref, cur = tmp_path / "ref.parquet", tmp_path / "cur.parquet"
+    pq.write_table(pa.table({"b": pa.array(["x", "y"])}), ref)
+    pq.write_table(pa.table({"b": pa.array([{"\x1b[2J": 1}] * 2)}), cur)
+    expected = "contract: b: its type changed from string to struct<\\x1b[2J: int64>\n"
+    code, out, err = run(capsys, "--reference", str(ref), "--current", str(cur))
+    assert (code, err) == (1, "") and expected in out
+    code, out, err = run(
+        capsys, "--reference", str(ref), "--current", str(cur), "--partial", str(tmp_path / "p")
+    )
+    assert (code, err) == (1, "") and out.startswith(expected)

@@ -469,7 +469,7 @@ def _drift_partial(args: argparse.Namespace, summary: dict[str, Any]) -> int:
     else:
         current, rows = summary["current"]["path"], summary["current"]["rows"]
         for breach in breaches:
-            print(f"contract: {printable(breach['column'])}: {breach['problem']}")
+            print(f"contract: {printable(breach['column'])}: {printable(breach['problem'])}")
         print(
             f"{printable(str(args.partial))}: the summary of {printable(current)} ({rows:,} rows,"
             f" {len(summary['columns'])} column(s)); combine it with the other partitions'"

@@ -83,7 +83,7 @@ def text(result: DriftResult) -> str:
         f"current:   {printable(result.current)} ({result.current_rows:,} rows)",
     ]
     for breach in result.breaches:
-        lines.append(f"contract: {printable(breach.column)}: {breach.problem}")
+        lines.append(f"contract: {printable(breach.column)}: {printable(breach.problem)}")
     if result.columns:
         table = [HEADER, *rows(result)]
         widths = [max(len(row[i]) for row in table) for i in range(len(HEADER))]
