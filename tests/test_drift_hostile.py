@@ -377,3 +377,18 @@ def test_a_type_from_the_data_cannot_drive_the_terminal(
         capsys, "--reference", str(ref), "--current", str(cur), "--partial", str(tmp_path / "p")
     )
     assert (code, err) == (1, "") and out.startswith(expected)
+
+
+def test_output_never_replaces_the_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    csv(tmp_path / "ref.csv", "a", ["1", "2", "3"])
+    csv(tmp_path / "cur.csv", "a", ["1", "2", "3"])
+    spec = tmp_path / "specops.yaml"
+    text = (
+        "version: 1\nname: watched\nmaturity: 0\nstages:\n  train:\n    cmd: python train.py\n"
+        "monitoring:\n  reference: ref.csv\n  current: cur.csv\n"
+    )
+    spec.write_text(text)
+    code, out, err = run(capsys, "--spec", str(spec), "--output", str(spec))
+    assert (code, out) == (2, "")
+    assert err == f"{spec}: error: is an input of this run; --output names another file\n"
+    assert spec.read_text() == text

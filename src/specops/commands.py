@@ -191,7 +191,7 @@ def drift(
     inputs = _drift_inputs(
         spec_path, reference, current, method, threshold, share, column_types, roles, progress
     )
-    _not_an_input(output, [Path(side.path) for side in inputs.sides])
+    _not_an_input(output, inputs.files)
     result = compare(inputs.sides[0], inputs.sides[1], inputs.settings)
     if result.breaches:
         return result
@@ -218,7 +218,7 @@ def drift_partial(
     inputs = _drift_inputs(
         spec_path, reference, current, method, threshold, share, column_types, None, progress
     )
-    _not_an_input(output, [Path(side.path) for side in inputs.sides])
+    _not_an_input(output, inputs.files)
     return summarize(inputs.sides[0], inputs.sides[1], inputs.settings)
 
 
@@ -254,6 +254,8 @@ class _DriftInputs:
     sides: tuple[Table, Table]
     roles: Roles
     gates: list[Gate]
+    #: Every file the run reads: both sides, and the spec when one was loaded.
+    files: list[Path]
 
 
 def _drift_inputs(
@@ -271,10 +273,11 @@ def _drift_inputs(
     from specops.monitoring.performance import Roles
     from specops.monitoring.tables import Table
 
-    watch, root = None, Path()
+    watch, root, files = None, Path(), []
     if spec_path is not None or reference is None or current is None:
         project = load_spec(locate(spec_path))
         watch, root = project.spec.monitoring, project.root
+        files.append(root / project.spec_name)
         if watch is None and (reference is None or current is None):
             where = project.spec_name
             raise SpecError(
@@ -309,7 +312,8 @@ def _drift_inputs(
             assert written
             sides.append(Table.open(root / written, written))
     gates = list(watch.performance) if watch else []
-    return _DriftInputs(settings, (sides[0], sides[1]), named, gates)
+    files += [Path(side.path) for side in sides]
+    return _DriftInputs(settings, (sides[0], sides[1]), named, gates, files)
 
 
 def write_output(path: Path, text: str) -> None:
