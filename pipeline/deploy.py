@@ -2,7 +2,8 @@
 
 specops runs a stage's deploy command with SPECOPS_MODEL, SPECOPS_VERSION, SPECOPS_STAGE,
 SPECOPS_COMMIT, SPECOPS_MODEL_PATH (the fetched, hash-verified model file) and
-SPECOPS_MODEL_HASH (its md5 from dvc.lock). This one "builds" `deploy/<stage>/` (a copy of the
+SPECOPS_MODEL_HASH (its md5 from dvc.lock); SPECOPS_CONTRACT names the data contract
+(default data/prepared/train.csv). This one "builds" `deploy/<stage>/` (a copy of the
 model and a manifest), stops the service that stage ran before, starts `python -m
 pipeline.serve` in the background on the stage's port and waits until `/health` reports the new
 version. `--dry-run` checks that the model loads and prints the plan, starting nothing;
@@ -32,6 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pipeline.evaluate import load_model
+from pipeline.service.contract import request_columns
 
 DEPLOY_ROOT = Path("deploy")
 STAGE_PORTS = {"staging": 8101, "production": 8102}
@@ -39,6 +41,8 @@ STAGE_PORTS = {"staging": 8101, "production": 8102}
 # beside it, one folder each, so that two services never append to one file.
 LIVE_DIR = Path("data/live")
 MONITORED_STAGE = "production"
+# The data contract requests must keep (pipeline/service/contract.py).
+CONTRACT = Path("data/prepared/train.csv")
 
 
 class DeployError(Exception):
@@ -58,6 +62,7 @@ class Plan:
     port: int
     log_dir: Path
     timeout_s: float
+    contract: Path
 
     @property
     def model_file(self) -> Path:
@@ -111,6 +116,8 @@ def plan_from_env(env: dict[str, str]) -> Plan:
         port=port,
         log_dir=Path(env.get("SPECOPS_LOG_DIR") or default_log),
         timeout_s=timeout_s,
+        # Absolute: the service reads it at start-up, from wherever it runs.
+        contract=Path(env.get("SPECOPS_CONTRACT") or CONTRACT).absolute(),
     )
 
 
@@ -132,7 +139,9 @@ def check_model(plan: Plan) -> str:
             f"{plan.source} has md5 {digest}, not {plan.model_hash} (SPECOPS_MODEL_HASH)"
         )
     try:
-        load_model(plan.source)  # the same trusted-type check the service makes
+        model = load_model(plan.source)  # the same trusted-type check the service makes
+        # and the same data contract: a model that breaks it is refused before anything stops.
+        request_columns(plan.contract, [str(c) for c in getattr(model, "feature_names_in_", [])])
     except SystemExit as exc:
         raise DeployError(str(exc)) from None
     return digest
@@ -252,6 +261,7 @@ def start(plan: Plan) -> subprocess.Popen[bytes]:
         "SPECOPS_HOST": plan.host,
         "SPECOPS_PORT": str(plan.port),
         "SPECOPS_LOG_DIR": str(plan.log_dir),
+        "SPECOPS_CONTRACT": str(plan.contract),
     }
     flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW  # a symlink is refused
     try:
@@ -314,7 +324,8 @@ def deploy(plan: Plan, dry_run: bool) -> None:
     digest = check_model(plan)
     previous = running_pid(plan.pid_file)
     steps = [
-        f"model {plan.model} {plan.version} ({plan.source}, md5 {digest}) loads",
+        f"model {plan.model} {plan.version} ({plan.source}, md5 {digest}) loads and takes"
+        f" the data contract of {plan.contract}",
         f"copy it to {plan.model_file} and write {plan.folder / 'manifest.json'}",
         f"stop the running {plan.stage} service (pid {previous})"
         if previous

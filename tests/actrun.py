@@ -496,6 +496,7 @@ def _run_job(
         "GITHUB_BASE_REF": event.base,
         "GITHUB_HEAD_REF": event.head,
         "GITHUB_REPOSITORY": REPOSITORY,
+        "GITHUB_RUN_ID": "1",
         "GITHUB_SERVER_URL": SERVER_URL,
         "GITHUB_WORKSPACE": str(workspace),
         "RUNNER_TEMP": str(temp),

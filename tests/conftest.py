@@ -60,11 +60,15 @@ def check_golden(path: Path, text: str) -> None:
     )
 
 
+#: The reference pipeline and this tree's specops (which the pipeline uses), importable.
+IMPORT_PATH = os.pathsep.join([str(REPO), str(REPO / "src")])
+
+
 def run_stage(
     cwd: Path, stage: str, *args: str, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m pipeline.<stage>`` in ``cwd`` with the repo importable."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": IMPORT_PATH}
     result = subprocess.run(
         [sys.executable, "-m", f"pipeline.{stage}", *args],
         check=False,  # asserted below instead, so a failure shows the stage's stderr

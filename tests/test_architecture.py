@@ -89,12 +89,12 @@ def test_nothing_imports_the_cli() -> None:
 FAST_COMMANDS = {
     "--help": (["--help"], 0, "usage: specops"),
     "drift --help": (["drift", "--help"], 0, "usage: specops drift"),
-    "validate": (["validate"], 0, "specops.yaml: valid; maturity 4, 6 stage(s)"),
+    "validate": (["validate"], 0, "specops.yaml: valid; maturity 4, 7 stage(s)"),
     "validate invalid": (["validate"], 2, "specops.yaml:2:10: error: version: must be 1, got 7\n"),
     "render": (["render"], 0, "dvc.yaml: create\n.github/workflows/specops-ci.yml: create\n"),
     "render --check": (["render", "--check"], 0, "6 generated file(s) up to date\n"),
     "schema": (["schema"], 0, '"title": "specops.yaml"'),
-    "import": (["import"], 0, "dvc.yaml: imported, 6 stage(s); now rendered from specops.yaml\n"),
+    "import": (["import"], 0, "dvc.yaml: imported, 7 stage(s); now rendered from specops.yaml\n"),
 }
 MODULES = "loaded modules: "
 

@@ -95,6 +95,28 @@ def test_markdown_to_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert text.endswith("**drift: 3 of 6 column(s) drifted (50%); the batch drifts at 50%**\n")
 
 
+def test_markdown_shows_hostile_column_names_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    names = '"<img src=x>","a&amp;b","c|d"'
+    rows = "".join(f"{i % 7}.5,{i % 3},x{i % 2}\n" for i in range(60))
+    reference = write(tmp_path / "ref.csv", f"{names}\n{rows}")
+    current = write(
+        tmp_path / "cur.csv", f'{names},"<details><summary>x"\n' + rows.replace("\n", ",1\n")
+    )
+    code, out, _ = drift(capsys, "--reference", reference, "--current", current, "--format", "md")
+    assert code == 1
+    assert "| &lt;details&gt;&lt;summary&gt;x | not in the reference |\n" in out
+    write(tmp_path / "cur.csv", f"{names}\n{rows}")
+    code, out, _ = drift(capsys, "--reference", reference, "--current", current, "--format", "md")
+    assert code == 0
+    assert [line.split(" | ")[0] for line in out.splitlines() if line.startswith("| ")][2:] == [
+        "| &lt;img src=x&gt;",
+        "| a&amp;amp;b",
+        "| c&#124;d",
+    ]
+
+
 def test_files_without_a_spec(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

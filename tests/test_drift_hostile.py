@@ -112,7 +112,7 @@ def test_markdown_shows_names_and_paths_as_written(
     assert [row.split(" | ")[0] for row in rows] == [
         "| &lt;img src=&quot;https://evil.example/t.png&quot;&gt;",
         r"| \[click\](https://evil.example)",
-        r"| \*\*bold\*\* \`code\` a\|b",
+        r"| \*\*bold\*\* \`code\` a&#124;b",
     ]
 
 

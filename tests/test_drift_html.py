@@ -154,3 +154,52 @@ def test_a_broken_contract_in_html(tmp_path: Path, capsys: pytest.CaptureFixture
     code, page = html(capsys, "--reference", str(ref), "--current", str(cur))
     assert code == 1
     assert "<tr><td>&lt;b&gt;</td><td>missing from the current batch</td></tr>" in page
+
+
+def test_the_model_quality_section(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Concept drift, the metrics against the reference's, the gates with their verdicts and
+    the notes, as the text report has them; hostile class names escaped."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(11)
+    classes = np.array(["<script>alert(1)</script>", "a&b", "ok"])
+    for name, rows, right in (("ref", 3000, 0.9), ("cur", 2000, 0.5)):
+        y = rng.choice(classes, rows)
+        pred = np.where(rng.random(rows) < right, y, rng.choice(classes, rows))
+        if name == "cur":
+            y[:30] = "<img src=x>"
+        table = {
+            "x": rng.normal(0, 1, rows),
+            "y": y,
+            "pred": pred,
+            "ms": rng.gamma(2.0, 3.0, rows),
+        }
+        pq.write_table(pa.table(table), tmp_path / f"{name}.parquet")
+    (tmp_path / "specops.yaml").write_text(
+        "version: 1\nname: watched\nmaturity: 0\nstages:\n  train:\n    cmd: python t.py\n"
+        "monitoring:\n  reference: ref.parquet\n  current: cur.parquet\n  columns: [x]\n"
+        "  target: y\n  predicted_class: pred\n  latency: ms\n  performance:\n"
+        "    - metric: f1_macro\n      min: 0.8\n    - metric: accuracy\n      min: 0.4\n"
+    )
+    code, page = html(capsys, "--spec", str(tmp_path / "specops.yaml"))
+    assert code == 1
+    parsed = parse(page)
+    text = "".join(parsed.text)
+    assert "<script>" not in page and "<img" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    quality = page.split("<h2>Model quality</h2>\n")[1]
+    assert quality.startswith(
+        '<p class="verdict drift">model quality: 1 of 2 performance gate(s) failed;'
+    )
+    assert "<h3>Concept drift</h3>" in quality
+    assert "<h3>Performance on 2,000 row(s) of the batch</h3>" in quality
+    assert '<tr class="ok"><td>accuracy</td><td class="number">' in quality
+    assert (
+        '<tr class="drift"><td>f1_macro</td><td class="number">0.4983</td><td>-</td>'
+        '<td>&gt;= 0.8</td><td class="number">-0.3017</td><td class="status-fail">fail</td>'
+        '<td class="reason">0.4983 is below the minimum 0.8</td></tr>'
+    ) in quality
+    assert "<td>accuracy</td>" in quality.split("<h3>Performance gates</h3>")[1]
+    assert "the batch has class(es) the reference's target does not: '<img src=x>'" in text
+    assert "latency: p50 " in text

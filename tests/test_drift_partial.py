@@ -39,6 +39,8 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 "code": rng.integers(0, 4, n),
                 "city": rng.choice(cities, n, p=p),
                 "flag": rng.choice([True, False], n, p=[0.45, 0.55] if shift else None),
+                # Far beyond the reference's range: its plot spans both sides.
+                "far": rng.normal(80 * shift, 1, n),
             }
         )
 
@@ -91,7 +93,7 @@ def test_partitions_combine_to_the_whole_runs_verdicts(
 ) -> None:
     parts = partials(capsys, batch)
     summary = json.loads(Path(parts[0]).read_text())
-    assert (summary["format"], summary["version"]) == ("specops-drift-partial", 1)
+    assert (summary["format"], summary["version"]) == ("specops-drift-partial", 3)
     code, out, err = run(capsys, "--combine", *parts, "--format", "json")
     assert err == ""
     combined = json.loads(out)
@@ -112,6 +114,7 @@ def test_partitions_combine_to_the_whole_runs_verdicts(
         ("small_shift", "numeric", "wasserstein", True, False),
         ("few", "numeric", "jensenshannon", True, False),
         ("city", "categorical", "jensenshannon", True, False),
+        ("far", "numeric", "wasserstein", True, False),
     ]
     for mine, theirs in zip(combined["columns"], whole["columns"], strict=True):
         # Counts combine exactly; Wasserstein's bounds hold the exact value.
@@ -152,24 +155,24 @@ def test_what_needs_the_rows_is_undecided(batch: Path, capsys: pytest.CaptureFix
         "small_shift  numeric      psi     -          0.1        UNDECIDED",
     ]
     assert lines[-2:] == [
-        "undecided: shifted, steady, small_shift: the partitions' summaries do not decide the"
-        " verdict (a bound holds the threshold, or the method needs the rows); run specops"
+        "undecided: shifted, steady, small_shift, far: the partitions' summaries do not decide"
+        " the verdict (a bound holds the threshold, or the method needs the rows); run specops"
         " drift over the whole batch to decide",
-        "undecided: 2 of 7 column(s) drifted (29%) and 3 undecided; the batch drifts at 50%",
+        "undecided: 2 of 8 column(s) drifted (25%) and 4 undecided; the batch drifts at 50%",
     ]
     # With a lower share, the decided columns are enough: the batch drifts, undecided or not.
     parts = partials(capsys, batch, "--method", "psi", "--share", "0.25")
     code, out, _ = run(capsys, "--combine", *parts)
     assert code == 1
     assert out.endswith(
-        "drift: 2 of 7 column(s) drifted (29%) and 3 undecided; the batch drifts at 25%\n"
+        "drift: 2 of 8 column(s) drifted (25%) and 4 undecided; the batch drifts at 25%\n"
     )
     # And with a higher one, they cannot be: no drift whatever the undecided columns say.
     parts = partials(capsys, batch, "--method", "psi", "--share", "0.9")
     code, out, _ = run(capsys, "--combine", *parts, "--format", "json")
     found = json.loads(out)
     assert (code, found["verdict"], found["ok"]) == (0, "no drift", True)
-    assert found["undecided_columns"] == 3
+    assert found["undecided_columns"] == 4
     assert found["columns"][0]["statistic"] is None
 
 
@@ -261,14 +264,16 @@ def test_summaries_that_do_not_combine(
         2,
         f"{settings}: error: is damaged: current.sketches.city: missing\n",
     )
-    data["version"] = 2
-    settings.write_text(json.dumps(data))
-    code, _, err = run(capsys, "--combine", str(settings))
-    assert (code, err) == (
-        2,
-        f"{settings}: error: is a summary of version 2; this specops combines version 1: run"
-        " the partitions again with this version\n",
-    )
+    # Summaries of an older version are refused, whichever fields their version 2 had.
+    for version in (1, 2):
+        data["version"] = version
+        settings.write_text(json.dumps(data))
+        code, _, err = run(capsys, "--combine", str(settings))
+        assert (code, err) == (
+            2,
+            f"{settings}: error: is a summary of version {version}; this specops combines"
+            " version 3: run the partitions again with this version\n",
+        )
     for text in ("[]", "{not json", '{"format": "other"}'):
         settings.write_text(text)
         code, _, err = run(capsys, "--combine", str(settings))

@@ -270,13 +270,13 @@ def test_arguments_without_a_spec(
         ),
         (
             lambda r: [*r[:6], "yes" if r[6] else "no", r[7]],
-            "cur.csv: error: column 'y' of `monitoring.target` holds strings, not 0 or 1 (or"
-            " false and true)",
+            "cur.csv: error: column 'prediction' of `monitoring.predicted_class` holds numbers,"
+            " but column 'y' of cur.csv holds strings: the classes must be of one type",
         ),
         (
-            lambda r: [*r[:6], 2 * r[6], r[7]],
-            "cur.csv: error: column 'y' of `monitoring.target` holds 2: binary classification"
-            " needs 0 or 1",
+            lambda r: [*r[:6], r[6] / 2, r[7]],
+            "cur.csv: error: column 'y' of `monitoring.target` holds 0.5: a class is a whole"
+            " number or a string",
         ),
         (
             lambda r: [*r[:3], r[3] * 100, *r[4:]],

@@ -21,8 +21,26 @@ from specops.cli import main
 from specops.monitoring.plots import CURRENT_COLOUR, REFERENCE_COLOUR
 from tests.pngread import read_png
 
-WIDTH, HEIGHT = 1000, 1400
+WIDTH, HEIGHT = 1000, 2000
 BANNER = (0xFD, 0xE2, 0xE1)  # the drift verdict's background
+FAIL = (0xB0, 0x00, 0x20)  # a failed gate's status
+SPEC = """\
+version: 1
+name: watched
+maturity: 0
+stages:
+  train:
+    cmd: python train.py
+monitoring:
+  reference: ref.parquet
+  current: cur.parquet
+  columns: [income, city]
+  target: y
+  predicted_class: pred
+  performance:
+    - metric: f1_macro
+      min: 0.8
+"""
 
 
 def chromium() -> str:
@@ -84,24 +102,27 @@ def test_the_report_shows_the_plots(tmp_path: Path, capsys: pytest.CaptureFixtur
         {
             "income": rng.normal(0, 1, 3000),
             "city": rng.choice(["paris", "rome", "oslo"], 3000),
+            "y": np.arange(3000) % 3,
+            "pred": np.arange(3000) % 3,
         }
     )
     cur = pa.table(
         {
             "income": rng.normal(2.0, 1, 2000),  # shifted to the right
             "city": rng.choice(["paris", "rome", "oslo", "kyiv"], 2000, p=[0.1, 0.2, 0.3, 0.4]),
+            "y": np.arange(2000) % 3,
+            "pred": rng.integers(0, 3, 2000),  # the model now guesses
         }
     )
     pq.write_table(ref, tmp_path / "ref.parquet")
     pq.write_table(cur, tmp_path / "cur.parquet")
+    (tmp_path / "specops.yaml").write_text(SPEC)
     page = tmp_path / "drift.html"
     code = main(
         [
             "drift",
-            "--reference",
-            str(tmp_path / "ref.parquet"),
-            "--current",
-            str(tmp_path / "cur.parquet"),
+            "--spec",
+            str(tmp_path / "specops.yaml"),
             "--format",
             "html",
             "--output",
@@ -114,6 +135,10 @@ def test_the_report_shows_the_plots(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert (image != 255).any(axis=2).mean() > 0.03, "the page is blank"
     banner = (image == BANNER).all(axis=2)
     assert banner.sum() > 5000, "no drift verdict"
+    # The data's verdict and the model quality's, each on its banner, apart.
+    assert len(bands(banner, gap=5)) == 2, bands(banner, gap=5)
+    # The failed gate's status in red.
+    assert (image == FAIL).all(axis=2).sum() > 20, "no failed gate shown"
     blue = (image == rgb(REFERENCE_COLOUR)).all(axis=2)
     orange = (image == rgb(CURRENT_COLOUR)).all(axis=2)
     bars = bands(blue | orange)

@@ -93,4 +93,12 @@ def test_this_repository_sees_only_its_own_pipeline() -> None:
 
     with Repo(str(PROJECTS.parent.parent)) as repo:
         found = sorted(stage.addressing for stage in repo.index.stages)
-    assert found == ["evaluate", "monitor", "prepare", "simulate", "train", "validate_data"]
+    assert found == [
+        "evaluate",
+        "monitor",
+        "prepare",
+        "reference",
+        "simulate",
+        "train",
+        "validate_data",
+    ]

@@ -170,12 +170,27 @@ def test_defaults(tmp_path: Path) -> None:
         (
             "  target: y\n  prediction: p\n  performance:\n    - metric: acuracy\n",
             "25:15: error: monitoring.performance[0].metric: 'acuracy' is not a metric of the batch"
-            " (accuracy, precision, recall, f1, roc_auc); did you mean 'accuracy'?",
+            " (accuracy, precision, recall, f1, roc_auc, or precision, recall and f1 with _macro"
+            " or _weighted); did you mean 'accuracy'?",
+        ),
+        (
+            "  target: y\n  prediction: p\n  performance:\n    - metric: f1_macr\n",
+            "25:15: error: monitoring.performance[0].metric: 'f1_macr' is not a metric of the batch"
+            " (accuracy, precision, recall, f1, roc_auc, or precision, recall and f1 with _macro"
+            " or _weighted); did you mean 'f1_macro'?",
+        ),
+        (
+            "  target: y\n  prediction: p\n  performance:\n    - metric: f1_micro\n",
+            "25:15: error: monitoring.performance[0].metric: 'f1_micro' is not a metric of the"
+            " batch (accuracy, precision, recall, f1, roc_auc, or precision, recall and f1 with"
+            " _macro or _weighted); with one class a row, micro averages equal the accuracy: gate"
+            " on 'accuracy'",
         ),
         (
             "  target: y\n  prediction: p\n  performance:\n    - metric: scores.json:f1\n",
             "25:15: error: monitoring.performance[0].metric: 'scores.json:f1' is not a metric of"
-            " the batch (accuracy, precision, recall, f1, roc_auc)",
+            " the batch (accuracy, precision, recall, f1, roc_auc, or precision, recall and f1"
+            " with _macro or _weighted)",
         ),
         (
             "  target: y\n  prediction: p\n  performance:\n    - {metric: f1, vs: main}\n",
@@ -239,3 +254,42 @@ def test_training_depends_on_the_incoming_batches(
         4, stages, MODELS, GATES, PROMOTION, HEAD, "  retrain: true\n  incoming: data/incoming\n"
     )
     assert load(text, tmp_path) == expected
+
+
+@pytest.mark.parametrize(
+    ("incoming", "expected"),
+    [
+        ("/tmp/batches", "'/tmp/batches' must be relative to the repository, not absolute"),
+        ("../batches", "'../batches' leaves the repository through '..'"),
+        ("data/../../batches", "'data/../../batches' leaves the repository through '..'"),
+        (".git/hooks", "'.git/hooks' is inside '.git', which only Git, DVC and specops write to"),
+        (
+            ".github/workflows",
+            "'.github/workflows' is inside '.github', which only Git, DVC and specops write to",
+        ),
+        (".", "must name a file or folder, not the whole repository"),
+        (
+            "prepared/incoming",
+            "'prepared/incoming' is inside 'prepared', which stage 'prepare' writes: retraining"
+            " adds batches to the repository, not to a stage's output",
+        ),
+    ],
+)
+def test_the_incoming_folder_is_one_the_retraining_job_may_write(
+    incoming: str, expected: str, tmp_path: Path
+) -> None:
+    stages = STAGES.replace(
+        "stages:\n", "stages:\n  prepare:\n    cmd: python prepare.py\n    outs: [prepared]\n"
+    ).replace("    params: [train]\n", "    deps: [data, prepared]\n    params: [train]\n")
+    watch = f"  retrain: true\n  incoming: {incoming}\n"
+    text = spec(4, stages, MODELS, GATES, PROMOTION, HEAD, watch)
+    assert load(text, tmp_path) == [f"specops.yaml:27:13: error: monitoring.incoming: {expected}"]
+
+
+def test_the_incoming_folder_of_a_spec_with_pipelines_is_checked(tmp_path: Path) -> None:
+    text = spec(4, STAGES, MODELS, GATES, PROMOTION, HEAD, "  incoming: ../batches\n")
+    text += "pipelines:\n  nlp:\n    stages:\n      embed:\n        cmd: python embed.py\n"
+    assert load(text, tmp_path) == [
+        "specops.yaml:22:13: error: monitoring.incoming: '../batches' leaves the repository"
+        " through '..'"
+    ]

@@ -53,14 +53,29 @@ def test_validate_data_adds_incoming_batches_that_keep_the_contract(
     work = new_workdir(tmp_path / "work")
     shutil.copytree(workdir / "data", work / "data")
     shutil.copytree(workdir / "models", work / "models")
-    params = {**PARAMS, "simulate": {"shift": 0.5}}
+    params = {**PARAMS, "simulate": {**PARAMS["simulate"], "shift": 0.5, "latency_ms": 20.0}}
     (work / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
     run_stage(work, "simulate")
     batch = pd.read_csv(work / "data/live/batch.csv")
     live = pd.read_csv(work / "data/prepared/live.csv")
-    assert list(batch.columns) == [*live.columns, "prediction", "score", "version", "time"]
+    assert list(batch.columns) == [
+        *live.columns,
+        "prediction",
+        "score",
+        "latency_ms",
+        "version",
+        "time",
+    ]
     shifted = batch["mean radius"] - live["mean radius"]
     assert np.allclose(shifted, 0.5 * live["mean radius"].std())
+    # Simulated latencies: seeded, so the stage reproduces, around the median params.yaml sets.
+    from pipeline.simulate import latencies_ms
+
+    seed = PARAMS["simulate"]["seed"]
+    assert batch["latency_ms"].tolist() == latencies_ms(len(batch), 20.0, seed).tolist()
+    assert 15 < batch["latency_ms"].median() < 25
+    assert latencies_ms(1000, 20.0, seed).tolist() == latencies_ms(1000, 20.0, seed).tolist()
+    assert abs(float(np.median(latencies_ms(10_000, 20.0, seed))) - 20) < 0.5
 
     (work / "data/incoming").mkdir()
     shutil.copyfile(work / "data/live/batch.csv", work / "data/incoming/batch-1.csv")
@@ -79,6 +94,28 @@ def test_validate_data_adds_incoming_batches_that_keep_the_contract(
         "validate_data: data/incoming/batch-2.csv: mean area: its type changed from number to"
         " string",
     ]
+
+
+def test_the_reference_is_the_training_data_scored_out_of_fold(
+    workdir: Path, tmp_path: Path
+) -> None:
+    """Each training row scored by a model fitted without it: not the in-sample scores of the
+    model, which a forest nearly learns by heart."""
+    work = new_workdir(tmp_path / "work")
+    shutil.copytree(workdir / "data", work / "data")
+    run_stage(work, "reference")
+    scored = pd.read_csv(work / "data/reference/train.csv")
+    train = pd.read_csv(work / "data/validated/train.csv")
+    assert list(scored.columns) == [*train.columns, "prediction", "score"]
+    pd.testing.assert_frame_equal(scored[train.columns], train)
+    assert ((scored["score"] > 0.5) == (scored["prediction"] == 1)).all()  # a tie is class 0
+    model = sio.load(
+        workdir / "models/model.skops",
+        trusted=sio.get_untrusted_types(file=workdir / "models/model.skops"),
+    )
+    in_sample = (model.predict(train.drop(columns="target")) == train["target"]).mean()
+    out_of_fold = (scored["prediction"] == scored["target"]).mean()
+    assert 0.9 < out_of_fold < in_sample
 
 
 def test_model_loads_with_skops(workdir: Path) -> None:

@@ -1,5 +1,5 @@
 """The repository's own project reproduces from a fresh clone, byte for byte, and passes its
-gates' thresholds."""
+gates' thresholds; its monitored batch passes its performance gates unshifted, not shifted."""
 
 from __future__ import annotations
 
@@ -39,3 +39,20 @@ def test_a_fresh_clone_reproduces_the_reference_pipeline_exactly(tmp_path: Path)
     run(clone, "python", "-m", "pipeline.latency")
     assert git(clone, "status", "--porcelain") == ""
     assert (clone / "models" / "model.skops").read_bytes() == model
+
+    # The monitoring loop: the unshifted batch passes the performance gates, a strongly
+    # shifted one fails them; the simulated latencies' median is the one params.yaml sets.
+    steady = json.loads((clone / "metrics/monitoring.json").read_text())
+    assert (steady["drift"], steady["concept_drift"]) == (False, False)
+    assert (steady["performance_gates"], steady["performance_gates_failed"]) == (2, 0)
+    assert 4 < steady["latency_ms"]["p50"] < 6 < steady["latency_ms"]["p95"]
+    assert set(steady["reference_performance"]) == set(steady["performance"])
+    params = clone / "params.yaml"
+    params.write_text(params.read_text().replace("shift: 0.0", "shift: 1.0"))
+    shifted = run(clone, "dvc", "repro")
+    assert "Running stage 'simulate'" in shifted.stdout
+    assert "30 column(s) drifted, 2 of 2 performance gate(s) failed" in shifted.stdout
+    moved = json.loads((clone / "metrics/monitoring.json").read_text())
+    assert (moved["drift"], moved["concept_drift"]) == (True, True)
+    assert moved["performance"]["accuracy"] < steady["performance"]["accuracy"] - 0.3
+    assert moved["latency_ms"] == steady["latency_ms"]  # simulated, so unshifted

@@ -241,12 +241,22 @@ def test_the_monitor_writes_the_remote_from_the_default_branch_only() -> None:
             "${{ steps.aws-write.outputs.aws-access-key-id }}"
         )
         assert retrain["Push DVC data"]["env"]["DVC_TOKEN"] == "${{ secrets.DVC_TOKEN }}"
-        # The project's code runs without a token that pushes; only the pull request's push has
-        # one.
+        # The project's code runs without a token that pushes, or a job whose token could: the
+        # pull request's push has one, in a job that runs none of it.
         assert retrain["Check out"]["with"]["persist-credentials"] is False
-        assert [name for name, step in retrain.items() if "extraheader" in str(step)] == [
-            "Open a pull request"
+        assert jobs["retrain"]["permissions"]["contents"] == "read"
+        assert "extraheader" not in str(jobs["retrain"])
+        propose = jobs["propose"]
+        assert propose["permissions"] == {"contents": "write", "pull-requests": "write"}
+        assert [step["name"] for step in propose["steps"]] == [
+            "Check out",
+            "Download what retraining changed",
+            "Open a pull request",
         ]
+        # The drift check runs `fetch` and `dvc repro`, and only reads the remote.
+        assert "AWS credentials that may write the DVC remote" not in drift
+        assert ("AWS credentials that may read the DVC remote" in drift) is read_role
+        assert jobs["drift"]["permissions"].get("id-token") == ("write" if read_role else None)
 
 
 def test_workflows_with_secrets_and_oidc_pass_the_linters(tmp_path: Path) -> None:

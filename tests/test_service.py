@@ -30,7 +30,7 @@ from sklearn.preprocessing import FunctionTransformer  # type: ignore[import-unt
 from pipeline.evaluate import load_model
 from pipeline.service.batcher import AdaptiveBatcher
 from pipeline.service.predlog import LOG_COLUMNS, PredictionLog
-from tests.conftest import REPO
+from tests.conftest import IMPORT_PATH
 
 VERSION = "v-test-1"
 MODEL_NAME = "breast-cancer-clf"
@@ -126,7 +126,7 @@ def service(pipeline_project: Path, tmp_path_factory: pytest.TempPathFactory) ->
     port = free_port()
     env = {
         **os.environ,
-        "PYTHONPATH": str(REPO),
+        "PYTHONPATH": IMPORT_PATH,
         "SPECOPS_MODEL_PATH": str(pipeline_project / "models/model.skops"),
         "SPECOPS_VERSION": VERSION,
         "SPECOPS_MODEL": MODEL_NAME,
@@ -527,7 +527,9 @@ def _log_rows(log_dir: Path) -> list[dict[str, str]]:
 
 def test_the_log_holds_exactly_the_rows_predicted(service: Service, pipeline_project: Path) -> None:
     marker = service.rows(10, 14)
+    sent_at = time.perf_counter()
     answer = service.predict(marker)
+    round_trip_ms = (time.perf_counter() - sent_at) * 1000
     deadline = time.monotonic() + 10
     while True:
         predicted = service.metrics()[("specops_predicted_rows_total", ())]
@@ -551,7 +553,11 @@ def test_the_log_holds_exactly_the_rows_predicted(service: Service, pipeline_pro
         assert float(row["score"]) == score
         assert row["version"] == VERSION
         assert abs(time.time() - _epoch(row["time"])) < 60
+    # The request's time in the service: one value for its rows, within the client's wait.
+    assert len({row["latency_ms"] for row in ours}) == 1
+    assert 0 < float(ours[0]["latency_ms"]) < round_trip_ms
     assert all(row["version"] == VERSION for row in logged)
+    assert all(float(row["latency_ms"]) > 0 for row in logged)
 
 
 def _epoch(stamp: str) -> float:
@@ -562,7 +568,7 @@ def test_the_log_rotates_past_its_row_and_byte_limits(tmp_path: Path) -> None:
     features = ["a", "b"]
     log = PredictionLog(tmp_path, features, max_rows=5, max_bytes=10_000, flush_s=0.01)
     for i in range(12):
-        log.write(np.array([[i, i + 0.5]]), np.array([i % 2]), np.array([0.25]), "v1")
+        log.write(np.array([[i, i + 0.5]]), np.array([i % 2]), np.array([0.25]), "v1", [(1, i)])
     log.close()
 
     files = sorted(tmp_path.iterdir())
@@ -572,15 +578,16 @@ def test_the_log_rotates_past_its_row_and_byte_limits(tmp_path: Path) -> None:
     rows = []
     for f in [*rotated, tmp_path / "batch.csv"]:  # rotated names sort by time
         lines = f.read_text().splitlines()
-        assert lines[0] == "a,b,prediction,score,version,time"
+        assert lines[0] == "a,b,prediction,score,latency_ms,version,time"
         assert len(lines) - 1 <= 5
         rows += [line.split(",") for line in lines[1:]]
     assert [float(r[0]) for r in rows] == list(range(12))
+    assert [float(r[4]) for r in rows] == list(range(12))
 
     by_bytes = tmp_path / "bytes"
     log = PredictionLog(by_bytes, features, max_rows=1000, max_bytes=300, flush_s=0.01)
     for i in range(20):
-        log.write(np.array([[i, 1.0]]), np.array([1]), np.array([0.5]), "v1")
+        log.write(np.array([[i, 1.0]]), np.array([1]), np.array([0.5]), "v1", [(1, 2.5)])
     log.close()
     sizes = [f.stat().st_size for f in by_bytes.iterdir()]
     assert len(sizes) > 2 and max(sizes) <= 300
@@ -590,18 +597,51 @@ def test_the_log_rotates_past_its_row_and_byte_limits(tmp_path: Path) -> None:
 
 def test_the_log_appends_to_its_own_file_and_sets_aside_another(tmp_path: Path) -> None:
     log = PredictionLog(tmp_path, ["a"], max_rows=100, max_bytes=10_000, flush_s=5)
-    log.write(np.array([[1.0]]), np.array([1]), np.array([0.9]), "v\n1")
+    log.write(np.array([[1.0]]), np.array([1]), np.array([0.9]), "v\n1", [(1, 0.25)])
     log.close()  # flushes although flush_s has not passed
     log = PredictionLog(tmp_path, ["a"], max_rows=100, max_bytes=10_000, flush_s=5)
-    log.write(np.array([[2.0]]), np.array([0]), np.array([0.1]), "v2")
+    log.write(np.array([[2.0]]), np.array([0]), np.array([0.1]), "v2", [(1, 3.0)])
     log.close()
     assert [r["a"] for r in _log_rows(tmp_path)] == ["1.0", "2.0"]
+    assert [r["latency_ms"] for r in _log_rows(tmp_path)] == ["0.25", "3.0"]
     assert _log_rows(tmp_path)[0]["version"] == "v 1"  # one row stays one line
 
     log = PredictionLog(tmp_path, ["a", "b"], max_rows=100, max_bytes=10_000, flush_s=5)
     log.close()
     assert len(list(tmp_path.glob("batch-*.csv"))) == 1  # the one-column file, set aside whole
-    assert (tmp_path / "batch.csv").read_text() == "a,b,prediction,score,version,time\n"
+    assert (tmp_path / "batch.csv").read_text() == "a,b,prediction,score,latency_ms,version,time\n"
+
+
+def test_a_log_in_the_layout_without_latency_is_set_aside_at_start_up(tmp_path: Path) -> None:
+    old = "a,prediction,score,version,time\n1.0,1,0.9,v1,2026-01-05T06:00:00.000+00:00\n"
+    (tmp_path / "batch.csv").write_text(old)
+    log = PredictionLog(tmp_path, ["a"], max_rows=100, max_bytes=10_000, flush_s=5)
+    log.write(np.array([[2.0], [3.0]]), np.array([0, 1]), np.array([0.1, 0.8]), "v2", [(2, 1.5)])
+    log.close()
+    (aside,) = tmp_path.glob("batch-*.csv")
+    assert aside.read_text() == old
+    assert [(r["a"], r["latency_ms"]) for r in _log_rows(tmp_path)] == [
+        ("2.0", "1.5"),
+        ("3.0", "1.5"),
+    ]
+
+
+def test_each_request_of_a_model_call_gets_its_own_latency_for_all_its_rows() -> None:
+    from pipeline.service.predlog import _format
+
+    lines = _format(
+        np.array([[1.0], [2.0], [3.0]]),
+        np.array([1, 0, 1]),
+        np.array([0.75, 0.25, 0.5]),
+        "v1",
+        [(2, 0.1234567), (1, 12.0)],
+        0.0,
+    )
+    assert [line.split(b",")[:4] for line in lines] == [
+        [b"1.0", b"1", b"0.75", b"0.123"],
+        [b"2.0", b"0", b"0.25", b"0.123"],
+        [b"3.0", b"1", b"0.5", b"12.0"],
+    ]
 
 
 def test_a_lone_request_goes_at_once_and_waiting_ones_share_the_next_call() -> None:
@@ -614,22 +654,40 @@ def test_a_lone_request_goes_at_once_and_waiting_ones_share_the_next_call() -> N
             release.wait(5)  # the first call is slow; the others queue meanwhile
         return matrix[:, 0].astype(int), matrix[:, 0] / 10
 
+    logged: list[list[tuple[int, float]]] = []
+
     async def scenario() -> list[tuple[np.ndarray, np.ndarray]]:
         batcher = AdaptiveBatcher(predict, max_rows=100, max_queued_rows=1000)
+        batcher.on_result = lambda matrix, predictions, scores, latencies: logged.append(
+            list(latencies)
+        )
         batcher.start()
         first = asyncio.ensure_future(batcher.predict(np.array([[1.0]])))
         while not calls:  # the lone request reaches the model with nothing else queued
             await asyncio.sleep(0.001)
-        rest = [asyncio.ensure_future(batcher.predict(np.array([[float(i)]]))) for i in (2, 3, 4)]
+        # The last one arrived a second ago (its body took that long, say).
+        rest = [
+            asyncio.ensure_future(batcher.predict(np.array([[2.0]]))),
+            asyncio.ensure_future(batcher.predict(np.array([[3.0], [3.5]]))),
+            asyncio.ensure_future(batcher.predict(np.array([[4.0]]), time.perf_counter() - 1)),
+        ]
         await asyncio.sleep(0.01)
         release.set()
         results = await asyncio.gather(first, *rest)
         await batcher.stop()
         return results
 
+    started = time.perf_counter()
     results = asyncio.run(scenario())
-    assert calls == [1, 3]
-    assert [r[0].tolist() for r in results] == [[1], [2], [3], [4]]
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    assert calls == [1, 4]
+    assert [r[0].tolist() for r in results] == [[1], [2], [3, 3], [4]]
+    # Each request's latency, with its rows, in the order of the call's rows.
+    assert [[rows for rows, _ in call] for call in logged] == [[1], [1, 2, 1]]
+    (first_ms,), (second_ms, third_ms, fourth_ms) = ([ms for _, ms in c] for c in logged)
+    assert 10 <= first_ms < elapsed_ms  # it waited for the release
+    assert 0 < third_ms <= second_ms < elapsed_ms  # queued in this order, answered together
+    assert 1000 <= fourth_ms < 1000 + elapsed_ms
 
 
 def test_a_failing_model_call_fails_only_its_batch() -> None:
@@ -668,7 +726,7 @@ def test_a_name_that_is_not_utf8_stops_the_service_with_a_message(name: str) -> 
 def deploy_env(model: Path, port: int, version: str, **extra: str) -> dict[str, str]:
     return {
         **os.environ,
-        "PYTHONPATH": str(REPO),
+        "PYTHONPATH": IMPORT_PATH,
         "SPECOPS_MODEL": MODEL_NAME,
         "SPECOPS_VERSION": version,
         "SPECOPS_STAGE": "staging",
@@ -676,6 +734,8 @@ def deploy_env(model: Path, port: int, version: str, **extra: str) -> dict[str, 
         "SPECOPS_MODEL_PATH": str(model),
         "SPECOPS_MODEL_HASH": hashlib.md5(model.read_bytes()).hexdigest(),
         "SPECOPS_PORT": str(port),
+        # The project's data contract: the deploy runs in another folder.
+        "SPECOPS_CONTRACT": str(model.parent.parent / "data/prepared/train.csv"),
         **extra,
     }
 
@@ -796,7 +856,7 @@ def test_deploy_refuses_a_port_where_another_service_answers_health(
         cwd=pipeline_project,
         env={
             **os.environ,
-            "PYTHONPATH": str(REPO),
+            "PYTHONPATH": IMPORT_PATH,
             "SPECOPS_PORT": str(port),
             "SPECOPS_VERSION": "v1",
             "SPECOPS_LOG_DIR": str(tmp_path / "other-live"),
@@ -872,3 +932,71 @@ def test_stage_names_other_than_ascii_letters_digits_dash_underscore_are_refused
 
     with pytest.raises(DeployError, match="use letters, digits"):
         plan_from_env({"SPECOPS_STAGE": stage})
+
+
+# --- the request contract -------------------------------------------------------------------
+
+
+def test_requests_are_checked_against_the_data_contract_of_the_reference(
+    pipeline_project: Path,
+) -> None:
+    from pipeline.service.contract import request_columns
+    from specops.monitoring.drift import contract_of
+
+    reference = pipeline_project / "data/prepared/train.csv"
+    model = load_model(pipeline_project / "models/model.skops")
+    columns = request_columns(reference, list(model.feature_names_in_))
+    # The model's order, the contract's names and types (what `specops drift` and validate_data
+    # check batches against), but the label.
+    assert columns == list(model.feature_names_in_)
+    contract = contract_of(reference)
+    assert {c: k for c, k in contract.items() if c != "target"} == dict.fromkeys(columns, "number")
+
+
+def _broken_contract(pipeline_project: Path, tmp_path: Path, case: str) -> tuple[Path, str]:
+    reference = pipeline_project / "data/prepared/train.csv"
+    frame = pd.read_csv(reference, nrows=5)
+    path = tmp_path / "train.csv"
+    if case == "missing":
+        return path, (
+            f"serve: no data contract at {path} (SPECOPS_CONTRACT): run `dvc repro prepare`"
+            " or `dvc pull` first"
+        )
+    if case == "renamed":
+        frame = frame.rename(columns={"mean radius": "radius"})
+        message = (
+            f"serve: the model's features are not the data contract of {path}: the model lacks"
+            " 'radius'; the contract lacks 'mean radius'"
+        )
+    else:
+        frame["mean area"] = "large"
+        message = (
+            f"serve: column 'mean area' of the data contract of {path} holds strings: the"
+            " service takes numbers only"
+        )
+    frame.to_csv(path, index=False)
+    return path, message
+
+
+@pytest.mark.parametrize("case", ["missing", "renamed", "string"])
+def test_a_service_whose_model_breaks_the_data_contract_does_not_start(
+    pipeline_project: Path, tmp_path: Path, case: str
+) -> None:
+    from pipeline.service.app import create_app
+    from pipeline.service.config import Settings
+
+    contract, message = _broken_contract(pipeline_project, tmp_path, case)
+    settings = Settings(
+        model_path=pipeline_project / "models/model.skops",
+        log_dir=tmp_path / "live",
+        contract_path=contract,
+    )
+    with pytest.raises(SystemExit) as raised:
+        create_app(settings)
+    assert str(raised.value) == message
+    # The deploy command refuses it before it stops or starts anything.
+    model = pipeline_project / "models/model.skops"
+    env = {**deploy_env(model, free_port(), "v1"), "SPECOPS_CONTRACT": str(contract)}
+    result = run_deploy(tmp_path, env, "--dry-run")
+    assert result.returncode == 1
+    assert result.stderr == f"deploy: error: {message}\n"

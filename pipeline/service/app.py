@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+import time
 import warnings
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from pipeline.evaluate import load_model
 from pipeline.service.batcher import AdaptiveBatcher
 from pipeline.service.config import Settings
+from pipeline.service.contract import request_columns
 from pipeline.service.forest import proba_function
 from pipeline.service.metrics import MetricsMiddleware, ServiceMetrics
 from pipeline.service.predlog import PredictionLog
@@ -110,8 +112,9 @@ def create_app(settings: Settings) -> MetricsMiddleware:
     if not settings.model_path.is_file():
         raise SystemExit(f"serve: no model at {settings.model_path}")
     model = Model(load_model(settings.model_path))
+    # Requests keep the data contract that monitoring checks batches against.
+    parser = RowParser(request_columns(settings.contract_path, model.columns), settings.max_rows)
     quiet_warnings()
-    parser = RowParser(model.columns, settings.max_rows)
     metrics = ServiceMetrics()
     metrics.model_info.labels(settings.model_name, settings.version).set(1)
     health = orjson.dumps(
@@ -158,10 +161,11 @@ def create_app(settings: Settings) -> MetricsMiddleware:
     async def predict(scope: Scope, receive: Receive, send: Send) -> None:
         """POST /predict as a bare ASGI app: no Request object or router on the hot path."""
         status = 200
+        arrival = time.perf_counter()  # the head has been read: the log's latency starts here
         try:
             matrix = parser.parse(await read_body(scope, receive))
             batcher: AdaptiveBatcher = state["batcher"]
-            predictions, scores = await batcher.predict(matrix)
+            predictions, scores = await batcher.predict(matrix, arrival)
             body = orjson.dumps(
                 {
                     "predictions": predictions.tolist(),
@@ -226,8 +230,8 @@ def create_app(settings: Settings) -> MetricsMiddleware:
         metrics.watch("log_rows", lambda: log.rows_written)
         batcher.on_batch = metrics.on_batch
         # Logged once per model call, not per request: one queue item per batch for the writer.
-        batcher.on_result = lambda matrix, predictions, scores: log.write(
-            matrix, predictions, scores, settings.version
+        batcher.on_result = lambda matrix, predictions, scores, latencies: log.write(
+            matrix, predictions, scores, settings.version, latencies
         )
         batcher.start()
         state.update(batcher=batcher, log=log)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -20,6 +21,8 @@ from pipeline.service.rows import RequestError
 # (predictions, scores) for a feature matrix.
 Result = tuple[np.ndarray, np.ndarray]
 Predict = Callable[[np.ndarray], Result]
+# Each request of a model call, in its rows' order: its number of rows and its latency (ms).
+Latencies = Sequence[tuple[int, float]]
 
 
 class AdaptiveBatcher:
@@ -35,7 +38,7 @@ class AdaptiveBatcher:
 
         self._max_rows = max_rows
         self._max_queued_rows = max_queued_rows
-        self._queue: collections.deque[tuple[np.ndarray, asyncio.Future[Result]]]
+        self._queue: collections.deque[tuple[np.ndarray, asyncio.Future[Result], float]]
         self._queue = collections.deque()
         self._queued_rows = 0
         self._wake = asyncio.Event()
@@ -44,9 +47,10 @@ class AdaptiveBatcher:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.on_batch: Callable[[int, int], None] = lambda requests, rows: None
-        # Called on the loop with each batch's rows, predictions and scores (the log's input).
-        self.on_result: Callable[[np.ndarray, np.ndarray, np.ndarray], None]
-        self.on_result = lambda matrix, predictions, scores: None
+        # Called on the loop with each batch's rows, predictions, scores and the latency of each
+        # of its requests (the log's input).
+        self.on_result: Callable[[np.ndarray, np.ndarray, np.ndarray, Latencies], None]
+        self.on_result = lambda matrix, predictions, scores, latencies: None
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="batcher")
@@ -59,14 +63,16 @@ class AdaptiveBatcher:
             await self._task
         self._executor.shutdown(wait=True)
 
-    async def predict(self, matrix: np.ndarray) -> Result:
-        """Predictions and scores for the rows of `matrix`, computed in some batch."""
+    async def predict(self, matrix: np.ndarray, arrival: float | None = None) -> Result:
+        """Predictions and scores for the rows of `matrix`, computed in some batch. `arrival`
+        is when its request arrived (`time.perf_counter()`; default now): its latency runs
+        from there to the moment its batch's predictions are back on the loop."""
         if self._closing:
             raise RequestError(503, "shutting_down", "the service is shutting down")
         if self._queued_rows + len(matrix) > self._max_queued_rows:
             raise RequestError(503, "overloaded", "too many rows waiting for the model; retry")
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        self._queue.append((matrix, future))
+        self._queue.append((matrix, future, time.perf_counter() if arrival is None else arrival))
         self._queued_rows += len(matrix)
         self._wake.set()
         return await future
@@ -87,7 +93,7 @@ class AdaptiveBatcher:
                 batch.append(item)
                 rows += len(item[0])
             self._queued_rows -= rows
-            matrices = [m for m, _ in batch]
+            matrices = [m for m, _, _ in batch]
             matrix = matrices[0] if len(matrices) == 1 else np.concatenate(matrices)
             self.on_batch(len(batch), rows)
             try:
@@ -95,13 +101,16 @@ class AdaptiveBatcher:
                     self._executor, self._predict, matrix
                 )
             except Exception as exc:  # every waiting request learns of it; the loop goes on
-                for _, future in batch:
+                for _, future, _ in batch:
                     if not future.done():
                         future.set_exception(exc)
                 continue
-            self.on_result(matrix, predictions, scores)
+            ready = time.perf_counter()
+            self.on_result(
+                matrix, predictions, scores, [(len(m), (ready - at) * 1000) for m, _, at in batch]
+            )
             start = 0
-            for m, future in batch:
+            for m, future, _ in batch:
                 end = start + len(m)
                 if not future.done():  # a client that went away cancelled its future
                     future.set_result((predictions[start:end], scores[start:end]))

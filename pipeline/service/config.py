@@ -20,6 +20,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     log_dir: Path = Path("data/live")
+    # The reference whose data contract (column names and types) requests must keep.
+    contract_path: Path = Path("data/prepared/train.csv")
     # A request is refused (413) past these, before its body is read in full.
     max_body_bytes: int = MIB
     max_rows: int = 1000
@@ -76,6 +78,7 @@ class Settings:
             host=env.get("SPECOPS_HOST") or d.host,
             port=port,
             log_dir=Path(env.get("SPECOPS_LOG_DIR") or d.log_dir),
+            contract_path=Path(env.get("SPECOPS_CONTRACT") or d.contract_path),
             max_body_bytes=int(num("SPECOPS_MAX_BODY_BYTES", d.max_body_bytes)),
             max_rows=int(num("SPECOPS_MAX_ROWS", d.max_rows)),
             read_timeout_s=num("SPECOPS_READ_TIMEOUT_S", d.read_timeout_s, float),

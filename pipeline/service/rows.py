@@ -26,7 +26,11 @@ class RequestError(Exception):
 
 
 class RowParser:
-    """Parses `[{column: number, ...}, ...]` into a float64 array in the model's column order."""
+    """Parses `[{column: number, ...}, ...]` into a float64 array in the model's column order.
+
+    `columns` are those of the data contract (pipeline/service/contract.py), checked against the
+    model's at start-up: a row with other keys, or a value that is not a number, is a 422 that
+    names the row and the column."""
 
     def __init__(self, columns: Sequence[str], max_rows: int) -> None:
         self.columns = tuple(columns)

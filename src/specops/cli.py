@@ -406,15 +406,13 @@ def _drift(args: argparse.Namespace) -> int:
         for role in ("target", "prediction", "predicted_class", "latency")
         if getattr(args, role)
     }
-    if args.partial is not None and roles:
-        flag = "--" + next(iter(roles)).replace("_", "-")
-        reason = f"summarizes the columns' drift only, not the model's quality: drop {flag}"
-        raise SpecError([Problem.plain("--partial", reason)])
     progress = _Progress.on_terminal(args.format)
     try:
         if args.partial is not None:
             written = ("--partial", args.partial)
-            summary = commands.drift_partial(args.spec, **inputs, progress=progress, output=written)
+            summary = commands.drift_partial(
+                args.spec, **inputs, roles=roles, progress=progress, output=written
+            )
         else:
             written = ("--output", args.output) if args.output is not None else None
             result = commands.drift(
@@ -688,9 +686,9 @@ def parser() -> argparse.ArgumentParser:
         help="treat a column as numeric or categorical (default: decided from the data)",
     )
     for flag, what in (
-        ("--target", "the ground truth: 0 or 1 (spec's)"),
+        ("--target", "the ground truth: its classes, numbers or strings (spec's)"),
         ("--prediction", "the model's score, the probability of class 1 (spec's)"),
-        ("--predicted-class", "the class the model predicted (spec's, else score >= 0.5)"),
+        ("--predicted-class", "the class the model predicted (spec's; binary: else score >= 0.5)"),
         ("--latency", "each prediction's latency in milliseconds (spec's)"),
     ):
         drift.add_argument(flag, metavar="COL", help=f"the column of {what}")

@@ -208,18 +208,26 @@ def drift_partial(
     threshold: float | None = None,
     share: float | None = None,
     column_types: dict[str, str] | None = None,
+    roles: dict[str, str] | None = None,
     progress: Progress | None = None,
     output: tuple[str, Path] | None = None,
 ) -> dict[str, Any]:
     """One partition of the current batch against the whole reference: a summary that
-    `drift_combine` combines with the other partitions'."""
+    `drift_combine` combines with the other partitions', the model's quality included."""
+    from specops.monitoring import quality_partial
     from specops.monitoring.partial import summarize
 
     inputs = _drift_inputs(
-        spec_path, reference, current, method, threshold, share, column_types, None, progress
+        spec_path, reference, current, method, threshold, share, column_types, roles, progress
     )
     _not_an_input(output, inputs.files)
-    return summarize(inputs.sides[0], inputs.sides[1], inputs.settings)
+    reference_table, current_table = inputs.sides
+    summary = summarize(reference_table, current_table, inputs.settings)
+    if not summary["contract"]:
+        summary["quality"] = quality_partial.summarize(
+            reference_table, current_table, inputs.roles, inputs.gates, inputs.settings
+        )
+    return summary
 
 
 def drift_combine(paths: list[Path], output: tuple[str, Path] | None = None) -> DriftResult:

@@ -23,7 +23,8 @@ def _baseline(result: GateResult) -> str:
     return "-"
 
 
-def _row(result: GateResult) -> list[str]:
+def row(result: GateResult) -> list[str]:
+    """One gate as the cells of a table row."""
     return [
         result.metric,
         _number(result.value),
@@ -93,10 +94,10 @@ class GateRun:
         }
 
     def text(self) -> str:
-        rows = [[printable(c) for c in _row(r)] for r in self.results]
+        rows = [[printable(c) for c in row(r)] for r in self.results]
         return text_table(COLUMNS, rows) + f"\n{'PASS' if self.ok else 'FAIL'}: {self.verdict()}\n"
 
     def markdown(self) -> str:
         mark = ":white_check_mark:" if self.ok else ":x:"
         verdict = f"{mark} **{'PASS' if self.ok else 'FAIL'}**: {self.verdict()}\n\n"
-        return verdict + markdown_table(COLUMNS, [_row(r) for r in self.results])
+        return verdict + markdown_table(COLUMNS, [row(r) for r in self.results])

@@ -4,8 +4,8 @@ Both files are read in one pass each, into sketches (specops.monitoring.sketch).
 Counts decide the categorical methods exactly; Wasserstein's distance gets exact bounds from
 histograms, and only a column whose bounds hold the threshold is read again and computed
 exactly; KS, and PSI or Jensen-Shannon on many numeric values, read what they need again.
-Without the rows (the summaries of partitions, specops.monitoring.partial), a column that
-would need them is undecided.
+Without the rows (the summaries of partitions, specops.monitoring.partial), KS comes from
+counts at the reference's values, and a column that would need the rows is undecided.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from specops.monitoring import methods
+from specops.monitoring import ks, methods
 from specops.monitoring.plots import Distribution, distribution
 from specops.monitoring.result import Breach, ColumnDrift, DriftResult
 from specops.monitoring.sketch import (
@@ -116,6 +116,14 @@ def watch(
     return watched, skipped
 
 
+def contract_of(reference: Path) -> dict[str, str]:
+    """The data contract of the file `reference`: its column names, in order, each with the type
+    the contract compares (`number`, `boolean`, `string`, or Arrow's name for another): what a
+    prediction service checks requests against."""
+    table = Table.open(reference, str(reference))
+    return {name: kind(arrow_type) for name, arrow_type in table.types.items()}
+
+
 def contract_breaches(reference: Path, current: Path, ignore: Iterable[str] = ()) -> list[Breach]:
     """How the file `current` breaks the data contract of `reference` (its column names and
     types), apart from the columns in `ignore`: what a pipeline's data validation reuses."""
@@ -192,11 +200,11 @@ def _grids(reference: Table, columns: Sequence[str]) -> dict[str, Grid]:
     numeric = [c for c in columns if kind(reference.types[c]) == "number"]
     grids = {}
     for batch in reference.batches(numeric, first=True):
-        grids.update({name: Grid.around(_finite(floats(array))) for name, array in batch.items()})
+        grids.update({name: Grid.around(finite(floats(array))) for name, array in batch.items()})
     return grids
 
 
-def _finite(values: Any) -> Any:
+def finite(values: Any) -> Any:
     import numpy as np
 
     return values[np.isfinite(values)]
@@ -249,7 +257,10 @@ def decide(
         threshold = (
             settings.threshold if settings.threshold is not None else DEFAULT_THRESHOLD[method]
         )
-        if rows is None and (name in binned or method == "ks"):
+        if rows is None and method == "ks" and _counted(ref, cur):
+            assert isinstance(ref, NumericSketch) and isinstance(cur, NumericSketch)
+            found = _ks_counted(ref, cur, threshold)
+        elif rows is None and (name in binned or method == "ks"):
             found = Found(math.nan, 0.0, False, None, undecided=True)
         else:
             found = _statistic(name, method, ref, cur, counts, rows, settings, threshold)
@@ -441,8 +452,34 @@ def _statistic(
     return Found(exact, 0.0, True, None)
 
 
+def _counted(ref: Sketch, cur: Sketch) -> bool:
+    """Whether both sides hold their counts at the reference's knots (partitions' KS)."""
+    return (
+        isinstance(ref, NumericSketch)
+        and isinstance(cur, NumericSketch)
+        and ref.steps is not None
+        and cur.steps is not None
+    )
+
+
+def _ks_counted(ref: NumericSketch, cur: NumericSketch, threshold: float) -> Found:
+    """KS from the counts at the reference's knots: SciPy's p-value when the knots are every
+    reference value; else bounds, and a verdict only when both give it."""
+    assert ref.steps is not None and cur.steps is not None
+    low, high = ks.bounds(ref.n, cur.n, ref.steps, cur.steps)
+    largest = ks.p_value(low, ref.n, cur.n)  # the p-value falls as D grows
+    if ref.every or low.value(ref.n, cur.n) == high.value(ref.n, cur.n):
+        return Found(largest, 0.0, True, None)
+    smallest = ks.p_value(high, ref.n, cur.n)
+    certain = methods.drifted("ks", largest, threshold) or not methods.drifted(
+        "ks", smallest, threshold
+    )
+    middle, error = (largest + smallest) / 2, (largest - smallest) / 2
+    return Found(middle, error, False, None, undecided=not certain)
+
+
 def _exact(table: Table, name: str) -> Any:
-    return _finite(floats(table.column(name)))
+    return finite(floats(table.column(name)))
 
 
 def _categorical_again(table: Table, name: str) -> CategoricalSketch:
@@ -460,6 +497,7 @@ __all__ = [
     "compare",
     "contract",
     "decide",
+    "finite",
     "no_values",
     "sketch_sides",
     "watch",

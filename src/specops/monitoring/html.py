@@ -1,5 +1,6 @@
-"""A drift result as one self-contained HTML page: the verdict, the table, and plots of each
-drifted column's distributions as inline SVG.
+"""A drift result as one self-contained HTML page: the verdict, the table, the model's quality
+when the spec names a target or a prediction, and plots of each drifted column's distributions
+as inline SVG.
 
 The page loads nothing (its Content-Security-Policy forbids it) and runs no script; every text
 that comes from the data or the command line (column names, categories, paths) is escaped.
@@ -28,6 +29,11 @@ table { border-collapse: collapse; margin: 8px 0; }
 th, td { border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: left; }
 td.number { text-align: right; font-variant-numeric: tabular-nums; }
 tr.drift td:last-child, tr.undecided td:last-child { color: #b00020; font-weight: 600; }
+td.status-fail { color: #b00020; font-weight: 600; }
+table.quality td.number, table.quality td:first-child {
+  white-space: nowrap; overflow-wrap: normal;
+}
+table.quality tr.drift td.reason { color: inherit; font-weight: normal; }
 svg.plot { display: block; max-width: 100%; height: auto; }
 svg.plot text { font: 11px system-ui, sans-serif; fill: #333; }
 .swatch { display: inline-block; width: 10px; height: 10px; margin: 0 4px 0 8px; }
@@ -73,6 +79,10 @@ def page(result: DriftResult) -> str:
     found = notes(result)
     if found:
         parts.append("<ul>" + "".join(f"<li>{_e(note)}</li>" for note in found) + "</ul>")
+    if result.quality is not None:
+        from specops.monitoring.quality_html import section
+
+        parts += section(result.quality)
     parts += _plots(result)
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)
@@ -100,8 +110,9 @@ def _plots(result: DriftResult) -> list[str]:
         "<p>Share of each side's values"
         f'<span class="swatch" style="background:{REFERENCE_COLOUR}"></span>reference'
         f'<span class="swatch" style="background:{CURRENT_COLOUR}"></span>current.'
-        " Numeric columns on the same bins, between the reference's 0.1% and 99.9% quantiles,"
-        " with a bin on each side for values beyond them.</p>",
+        " Numeric columns on the same bins, between the reference's 0.1% and 99.9% quantiles"
+        " (widened to the current's, when its values lie beyond them), with a bin on each"
+        " side for the values beyond.</p>",
     ]
     for column in drifted:
         parts.append(f"<section><h3>{_e(column.column)}</h3>")

@@ -4,12 +4,14 @@ batch's verdict (`specops drift --combine ...`).
 
 What combines exactly: counts of values, of dropped values and of rows, ranges, and the
 histograms on the reference's grid (each run sketches the same reference, so the grid is the
-same); the mean and variance combine up to rounding. So the categorical methods (and numeric
-columns counted value by value) decide exactly, and Wasserstein's distance gets the same bounds
-as one run's. What does not: a statistic that needs the rows (KS, PSI and Jensen-Shannon on
-Sturges' grid over both sides, a column with many values counted value by value), and a
-Wasserstein distance whose bounds hold the threshold. Such a column is undecided; the batch's
-verdict is undecided when those columns could tip it (exit 1).
+same); the mean and variance combine up to rounding; KS, from each partition's counts below and
+up to each of the reference's values (specops.monitoring.ks). So the categorical methods,
+numeric columns counted value by value and KS decide exactly, and Wasserstein's distance gets
+the same bounds as one run's. What does not: PSI and Jensen-Shannon on Sturges' grid over both
+sides, a column with many values counted value by value, a Wasserstein distance whose bounds
+hold the threshold, and KS on a reference of more than ks.MAX_KNOTS values whose bounds hold
+it. Such a column is undecided; the batch's verdict is undecided when those columns could tip
+it (exit 1). The model's quality combines in specops.monitoring.quality_partial.
 """
 
 from __future__ import annotations
@@ -19,23 +21,28 @@ import math
 from pathlib import Path
 from typing import Any
 
+from specops.monitoring import ks
 from specops.monitoring.drift import (
     Settings,
     Sketch,
     check_settings,
     contract,
     decide,
+    finite,
     no_values,
     sketch_sides,
     watch,
 )
+from specops.monitoring.methods import SMALL_REFERENCE
 from specops.monitoring.result import Breach, DriftResult
-from specops.monitoring.sketch import CategoricalSketch, Grid, NumericSketch
+from specops.monitoring.sketch import Beyond, CategoricalSketch, Grid, NumericSketch
 from specops.monitoring.summary_check import Damaged, check
-from specops.monitoring.tables import Table, error
+from specops.monitoring.tables import Table, error, floats
 
 FORMAT = "specops-drift-partial"
-VERSION = 1
+#: 2: KS's counts at the reference's knots, the model's quality, or the bins beyond the grid
+#: (for the plots); 3: all of them.
+VERSION = 3
 
 
 def summarize(reference: Table, current: Table, settings: Settings) -> dict[str, Any]:
@@ -64,6 +71,7 @@ def summarize(reference: Table, current: Table, settings: Settings) -> dict[str,
     for name, sketch in ref.items():
         if sketch.n == 0:  # as a whole run would say; a partition may be empty
             raise no_values(reference.display, name, sketch)
+    _count_at_knots(reference, current, _ks_columns(ref, settings), ref, cur)
     summary["columns"] = watched
     summary["skipped"] = [list(s) for s in skipped]
     summary["reference"]["sketches"] = {n: _dump(s) for n, s in ref.items()}
@@ -71,10 +79,65 @@ def summarize(reference: Table, current: Table, settings: Settings) -> dict[str,
     return summary
 
 
+def _ks_columns(ref: dict[str, Sketch], settings: Settings) -> list[str]:
+    """The numeric columns KS may judge once the partitions combine: every one under `ks`;
+    under `auto`, those of a reference small enough for KS (whether `auto` picks it depends on
+    the whole batch's distinct values, which no partition knows)."""
+    if settings.method not in ("ks", "auto"):
+        return []
+    return [
+        name
+        for name, sketch in ref.items()
+        if isinstance(sketch, NumericSketch)
+        and settings.types.get(name) != "categorical"
+        and (settings.method == "ks" or sketch.n <= SMALL_REFERENCE)
+    ]
+
+
+def _count_at_knots(
+    reference: Table,
+    current: Table,
+    names: list[str],
+    ref: dict[str, Sketch],
+    cur: dict[str, Sketch],
+) -> None:
+    """The reference's knots for KS, and both sides' counts at them: the reference's column is
+    read whole (as a whole run's KS reads it), the partition's batch by batch."""
+    import numpy as np
+
+    for name in names:
+        sketch = ref[name]
+        assert isinstance(sketch, NumericSketch)
+        values = finite(floats(reference.column(name)))
+        sketch.knots, sketch.every = ks.knots(values)
+        sketch.steps = ks.steps(sketch.knots, values)
+        zeros = np.zeros(sketch.knots.size, dtype=np.int64)
+        part = cur[name]
+        assert isinstance(part, NumericSketch)
+        part.steps = ks.Steps(zeros, zeros.copy())
+    for batch in current.batches(names):
+        for name, array in batch.items():
+            knots, part = ref[name].knots, cur[name]  # type: ignore[union-attr]
+            assert knots is not None and isinstance(part, NumericSketch) and part.steps
+            part.steps.add(ks.steps(knots, finite(floats(array))))
+
+
 def combine(paths: list[Path]) -> DriftResult:
-    """The batch's verdict from its partitions' summaries."""
+    """The batch's verdict from its partitions' summaries, and the model's quality on it."""
+    import dataclasses
+
+    from specops.monitoring import quality_partial
+
     summaries = [(str(path), _load(path)) for path in paths]
     _once(summaries)
+    result = combine_loaded(summaries)
+    if result.breaches:
+        return result
+    return dataclasses.replace(result, quality=quality_partial.combine(summaries, result.current))
+
+
+def combine_loaded(summaries: list[tuple[str, dict[str, Any]]]) -> DriftResult:
+    """The columns' verdicts from the partitions' summaries, each with the path it came from."""
     first_path, first = summaries[0]
     _same(summaries, "settings", "settings (method, threshold, share, column types)")
     saved = first["settings"]
@@ -113,6 +176,11 @@ def combine(paths: list[Path]) -> DriftResult:
             if type(part) is not type(sketch):
                 raise error(path, f"summarizes column {name!r} as another type than {first_path}")
             sketch.merge(part)  # type: ignore[arg-type]
+    for name in columns:
+        knots = getattr(ref[name], "knots", None)
+        steps = getattr(cur[name], "steps", None)
+        if knots is not None and (steps is None or steps.below.size != knots.size):
+            raise error(first_path, f"is damaged: column {name!r} has no counts at the knots")
     found = decide(ref, cur, columns, settings, None, (reference["path"], current))
     skipped = [(c, r) for c, r in first["skipped"]]
     return DriftResult(
@@ -198,6 +266,15 @@ def _dump(sketch: Sketch) -> dict[str, Any]:
         else [[k, c] for k, c in sketch.distinct.items()],
         "grid": None if grid is None else [grid.low, grid.high, grid.bins],
         "hist": None if sketch.hist is None else sketch.hist.tolist(),
+        "beyond": [sketch.beyond.level, [[k, c] for k, c in sketch.beyond.counts.items()]],
+        "ks": None
+        if sketch.steps is None
+        else {
+            "knots": None if sketch.knots is None else sketch.knots.tolist(),
+            "every": sketch.every,
+            "below": sketch.steps.below.tolist(),
+            "upto": sketch.steps.upto.tolist(),
+        },
     }
 
 
@@ -208,6 +285,18 @@ def _undump(data: dict[str, Any]) -> Sketch:
     import numpy as np
 
     grid = data["grid"]
+    counted = data["ks"]
+    steps = knots = None
+    if counted is not None:
+        below = np.array(counted["below"], dtype=np.int64)
+        upto = np.array(counted["upto"], dtype=np.int64)
+        if below.shape != upto.shape or below.ndim != 1:
+            raise ValueError("the counts at the knots differ in length")
+        steps = ks.Steps(below, upto)
+        if counted["knots"] is not None:
+            knots = np.array(counted["knots"], dtype=np.float64)
+            if knots.shape != below.shape:
+                raise ValueError("the knots and their counts differ in length")
     return NumericSketch(
         grid=None if grid is None else Grid(grid[0], grid[1], grid[2]),
         integer=data["integer"],
@@ -219,4 +308,8 @@ def _undump(data: dict[str, Any]) -> Sketch:
         m2=data["m2"],
         distinct=None if data["distinct"] is None else {k: c for k, c in data["distinct"]},
         hist=None if data["hist"] is None else np.array(data["hist"], dtype=np.int64),
+        beyond=Beyond(data["beyond"][0], {k: c for k, c in data["beyond"][1]}),
+        knots=knots,
+        every=bool(counted["every"]) if counted is not None else True,
+        steps=steps,
     )

@@ -2,22 +2,32 @@
 
 A numeric column is drawn as a histogram on the reference's grid (the sketch's fine bins merged,
 so both sides share the bins exactly, and partitions combine them exactly), with an open bin on
-each side for the values beyond the reference's 0.1% and 99.9% quantiles when there are any; a
-categorical column as the share of each category. Every text is escaped here.
+each side for the values beyond the reference's 0.1% and 99.9% quantiles when there are any.
+When the current's own 0.1% or 99.9% quantile lies beyond the grid (a batch shifted far away,
+which would fill one open bin), the bins span from the lower of both to the higher, and each
+side's fine bins, and its bins beyond the grid (sketch.Beyond), are spread evenly over them: the
+plot of a combined batch is still that of one run, since those bins combine exactly too. A
+categorical column is drawn as the share of each category. Every text is escaped here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
+from specops.monitoring.sketch import GRID_QUANTILES
 from specops.spec.problems import printable
 
 if TYPE_CHECKING:
-    from specops.monitoring.sketch import CategoricalSketch, NumericSketch
+    import numpy as np
+    import numpy.typing as npt
+
+    from specops.monitoring.sketch import CategoricalSketch, Grid, NumericSketch
+
+    Floats = npt.NDArray[np.float64]
 
 #: Bars of a numeric column's histogram between the reference's quantiles.
 HISTOGRAM_BINS = 32
@@ -75,10 +85,16 @@ def _categories(reference: Mapping[Any, int], current: Mapping[Any, int]) -> Dis
 
 
 def _histogram(ref: NumericSketch, cur: NumericSketch) -> Distribution:
+    """On the reference's grid when the current's bulk lies inside it; else on equal bins
+    spanning the grid and the current's bulk, so that a batch shifted far away is drawn
+    where it is, not in one open bin."""
     import numpy as np
 
     assert ref.grid is not None and ref.hist is not None and cur.hist is not None
     grid = ref.grid
+    low, high = _bulk(cur, grid)
+    if low < grid.low or high > grid.high:
+        return _spread(ref, cur, min(low, grid.low), max(high, grid.high))
     starts = np.linspace(0, grid.bins, HISTOGRAM_BINS + 1).astype(np.intp)[:-1]
     step = (grid.high - grid.low) / HISTOGRAM_BINS
     edges = [grid.low + i * step for i in range(HISTOGRAM_BINS)] + [grid.high]
@@ -88,6 +104,16 @@ def _histogram(ref: NumericSketch, cur: NumericSketch) -> Distribution:
         assert hist is not None
         inner = np.add.reduceat(hist[1:-1], starts).tolist()
         sides.append(([int(hist[0])], inner, [int(hist[-1])], sketch.n))
+    return _with_open_bins(ref, cur, edges, sides)
+
+
+def _with_open_bins(
+    ref: NumericSketch,
+    cur: NumericSketch,
+    edges: list[float],
+    sides: Sequence[tuple[list[Any], list[Any], list[Any], int]],
+) -> Distribution:
+    """The bars between `edges`, and one on each side for the values beyond them, if any."""
     below = sides[0][0][0] + sides[1][0][0] > 0
     above = sides[0][2][0] + sides[1][2][0] > 0
     if below:
@@ -100,6 +126,68 @@ def _histogram(ref: NumericSketch, cur: NumericSketch) -> Distribution:
         shares.append(tuple(c / n for c in counts))
     labels = tuple(f"{_number(a)} to {_number(b)}" for a, b in pairwise(edges))
     return Distribution("histogram", labels, shares[0], shares[1], tuple(edges))
+
+
+def _bins(sketch: NumericSketch, grid: Grid) -> tuple[Floats, Floats, Floats]:
+    """Where a side's values lie, as the starts, ends and counts of its bins in order: the
+    bins beyond the grid (each clamped to the values' range), and the grid's own."""
+    import numpy as np
+
+    assert sketch.hist is not None
+    step = (grid.high - grid.low) / grid.bins
+    width = step * 2.0**sketch.beyond.level
+    keys = np.array(sorted(sketch.beyond.counts), dtype=np.float64)
+    counts = np.array([sketch.beyond.counts[int(k)] for k in keys], dtype=np.float64)
+    lows, highs = grid.low + keys * width, grid.low + (keys + 1) * width
+    below = keys < 0  # negative keys hold the values below the grid, the others above it
+    lows = np.where(below, lows, np.maximum(lows, grid.high))
+    highs = np.where(below, np.minimum(highs, grid.low), highs)
+    if keys.size:  # the outermost bins reach the extreme values, even clipped ones
+        lows[0] = sketch.low if below[0] else lows[0]
+        highs[-1] = sketch.high if not below[-1] else highs[-1]
+    lows, highs = np.maximum(lows, sketch.low), np.minimum(highs, sketch.high)
+    inner = grid.low + np.arange(grid.bins + 1) * step
+    starts = np.concatenate((lows[below], inner[:-1], lows[~below]))
+    ends = np.concatenate((highs[below], inner[1:], highs[~below]))
+    ends = np.maximum(ends, np.nextafter(starts, np.inf))  # no bin of no width
+    found = np.concatenate((counts[below], sketch.hist[1:-1], counts[~below]))
+    return (
+        starts.astype(np.float64),
+        ends.astype(np.float64),
+        found.astype(np.float64),
+    )
+
+
+def _bulk(sketch: NumericSketch, grid: Grid) -> tuple[float, float]:
+    """Bounds on the side's quantiles of GRID_QUANTILES: the edges of the bins they fall in."""
+    import numpy as np
+
+    starts, ends, counts = _bins(sketch, grid)
+    cumulative = np.cumsum(counts)
+    low_q, high_q = (q * sketch.n for q in GRID_QUANTILES)
+    first = min(int(np.searchsorted(cumulative, low_q, "left")), counts.size - 1)
+    last = min(int(np.searchsorted(cumulative, high_q, "left")), counts.size - 1)
+    # Within the values' range: a bin's end, pushed past its start, is no value.
+    return max(float(starts[first]), sketch.low), min(float(ends[last]), sketch.high)
+
+
+def _spread(ref: NumericSketch, cur: NumericSketch, low: float, high: float) -> Distribution:
+    """Both sides on HISTOGRAM_BINS equal bins from `low` to `high`, each side's bins spread
+    evenly over them (its distribution function drawn straight inside a bin)."""
+    import numpy as np
+
+    assert ref.grid is not None
+    edges = np.linspace(low, high, HISTOGRAM_BINS + 1)
+    sides = []
+    for sketch in (ref, cur):
+        starts, ends, counts = _bins(sketch, ref.grid)
+        before = np.cumsum(counts) - counts
+        knots = np.column_stack((starts, ends)).ravel()
+        cumulative = np.column_stack((before, before + counts)).ravel()
+        at = np.interp(edges, knots, cumulative, left=0.0, right=float(sketch.n))
+        inner = np.diff(at).tolist()
+        sides.append(([float(at[0])], inner, [sketch.n - float(at[-1])], sketch.n))
+    return _with_open_bins(ref, cur, edges.tolist(), sides)
 
 
 def _number(value: float) -> str:

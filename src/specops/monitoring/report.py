@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from specops.gates.run import cell
 from specops.monitoring.result import ColumnDrift, DriftResult
 from specops.spec.problems import printable
 
@@ -101,11 +102,9 @@ def text(result: DriftResult) -> str:
 
 def plain(text: str) -> str:
     """Text from the data (names, categories, types) that Markdown and GitHub's HTML show as
-    written: no image, link, tag or emphasis, and no `|` that ends a table's cell."""
-    text = printable(text)
-    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;")):
-        text = text.replace(char, entity)
-    return _MARKDOWN.sub(r"\\\g<0>", text)
+    written: no image, link, tag or emphasis, and, as in the gates' tables, no `|` that ends a
+    table's cell."""
+    return _MARKDOWN.sub(r"\\\g<0>", cell(printable(text)).replace('"', "&quot;"))
 
 
 def code(text: str) -> str:
@@ -116,10 +115,12 @@ def code(text: str) -> str:
     return f"{ticks}{pad}{text}{pad}{ticks}"
 
 
-_MARKDOWN = re.compile(r"[\\`*_\[\]|~]")
+_MARKDOWN = re.compile(r"[\\`*_\[\]~]")
 
 
 def markdown(result: DriftResult) -> str:
+    # Column names come from production data: each is shown as written, never as Markdown or
+    # HTML that could hide the verdict from whoever reads the summary or the pull request.
     lines = [
         "## Data drift",
         "",

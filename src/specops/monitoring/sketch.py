@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from specops.monitoring.ks import Steps
 from specops.monitoring.methods import BINNED_ABOVE
 
 if TYPE_CHECKING:
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
     Floats = npt.NDArray[np.float64]
     Ints = npt.NDArray[np.int64]
+    Bools = npt.NDArray[np.bool_]
 
 #: Distinct values are counted up to this many: enough for every decision on few values.
 CAP = BINNED_ABOVE + 1
@@ -28,6 +30,12 @@ GRID_QUANTILES = (0.001, 0.999)
 SAMPLE = 65_536
 #: Values looked at first to tell a column of many values without counting them all.
 PREFIX = 4096
+#: Bins kept for the values beyond the grid, at most: past that, neighbours pair up.
+BEYOND_BINS = 1024
+#: Bins beyond the grid are counted into an array up to this span of them, else sorted.
+DENSE = 1 << 20
+#: A value's distance beyond the grid, in the grid's bins, is clipped here (it fits an int64).
+FAR = 2.0**62
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,8 @@ class Grid:
             low, high = low - 0.5, high + 0.5
         return cls(low, high)
 
-    def histogram(self, values: Floats) -> Ints:
+    def histogram(self, values: Floats) -> tuple[Ints, Bools | None]:
+        """The counts of the bins, and which values lie beyond the grid (None if none)."""
         import numpy as np
 
         scale = self.bins / (self.high - self.low)
@@ -60,7 +69,16 @@ class Grid:
         index += 1
         # Clipped to [0, bins + 1], truncation is the floor: below `low` is bin 0.
         np.clip(index, 0, self.bins + 1, out=index)
-        return np.bincount(index.astype(np.intp), minlength=self.bins + 2).astype(np.int64)
+        counts = np.bincount(index.astype(np.intp), minlength=self.bins + 2).astype(np.int64)
+        outside = None
+        if counts[0] or counts[-1]:  # the outer bins' members, as the counts placed them
+            outside = (index < 1) | (index >= self.bins + 1)
+        return counts, outside
+
+    def offsets(self, values: Floats) -> Floats:
+        """Each value's distance from `low` in bins, as `histogram` computes it."""
+        out: Floats = (values - self.low) * (self.bins / (self.high - self.low))
+        return out
 
     def widths(self, low: float, high: float) -> Floats:
         """Each bin's width, the outer ones reaching the data's `low` and `high`."""
@@ -71,6 +89,61 @@ class Grid:
         out[0] = max(0.0, self.low - low)
         out[-1] = max(0.0, high - self.high)
         return out
+
+
+@dataclass
+class Beyond:
+    """How many values lie beyond a grid, and where: bins of 2**level of the grid's bins,
+    numbered from the grid's `low` (negative below it). The bins do not depend on the data, so
+    the parts of a column add up exactly, and the level is the least at which all the values
+    so far take at most BEYOND_BINS bins: whatever the order or split of the parts, the sum
+    is the same."""
+
+    level: int = 0
+    counts: dict[int, int] = field(default_factory=dict)
+
+    def add(self, offsets: Floats) -> None:
+        """Count values at their `Grid.offsets`."""
+        import numpy as np
+
+        if not offsets.size:
+            return
+        index = np.clip(np.floor(offsets), -FAR, FAR - 1).astype(np.int64) >> self.level
+        first, last = int(index.min()), int(index.max())
+        if last - first < DENSE:  # counting is cheaper than sorting
+            counts = np.bincount(index - first)
+            keys = np.flatnonzero(counts) + first
+            counts = counts[keys - first]
+        else:
+            keys, counts = np.unique(index, return_counts=True)
+        level = self.level
+        while keys.size > BEYOND_BINS:  # coarser first, so that the dictionary stays small
+            level += 1
+            keys, starts = np.unique(keys >> 1, return_index=True)
+            counts = np.add.reduceat(counts, starts)
+        self._coarsen(level)
+        shift = self.level - level
+        for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
+            key >>= shift
+            self.counts[key] = self.counts.get(key, 0) + count
+        self._coarsen(self.level)
+
+    def merge(self, other: Beyond) -> None:
+        """Add the counts of another part of the same column, beyond the same grid."""
+        self._coarsen(max(self.level, other.level))
+        shift = self.level - other.level
+        for key, count in other.counts.items():
+            key >>= shift
+            self.counts[key] = self.counts.get(key, 0) + count
+        self._coarsen(self.level)
+
+    def _coarsen(self, level: int) -> None:
+        """Bins of at least `level`, and coarser ones while they are too many."""
+        while self.level < level or len(self.counts) > BEYOND_BINS:
+            merged: dict[int, int] = {}
+            for key, count in self.counts.items():
+                merged[key >> 1] = merged.get(key >> 1, 0) + count
+            self.counts, self.level = merged, self.level + 1
 
 
 @dataclass
@@ -88,6 +161,13 @@ class NumericSketch:
     #: Each distinct value's count, or None once there are more than CAP.
     distinct: dict[float, int] | None = field(default_factory=dict)
     hist: Ints | None = None
+    #: Where the values beyond the grid lie, for the plots.
+    beyond: Beyond = field(default_factory=Beyond)
+    #: For KS over partitions (specops.monitoring.ks): the reference's knots, whether they are
+    #: its every distinct value, and this side's counts at them; None where not summed up.
+    knots: Floats | None = None
+    every: bool = True
+    steps: Steps | None = None
 
     def add(self, raw: Floats) -> None:
         import numpy as np
@@ -116,8 +196,10 @@ class NumericSketch:
         self.n = total
         self._count(values)
         if self.grid is not None:
-            counts = self.grid.histogram(values)
+            counts, outside = self.grid.histogram(values)
             self.hist = counts if self.hist is None else self.hist + counts
+            if outside is not None:
+                self.beyond.add(self.grid.offsets(values[outside]))
 
     def _count(self, values: Floats) -> None:
         import numpy as np
@@ -140,6 +222,10 @@ class NumericSketch:
 
     def merge(self, other: NumericSketch) -> None:
         """Add another part of the same column, sketched on the same grid."""
+        if self.steps is not None and other.steps is not None:
+            self.steps.add(other.steps)
+        else:
+            self.steps = None
         if other.n == 0:
             self.dropped += other.dropped
             return
@@ -158,6 +244,7 @@ class NumericSketch:
             self.distinct = None
         if other.hist is not None:
             self.hist = other.hist.copy() if self.hist is None else self.hist + other.hist
+        self.beyond.merge(other.beyond)
 
 
 @dataclass

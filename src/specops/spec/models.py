@@ -585,11 +585,12 @@ class Monitoring(_Model):
     #: The columns to watch (default: all but the target, prediction, predicted class,
     #: latency and `ignore` columns).
     columns: Annotated[list[Text], Field(min_length=1)] | None = None
-    #: The ground truth column, once labels arrive.
+    #: The ground truth column, once labels arrive: classes 0 and 1, or several (whole numbers
+    #: or strings).
     target: Text | None = None
     #: The model's score column: the probability of class 1.
     prediction: Text | None = None
-    #: The column of the class the model predicted (default: the score at or above 0.5).
+    #: The column of the class the model predicted (binary default: the score at or above 0.5).
     predicted_class: Text | None = None
     #: A column of each prediction's latency, in milliseconds.
     latency: Text | None = None

@@ -8,7 +8,7 @@ import posixpath
 from collections.abc import Iterator, Sequence
 
 from specops.spec.models import Monitoring, Spec
-from specops.spec.pipeline import Instance
+from specops.spec.pipeline import Instance, out_problem, path_problem
 from specops.spec.problems import Problem
 from specops.spec.yamlfile import YamlDoc
 
@@ -24,8 +24,18 @@ DEFAULT_THRESHOLD = {
 }
 #: The methods whose statistic is a p-value: a column drifts when it is below the threshold.
 P_VALUE = frozenset({"ks", "chi2", "z"})
-#: The metrics of a batch that `performance` gates can name (binary classification).
-METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
+#: The metrics of a binary classification (classes 0 and 1, class 1 the positive one).
+BINARY_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
+#: Precision, recall and f1 averaged over the classes: each class alike, or by its rows.
+AVERAGED_METRICS = tuple(
+    f"{name}_{average}"
+    for average in ("macro", "weighted")
+    for name in ("precision", "recall", "f1")
+)
+#: The metrics of a classification of other classes (3 or more, or not 0 and 1).
+MULTICLASS_METRICS = ("accuracy", *AVERAGED_METRICS)
+#: The metrics of a batch that `performance` gates can name.
+METRICS = (*BINARY_METRICS, *AVERAGED_METRICS)
 #: The only `vs` of a `performance` gate: the same metrics on the reference.
 VS_REFERENCE = "reference"
 #: SciPy's Jensen-Shannon distance (natural logarithm) is at most sqrt(ln 2).
@@ -87,6 +97,16 @@ def problems(spec: Spec, doc: YamlDoc) -> Iterator[Problem]:
             "retraining needs new data: name in `monitoring.incoming` the folder of batches"
             " that training depends on, where the drifted batch goes",
         )
+    if watch.incoming is not None:
+        # The retraining job writes there, and commits what it wrote.
+        reason = incoming_path_problem(watch.incoming)
+        if reason:
+            yield doc.problem(("monitoring", "incoming"), reason)
+
+
+def incoming_path_problem(path: str) -> str | None:
+    """Why the retraining job may not write the batch in the folder `path`, or None."""
+    return path_problem(path) or out_problem(path)
 
 
 def _performance(watch: Monitoring, doc: YamlDoc) -> Iterator[Problem]:
@@ -94,9 +114,14 @@ def _performance(watch: Monitoring, doc: YamlDoc) -> Iterator[Problem]:
         if gate.metric not in METRICS:
             close = difflib.get_close_matches(gate.metric, METRICS, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
+            if gate.metric.endswith("_micro"):
+                hint = (
+                    "; with one class a row, micro averages equal the accuracy: gate on 'accuracy'"
+                )
             yield doc.problem(
                 ("monitoring", "performance", i, "metric"),
-                f"{gate.metric!r} is not a metric of the batch ({', '.join(METRICS)}){hint}",
+                f"{gate.metric!r} is not a metric of the batch ({', '.join(BINARY_METRICS)},"
+                f" or precision, recall and f1 with _macro or _weighted){hint}",
             )
         if gate.vs is not None and gate.vs != VS_REFERENCE:
             yield doc.problem(
@@ -143,7 +168,19 @@ def incoming_problems(spec: Spec, insts: Sequence[Instance], doc: YamlDoc) -> It
     watch = spec.monitoring
     if watch is None or not watch.retrain or watch.incoming is None or spec.pipelines:
         return
+    if incoming_path_problem(watch.incoming):
+        return
     folder = posixpath.normpath(watch.incoming)
+    for inst in insts:
+        for out, _ in inst.outs:
+            out = posixpath.normpath(out)
+            if folder == out or folder.startswith(out + "/"):
+                yield doc.problem(
+                    ("monitoring", "incoming"),
+                    f"{watch.incoming!r} is inside {out!r}, which stage {inst.name!r} writes:"
+                    " retraining adds batches to the repository, not to a stage's output",
+                )
+                return
     for inst in insts:
         for dep, _ in inst.deps:
             dep = posixpath.normpath(dep)
