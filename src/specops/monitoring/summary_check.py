@@ -2,40 +2,56 @@
 
 A summary is an artifact of another job, so it may be broken or forged: every field is checked
 for its type and range, and the sketches for agreeing with themselves (counts that add up to
-`n`, a histogram with one count per bin of the reference's grid), so that a bad one is an error
-at its key (exit 2), never a wrong verdict or a crash.
+`n`, a histogram with one count per bin of the reference's grid whose first and last values are
+the range's ends, bins beyond the grid that hold the histogram's outer counts, counts at KS's
+knots that grow with the knots and agree with the histogram and the range), so that a bad one
+is an error at its key (exit 2), never a wrong verdict or a crash. The model's quality is
+checked in specops.monitoring.summary_check_quality.
 """
 
 from __future__ import annotations
 
-import math
+import itertools
 from typing import Any
 
+from specops.monitoring import summary_check_quality
+from specops.monitoring.ks import MAX_KNOTS
+from specops.monitoring.sketch import BEYOND_BINS, CAP, FAR
+from specops.monitoring.summary_fields import (
+    MAX_COUNT,
+    Damaged,
+    adds_up,
+    count,
+    counts,
+    field,
+    finite,
+    integer,
+    obj,
+    pairs,
+    unique_strings,
+)
 from specops.spec.monitoring import DEFAULT_THRESHOLD, threshold_problem
+
+__all__ = ["MAX_BINS", "MAX_COUNT", "Damaged", "check"]
 
 METHODS = ("auto", *DEFAULT_THRESHOLD)
 #: The most bins a grid may have: enough for any summary this specops writes (4,096).
 MAX_BINS = 65_536
-#: The largest count: what a 64-bit integer holds.
-MAX_COUNT = 2**63 - 1
-
-
-class Damaged(Exception):
-    """Where a summary is broken, and how."""
-
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}")
+#: The coarsest bins beyond the grid: 2**62 of the grid's bins hold any finite value.
+MAX_LEVEL = 64
+#: The relative slack of a mean or a variance, for their rounding.
+SLACK = 1e-9
 
 
 def check(data: dict[str, Any]) -> None:
     """Raise Damaged at the first field of `data` that no summary of this specops has."""
-    settings = _object(data, "settings")
+    settings = obj(data, "settings")
     _settings(settings)
     for side in ("reference", "current"):
-        found = _object(data, side)
-        if not isinstance(_field(found, side, "path"), str):
+        found = obj(data, side)
+        if not isinstance(field(found, side, "path"), str):
             raise Damaged(f"{side}.path", "must be a string")
-        _count(_field(found, side, "rows"), f"{side}.rows")
+        count(field(found, side, "rows"), f"{side}.rows")
     contract = data["contract"]
     if not isinstance(contract, list):
         raise Damaged("contract", "must be a list")
@@ -46,17 +62,21 @@ def check(data: dict[str, Any]) -> None:
         if not strings:
             raise Damaged(f"contract[{index}]", "must be an object with a column and a problem")
     columns = data["columns"]
-    if not isinstance(columns, list) or not _unique_strings(columns):
+    if not isinstance(columns, list) or not unique_strings(columns):
         raise Damaged("columns", "must be a list of column names, each once")
     skipped = data["skipped"]
     if not isinstance(skipped, list):
         raise Damaged("skipped", "must be a list")
     for index, pair in enumerate(skipped):
-        if not (isinstance(pair, list) and len(pair) == 2 and _unique_strings(pair, once=False)):
+        if not (isinstance(pair, list) and len(pair) == 2 and unique_strings(pair, once=False)):
             raise Damaged(f"skipped[{index}]", "must be a column and a reason")
-    if contract:
-        return
-    sketches = {side: _object(data[side], "sketches", side) for side in ("reference", "current")}
+    if not contract:
+        _sketches(data, columns)
+    summary_check_quality.check(data.get("quality"), check)
+
+
+def _sketches(data: dict[str, Any], columns: list[str]) -> None:
+    sketches = {side: obj(data[side], "sketches", side) for side in ("reference", "current")}
     for name in columns:
         ref = _sketch(sketches["reference"], name, "reference")
         cur = _sketch(sketches["current"], name, "current")
@@ -64,27 +84,29 @@ def check(data: dict[str, Any]) -> None:
         if ref["numeric"] != cur["numeric"]:
             kinds = ("categorical", "numeric") if ref["numeric"] else ("numeric", "categorical")
             raise Damaged(key, f"is {kinds[0]}, and the reference's {kinds[1]}")
-        if ref["numeric"] and ref["grid"] != cur["grid"]:
-            raise Damaged(f"{key}.grid", "is not the reference's grid")
+        if ref["numeric"]:
+            if ref["grid"] != cur["grid"]:
+                raise Damaged(f"{key}.grid", "is not the reference's grid")
+            _ks(ref, cur, f"reference.sketches.{name}", key)
 
 
 def _settings(settings: dict[str, Any]) -> None:
-    method = _field(settings, "settings", "method")
+    method = field(settings, "settings", "method")
     if method not in METHODS:
         raise Damaged("settings.method", f"{method!r} is no method")
-    threshold = _field(settings, "settings", "threshold")
+    threshold = field(settings, "settings", "threshold")
     if threshold is not None:
-        if not _finite(threshold):
+        if not finite(threshold):
             raise Damaged("settings.threshold", "must be a number")
         reason = threshold_problem(method, threshold)
         if reason:
             raise Damaged("settings.threshold", reason)
-    share = _field(settings, "settings", "share")
-    if not _finite(share):
+    share = field(settings, "settings", "share")
+    if not finite(share):
         raise Damaged("settings.share", "must be a number")
     if not 0 < share <= 1:
         raise Damaged("settings.share", "must be above 0 and at most 1")
-    types = _field(settings, "settings", "types")
+    types = field(settings, "settings", "types")
     if not isinstance(types, dict):
         raise Damaged("settings.types", "must be an object")
     for name, kind in types.items():
@@ -99,45 +121,66 @@ def _sketch(sketches: dict[str, Any], name: str, side: str) -> dict[str, Any]:
     sketch = sketches[name]
     if not isinstance(sketch, dict):
         raise Damaged(key, "must be an object")
-    if not isinstance(_field(sketch, key, "numeric"), bool):
+    if not isinstance(field(sketch, key, "numeric"), bool):
         raise Damaged(f"{key}.numeric", "must be true or false")
-    n = _count(_field(sketch, key, "n"), f"{key}.n")
-    _count(_field(sketch, key, "dropped"), f"{key}.dropped")
+    n = count(field(sketch, key, "n"), f"{key}.n")
+    count(field(sketch, key, "dropped"), f"{key}.dropped")
     if not sketch["numeric"]:
-        counts = _pairs(_field(sketch, key, "counts"), f"{key}.counts", numbers=False)
-        _adds_up(key, n, counts, "counts")
+        found = pairs(field(sketch, key, "counts"), f"{key}.counts", numbers=False)
+        adds_up(key, n, found, "counts")
         return sketch
-    if not isinstance(_field(sketch, key, "integer"), bool):
+    if not isinstance(field(sketch, key, "integer"), bool):
         raise Damaged(f"{key}.integer", "must be true or false")
     for bound in ("low", "high"):
-        value = _field(sketch, key, bound)
-        if not (value is None and n == 0) and not _finite(value):
+        value = field(sketch, key, bound)
+        if not (value is None and n == 0) and not finite(value):
             raise Damaged(f"{key}.{bound}", "must be a finite number")
-    if n and sketch["low"] > sketch["high"]:
-        raise Damaged(f"{key}.low", "must be at most high")
-    if not _finite(_field(sketch, key, "mean")):
+    if not finite(field(sketch, key, "mean")):
         raise Damaged(f"{key}.mean", "must be a finite number")
-    m2 = _field(sketch, key, "m2")
-    if not _finite(m2) or m2 < 0:
+    m2 = field(sketch, key, "m2")
+    if not finite(m2) or m2 < 0:
         raise Damaged(f"{key}.m2", "must be a finite number, 0 or more")
-    distinct = _field(sketch, key, "distinct")
+    distinct = field(sketch, key, "distinct")
     if distinct is not None:
-        _adds_up(key, n, _pairs(distinct, f"{key}.distinct", numbers=True), "distinct values")
+        adds_up(key, n, pairs(distinct, f"{key}.distinct", numbers=True), "distinct values")
+        if len(distinct) > CAP:
+            raise Damaged(f"{key}.distinct", f"must be at most {CAP} values")
+    if n:
+        _range(sketch, key, n)
     _grid(sketch, key, n)
+    _beyond(sketch, key)
     return sketch
 
 
+def _range(sketch: dict[str, Any], key: str, n: int) -> None:
+    """The range, mean and variance of values that are there, and the distinct values in it."""
+    low, high, mean = sketch["low"], sketch["high"], sketch["mean"]
+    if low > high:
+        raise Damaged(f"{key}.low", "must be at most high")
+    slack = SLACK * max(abs(low), abs(high))
+    if not low - slack <= mean <= high + slack:
+        raise Damaged(f"{key}.mean", "must lie between low and high")
+    # Popoviciu: the variance of values in [low, high] is at most (high - low)**2 / 4.
+    if sketch["m2"] > n * (high - low) ** 2 / 4 * (1 + SLACK) + slack:
+        raise Damaged(f"{key}.m2", "is more than values between low and high can have")
+    values = [] if sketch["distinct"] is None else [v for v, _ in sketch["distinct"]]
+    if values and (min(values) != low or max(values) != high):
+        raise Damaged(f"{key}.distinct", "must range from low to high")
+    if sketch["integer"] and not all(float(v).is_integer() for v in [low, high, *values]):
+        raise Damaged(f"{key}.integer", "is true, but the values are not all integers")
+
+
 def _grid(sketch: dict[str, Any], key: str, n: int) -> None:
-    grid, hist = _field(sketch, key, "grid"), _field(sketch, key, "hist")
+    grid, hist = field(sketch, key, "grid"), field(sketch, key, "hist")
     if grid is None and hist is None:
         return
     good = (
         isinstance(grid, list)
         and len(grid) == 3
-        and _finite(grid[0])
-        and _finite(grid[1])
+        and finite(grid[0])
+        and finite(grid[1])
         and grid[0] < grid[1]
-        and _integer(grid[2])
+        and integer(grid[2])
         and 1 <= grid[2] <= MAX_BINS
     )
     if not good:
@@ -148,62 +191,142 @@ def _grid(sketch: dict[str, Any], key: str, n: int) -> None:
     size = grid[2] + 2
     if hist is None and n == 0:  # a partition with no value of the column has no histogram
         return
-    counts = hist if isinstance(hist, list) else []
-    if len(counts) != size or not all(_integer(c) and 0 <= c <= MAX_COUNT for c in counts):
+    found = hist if isinstance(hist, list) else []
+    if len(found) != size or not all(integer(c) and 0 <= c <= MAX_COUNT for c in found):
         raise Damaged(f"{key}.hist", f"must have {size:,} counts, one per bin of the grid")
-    if sum(counts) != n:
-        raise Damaged(key, f"n is {n:,}, but its histogram adds up to {sum(counts):,}")
+    if sum(found) != n:
+        raise Damaged(key, f"n is {n:,}, but its histogram adds up to {sum(found):,}")
+    nonzero = [i for i, c in enumerate(found) if c]
+    if nonzero and (_bin(grid, sketch["low"]), _bin(grid, sketch["high"])) != (
+        nonzero[0],
+        nonzero[-1],
+    ):
+        raise Damaged(f"{key}.hist", "must have its first and last values in low's and high's bins")
 
 
-def _pairs(value: Any, key: str, *, numbers: bool) -> list[int]:
-    """The counts of a list of [value, count] pairs, each value once."""
-    scalars = (int, float) if numbers else (str, int, float, bool)
-    good = isinstance(value, list) and all(
-        isinstance(p, list)
-        and len(p) == 2
-        and isinstance(p[0], scalars)
-        and (not numbers or _finite(p[0]))
-        and _integer(p[1])
-        and 1 <= p[1] <= MAX_COUNT
-        for p in value
+def _bin(grid: list[Any], value: float) -> int:
+    """The bin of the grid that holds `value`, as Grid.histogram computes it."""
+    low, high, bins = grid
+    scale = bins / (high - low)
+    return int(min(max((value - low) * scale + 1, 0), bins + 1))
+
+
+def _beyond(sketch: dict[str, Any], key: str) -> None:
+    """The bins beyond the grid: [level, [[bin, count], ...]] (sketch.Beyond), the bins below
+    it holding the histogram's first count, those above its last."""
+    key = f"{key}.beyond"
+    beyond = field(sketch, key.rpartition(".")[0], "beyond")
+    shape = isinstance(beyond, list) and len(beyond) == 2 and integer(beyond[0])
+    if not shape or not 0 <= beyond[0] <= MAX_LEVEL:
+        raise Damaged(key, f"must be [level, bins] with a level from 0 to {MAX_LEVEL}")
+    level, found = beyond
+    pairs(found, f"{key}[1]", numbers=True, keys=int)
+    if len(found) > BEYOND_BINS or any(abs(k) > FAR for k, _ in found):
+        raise Damaged(f"{key}[1]", f"must be at most {BEYOND_BINS:,} bins within 2**62")
+    hist = sketch["hist"]
+    outer = (0, 0) if hist is None else (hist[0], hist[-1])
+    below = sum(c for k, c in found if k < 0)
+    above = sum(c for k, c in found if k >= 0)
+    if (below, above) != outer:
+        raise Damaged(
+            key,
+            f"holds {below:,} value(s) below the grid and {above:,} above it, but the histogram"
+            f" {outer[0]:,} and {outer[1]:,}",
+        )
+    bins = sketch["grid"][2] if sketch["grid"] is not None else 0
+    if any((k + 1) << level < bins for k, _ in found if k >= 0):
+        raise Damaged(f"{key}[1]", "must hold bins beyond the grid, not on it")
+
+
+def _ks(ref: dict[str, Any], cur: dict[str, Any], ref_key: str, cur_key: str) -> None:
+    """The counts below and up to each knot of KS (the reference's values): present on both
+    sides or neither, growing with the knots, within `n`, and agreeing with each side's
+    histogram and range."""
+    found = [field(ref, ref_key, "ks"), field(cur, cur_key, "ks")]
+    if found[0] is None and found[1] is None:
+        return
+    if (found[0] is None) != (found[1] is None):
+        where = ref_key if found[0] is None else cur_key
+        raise Damaged(f"{where}.ks", "must be there on both sides or neither")
+    knots = None
+    for sketch, key, at in ((ref, ref_key, found[0]), (cur, cur_key, found[1])):
+        key = f"{key}.ks"
+        if not isinstance(at, dict):
+            raise Damaged(key, "must be an object")
+        if not isinstance(field(at, key, "every"), bool):
+            raise Damaged(f"{key}.every", "must be true or false")
+        below = counts(field(at, key, "below"), f"{key}.below", sketch["n"])
+        upto = counts(field(at, key, "upto"), f"{key}.upto", sketch["n"])
+        if sketch is ref:
+            knots = _knots(field(at, key, "knots"), sketch, f"{key}.knots")
+        elif field(at, key, "knots") is not None:
+            raise Damaged(f"{key}.knots", "must be null: the knots are the reference's")
+        assert knots is not None
+        for name, side in (("below", below), ("upto", upto)):
+            if len(side) != len(knots):
+                raise Damaged(f"{key}.{name}", f"must have {len(knots):,} counts, one per knot")
+        _steps(sketch, key, knots, below, upto, reference=sketch is ref)
+
+
+def _knots(knots: Any, sketch: dict[str, Any], key: str) -> list[float]:
+    good = (
+        isinstance(knots, list)
+        and 1 <= len(knots) <= MAX_KNOTS
+        and all(finite(k) for k in knots)
+        and all(a < b for a, b in itertools.pairwise(knots))
     )
-    if not good or len({p[0] for p in value}) != len(value):
-        raise Damaged(key, "must be pairs of a value and a count (1 or more)")
-    return [p[1] for p in value]
+    if not good:
+        raise Damaged(key, f"must be 1 to {MAX_KNOTS:,} finite numbers in increasing order")
+    if (knots[0], knots[-1]) != (sketch["low"], sketch["high"]):
+        raise Damaged(key, "must range from the reference's low to its high")
+    return [float(k) for k in knots]
 
 
-def _adds_up(key: str, n: int, counts: list[int], what: str) -> None:
-    if sum(counts) != n:
-        raise Damaged(key, f"n is {n:,}, but its {what} add up to {sum(counts):,}")
+def _steps(
+    sketch: dict[str, Any],
+    key: str,
+    knots: list[float],
+    below: list[int],
+    upto: list[int],
+    *,
+    reference: bool,
+) -> None:
+    n = sketch["n"]
+    ordered = all(b <= u for b, u in zip(below, upto, strict=True)) and all(
+        u <= b for u, b in zip(upto, below[1:], strict=False)
+    )
+    if not ordered:
+        raise Damaged(key, "must have counts below and up to each knot that grow with the knots")
+    if reference and not all(u > b for b, u in zip(below, upto, strict=True)):
+        raise Damaged(f"{key}.upto", "must count each knot: every knot is a value of the reference")
+    if not n:
+        return
+    low, high = sketch["low"], sketch["high"]
+    # Values below a knot exactly when the smallest is; up to it all of them exactly when the
+    # largest is.
+    for i, knot in enumerate(knots):
+        if (below[i] > 0) != (low < knot) or (upto[i] < n) != (high > knot):
+            raise Damaged(f"{key}.below", f"disagrees with low and high at knot {i:,}")
+    if sketch["distinct"] is not None:
+        values = sorted(sketch["distinct"])
+        for i, knot in enumerate(knots):
+            less = sum(c for v, c in values if v < knot)
+            if (below[i], upto[i]) != (less, less + sum(c for v, c in values if v == knot)):
+                raise Damaged(f"{key}.below", f"disagrees with the distinct values at knot {i:,}")
+    if sketch["hist"] is not None:
+        _steps_in_bins(sketch, key, knots, below, upto)
 
 
-def _object(data: dict[str, Any], name: str, where: str = "") -> dict[str, Any]:
-    value = data[name] if not where else _field(data, where, name)
-    if not isinstance(value, dict):
-        raise Damaged(f"{where}.{name}" if where else name, "must be an object")
-    return value
-
-
-def _field(data: dict[str, Any], where: str, name: str) -> Any:
-    if name not in data:
-        raise Damaged(f"{where}.{name}", "missing")
-    return data[name]
-
-
-def _count(value: Any, key: str) -> int:
-    if not _integer(value) or not 0 <= value <= MAX_COUNT:
-        raise Damaged(key, "must be a count (0 or more)")
-    return int(value)
-
-
-def _integer(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _unique_strings(values: list[Any], *, once: bool = True) -> bool:
-    strings = all(isinstance(v, str) for v in values)
-    return strings and (not once or len(set(values)) == len(values))
+def _steps_in_bins(
+    sketch: dict[str, Any], key: str, knots: list[float], below: list[int], upto: list[int]
+) -> None:
+    """The values below a knot are at least those of the bins before its bin, and those up to
+    it at most those of its bin and before."""
+    hist, grid = sketch["hist"], sketch["grid"]
+    before = [0]
+    for c in hist:
+        before.append(before[-1] + c)
+    for i, knot in enumerate(knots):
+        at = _bin(grid, knot)
+        if below[i] < before[at] or upto[i] > before[at + 1]:
+            raise Damaged(f"{key}.below", f"disagrees with the histogram at knot {i:,}")
