@@ -234,7 +234,7 @@ TAMPERED: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ),
     (
         "counts and n",
-        _set(*SKETCH_B, "n", to=1),
+        lambda d: d["current"]["sketches"]["b"].update(n=1, dropped=1999),
         "current.sketches.b: n is 1, but its counts add up to 2,000",
     ),
     (

@@ -12,6 +12,7 @@ checked in specops.monitoring.summary_check_quality.
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
 from specops.monitoring import summary_check_quality
@@ -72,21 +73,24 @@ def check(data: dict[str, Any]) -> None:
             raise Damaged(f"skipped[{index}]", "must be a column and a reason")
     if not contract:
         _sketches(data, columns)
-    summary_check_quality.check(data.get("quality"), check)
+    summary_check_quality.check(data.get("quality"), data["current"]["rows"], check)
 
 
 def _sketches(data: dict[str, Any], columns: list[str]) -> None:
     sketches = {side: obj(data[side], "sketches", side) for side in ("reference", "current")}
     for name in columns:
-        ref = _sketch(sketches["reference"], name, "reference")
-        cur = _sketch(sketches["current"], name, "current")
+        ref = _sketch(sketches["reference"], name, "reference", data["reference"]["rows"])
         key = f"current.sketches.{name}"
+        found = sketches["current"].get(name)
+        if isinstance(found, dict) and ref["numeric"] and found.get("numeric") is True:
+            # The grid first: the current's histogram and bins beyond it are on the grid.
+            if found.get("grid") != ref["grid"]:
+                raise Damaged(f"{key}.grid", "is not the reference's grid")
+        cur = _sketch(sketches["current"], name, "current", data["current"]["rows"])
         if ref["numeric"] != cur["numeric"]:
             kinds = ("categorical", "numeric") if ref["numeric"] else ("numeric", "categorical")
             raise Damaged(key, f"is {kinds[0]}, and the reference's {kinds[1]}")
         if ref["numeric"]:
-            if ref["grid"] != cur["grid"]:
-                raise Damaged(f"{key}.grid", "is not the reference's grid")
             _ks(ref, cur, f"reference.sketches.{name}", key)
 
 
@@ -114,7 +118,7 @@ def _settings(settings: dict[str, Any]) -> None:
             raise Damaged(f"settings.types.{name}", "must be numeric or categorical")
 
 
-def _sketch(sketches: dict[str, Any], name: str, side: str) -> dict[str, Any]:
+def _sketch(sketches: dict[str, Any], name: str, side: str, rows: int) -> dict[str, Any]:
     key = f"{side}.sketches.{name}"
     if name not in sketches:
         raise Damaged(key, "missing")
@@ -124,7 +128,9 @@ def _sketch(sketches: dict[str, Any], name: str, side: str) -> dict[str, Any]:
     if not isinstance(field(sketch, key, "numeric"), bool):
         raise Damaged(f"{key}.numeric", "must be true or false")
     n = count(field(sketch, key, "n"), f"{key}.n")
-    count(field(sketch, key, "dropped"), f"{key}.dropped")
+    dropped = count(field(sketch, key, "dropped"), f"{key}.dropped")
+    if n + dropped != rows:  # each row holds a value or a dropped one
+        raise Damaged(key, f"n and dropped add up to {n + dropped:,}, not the {rows:,} rows")
     if not sketch["numeric"]:
         found = pairs(field(sketch, key, "counts"), f"{key}.counts", numbers=False)
         adds_up(key, n, found, "counts")
@@ -233,9 +239,21 @@ def _beyond(sketch: dict[str, Any], key: str) -> None:
             f"holds {below:,} value(s) below the grid and {above:,} above it, but the histogram"
             f" {outer[0]:,} and {outer[1]:,}",
         )
-    bins = sketch["grid"][2] if sketch["grid"] is not None else 0
-    if any((k + 1) << level < bins for k, _ in found if k >= 0):
+    if not found:
+        return
+    grid = sketch["grid"]
+    if any((k + 1) << level < grid[2] for k, _ in found if k >= 0):
         raise Damaged(f"{key}[1]", "must hold bins beyond the grid, not on it")
+    # The outermost bins hold the extreme values, placed as sketch.Beyond places them.
+    keys = [k for k, _ in found]
+    ends = [(below, min(keys), sketch["low"]), (above, max(keys), sketch["high"])]
+    if any(there and key_ != _beyond_bin(grid, value, level) for there, key_, value in ends):
+        raise Damaged(f"{key}[1]", "must have its outermost bins at low and high")
+
+
+def _beyond_bin(grid: list[Any], value: float, level: int) -> int:
+    offset = (value - grid[0]) * (grid[2] / (grid[1] - grid[0]))
+    return int(min(max(math.floor(offset), -FAR), FAR - 1)) >> level
 
 
 def _ks(ref: dict[str, Any], cur: dict[str, Any], ref_key: str, cur_key: str) -> None:

@@ -32,9 +32,10 @@ LATENCY_BINS = (
 )
 
 
-def check(quality: Any, summary: Callable[[dict[str, Any]], None]) -> None:
+def check(quality: Any, rows: int, summary: Callable[[dict[str, Any]], None]) -> None:
     """Raise Damaged at the first field of `quality` (None: the summary has none) that no
-    summary of this specops has; `summary` checks the drift summaries inside it."""
+    summary of this specops has, in a summary of a partition of `rows` rows; `summary` checks
+    the drift summaries inside it."""
     if quality is None:
         return
     if not isinstance(quality, dict):
@@ -61,7 +62,7 @@ def check(quality: Any, summary: Callable[[dict[str, Any]], None]) -> None:
             needed = "must be there" if reading in readings else "must not be there"
             raise Damaged(f"quality.current.{reading}", f"{needed} with these roles and classes")
     for reading in readings:
-        _reading(current[reading], f"quality.current.{reading}", reading, classes)
+        _reading(current[reading], f"quality.current.{reading}", reading, classes, rows)
     latency = field(current, "quality.current", "latency")
     if (latency is None) != (roles["latency"] is None):
         raise Damaged("quality.current.latency", "must be there exactly with a latency column")
@@ -123,12 +124,13 @@ def _problems(found: dict[str, Any], key: str) -> bool:
     return True
 
 
-def _reading(found: Any, key: str, reading: str, classes: list[Any]) -> None:
+def _reading(found: Any, key: str, reading: str, classes: list[Any], rows: int) -> None:
     if not isinstance(found, dict):
         raise Damaged(key, "must be an object")
     if _problems(found, key):
         return
-    rows = count(field(found, key, "rows"), f"{key}.rows")
+    if count(field(found, key, "rows"), f"{key}.rows") != rows:
+        raise Damaged(f"{key}.rows", f"must be the partition's {rows:,} rows")
     kept = count(field(found, key, "kept"), f"{key}.kept")
     if kept > rows:
         raise Damaged(f"{key}.kept", f"is more than the {rows:,} rows")
@@ -153,7 +155,7 @@ def _reading(found: Any, key: str, reading: str, classes: list[Any]) -> None:
             "must be each class once with its rows, rows predicted and rows predicted right",
         )
     for at, what in ((1, "rows of each class"), (2, "rows predicted")):
-        adds_up(f"{key}.counts", kept, [c[at] for c in per_class], what)
+        adds_up(f"{key}.counts", kept, [c[at] for c in per_class], what, "kept")
 
 
 def _binary(found: dict[str, Any], key: str, kept: int) -> None:
@@ -176,14 +178,10 @@ def _binary(found: dict[str, Any], key: str, kept: int) -> None:
         raise Damaged(key, "must be an object")
     tp, fp, fn, tn = confusion
     grids = []
-    for side, total in (("positive", tp + fn), ("negative", fp + tn)):
+    for side, total, of in (("positive", tp + fn, "tp + fn"), ("negative", fp + tn, "fp + tn")):
         found_side = field(scores, key, side)
-        adds_up(
-            f"{key}.{side}",
-            total,
-            pairs(found_side, f"{key}.{side}", numbers=True, keys=int),
-            "scores",
-        )
+        found_counts = pairs(found_side, f"{key}.{side}", numbers=True, keys=int)
+        adds_up(f"{key}.{side}", total, found_counts, "scores", of)
         if any(not 0 <= k < SCORE_BINS for k, _ in found_side):
             raise Damaged(f"{key}.{side}", f"must count bins from 0 to {SCORE_BINS - 1:,}")
         grids.append(dict(found_side))

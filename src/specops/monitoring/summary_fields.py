@@ -35,21 +35,16 @@ def obj(data: dict[str, Any], name: str, where: str = "") -> dict[str, Any]:
     return value
 
 
-def count(value: Any, key: str, most: int = MAX_COUNT) -> int:
-    if not integer(value) or not 0 <= value <= most:
-        raise Damaged(
-            key,
-            "must be a count (0 or more)"
-            if most == MAX_COUNT
-            else f"must be a count from 0 to {most:,}",
-        )
+def count(value: Any, key: str) -> int:
+    if not integer(value) or not 0 <= value <= MAX_COUNT:
+        raise Damaged(key, "must be a count (0 or more)")
     return int(value)
 
 
-def counts(value: Any, key: str, most: int = MAX_COUNT) -> list[int]:
-    """A list of counts."""
+def counts(value: Any, key: str, most: int) -> list[int]:
+    """A list of counts, each at most `most`."""
     if not isinstance(value, list) or not all(integer(c) and 0 <= c <= most for c in value):
-        raise Damaged(key, "must be a list of counts (0 or more)")
+        raise Damaged(key, f"must be a list of counts from 0 to {most:,}")
     return value
 
 
@@ -91,6 +86,7 @@ def pairs(value: Any, key: str, *, numbers: bool, keys: type | tuple[type, ...] 
     return [p[1] for p in value]
 
 
-def adds_up(key: str, n: int, found: list[int], what: str) -> None:
+def adds_up(key: str, n: int, found: list[int], what: str, of: str = "n") -> None:
+    """That the counts `found` of `what` add up to `n` (named `of`)."""
     if sum(found) != n:
-        raise Damaged(key, f"n is {n:,}, but its {what} add up to {sum(found):,}")
+        raise Damaged(key, f"{of} is {n:,}, but its {what} add up to {sum(found):,}")
