@@ -73,19 +73,27 @@ def check(data: dict[str, Any]) -> None:
             raise Damaged(f"skipped[{index}]", "must be a column and a reason")
     if not contract:
         _sketches(data, columns)
-    summary_check_quality.check(data.get("quality"), data["current"]["rows"], check)
+    summary_check_quality.check(data.get("quality"), data["current"]["rows"], settings, check)
 
 
 def _sketches(data: dict[str, Any], columns: list[str]) -> None:
     sketches = {side: obj(data[side], "sketches", side) for side in ("reference", "current")}
+    for side, found in sketches.items():
+        extra = sorted(set(found) - set(columns))
+        if extra:  # a column dropped from the list would leave its drift out unseen
+            raise Damaged(f"{side}.sketches.{extra[0]}", "is of no watched column")
     for name in columns:
         ref = _sketch(sketches["reference"], name, "reference", data["reference"]["rows"])
         key = f"current.sketches.{name}"
-        found = sketches["current"].get(name)
-        if isinstance(found, dict) and ref["numeric"] and found.get("numeric") is True:
-            # The grid first: the current's histogram and bins beyond it are on the grid.
-            if found.get("grid") != ref["grid"]:
-                raise Damaged(f"{key}.grid", "is not the reference's grid")
+        given = sketches["current"].get(name)
+        # The grid first: the current's histogram and bins beyond it are on the grid.
+        if (
+            isinstance(given, dict)
+            and ref["numeric"]
+            and given.get("numeric") is True
+            and given.get("grid") != ref["grid"]
+        ):
+            raise Damaged(f"{key}.grid", "is not the reference's grid")
         cur = _sketch(sketches["current"], name, "current", data["current"]["rows"])
         if ref["numeric"] != cur["numeric"]:
             kinds = ("categorical", "numeric") if ref["numeric"] else ("numeric", "categorical")

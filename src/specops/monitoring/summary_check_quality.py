@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from specops.monitoring.methods import NUMERIC_ONLY
 from specops.monitoring.quality_sums import GROWTH, SCORE_BINS, SCORE_VALUES, Latency
 from specops.monitoring.summary_fields import (
     Damaged,
@@ -32,10 +33,12 @@ LATENCY_BINS = (
 )
 
 
-def check(quality: Any, rows: int, summary: Callable[[dict[str, Any]], None]) -> None:
+def check(
+    quality: Any, rows: int, settings: dict[str, Any], summary: Callable[[dict[str, Any]], None]
+) -> None:
     """Raise Damaged at the first field of `quality` (None: the summary has none) that no
-    summary of this specops has, in a summary of a partition of `rows` rows; `summary` checks
-    the drift summaries inside it."""
+    summary of this specops has, in a summary of a partition of `rows` rows made with
+    `settings`; `summary` checks the drift summaries inside it."""
     if quality is None:
         return
     if not isinstance(quality, dict):
@@ -69,7 +72,8 @@ def check(quality: Any, rows: int, summary: Callable[[dict[str, Any]], None]) ->
     if latency is not None:
         _latency(latency, "quality.current.latency")
     _reference(obj(quality, "reference", "quality"), readings, classes)
-    _concept(field(quality, "quality", "concept"), roles, summary)
+    notes = quality["reference"]["notes"]
+    _concept(field(quality, "quality", "concept"), roles, settings, notes, summary)
 
 
 def _gates(gates: Any) -> None:
@@ -265,6 +269,8 @@ def _reference_reading(found: Any, key: str) -> None:
     if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
         raise Damaged(f"{key}.notes", "must be a list of notes")
     side = field(found, key, "side")
+    if (side is None) != bool(notes):  # the reference's metrics, or the note that says why not
+        raise Damaged(f"{key}.side", "must be there exactly when no note says why it is not")
     if side is None:
         return
     key = f"{key}.side"
@@ -282,26 +288,36 @@ def _reference_reading(found: Any, key: str) -> None:
         texts = field(side, key, name)
         if not isinstance(texts, dict) or not all(isinstance(t, str) for t in texts.values()):
             raise Damaged(f"{key}.{name}", "must map metrics to notes")
+    if {k for k, v in values.items() if v is None} != set(side["undefined"]):
+        raise Damaged(f"{key}.values", "must be null exactly where undefined says why")
 
 
 def _concept(
-    concept: Any, roles: dict[str, Any], summary: Callable[[dict[str, Any]], None]
+    concept: Any,
+    roles: dict[str, Any],
+    settings: dict[str, Any],
+    notes: list[str],
+    summary: Callable[[dict[str, Any]], None],
 ) -> None:
-    """The target's and the score's drift: a summary each, checked as the summary is."""
+    """The target's and the score's drift: a summary each, checked as the summary is, of
+    each of them that the reference has (else a note says so), with the batch's settings."""
     key = "quality.concept"
     if not isinstance(concept, list):
         raise Damaged(key, "must be a list")
-    seen = set()
+    kinds = {"target": "categorical", "prediction": "numeric"}
+    expected = [
+        role
+        for role, name in ((r, roles[r]) for r in kinds)
+        if name is not None
+        and f"the reference has no column {name!r}: its drift is not computed" not in notes
+    ]
+    if not all(isinstance(p, list) and p for p in concept) or [p[0] for p in concept] != expected:
+        raise Damaged(key, f"must hold the drift of: {', '.join(expected) or 'nothing'}")
     for index, pair in enumerate(concept):
         at = f"{key}[{index}]"
-        if not (isinstance(pair, list) and len(pair) == 2 and pair[0] in ("target", "prediction")):
-            raise Damaged(at, "must be a role (target or prediction) and its drift's summary")
+        if len(pair) != 2 or not isinstance(pair[1], dict):
+            raise Damaged(at, "must be a role and its drift's summary")
         role, found = pair
-        if role in seen or roles[role] is None:
-            raise Damaged(at, f"must be the drift of the {role}, once, when the roles name it")
-        seen.add(role)
-        if not isinstance(found, dict):
-            raise Damaged(f"{at}[1]", "must be an object")
         for name in ("settings", "reference", "current", "contract", "columns", "skipped"):
             field(found, f"{at}[1]", name)
         if found.get("quality") is not None:
@@ -310,5 +326,12 @@ def _concept(
             summary(found)
         except Damaged as exc:
             raise exc.under(f"{at}[1]") from None
-        if found["columns"] not in ([], [roles[role]]):
-            raise Damaged(f"{at}[1].columns", f"must be [{roles[role]!r}] or empty")
+        name, kind = roles[role], kinds[role]
+        method, threshold = settings["method"], settings["threshold"]
+        if kind == "categorical" and method in NUMERIC_ONLY:
+            method, threshold = "auto", None
+        wanted = {"method": method, "threshold": threshold, "share": 1.0, "types": {name: kind}}
+        if found["settings"] != wanted:
+            raise Damaged(f"{at}[1].settings", "must be the batch's, for the one column")
+        if found["columns"] not in ([], [name]):
+            raise Damaged(f"{at}[1].columns", f"must be [{name!r}] or empty")
