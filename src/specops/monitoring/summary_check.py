@@ -78,10 +78,6 @@ def check(data: dict[str, Any]) -> None:
 
 def _sketches(data: dict[str, Any], columns: list[str]) -> None:
     sketches = {side: obj(data[side], "sketches", side) for side in ("reference", "current")}
-    for side, found in sketches.items():
-        extra = sorted(set(found) - set(columns))
-        if extra:  # a column dropped from the list would leave its drift out unseen
-            raise Damaged(f"{side}.sketches.{extra[0]}", "is of no watched column")
     for name in columns:
         ref = _sketch(sketches["reference"], name, "reference", data["reference"]["rows"])
         key = f"current.sketches.{name}"
@@ -100,6 +96,10 @@ def _sketches(data: dict[str, Any], columns: list[str]) -> None:
             raise Damaged(key, f"is {kinds[0]}, and the reference's {kinds[1]}")
         if ref["numeric"]:
             _ks(ref, cur, f"reference.sketches.{name}", key)
+    for side, found in sketches.items():
+        extra = sorted(set(found) - set(columns))
+        if extra:  # a column dropped from the list would leave its drift out unseen
+            raise Damaged(f"{side}.sketches.{extra[0]}", "is of no watched column")
 
 
 def _settings(settings: dict[str, Any]) -> None:
