@@ -1,4 +1,4 @@
-"""Partition summaries of version 3 tampered with: KS's knots and counts, the bins beyond the
+"""Partition summaries tampered with: KS's knots and counts, the bins beyond the
 grid, and the model's quality are each refused at their key, and no change of one field gives
 an internal error or a verdict other than the untampered summaries'."""
 

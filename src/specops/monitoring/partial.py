@@ -31,6 +31,7 @@ from specops.monitoring.drift import (
     finite,
     no_values,
     sketch_sides,
+    too_many,
     watch,
 )
 from specops.monitoring.methods import SMALL_REFERENCE
@@ -41,8 +42,8 @@ from specops.monitoring.tables import Table, error, floats
 
 FORMAT = "specops-drift-partial"
 #: 2: KS's counts at the reference's knots, the model's quality, or the bins beyond the grid
-#: (for the plots); 3: all of them.
-VERSION = 3
+#: (for the plots); 3: all of them; 4: categorical columns of too many values (`over`).
+VERSION = 4
 
 
 def summarize(reference: Table, current: Table, settings: Settings) -> dict[str, Any]:
@@ -181,8 +182,10 @@ def combine_loaded(summaries: list[tuple[str, dict[str, Any]]]) -> DriftResult:
         steps = getattr(cur[name], "steps", None)
         if knots is not None and (steps is None or steps.below.size != knots.size):
             raise error(first_path, f"is damaged: column {name!r} has no counts at the knots")
+    many = too_many(ref, cur, columns)  # as a whole run counts them
+    columns = [c for c in columns if c not in dict(many)]
     found = decide(ref, cur, columns, settings, None, (reference["path"], current))
-    skipped = [(c, r) for c, r in first["skipped"]]
+    skipped = [(c, r) for c, r in first["skipped"]] + many
     return DriftResult(
         reference["path"], current, reference["rows"], rows, settings.share, [], found, skipped
     )
@@ -249,6 +252,7 @@ def _dump(sketch: Sketch) -> dict[str, Any]:
             "n": sketch.n,
             "dropped": sketch.dropped,
             "counts": [[k, c] for k, c in sketch.counts.items()],
+            "over": sketch.over,
         }
     grid = sketch.grid
     empty = sketch.n == 0
@@ -281,7 +285,7 @@ def _dump(sketch: Sketch) -> dict[str, Any]:
 def _undump(data: dict[str, Any]) -> Sketch:
     if not data["numeric"]:
         counts = {k: c for k, c in data["counts"]}
-        return CategoricalSketch(data["n"], data["dropped"], counts)
+        return CategoricalSketch(data["n"], data["dropped"], counts, data["over"])
     import numpy as np
 
     grid = data["grid"]

@@ -17,7 +17,7 @@ from typing import Any
 
 from specops.monitoring import summary_check_quality
 from specops.monitoring.ks import MAX_KNOTS
-from specops.monitoring.sketch import BEYOND_BINS, CAP, FAR
+from specops.monitoring.sketch import BEYOND_BINS, CAP, FAR, MAX_CATEGORIES
 from specops.monitoring.summary_fields import (
     MAX_COUNT,
     Damaged,
@@ -141,7 +141,15 @@ def _sketch(sketches: dict[str, Any], name: str, side: str, rows: int) -> dict[s
         raise Damaged(key, f"n and dropped add up to {n + dropped:,}, not the {rows:,} rows")
     if not sketch["numeric"]:
         found = pairs(field(sketch, key, "counts"), f"{key}.counts", numbers=False)
-        adds_up(key, n, found, "counts")
+        over = field(sketch, key, "over")
+        if not isinstance(over, bool):
+            raise Damaged(f"{key}.over", "must be true or false")
+        if over and found:
+            raise Damaged(f"{key}.counts", "must be empty: the column has too many values")
+        if len(found) > MAX_CATEGORIES:
+            raise Damaged(f"{key}.counts", f"must be at most {MAX_CATEGORIES:,} values")
+        if not over:
+            adds_up(key, n, found, "counts")
         return sketch
     if not isinstance(field(sketch, key, "integer"), bool):
         raise Damaged(f"{key}.integer", "must be true or false")
