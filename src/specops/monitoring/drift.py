@@ -21,11 +21,11 @@ from specops.monitoring.plots import Distribution, distribution
 from specops.monitoring.result import Breach, ColumnDrift, DriftResult
 from specops.monitoring.sketch import (
     CAP,
-    MAX_CATEGORIES,
     CategoricalSketch,
     Grid,
     NumericSketch,
     histogram,
+    too_many,
     wasserstein_bounds,
 )
 from specops.monitoring.tables import Table, error, floats, kind
@@ -90,25 +90,6 @@ def compare(reference: Table, current: Table, settings: Settings) -> DriftResult
         decide(ref_sketches, cur_sketches, watched, settings, (reference, current)),
         skipped,
     )
-
-
-def too_many(
-    ref: dict[str, Sketch], cur: dict[str, Sketch], columns: Sequence[str]
-) -> list[tuple[str, str]]:
-    """The categorical columns of more than MAX_CATEGORIES values on a side, with the reason
-    they are not compared."""
-    found = []
-    for name in columns:
-        for side, sketches in (("reference", ref), ("current batch", cur)):
-            sketch = sketches[name]
-            if isinstance(sketch, CategoricalSketch) and sketch.over:
-                reason = (
-                    f"it has more than {MAX_CATEGORIES:,} distinct values in the {side} (an"
-                    " identifier?); list it under `monitoring.ignore`"
-                )
-                found.append((name, reason))
-                break
-    return found
 
 
 def check_settings(settings: Settings) -> None:

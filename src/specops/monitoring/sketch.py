@@ -6,6 +6,7 @@ a histogram on a fine grid whose error on Wasserstein's distance is known exactl
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -296,6 +297,27 @@ class CategoricalSketch:
         for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
             self.counts[key] = self.counts.get(key, 0) + count
             self.n += count
+
+
+def too_many(
+    ref: dict[str, NumericSketch | CategoricalSketch],
+    cur: dict[str, NumericSketch | CategoricalSketch],
+    columns: Sequence[str],
+) -> list[tuple[str, str]]:
+    """The categorical columns of more than MAX_CATEGORIES values on a side, with the reason
+    they are not compared."""
+    found = []
+    for name in columns:
+        for side, sketches in (("reference", ref), ("current batch", cur)):
+            sketch = sketches[name]
+            if isinstance(sketch, CategoricalSketch) and sketch.over:
+                reason = (
+                    f"it has more than {MAX_CATEGORIES:,} distinct values in the {side} (an"
+                    " identifier?); list it under `monitoring.ignore`"
+                )
+                found.append((name, reason))
+                break
+    return found
 
 
 def wasserstein_bounds(reference: NumericSketch, current: NumericSketch) -> tuple[float, float]:
