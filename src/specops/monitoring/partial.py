@@ -29,18 +29,21 @@ from specops.monitoring.drift import (
     contract,
     decide,
     finite,
+    no_values,
     sketch_sides,
+    too_many,
     watch,
 )
 from specops.monitoring.methods import SMALL_REFERENCE
 from specops.monitoring.result import Breach, DriftResult
 from specops.monitoring.sketch import Beyond, CategoricalSketch, Grid, NumericSketch
+from specops.monitoring.summary_check import Damaged, check
 from specops.monitoring.tables import Table, error, floats
 
 FORMAT = "specops-drift-partial"
 #: 2: KS's counts at the reference's knots, the model's quality, or the bins beyond the grid
-#: (for the plots); 3: all of them.
-VERSION = 3
+#: (for the plots); 3: all of them; 4: categorical columns of too many values (`over`).
+VERSION = 4
 
 
 def summarize(reference: Table, current: Table, settings: Settings) -> dict[str, Any]:
@@ -68,11 +71,7 @@ def summarize(reference: Table, current: Table, settings: Settings) -> dict[str,
     ref, cur = sketch_sides(reference, current, watched, settings)
     for name, sketch in ref.items():
         if sketch.n == 0:  # as a whole run would say; a partition may be empty
-            raise error(
-                reference.display,
-                f"column {name!r} has no value left once {sketch.dropped:,} empty, NaN or"
-                " infinite value(s) are dropped",
-            )
+            raise no_values(reference.display, name, sketch)
     _count_at_knots(reference, current, _ks_columns(ref, settings), ref, cur)
     summary["columns"] = watched
     summary["skipped"] = [list(s) for s in skipped]
@@ -131,6 +130,7 @@ def combine(paths: list[Path]) -> DriftResult:
     from specops.monitoring import quality_partial
 
     summaries = [(str(path), _load(path)) for path in paths]
+    _once(summaries)
     result = combine_loaded(summaries)
     if result.breaches:
         return result
@@ -182,11 +182,24 @@ def combine_loaded(summaries: list[tuple[str, dict[str, Any]]]) -> DriftResult:
         steps = getattr(cur[name], "steps", None)
         if knots is not None and (steps is None or steps.below.size != knots.size):
             raise error(first_path, f"is damaged: column {name!r} has no counts at the knots")
+    many = too_many(ref, cur, columns)  # as a whole run counts them
+    columns = [c for c in columns if c not in dict(many)]
     found = decide(ref, cur, columns, settings, None, (reference["path"], current))
-    skipped = [(c, r) for c, r in first["skipped"]]
+    skipped = [(c, r) for c, r in first["skipped"]] + many
     return DriftResult(
         reference["path"], current, reference["rows"], rows, settings.share, [], found, skipped
     )
+
+
+def _once(summaries: list[tuple[str, dict[str, Any]]]) -> None:
+    """Refuse a partition given twice (a file named twice, or a copy), which would count its
+    rows twice."""
+    seen: dict[str, str] = {}
+    for path, summary in summaries:
+        key = json.dumps(summary["current"], sort_keys=True)
+        if key in seen:
+            raise error(path, f"summarizes the same partition as {seen[key]}")
+        seen[key] = path
 
 
 def _sketches(path: str, side: dict[str, Any], columns: list[str]) -> dict[str, Sketch]:
@@ -211,7 +224,7 @@ def _load(path: Path) -> dict[str, Any]:
         raise error(str(path), f"cannot read it: {reason}") from None
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested past Python's stack
         data = None
     keys = ("settings", "reference", "current", "contract", "columns", "skipped")
     if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -225,6 +238,10 @@ def _load(path: Path) -> dict[str, Any]:
     missing = [key for key in keys if key not in data]
     if missing:
         raise error(str(path), f"is damaged: it has no {missing[0]!r}")
+    try:
+        check(data)
+    except Damaged as exc:
+        raise error(str(path), f"is damaged: {exc}") from None
     return data
 
 
@@ -235,6 +252,7 @@ def _dump(sketch: Sketch) -> dict[str, Any]:
             "n": sketch.n,
             "dropped": sketch.dropped,
             "counts": [[k, c] for k, c in sketch.counts.items()],
+            "over": sketch.over,
         }
     grid = sketch.grid
     empty = sketch.n == 0
@@ -267,7 +285,7 @@ def _dump(sketch: Sketch) -> dict[str, Any]:
 def _undump(data: dict[str, Any]) -> Sketch:
     if not data["numeric"]:
         counts = {k: c for k, c in data["counts"]}
-        return CategoricalSketch(data["n"], data["dropped"], counts)
+        return CategoricalSketch(data["n"], data["dropped"], counts, data["over"])
     import numpy as np
 
     grid = data["grid"]
