@@ -166,7 +166,6 @@ def test_nan_and_inf_are_dropped_and_counted(
     [
         ("a,b\nnan,x\ninf,y\n", "a,b\n1.5,x\n", "ref", 2),
         ("a,b\n1.5,x\n", "a,b\nnan,x\n-inf,y\n\n", "cur", 2),
-        ("a,b\n1.5,x\n", "a,b\n", "cur", 0),
     ],
 )
 def test_an_empty_column_is_an_error(
@@ -199,6 +198,14 @@ def test_unreadable_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     other = write(tmp_path / "data.json", "{}")
     code, _, err = drift(capsys, "--reference", other, "--current", ref)
     assert (code, err) == (2, f"{other}: error: is neither CSV (.csv) nor Parquet (.parquet)\n")
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("taille \xe9lev\xe9e,b\n1,2\n".encode("latin-1"))
+    code, out, err = drift(capsys, "--reference", ref, "--current", str(latin1))
+    assert (code, out, err) == (
+        2,
+        "",
+        f"{latin1}: error: cannot read it: its column names are not UTF-8\n",
+    )
 
 
 def test_unseen_categories_drift(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -93,7 +93,7 @@ def test_partitions_combine_to_the_whole_runs_verdicts(
 ) -> None:
     parts = partials(capsys, batch)
     summary = json.loads(Path(parts[0]).read_text())
-    assert (summary["format"], summary["version"]) == ("specops-drift-partial", 3)
+    assert (summary["format"], summary["version"]) == ("specops-drift-partial", 4)
     code, out, err = run(capsys, "--combine", *parts, "--format", "json")
     assert err == ""
     combined = json.loads(out)
@@ -260,16 +260,19 @@ def test_summaries_that_do_not_combine(
     del data["current"]["sketches"]["city"]
     settings.write_text(json.dumps(data))
     code, _, err = run(capsys, "--combine", str(settings))
-    assert (code, err) == (2, f"{settings}: error: is damaged: KeyError: 'city'\n")
-    # Summaries of an older version are refused, whichever fields their version 2 had.
-    for version in (1, 2):
+    assert (code, err) == (
+        2,
+        f"{settings}: error: is damaged: current.sketches.city: missing\n",
+    )
+    # Summaries of an older version are refused, whichever fields their version had.
+    for version in (1, 2, 3):
         data["version"] = version
         settings.write_text(json.dumps(data))
         code, _, err = run(capsys, "--combine", str(settings))
         assert (code, err) == (
             2,
             f"{settings}: error: is a summary of version {version}; this specops combines"
-            " version 3: run the partitions again with this version\n",
+            " version 4: run the partitions again with this version\n",
         )
     for text in ("[]", "{not json", '{"format": "other"}'):
         settings.write_text(text)

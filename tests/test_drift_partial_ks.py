@@ -158,12 +158,14 @@ def test_a_summary_without_its_counts_is_damaged(
     code, _, err = run(capsys, "--combine", str(out))
     assert (code, err) == (
         2,
-        f"{out}: error: is damaged: column 'tied': its counts at the knots differ in length\n",
+        f"{out}: error: is damaged: current.sketches.tied.ks.below: must have 47 counts, one per"
+        " knot\n",
     )
     data["current"]["sketches"]["tied"]["ks"] = None
     out.write_text(json.dumps(data))
     code, _, err = run(capsys, "--combine", str(out))
     assert (code, err) == (
         2,
-        f"{out}: error: is damaged: column 'tied' has no counts at the knots\n",
+        f"{out}: error: is damaged: current.sketches.tied.ks: must be there on both sides or"
+        " neither\n",
     )

@@ -338,3 +338,26 @@ def test_a_parquet_batch_with_boolean_classes(
     assert code == 0
     assert found["performance"]["current"]["metrics"]["accuracy"] == pytest.approx(0.7893333)
     assert found["performance"]["reference"]["metrics"]["accuracy"] == pytest.approx(0.792)
+
+
+def test_a_log_whose_labels_have_not_arrived(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], steady: list[list[object]]
+) -> None:
+    # The prediction service logs no target: `--target ''` drops the spec's, which stays out of
+    # the watched columns as it did as a role, and the gates that need it are named as skipped.
+    spec = SPEC.replace("  columns: [x1, x2]\n", "  ignore: [version, time]\n")
+    root = project(tmp_path, [[*r[:6], r[7]] for r in steady], spec=spec)
+    write(root / "cur.csv", [[*r[:6], r[7]] for r in steady], [c for c in LOG if c != "y"])
+    code, out, err = drift(capsys, root, "--latency", "latency_ms")
+    assert (code, err) == (2, "cur.csv: error: has no column 'y' (`monitoring.target`)\n")
+    code, out, err = drift(capsys, root, "--latency", "latency_ms", "--target", "")
+    assert (code, err) == (0, "")
+    assert out.split("the batch drifts at 50%\n")[1] == (
+        "concept drift:\n"
+        "of     column  type     method       statistic  threshold  verdict\n"
+        "score  score   numeric  wasserstein  0.03703    0.1        ok\n"
+        "2 performance gate(s) not evaluated: no target column\n"
+        "latency: p50 5.255 ms, p95 14.336 ms over 1,500 prediction(s)\n"
+        "model quality: no concept drift\n"
+    )
+    assert "2 of 2 column(s)" not in out and "0 of 2 column(s)" in out

@@ -626,6 +626,40 @@ def test_a_log_in_the_layout_without_latency_is_set_aside_at_start_up(tmp_path: 
     ]
 
 
+def test_a_row_cut_short_is_not_continued_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A service killed mid-write left half a row: it is dropped, not glued to the next one.
+    header = "a,prediction,score,latency_ms,version,time\n"
+    whole = "1.0,1,0.9,0.25,v1,2026-01-05T06:00:00.000+00:00\n"
+    (tmp_path / "batch.csv").write_text(header + whole + "2.0,0,0.")
+    log = PredictionLog(tmp_path, ["a"], max_rows=100, max_bytes=10_000, flush_s=5)
+    log.write(np.array([[3.0]]), np.array([1]), np.array([0.8]), "v2", [(1, 1.5)])
+    log.close()
+    assert [(r["a"], r["version"]) for r in _log_rows(tmp_path)] == [("1.0", "v1"), ("3.0", "v2")]
+
+    # A full disk that took part of a flush: the part is taken back, and the next flush's
+    # rows start on a line of their own.
+    from pipeline.service import predlog
+
+    real = predlog._write_all
+
+    def full_disk(fd: int, data: bytes) -> None:
+        monkeypatch.setattr(predlog, "_write_all", real)
+        os.write(fd, data[: len(data) // 2])
+        raise OSError(28, "No space left on device")
+
+    log = PredictionLog(tmp_path, ["a"], max_rows=100, max_bytes=10_000, flush_s=5)
+    monkeypatch.setattr(predlog, "_write_all", full_disk)
+    log.write(np.array([[4.0], [5.0]]), np.array([1, 0]), np.array([0.8, 0.1]), "v3", [(2, 1.5)])
+    log.close()
+    log = PredictionLog(tmp_path, ["a"], max_rows=100, max_bytes=10_000, flush_s=5)
+    log.write(np.array([[6.0]]), np.array([1]), np.array([0.7]), "v4", [(1, 1.5)])
+    log.close()
+    assert [r["a"] for r in _log_rows(tmp_path)] == ["1.0", "3.0", "6.0"]
+    assert (tmp_path / "batch.csv").read_text().count("\n") == 4
+
+
 def test_each_request_of_a_model_call_gets_its_own_latency_for_all_its_rows() -> None:
     from pipeline.service.predlog import _format
 
@@ -951,6 +985,34 @@ def test_requests_are_checked_against_the_data_contract_of_the_reference(
     assert columns == list(model.feature_names_in_)
     contract = contract_of(reference)
     assert {c: k for c, k in contract.items() if c != "target"} == dict.fromkeys(columns, "number")
+
+
+def test_reading_a_large_contract_leaves_no_memory_behind(tmp_path: Path) -> None:
+    # Its types are read from the whole CSV; the service must not keep that for as long as it runs.
+    rng = np.random.default_rng(0)
+    contract = tmp_path / "train.csv"
+    with contract.open("w") as f:
+        f.write(",".join([f"f{i}" for i in range(30)] + ["target"]) + "\n")
+        np.savetxt(f, rng.normal(size=(200_000, 31)).round(6), delimiter=",", fmt="%g")
+    script = (
+        "import gc, sys; from pathlib import Path; import pyarrow.csv, specops.monitoring.drift;"
+        " from pipeline.service.contract import request_columns\n"
+        "def rss(): return int(Path('/proc/self/statm').read_text().split()[1]) * 4096 / 2**20\n"
+        "before = rss(); request_columns(Path(sys.argv[1]), [f'f{i}' for i in range(30)])\n"
+        "gc.collect(); print(rss() - before)"
+    )
+    env = {**os.environ, "PYTHONPATH": IMPORT_PATH}
+    found = subprocess.run(
+        [sys.executable, "-c", script, str(contract)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    size_mb = contract.stat().st_size / 2**20
+    # Kept without the release: three times the file's size; with it, from a third of the
+    # size to 1.4 times (thread arenas that are not all given back at once).
+    assert float(found.stdout) < 1.7 * size_mb, found.stdout
 
 
 def _broken_contract(pipeline_project: Path, tmp_path: Path, case: str) -> tuple[Path, str]:

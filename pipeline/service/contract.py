@@ -32,6 +32,12 @@ def request_columns(reference: Path, model_columns: Sequence[str]) -> list[str]:
         contract = contract_of(reference)
     except SpecError as exc:
         raise SystemExit(f"serve: {exc}") from None
+    finally:
+        # A CSV's types come from reading it whole: give that memory back, or the service
+        # keeps several times the file's size resident for as long as it runs.
+        import pyarrow
+
+        pyarrow.default_memory_pool().release_unused()
     features = {name: kind for name, kind in contract.items() if name != TARGET}
     missing = [c for c in features if c not in model_columns]
     extra = [c for c in model_columns if c not in features]

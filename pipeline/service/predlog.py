@@ -7,7 +7,8 @@ has been read to the moment its batch's predictions are back on the event loop (
 parsing, waiting for the model and the model call; not encoding and sending the answer), the
 same for every row of one request. The event loop only puts
 batches on a queue; one writer thread formats them and appends whole lines with a single
-`os.write` per flush, so the file only ever holds complete rows. It flushes every `flush_s`
+`os.write` per flush, so the file only ever holds complete rows (the part of a flush that a full
+disk or a kill cut short is truncated, at once or at the next start). It flushes every `flush_s`
 seconds, when 256 KiB are pending, and on close. When the next row would take the file past
 `max_rows` rows or `max_bytes` bytes, it is renamed to `batch-<UTC time>.csv` in the same folder
 and a new `batch.csv` is started, so no file grows without bound.
@@ -15,6 +16,7 @@ and a new `batch.csv` is started, so no file grows without bound.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -87,13 +89,14 @@ class PredictionLog:
                 first = f.readline()
             if first != self.header:
                 self._rotate_existing()
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         size = os.fstat(self._fd).st_size
         if size == 0:
             _write_all(self._fd, self.header)
             size = len(self.header)
             self._rows = 0
         else:
+            size = _drop_cut_row(self._fd, size)
             self._rows = _count_lines(self.path) - 1
         self._bytes = size
 
@@ -157,6 +160,8 @@ class PredictionLog:
                         self._flush(pending)
                     except OSError as exc:  # a full disk must not stop predictions
                         print(f"serve: prediction log: {exc}; {len(pending)} rows dropped")
+                        with contextlib.suppress(OSError):  # nor leave half a row
+                            os.ftruncate(self._fd, self._bytes)
                 pending, pending_bytes = [], 0
                 deadline = time.monotonic() + self.flush_s
         os.close(self._fd)
@@ -208,6 +213,22 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
+
+
+def _drop_cut_row(fd: int, size: int) -> int:
+    """Truncate a last row that lacks its line end (a write cut short by a kill), so that the
+    next row does not continue it; the file's new size."""
+    end = size
+    while end > 0:
+        start = max(0, end - (1 << 16))
+        cut = os.pread(fd, end - start, start).rfind(b"\n")
+        if cut >= 0:
+            end = start + cut + 1
+            break
+        end = start
+    if end != size:
+        os.ftruncate(fd, end)
+    return end
 
 
 def _count_lines(path: Path) -> int:

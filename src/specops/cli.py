@@ -391,7 +391,8 @@ def _drift(args: argparse.Namespace) -> int:
         if given:
             reason = f"combines the partitions' runs with their settings: drop {given[0]}"
             raise SpecError([Problem.plain("--combine", reason)])
-        return _drift_report(args, commands.drift_combine(args.combine))
+        written = ("--output", args.output) if args.output is not None else None
+        return _drift_report(args, commands.drift_combine(args.combine, written))
     inputs: dict[str, Any] = {
         "reference": args.reference,
         "current": args.current,
@@ -400,17 +401,24 @@ def _drift(args: argparse.Namespace) -> int:
         "share": args.share,
         "column_types": dict(args.column_type or ()),
     }
+    # An empty value drops the spec's column for that role: '' is kept, None is not given.
     roles = {
         role: getattr(args, role)
         for role in ("target", "prediction", "predicted_class", "latency")
-        if getattr(args, role)
+        if getattr(args, role) is not None
     }
     progress = _Progress.on_terminal(args.format)
     try:
         if args.partial is not None:
-            summary = commands.drift_partial(args.spec, **inputs, roles=roles, progress=progress)
+            written = ("--partial", args.partial)
+            summary = commands.drift_partial(
+                args.spec, **inputs, roles=roles, progress=progress, output=written
+            )
         else:
-            result = commands.drift(args.spec, **inputs, roles=roles, progress=progress)
+            written = ("--output", args.output) if args.output is not None else None
+            result = commands.drift(
+                args.spec, **inputs, roles=roles, progress=progress, output=written
+            )
     finally:
         if progress is not None:  # the line cleared before the report prints
             progress.close()
@@ -460,7 +468,7 @@ def _drift_partial(args: argparse.Namespace, summary: dict[str, Any]) -> int:
     else:
         current, rows = summary["current"]["path"], summary["current"]["rows"]
         for breach in breaches:
-            print(f"contract: {printable(breach['column'])}: {breach['problem']}")
+            print(f"contract: {printable(breach['column'])}: {printable(breach['problem'])}")
         print(
             f"{printable(str(args.partial))}: the summary of {printable(current)} ({rows:,} rows,"
             f" {len(summary['columns'])} column(s)); combine it with the other partitions'"
@@ -684,7 +692,7 @@ def parser() -> argparse.ArgumentParser:
         ("--predicted-class", "the class the model predicted (spec's; binary: else score >= 0.5)"),
         ("--latency", "each prediction's latency in milliseconds (spec's)"),
     ):
-        drift.add_argument(flag, metavar="COL", help=f"the column of {what}")
+        drift.add_argument(flag, metavar="COL", help=f"the column of {what}; '' for none")
     drift.add_argument("--output", type=Path, metavar="FILE", help="write the report there")
     drift.add_argument(
         "--partial",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -175,6 +177,7 @@ def drift(
     column_types: dict[str, str] | None = None,
     roles: dict[str, str] | None = None,
     progress: Progress | None = None,
+    output: tuple[str, Path] | None = None,
 ) -> DriftResult:
     """Compare the current batch with the reference: the data contract, then each column's
     drift, then the model's quality when a target or a prediction column is named. The spec's
@@ -188,6 +191,7 @@ def drift(
     inputs = _drift_inputs(
         spec_path, reference, current, method, threshold, share, column_types, roles, progress
     )
+    _not_an_input(output, inputs.files)
     result = compare(inputs.sides[0], inputs.sides[1], inputs.settings)
     if result.breaches:
         return result
@@ -206,6 +210,7 @@ def drift_partial(
     column_types: dict[str, str] | None = None,
     roles: dict[str, str] | None = None,
     progress: Progress | None = None,
+    output: tuple[str, Path] | None = None,
 ) -> dict[str, Any]:
     """One partition of the current batch against the whole reference: a summary that
     `drift_combine` combines with the other partitions', the model's quality included."""
@@ -215,6 +220,7 @@ def drift_partial(
     inputs = _drift_inputs(
         spec_path, reference, current, method, threshold, share, column_types, roles, progress
     )
+    _not_an_input(output, inputs.files)
     reference_table, current_table = inputs.sides
     summary = summarize(reference_table, current_table, inputs.settings)
     if not summary["contract"]:
@@ -224,11 +230,30 @@ def drift_partial(
     return summary
 
 
-def drift_combine(paths: list[Path]) -> DriftResult:
+def drift_combine(paths: list[Path], output: tuple[str, Path] | None = None) -> DriftResult:
     """The batch's drift from its partitions' summaries."""
     from specops.monitoring.partial import combine
 
+    _not_an_input(output, paths)
     return combine(paths)
+
+
+def _not_an_input(output: tuple[str, Path] | None, inputs: list[Path]) -> None:
+    """Refuse to write a report or a summary (`output`: its option and path) over a file the run
+    reads: a slip of `--output` would replace the data."""
+    if output is None:
+        return
+    option, path = output
+    for given in inputs:
+        with contextlib.suppress(OSError):  # a file that is not there is no input
+            if os.path.samefile(path, given):
+                raise SpecError(
+                    [
+                        Problem.plain(
+                            str(path), f"is an input of this run; {option} names another file"
+                        )
+                    ]
+                )
 
 
 @dataclass(frozen=True)
@@ -237,6 +262,8 @@ class _DriftInputs:
     sides: tuple[Table, Table]
     roles: Roles
     gates: list[Gate]
+    #: Every file the run reads: both sides, and the spec when one was loaded.
+    files: list[Path]
 
 
 def _drift_inputs(
@@ -254,22 +281,26 @@ def _drift_inputs(
     from specops.monitoring.performance import Roles
     from specops.monitoring.tables import Table
 
-    watch, root = None, Path()
+    watch, root, files = None, Path(), []
     if spec_path is not None or reference is None or current is None:
         project = load_spec(locate(spec_path))
         watch, root = project.spec.monitoring, project.root
+        files.append(root / project.spec_name)
         if watch is None and (reference is None or current is None):
             where = project.spec_name
             raise SpecError(
                 [Problem.plain(where, "has no `monitoring`: name --reference and --current")]
             )
     asked = roles or {}
+    spec_roles = {
+        role: getattr(watch, role) if watch else None
+        for role in ("target", "prediction", "predicted_class", "latency")
+    }
     named = Roles(
-        **{
-            role: asked.get(role) or (getattr(watch, role) if watch else None)
-            for role in ("target", "prediction", "predicted_class", "latency")
-        }
+        **{role: (asked[role] or None) if role in asked else c for role, c in spec_roles.items()}
     )
+    # A spec's column dropped with '' (a log whose labels have not arrived) is no feature either.
+    dropped = [c for role, c in spec_roles.items() if c and role in asked and not asked[role]]
     settings = Settings(
         method=method or (watch.drift.method if watch else "auto"),
         threshold=threshold
@@ -277,7 +308,7 @@ def _drift_inputs(
         else (watch.drift.threshold if watch else None),
         share=share if share is not None else (watch.drift.share if watch else 0.5),
         columns=watch.columns if watch else None,
-        exclude=frozenset([*named.names(), *(watch.ignore if watch else ())]),
+        exclude=frozenset([*named.names(), *dropped, *(watch.ignore if watch else ())]),
         types=dict(column_types or {}),
         progress=progress,
     )
@@ -292,7 +323,8 @@ def _drift_inputs(
             assert written
             sides.append(Table.open(root / written, written))
     gates = list(watch.performance) if watch else []
-    return _DriftInputs(settings, (sides[0], sides[1]), named, gates)
+    files += [Path(side.path) for side in sides]
+    return _DriftInputs(settings, (sides[0], sides[1]), named, gates, files)
 
 
 def write_output(path: Path, text: str) -> None:

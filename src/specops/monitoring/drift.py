@@ -25,6 +25,7 @@ from specops.monitoring.sketch import (
     Grid,
     NumericSketch,
     histogram,
+    too_many,
     wasserstein_bounds,
 )
 from specops.monitoring.tables import Table, error, floats, kind
@@ -76,6 +77,9 @@ def compare(reference: Table, current: Table, settings: Settings) -> DriftResult
         return result
     watched, skipped = watch(reference, chosen, settings)
     ref_sketches, cur_sketches = sketch_sides(reference, current, watched, settings)
+    many = too_many(ref_sketches, cur_sketches, watched)
+    watched = [c for c in watched if c not in dict(many)]
+    skipped = [*skipped, *many]
     return DriftResult(
         reference.display,
         current.display,
@@ -241,11 +245,7 @@ def decide(
         for display, sketches in zip(displays, (ref_sketches, cur_sketches), strict=True):
             sketch = sketches[name]
             if sketch.n == 0:
-                raise error(
-                    display,
-                    f"column {name!r} has no value left once {sketch.dropped:,} empty, NaN or"
-                    " infinite value(s) are dropped",
-                )
+                raise no_values(display, name, sketch)
     plans = {
         name: _plan(name, ref_sketches[name], cur_sketches[name], settings) for name in columns
     }
@@ -291,6 +291,17 @@ def decide(
             )
         )
     return results
+
+
+def no_values(display: str, name: str, sketch: Sketch) -> SpecError:
+    """The error of a side where a column has nothing to compare."""
+    if sketch.dropped == 0:  # every row counts a value or a dropped one: there is no row
+        return error(display, "has no rows")
+    return error(
+        display,
+        f"column {name!r} has no value left once {sketch.dropped:,} empty, NaN or infinite"
+        " value(s) are dropped",
+    )
 
 
 @dataclass(frozen=True)
@@ -501,6 +512,8 @@ __all__ = [
     "contract",
     "decide",
     "finite",
+    "no_values",
     "sketch_sides",
+    "too_many",
     "watch",
 ]

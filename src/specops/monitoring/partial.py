@@ -16,15 +16,12 @@ it (exit 1). The model's quality combines in specops.monitoring.quality_partial.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from specops.monitoring import ks
-from specops.monitoring import partial_checks as checks
 from specops.monitoring.drift import (
     Settings,
     Sketch,
@@ -32,12 +29,15 @@ from specops.monitoring.drift import (
     contract,
     decide,
     finite,
+    no_values,
     sketch_sides,
+    too_many,
     watch,
 )
 from specops.monitoring.methods import SMALL_REFERENCE
 from specops.monitoring.result import Breach, DriftResult
 from specops.monitoring.sketch import Beyond, CategoricalSketch, Grid, NumericSketch
+from specops.monitoring.summary_check import MAX_COUNT, Damaged, check
 from specops.monitoring.tables import Table, error, floats
 from specops.spec.files import Unreadable, read_bytes
 
@@ -45,8 +45,8 @@ FORMAT = "specops-drift-partial"
 #: The largest summary read: far above any real one (KS's counts take about 0.5 MB a column).
 MAX_SUMMARY_BYTES = 256 * 1024 * 1024
 #: 2: KS's counts at the reference's knots, the model's quality, or the bins beyond the grid
-#: (for the plots); 3: all of them.
-VERSION = 3
+#: (for the plots); 3: all of them; 4: categorical columns of too many values (`over`).
+VERSION = 4
 
 
 def summarize(reference: Table, current: Table, settings: Settings) -> dict[str, Any]:
@@ -74,11 +74,7 @@ def summarize(reference: Table, current: Table, settings: Settings) -> dict[str,
     ref, cur = sketch_sides(reference, current, watched, settings)
     for name, sketch in ref.items():
         if sketch.n == 0:  # as a whole run would say; a partition may be empty
-            raise error(
-                reference.display,
-                f"column {name!r} has no value left once {sketch.dropped:,} empty, NaN or"
-                " infinite value(s) are dropped",
-            )
+            raise no_values(reference.display, name, sketch)
     _count_at_knots(reference, current, _ks_columns(ref, settings), ref, cur)
     summary["columns"] = watched
     summary["skipped"] = [list(s) for s in skipped]
@@ -137,6 +133,8 @@ def combine(paths: list[Path]) -> DriftResult:
     from specops.monitoring import quality_partial
 
     summaries = [(str(path), _load(path)) for path in paths]
+    _once(summaries)
+    _within_a_count(summaries)
     result = combine_loaded(summaries)
     if result.breaches:
         return result
@@ -145,9 +143,6 @@ def combine(paths: list[Path]) -> DriftResult:
 
 def combine_loaded(summaries: list[tuple[str, dict[str, Any]]]) -> DriftResult:
     """The columns' verdicts from the partitions' summaries, each with the path it came from."""
-    for path, summary in summaries:
-        with damaged(path):
-            _check_shape(summary)
     first_path, first = summaries[0]
     _same(summaries, "settings", "settings (method, threshold, share, column types)")
     saved = first["settings"]
@@ -177,84 +172,61 @@ def combine_loaded(summaries: list[tuple[str, dict[str, Any]]]) -> DriftResult:
             k: v for k, v in reference.items() if k != "path"
         }:
             raise error(path, f"summarizes another reference than {first_path}")
-    _once(summaries)
     columns = first["columns"]
     ref = _sketches(first_path, reference, columns)
-    cur = _sketches(first_path, first["current"], columns, ref)
+    cur = _sketches(first_path, first["current"], columns)
     for path, summary in summaries[1:]:
-        for name, part in _sketches(path, summary["current"], columns, ref).items():
-            cur[name].merge(part)  # type: ignore[arg-type]
+        for name, part in _sketches(path, summary["current"], columns).items():
+            sketch = cur[name]
+            if type(part) is not type(sketch):
+                raise error(path, f"summarizes column {name!r} as another type than {first_path}")
+            sketch.merge(part)  # type: ignore[arg-type]
     for name in columns:
         knots = getattr(ref[name], "knots", None)
         steps = getattr(cur[name], "steps", None)
         if knots is not None and (steps is None or steps.below.size != knots.size):
             raise error(first_path, f"is damaged: column {name!r} has no counts at the knots")
+    many = too_many(ref, cur, columns)  # as a whole run counts them
+    columns = [c for c in columns if c not in dict(many)]
     found = decide(ref, cur, columns, settings, None, (reference["path"], current))
-    skipped = [(c, r) for c, r in first["skipped"]]
+    skipped = [(c, r) for c, r in first["skipped"]] + many
     return DriftResult(
         reference["path"], current, reference["rows"], rows, settings.share, [], found, skipped
     )
 
 
-def _sketches(
-    path: str, side: dict[str, Any], columns: list[str], ref: dict[str, Sketch] | None = None
-) -> dict[str, Sketch]:
-    """A side's sketches; the current's drawn on the reference's (`ref`) grids."""
-    with damaged(path):
-        found = {}
-        for name in columns:
-            grid = None if ref is None else getattr(ref[name], "grid", None)
-            found[name] = _undump(side["sketches"][name], name, grid)
-            if ref is not None and type(found[name]) is not type(ref[name]):
-                raise checks.Damaged(f"column {name!r} is of another type than the reference's")
-        return found
-
-
-@contextlib.contextmanager
-def damaged(path: str) -> Iterator[None]:
-    """What a summary that is not as specops writes it raises, as an error that names it."""
-    try:
-        yield
-    except checks.Damaged as exc:
-        raise error(path, f"is damaged: {exc}") from None
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
-        raise error(path, f"is damaged: {type(exc).__name__}: {exc}") from None
-
-
-def _check_shape(summary: dict[str, Any]) -> None:
-    """The parts of a summary that are not sketches: as `summarize` writes them."""
-    checks.settings(summary["settings"])
-    for side in ("reference", "current"):
-        if not isinstance(summary[side]["path"], str):
-            raise checks.Damaged(f"the {side}'s path is not a string")
-        checks.count(summary[side]["rows"], f"the {side}'s count of rows")
-    for found in summary["contract"]:
-        if not (isinstance(found["column"], str) and isinstance(found["problem"], str)):
-            raise checks.Damaged("a breach of the contract is not a column and a problem")
-    columns = summary["columns"]
-    if not (isinstance(columns, list) and all(isinstance(c, str) for c in columns)):
-        raise checks.Damaged("its columns are not a list of names")
-    if len(set(columns)) != len(columns):
-        raise checks.Damaged("it lists a column twice")
-    for column, reason in summary["skipped"]:
-        if not (isinstance(column, str) and isinstance(reason, str)):
-            raise checks.Damaged("a skipped column is not a name and a reason")
-
-
 def _once(summaries: list[tuple[str, dict[str, Any]]]) -> None:
-    """Refuse a partition given twice, which would count its rows twice: two summaries of the
-    same rows (an empty partition adds nothing, however often it is given)."""
+    """Refuse a partition given twice (a file named twice, or a copy), which would count its
+    rows twice. An empty partition adds nothing, however often it is given."""
     seen: dict[str, str] = {}
     for path, summary in summaries:
         if not summary["current"]["rows"]:
             continue
         key = json.dumps([summary["current"], summary.get("quality")], sort_keys=True)
         if key in seen:
+            raise error(path, f"summarizes the same partition as {seen[key]}")
+        seen[key] = path
+
+
+def _within_a_count(summaries: list[tuple[str, dict[str, Any]]]) -> None:
+    """Refuse partitions whose rows add up past what a count holds: every count combined (a
+    histogram's bin, KS's counts) is at most the rows, and sums in 64-bit integers would wrap."""
+    total = 0
+    for path, summary in summaries:
+        total += summary["current"]["rows"]
+        if total > MAX_COUNT:
             raise error(
                 path,
-                f"summarizes the same partition as {seen[key]}: give each partition once",
+                f"is damaged: current.rows: brings the partitions' rows to {total:,}, more than"
+                " a count holds",
             )
-        seen[key] = path
+
+
+def _sketches(path: str, side: dict[str, Any], columns: list[str]) -> dict[str, Sketch]:
+    try:
+        return {name: _undump(side["sketches"][name]) for name in columns}
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise error(path, f"is damaged: {type(exc).__name__}: {exc}") from None
 
 
 def _same(summaries: list[tuple[str, dict[str, Any]]], key: str, what: str) -> None:
@@ -279,7 +251,7 @@ def _load(path: Path) -> dict[str, Any]:
         raise error(str(path), f"cannot read it: {exc}") from None
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested past Python's stack
         data = None
     keys = ("settings", "reference", "current", "contract", "columns", "skipped")
     if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -293,6 +265,10 @@ def _load(path: Path) -> dict[str, Any]:
     missing = [key for key in keys if key not in data]
     if missing:
         raise error(str(path), f"is damaged: it has no {missing[0]!r}")
+    try:
+        check(data)
+    except Damaged as exc:
+        raise error(str(path), f"is damaged: {exc}") from None
     return data
 
 
@@ -303,6 +279,7 @@ def _dump(sketch: Sketch) -> dict[str, Any]:
             "n": sketch.n,
             "dropped": sketch.dropped,
             "counts": [[k, c] for k, c in sketch.counts.items()],
+            "over": sketch.over,
         }
     grid = sketch.grid
     empty = sketch.n == 0
@@ -332,59 +309,38 @@ def _dump(sketch: Sketch) -> dict[str, Any]:
     }
 
 
-def _undump(data: dict[str, Any], name: str, grid: Grid | None) -> Sketch:
-    """A column's sketch from a summary, checked (specops.monitoring.partial_checks) to be one
-    a run could have written on the reference's `grid`; None for a reference's own grid."""
-    what = f"column {name!r}"
-    if not isinstance(data, dict):
-        raise checks.Damaged(f"{what}: its sketch is not an object")
+def _undump(data: dict[str, Any]) -> Sketch:
     if not data["numeric"]:
-        found = dict(checks.pairs(data["counts"], f"{what}: its counts"))
-        sketch: Sketch = CategoricalSketch(data["n"], data["dropped"], found)
-        checks.sketch(sketch, None, name)
-        return sketch
+        counts = {k: c for k, c in data["counts"]}
+        return CategoricalSketch(data["n"], data["dropped"], counts, data["over"])
     import numpy as np
 
-    saved = data["grid"]
-    own = None if saved is None else Grid(saved[0], saved[1], saved[2])
+    grid = data["grid"]
     counted = data["ks"]
     steps = knots = None
     if counted is not None:
-        below = np.array(_counts(counted["below"], what), dtype=np.int64)
-        upto = np.array(_counts(counted["upto"], what), dtype=np.int64)
+        below = np.array(counted["below"], dtype=np.int64)
+        upto = np.array(counted["upto"], dtype=np.int64)
         if below.shape != upto.shape or below.ndim != 1:
-            raise checks.Damaged(f"{what}: its counts at the knots differ in length")
+            raise ValueError("the counts at the knots differ in length")
         steps = ks.Steps(below, upto)
         if counted["knots"] is not None:
-            knots = np.array([checks.number(k, f"{what}: its knot") for k in counted["knots"]])
+            knots = np.array(counted["knots"], dtype=np.float64)
             if knots.shape != below.shape:
-                raise checks.Damaged(f"{what}: its knots and their counts differ in length")
-    hist = data["hist"]
-    distinct = data["distinct"]
-    sketch = NumericSketch(
-        grid=own,
-        integer=bool(data["integer"]),
+                raise ValueError("the knots and their counts differ in length")
+    return NumericSketch(
+        grid=None if grid is None else Grid(grid[0], grid[1], grid[2]),
+        integer=data["integer"],
         n=data["n"],
         dropped=data["dropped"],
         low=math.inf if data["low"] is None else data["low"],
         high=-math.inf if data["high"] is None else data["high"],
         mean=data["mean"],
         m2=data["m2"],
-        distinct=None if distinct is None else dict(checks.pairs(distinct, f"{what}: its values")),
-        hist=None if hist is None else np.array(_counts(hist, what), dtype=np.int64),
-        beyond=Beyond(
-            data["beyond"][0], dict(checks.pairs(data["beyond"][1], f"{what}: its bins beyond"))
-        ),
+        distinct=None if data["distinct"] is None else {k: c for k, c in data["distinct"]},
+        hist=None if data["hist"] is None else np.array(data["hist"], dtype=np.int64),
+        beyond=Beyond(data["beyond"][0], {k: c for k, c in data["beyond"][1]}),
         knots=knots,
         every=bool(counted["every"]) if counted is not None else True,
         steps=steps,
     )
-    checks.sketch(sketch, own if grid is None else grid, name)
-    return sketch
-
-
-def _counts(values: Any, what: str) -> list[int]:
-    if not isinstance(values, list):
-        raise checks.Damaged(f"{what}: its counts are not a list")
-    checks.counts(values, f"{what}: its count")
-    return values

@@ -146,6 +146,8 @@ def assess(
         reference_side = reference_metrics(reference, roles, labels, notes, binary=labels.binary)
     concept = _concept(reference, current, roles, settings, notes)
     results = []
+    if gates and labels is None:  # `--target ''`: the labels have not arrived
+        notes.append(f"{len(gates)} performance gate(s) not evaluated: no target column")
     if current_side is not None:
         results = [evaluate(gate, current.display, current_side, reference_side) for gate in gates]
     latency, latency_rows = None, 0

@@ -27,7 +27,6 @@ from typing import Any, TypeVar
 from specops.gates.evaluate import fmt
 from specops.gates.result import GateResult
 from specops.monitoring import partial, performance, quality
-from specops.monitoring import partial_checks as checks
 from specops.monitoring.drift import Settings
 from specops.monitoring.performance import Labels, Quality, Roles, Side
 from specops.monitoring.quality_sums import Latency, Scores
@@ -135,9 +134,6 @@ def _reference(reference: Table, roles: Roles, labels: Labels, binary: bool) -> 
 
 def combine(summaries: list[tuple[str, dict[str, Any]]], display: str) -> Quality | None:
     """The batch's quality from its partitions' summaries."""
-    for path, summary in summaries:
-        with partial.damaged(path):
-            _check(summary.get("quality"))
     first_path, first = summaries[0]
     saved = first.get("quality")
     for path, summary in summaries[1:]:
@@ -158,19 +154,6 @@ def combine(summaries: list[tuple[str, dict[str, Any]]], display: str) -> Qualit
         return _combine(summaries, saved, display)
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise error(first_path, f"is damaged: {type(exc).__name__}: {exc}") from None
-
-
-def _check(saved: dict[str, Any] | None) -> None:
-    """A partition's quality as `summarize` writes it, with counts that add up."""
-    if saved is None:
-        return
-    part = saved["current"]
-    checks.classes(part)
-    for reading in ("binary", "multiclass"):
-        if part.get(reading) is not None:
-            checks.reading(part[reading], part["classes"], reading == "binary")
-    if part["latency"] is not None:
-        checks.latency(part["latency"])
 
 
 def _same_reference(one: dict[str, Any], other: dict[str, Any]) -> bool:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 from specops.gates.run import cell
 from specops.monitoring.result import ColumnDrift, DriftResult
 from specops.spec.problems import printable
@@ -50,19 +53,20 @@ def batch_verdict(result: DriftResult) -> str:
     )
 
 
-def notes(result: DriftResult) -> list[str]:
+def notes(result: DriftResult, name: Callable[[str], str] = printable) -> list[str]:
+    """The notes below the table, with each column's `name` as the format shows it."""
     notes = []
     for c in result.columns:
         for side, count in (("reference", c.reference_dropped), ("current", c.current_dropped)):
             if count:
                 what = f"{count:,} empty, NaN or infinite value(s) dropped from the {side}"
-                notes.append(f"{printable(c.column)}: {what}")
+                notes.append(f"{name(c.column)}: {what}")
     for column, reason in result.skipped:
-        notes.append(f"{printable(column)}: not compared, {reason}")
+        notes.append(f"{name(column)}: not compared, {name(reason)}")
     if any(not c.exact and not c.undecided for c in result.columns):
         notes.append("±: a sketch's bound on the statistic; the verdict is the exact one")
     if result.undecided_columns:
-        names = ", ".join(printable(c.column) for c in result.undecided_columns)
+        names = ", ".join(name(c.column) for c in result.undecided_columns)
         notes.append(
             f"undecided: {names}: the partitions' summaries do not decide the verdict (a"
             " bound holds the threshold, or the method needs the rows); run specops drift over"
@@ -80,7 +84,7 @@ def text(result: DriftResult) -> str:
         f"current:   {printable(result.current)} ({result.current_rows:,} rows)",
     ]
     for breach in result.breaches:
-        lines.append(f"contract: {printable(breach.column)}: {breach.problem}")
+        lines.append(f"contract: {printable(breach.column)}: {printable(breach.problem)}")
     if result.columns:
         table = [HEADER, *rows(result)]
         widths = [max(len(row[i]) for row in table) for i in range(len(HEADER))]
@@ -96,28 +100,47 @@ def text(result: DriftResult) -> str:
     return _shown("\n".join(lines))
 
 
+def plain(text: str) -> str:
+    """Text from the data (names, categories, types) that Markdown and GitHub's HTML show as
+    written: no image, link, tag or emphasis, and, as in the gates' tables, no `|` that ends a
+    table's cell."""
+    return _MARKDOWN.sub(r"\\\g<0>", cell(printable(text)).replace('"', "&quot;"))
+
+
+def code(text: str) -> str:
+    """A code span around `text` that no backtick in it can close."""
+    text = printable(text)
+    ticks = "`" * (1 + max((len(run) for run in re.findall("`+", text)), default=0))
+    pad = " " if "`" in text else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+_MARKDOWN = re.compile(r"[\\`*_\[\]~]")
+
+
 def markdown(result: DriftResult) -> str:
     # Column names come from production data: each is shown as written, never as Markdown or
     # HTML that could hide the verdict from whoever reads the summary or the pull request.
     lines = [
         "## Data drift",
         "",
-        f"Reference `{printable(result.reference)}` ({result.reference_rows:,} rows),"
-        f" current `{printable(result.current)}` ({result.current_rows:,} rows).",
+        f"Reference {code(result.reference)} ({result.reference_rows:,} rows),"
+        f" current {code(result.current)} ({result.current_rows:,} rows).",
         "",
     ]
     if result.breaches:
         lines += ["| column | data contract |", "| --- | --- |"]
-        lines += [f"| {cell(printable(b.column))} | {cell(b.problem)} |" for b in result.breaches]
+        lines += [f"| {plain(b.column)} | {plain(b.problem)} |" for b in result.breaches]
         lines.append("")
     if result.columns:
         lines.append("| " + " | ".join(HEADER) + " |")
         lines.append("|" + " --- |" * len(HEADER))
         for row in rows(result):
+            row = [plain(row[0]), *row[1:]]
             row[-1] = {"DRIFT": "**drift**", "UNDECIDED": "**undecided**"}.get(row[-1], row[-1])
-            lines.append("| " + " | ".join(cell(v) for v in row) + " |")
+            lines.append("| " + " | ".join(row) + " |")
         lines.append("")
-    lines += [f"- {cell(note)}" for note in notes(result)]
+    lines += [f"- {note}" for note in notes(result, plain)]
     lines.append(f"**{batch_verdict(result)}**")
     if result.quality is not None:
         from specops.monitoring import quality_report

@@ -6,6 +6,7 @@ a histogram on a fine grid whose error on Wasserstein's distance is known exactl
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,9 @@ GRID_QUANTILES = (0.001, 0.999)
 SAMPLE = 65_536
 #: Values looked at first to tell a column of many values without counting them all.
 PREFIX = 4096
+#: A categorical column of more distinct values than this on a side (identifiers, free text)
+#: is not compared: past it, its values are no longer counted, so memory stays bounded.
+MAX_CATEGORIES = 100_000
 #: Bins kept for the values beyond the grid, at most: past that, neighbours pair up.
 BEYOND_BINS = 1024
 #: Bins beyond the grid are counted into an array up to this span of them, else sorted.
@@ -254,27 +258,40 @@ class NumericSketch:
 
 @dataclass
 class CategoricalSketch:
-    """A categorical column's values and their counts."""
+    """A categorical column's values and their counts, until they are more than
+    MAX_CATEGORIES: then `over`, and only the values and dropped ones are counted."""
 
     n: int = 0
     dropped: int = 0
     counts: dict[Any, int] = field(default_factory=dict)
+    over: bool = False
 
     def add_arrow(self, array: Any) -> None:
         import pyarrow.compute as pc
 
         self.dropped += array.null_count
-        found = pc.value_counts(array.drop_null())
+        values = array.drop_null()
+        self.n += len(values)
+        if self.over:
+            return
+        found = pc.value_counts(values)
         for key, count in zip(found.field(0).to_pylist(), found.field(1).to_pylist(), strict=True):
             self.counts[key] = self.counts.get(key, 0) + count
-            self.n += count
+        self._bound()
 
     def merge(self, other: CategoricalSketch) -> None:
         """Add another part of the same column."""
-        for key, count in other.counts.items():
-            self.counts[key] = self.counts.get(key, 0) + count
         self.n += other.n
         self.dropped += other.dropped
+        self.over = self.over or other.over
+        if not self.over:
+            for key, count in other.counts.items():
+                self.counts[key] = self.counts.get(key, 0) + count
+        self._bound()
+
+    def _bound(self) -> None:
+        if self.over or len(self.counts) > MAX_CATEGORIES:
+            self.over, self.counts = True, {}
 
     def add_floats(self, raw: Floats) -> None:
         import numpy as np
@@ -285,6 +302,27 @@ class CategoricalSketch:
         for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
             self.counts[key] = self.counts.get(key, 0) + count
             self.n += count
+
+
+def too_many(
+    ref: dict[str, NumericSketch | CategoricalSketch],
+    cur: dict[str, NumericSketch | CategoricalSketch],
+    columns: Sequence[str],
+) -> list[tuple[str, str]]:
+    """The categorical columns of more than MAX_CATEGORIES values on a side, with the reason
+    they are not compared."""
+    found = []
+    for name in columns:
+        for side, sketches in (("reference", ref), ("current batch", cur)):
+            sketch = sketches[name]
+            if isinstance(sketch, CategoricalSketch) and sketch.over:
+                reason = (
+                    f"it has more than {MAX_CATEGORIES:,} distinct values in the {side} (an"
+                    " identifier?); list it under `monitoring.ignore`"
+                )
+                found.append((name, reason))
+                break
+    return found
 
 
 def wasserstein_bounds(reference: NumericSketch, current: NumericSketch) -> tuple[float, float]:

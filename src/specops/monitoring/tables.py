@@ -6,6 +6,7 @@ read whole (a CSV of the size where that matters would be tens of gigabytes: use
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,11 +59,15 @@ class Table:
         import pyarrow as pa
 
         try:
+            # A FIFO or a device would be waited on, or read without end.
+            if not stat.S_ISREG(path.stat().st_mode):
+                raise error(display, "is not a regular file")
             if path.suffix.lower() in (".parquet", ".pq"):
                 import pyarrow.parquet as pq
 
                 meta = pq.ParquetFile(path)
                 schema = meta.schema_arrow
+                _once(schema.names, display)
                 return cls(
                     str(path),
                     display,
@@ -80,10 +85,11 @@ class Table:
             raise error(display, f"cannot read it: {reason}") from None
         except pa.ArrowException as exc:
             raise error(display, f"cannot read it: {exc}") from None
-        names = table.column_names
-        if len(set(names)) != len(names):
-            twice = sorted({n for n in names if names.count(n) > 1})
-            raise error(display, f"column {twice[0]!r} appears twice")
+        try:
+            names = table.column_names
+        except UnicodeDecodeError:  # Arrow checks the values' encoding, not the header's
+            raise error(display, "cannot read it: its column names are not UTF-8") from None
+        _once(names, display)
         types = dict(zip(names, table.schema.types, strict=True))
         return cls(str(path), display, types, table.num_rows, table)
 
@@ -162,6 +168,12 @@ class Table:
             raise error(self.display, f"cannot read it: {exc}") from None
 
 
+def _once(names: list[str], display: str) -> None:
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise error(display, f"column {twice[0]!r} appears twice")
+
+
 def floats(array: Any) -> Any:
     """A numeric Arrow array as float64 NumPy values, nulls as NaN."""
     import numpy as np
@@ -172,5 +184,6 @@ def floats(array: Any) -> Any:
         array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
     if pa.types.is_dictionary(array.type):
         array = array.dictionary_decode()
-    values = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False)
+    # Unsafe: an integer beyond 2**53 (an ID, a uint64) is rounded to the nearest float.
+    values = pc.cast(array, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
     return np.asarray(values, dtype=np.float64)
