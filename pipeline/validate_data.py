@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd  # type: ignore[import-untyped]
 
 from pipeline.service.predlog import LOG_COLUMNS
-from specops.monitoring.drift import contract_breaches
+from specops.monitoring.contract import contract_breaches
 
 PREPARED_CSV = Path("data/prepared/train.csv")
 INCOMING_DIR = Path("data/incoming")

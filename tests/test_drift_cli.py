@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from specops.cli import main
-from specops.monitoring.drift import contract_breaches
+from specops.monitoring.contract import contract_breaches
 from specops.monitoring.result import Breach
 
 DATA = Path(__file__).parent / "data" / "drift"

@@ -13,7 +13,8 @@ from scipy import stats
 from scipy.spatial import distance
 
 from specops.monitoring import methods
-from specops.monitoring.drift import Settings, compare
+from specops.monitoring.drift import compare
+from specops.monitoring.settings import Settings
 from specops.monitoring.tables import Table
 
 DATA = Path(__file__).parent / "data" / "drift"

@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from specops.monitoring import methods, tables
-from specops.monitoring.drift import Settings, compare
+from specops.monitoring.drift import compare
+from specops.monitoring.settings import Settings
 from specops.monitoring.sketch import Grid, NumericSketch, wasserstein_bounds
 from specops.monitoring.tables import Table
 

@@ -975,7 +975,7 @@ def test_requests_are_checked_against_the_data_contract_of_the_reference(
     pipeline_project: Path,
 ) -> None:
     from pipeline.service.contract import request_columns
-    from specops.monitoring.drift import contract_of
+    from specops.monitoring.contract import contract_of
 
     reference = pipeline_project / "data/prepared/train.csv"
     model = load_model(pipeline_project / "models/model.skops")

@@ -1,6 +1,6 @@
 """The service's request contract: the data contract of `data/prepared/train.csv`.
 
-specops's contract code (`specops.monitoring.drift.contract_of`, the names and types that
+specops's contract code (`specops.monitoring.contract.contract_of`, the names and types that
 `specops drift` and the validate_data stage check batches against) reads the reference once, at
 start-up. Its columns but the label are what a request's rows must hold, each a number: the
 service refuses to start when they are not the model's own features, or when one is not a
@@ -20,7 +20,7 @@ TARGET = "target"
 def request_columns(reference: Path, model_columns: Sequence[str]) -> list[str]:
     """The columns a request's rows must hold, in the model's order; SystemExit when the
     reference is missing or unreadable, or its contract and the model disagree."""
-    from specops.monitoring.drift import contract_of
+    from specops.monitoring.contract import contract_of
     from specops.spec.problems import SpecError
 
     if not reference.is_file():

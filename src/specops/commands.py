@@ -277,8 +277,8 @@ def _drift_inputs(
     roles: dict[str, str] | None,
     progress: Progress | None,
 ) -> _DriftInputs:
-    from specops.monitoring.drift import Settings
     from specops.monitoring.performance import Roles
+    from specops.monitoring.settings import Settings
     from specops.monitoring.tables import Table
 
     watch, root, files = None, Path(), []
@@ -339,9 +339,9 @@ if TYPE_CHECKING:
     from specops.deploying import fetch as fetch
     from specops.importing.adopt import ImportResult
     from specops.initializing import InitResult
-    from specops.monitoring.drift import Progress, Settings
     from specops.monitoring.performance import Roles
     from specops.monitoring.result import DriftResult as DriftResult
+    from specops.monitoring.settings import Progress, Settings
     from specops.monitoring.tables import Table
     from specops.releases import card as card
     from specops.releases import history as history

@@ -11,14 +11,15 @@ counts at the reference's values, and a column that would need the rows is undec
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from specops.monitoring import ks, methods
+from specops.monitoring.contract import contract, watch
 from specops.monitoring.plots import Distribution, distribution
-from specops.monitoring.result import Breach, ColumnDrift, DriftResult
+from specops.monitoring.result import ColumnDrift, DriftResult
+from specops.monitoring.settings import Settings, check_settings
 from specops.monitoring.sketch import (
     CAP,
     CategoricalSketch,
@@ -32,31 +33,11 @@ from specops.monitoring.tables import Table, error, floats, kind
 from specops.spec.monitoring import DEFAULT_THRESHOLD, threshold_problem
 from specops.spec.problems import Problem, SpecError
 
-#: Up to this many rows on both sides together, Wasserstein's distance is always exact (and
-#: equal to Evidently's); above, only where its bounds hold the threshold.
-EXACT_ROWS = 100_000
 #: Relative slack on a sketched verdict, for the rounding of sums over millions of values.
 SLACK = 1e-9
-SUPPORTED = ("number", "boolean", "string")
 TYPES = ("numeric", "categorical")
 
 Sketch = NumericSketch | CategoricalSketch
-#: Told of each batch read: which side, how many batches are done, and how many there are.
-Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What to compare and how; None takes the default."""
-
-    method: str = "auto"
-    threshold: float | None = None
-    share: float = 0.5
-    columns: list[str] | None = None
-    exclude: frozenset[str] = frozenset()
-    types: dict[str, str] = field(default_factory=dict)
-    exact_rows: int = EXACT_ROWS
-    progress: Progress | None = None
 
 
 def compare(reference: Table, current: Table, settings: Settings) -> DriftResult:
@@ -90,83 +71,6 @@ def compare(reference: Table, current: Table, settings: Settings) -> DriftResult
         decide(ref_sketches, cur_sketches, watched, settings, (reference, current)),
         skipped,
     )
-
-
-def check_settings(settings: Settings) -> None:
-    """Refuse a threshold with `auto`, which picks a method, and so a threshold, per column."""
-    if settings.method == "auto" and settings.threshold is not None:
-        reason = threshold_problem("auto", settings.threshold)
-        raise SpecError([Problem.plain("--threshold", reason or "")])
-
-
-def contract(
-    reference: Table, current: Table, settings: Settings
-) -> tuple[list[str], list[Breach]]:
-    """The columns to watch, and how the current batch breaks the reference's contract."""
-    chosen = _columns(reference, settings)
-    return chosen, _contract(reference, current, chosen, settings)
-
-
-def watch(
-    reference: Table, chosen: Sequence[str], settings: Settings
-) -> tuple[list[str], list[tuple[str, str]]]:
-    """The columns of a type that can be compared, and the others with the reason."""
-    skipped = [(c, f"its type is {kind(reference.types[c])}") for c in chosen]
-    skipped = [s for s in skipped if kind(reference.types[s[0]]) not in SUPPORTED]
-    watched = [c for c in chosen if kind(reference.types[c]) in SUPPORTED]
-    if settings.columns is not None and skipped:
-        column, reason = skipped[0]
-        raise error(reference.display, f"column {column!r} cannot be compared: {reason}")
-    return watched, skipped
-
-
-def contract_of(reference: Path) -> dict[str, str]:
-    """The data contract of the file `reference`: its column names, in order, each with the type
-    the contract compares (`number`, `boolean`, `string`, or Arrow's name for another): what a
-    prediction service checks requests against."""
-    table = Table.open(reference, str(reference))
-    return {name: kind(arrow_type) for name, arrow_type in table.types.items()}
-
-
-def contract_breaches(reference: Path, current: Path, ignore: Iterable[str] = ()) -> list[Breach]:
-    """How the file `current` breaks the data contract of `reference` (its column names and
-    types), apart from the columns in `ignore`: what a pipeline's data validation reuses."""
-    ref, cur = Table.open(reference, str(reference)), Table.open(current, str(current))
-    skip = frozenset(ignore)
-    chosen = [c for c in ref.types if c not in skip]
-    return _contract(ref, cur, chosen, Settings(exclude=skip))
-
-
-def _columns(reference: Table, settings: Settings) -> list[str]:
-    for name in settings.types:
-        if name not in reference.types:
-            raise error(reference.display, f"--column-type names {name!r}, which is no column")
-    if settings.columns is None:
-        return [c for c in reference.types if c not in settings.exclude]
-    for name in settings.columns:
-        if name not in reference.types:
-            raise error(reference.display, f"has no column {name!r} of `monitoring.columns`")
-    return list(settings.columns)
-
-
-def _contract(
-    reference: Table, current: Table, chosen: Sequence[str], settings: Settings
-) -> list[Breach]:
-    """The reference's names and types are the contract of the columns watched; extra
-    columns break it too unless `columns` names what to watch."""
-    breaches = []
-    for name in chosen:
-        if name not in current.types:
-            breaches.append(Breach(name, "missing from the current batch"))
-            continue
-        was, now = kind(reference.types[name]), kind(current.types[name])
-        if was != now and "empty" not in (was, now):
-            breaches.append(Breach(name, f"its type changed from {was} to {now}"))
-    if settings.columns is None:
-        for name in current.types:
-            if name not in reference.types and name not in settings.exclude:
-                breaches.append(Breach(name, "not in the reference"))
-    return breaches
 
 
 def _sketches(
@@ -505,15 +409,11 @@ def _categorical_again(table: Table, name: str) -> CategoricalSketch:
 
 __all__ = [
     "CAP",
-    "Settings",
     "Sketch",
-    "check_settings",
     "compare",
-    "contract",
     "decide",
     "finite",
     "no_values",
     "sketch_sides",
     "too_many",
-    "watch",
 ]

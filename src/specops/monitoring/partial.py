@@ -22,20 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from specops.monitoring import ks
+from specops.monitoring.contract import contract, watch
 from specops.monitoring.drift import (
-    Settings,
     Sketch,
-    check_settings,
-    contract,
     decide,
     finite,
     no_values,
     sketch_sides,
     too_many,
-    watch,
 )
 from specops.monitoring.methods import SMALL_REFERENCE
 from specops.monitoring.result import Breach, DriftResult
+from specops.monitoring.settings import Settings, check_settings
 from specops.monitoring.sketch import Beyond, CategoricalSketch, Grid, NumericSketch
 from specops.monitoring.summary_check import MAX_COUNT, Damaged, check
 from specops.monitoring.tables import Table, error, floats

@@ -16,9 +16,10 @@ from specops.gates.evaluate import Baseline, Reader, Sources, evaluate_gate
 from specops.gates.result import GateResult
 from specops.monitoring import quality
 from specops.monitoring.classes import Classes, present, renumber
-from specops.monitoring.drift import Settings, compare
+from specops.monitoring.drift import compare
 from specops.monitoring.methods import NUMERIC_ONLY
 from specops.monitoring.result import ColumnDrift
+from specops.monitoring.settings import Settings
 from specops.monitoring.tables import Table, error, floats, kind
 from specops.spec.models import Gate
 from specops.spec.monitoring import VS_REFERENCE

@@ -27,10 +27,10 @@ from typing import Any, TypeVar
 from specops.gates.evaluate import fmt
 from specops.gates.result import GateResult
 from specops.monitoring import partial, performance, quality
-from specops.monitoring.drift import Settings
 from specops.monitoring.performance import Labels, Quality, Roles, Side
 from specops.monitoring.quality_sums import Latency, Scores
 from specops.monitoring.result import ColumnDrift
+from specops.monitoring.settings import Settings
 from specops.monitoring.tables import Table, error
 from specops.spec.models import Gate
 from specops.spec.problems import Problem, SpecError
