@@ -140,8 +140,12 @@ def test_scores(workdir: Path) -> None:
 def test_latency_is_measured_outside_the_stages(workdir: Path) -> None:
     run_stage(workdir, "latency")
     latency = json.loads((workdir / "metrics" / "latency.json").read_text(encoding="utf-8"))
-    assert list(latency) == ["predict_latency_ms"]
+    assert list(latency) == ["predict_latency_ms", "batch"]
     assert latency["predict_latency_ms"] > 0
+    batch = latency["batch"]
+    assert batch["rows"] > 0 and batch["seconds"] > 0
+    # The peak holds the model and the data: tens of megabytes at least, on any platform.
+    assert batch["peak_rss_mb"] > 20
 
 
 @pytest.mark.parametrize("model", ["rf"])
