@@ -28,7 +28,9 @@ def test_a_fresh_clone_reproduces_the_reference_pipeline_exactly(tmp_path: Path)
     assert set(scores) == {"accuracy", "f1", "roc_auc"}
     assert scores["roc_auc"] > 0.95
     assert scores["f1"] > 0.9
-    assert set(data["metrics/latency.json"]["data"]) == {"predict_latency_ms"}
+    latency = data["metrics/latency.json"]["data"]
+    assert set(latency) == {"predict_latency_ms", "batch"}
+    assert set(latency["batch"]) == {"rows", "seconds", "peak_rss_mb"}
     assert (clone / "models" / "model.skops").is_file()
     # A forced run writes the committed bytes again: the model, the data, the metrics (the
     # monitoring metrics too, which a plain run skips) and so dvc.lock; the timings are in an
