@@ -393,32 +393,28 @@ def _drift(args: argparse.Namespace) -> int:
             raise SpecError([Problem.plain("--combine", reason)])
         written = ("--output", args.output) if args.output is not None else None
         return _drift_report(args, commands.drift_combine(args.combine, written))
-    inputs: dict[str, Any] = {
-        "reference": args.reference,
-        "current": args.current,
-        "method": args.method,
-        "threshold": args.threshold,
-        "share": args.share,
-        "column_types": dict(args.column_type or ()),
-    }
-    # An empty value drops the spec's column for that role: '' is kept, None is not given.
-    roles = {
-        role: getattr(args, role)
-        for role in ("target", "prediction", "predicted_class", "latency")
-        if getattr(args, role) is not None
-    }
     progress = _Progress.on_terminal(args.format)
+    options = commands.DriftOptions(
+        reference=args.reference,
+        current=args.current,
+        method=args.method,
+        threshold=args.threshold,
+        share=args.share,
+        column_types=dict(args.column_type or ()),
+        # An empty value drops the spec's column for that role: '' is kept, None is not given.
+        roles={
+            role: getattr(args, role)
+            for role in ("target", "prediction", "predicted_class", "latency")
+            if getattr(args, role) is not None
+        },
+        progress=progress,
+    )
     try:
         if args.partial is not None:
-            written = ("--partial", args.partial)
-            summary = commands.drift_partial(
-                args.spec, **inputs, roles=roles, progress=progress, output=written
-            )
+            summary = commands.drift_partial(args.spec, options, output=("--partial", args.partial))
         else:
             written = ("--output", args.output) if args.output is not None else None
-            result = commands.drift(
-                args.spec, **inputs, roles=roles, progress=progress, output=written
-            )
+            result = commands.drift(args.spec, options, output=written)
     finally:
         if progress is not None:  # the line cleared before the report prints
             progress.close()

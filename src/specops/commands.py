@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -166,31 +166,37 @@ def report(spec_path: Path | None, base: str | None = None) -> Report:
 # Drift (specops.monitoring does the work, with numpy, scipy and pyarrow imported there).
 
 
+@dataclass(frozen=True)
+class DriftOptions:
+    """What a drift run was asked on its command line; None (or empty) takes the spec's."""
+
+    reference: Path | None = None
+    current: Path | None = None
+    method: str | None = None
+    threshold: float | None = None
+    share: float | None = None
+    column_types: dict[str, str] = field(default_factory=dict)
+    #: The target, prediction, predicted_class and latency columns named; '' drops the spec's.
+    roles: dict[str, str] = field(default_factory=dict)
+    progress: Progress | None = None
+
+
 def drift(
     spec_path: Path | None,
+    options: DriftOptions,
     *,
-    reference: Path | None = None,
-    current: Path | None = None,
-    method: str | None = None,
-    threshold: float | None = None,
-    share: float | None = None,
-    column_types: dict[str, str] | None = None,
-    roles: dict[str, str] | None = None,
-    progress: Progress | None = None,
     output: tuple[str, Path] | None = None,
 ) -> DriftResult:
     """Compare the current batch with the reference: the data contract, then each column's
     drift, then the model's quality when a target or a prediction column is named. The spec's
     `monitoring` gives what the arguments leave out; with both files named, no spec is
-    needed. `roles` names the target, prediction, predicted_class and latency columns."""
+    needed."""
     import dataclasses
 
     from specops.monitoring.drift import compare
     from specops.monitoring.performance import assess
 
-    inputs = _drift_inputs(
-        spec_path, reference, current, method, threshold, share, column_types, roles, progress
-    )
+    inputs = _drift_inputs(spec_path, options)
     _not_an_input(output, inputs.files)
     result = compare(inputs.sides[0], inputs.sides[1], inputs.settings)
     if result.breaches:
@@ -201,15 +207,8 @@ def drift(
 
 def drift_partial(
     spec_path: Path | None,
+    options: DriftOptions,
     *,
-    reference: Path | None = None,
-    current: Path | None = None,
-    method: str | None = None,
-    threshold: float | None = None,
-    share: float | None = None,
-    column_types: dict[str, str] | None = None,
-    roles: dict[str, str] | None = None,
-    progress: Progress | None = None,
     output: tuple[str, Path] | None = None,
 ) -> dict[str, Any]:
     """One partition of the current batch against the whole reference: a summary that
@@ -217,9 +216,7 @@ def drift_partial(
     from specops.monitoring import quality_partial
     from specops.monitoring.partial import summarize
 
-    inputs = _drift_inputs(
-        spec_path, reference, current, method, threshold, share, column_types, roles, progress
-    )
+    inputs = _drift_inputs(spec_path, options)
     _not_an_input(output, inputs.files)
     reference_table, current_table = inputs.sides
     summary = summarize(reference_table, current_table, inputs.settings)
@@ -266,21 +263,12 @@ class _DriftInputs:
     files: list[Path]
 
 
-def _drift_inputs(
-    spec_path: Path | None,
-    reference: Path | None,
-    current: Path | None,
-    method: str | None,
-    threshold: float | None,
-    share: float | None,
-    column_types: dict[str, str] | None,
-    roles: dict[str, str] | None,
-    progress: Progress | None,
-) -> _DriftInputs:
+def _drift_inputs(spec_path: Path | None, options: DriftOptions) -> _DriftInputs:
     from specops.monitoring.performance import Roles
     from specops.monitoring.settings import Settings
     from specops.monitoring.tables import Table
 
+    reference, current = options.reference, options.current
     watch, root, files = None, Path(), []
     if spec_path is not None or reference is None or current is None:
         project = load_spec(locate(spec_path))
@@ -291,7 +279,7 @@ def _drift_inputs(
             raise SpecError(
                 [Problem.plain(where, "has no `monitoring`: name --reference and --current")]
             )
-    asked = roles or {}
+    asked = options.roles
     spec_roles = {
         role: getattr(watch, role) if watch else None
         for role in ("target", "prediction", "predicted_class", "latency")
@@ -302,15 +290,15 @@ def _drift_inputs(
     # A spec's column dropped with '' (a log whose labels have not arrived) is no feature either.
     dropped = [c for role, c in spec_roles.items() if c and role in asked and not asked[role]]
     settings = Settings(
-        method=method or (watch.drift.method if watch else "auto"),
-        threshold=threshold
-        if threshold is not None
+        method=options.method or (watch.drift.method if watch else "auto"),
+        threshold=options.threshold
+        if options.threshold is not None
         else (watch.drift.threshold if watch else None),
-        share=share if share is not None else (watch.drift.share if watch else 0.5),
+        share=options.share if options.share is not None else (watch.drift.share if watch else 0.5),
         columns=watch.columns if watch else None,
         exclude=frozenset([*named.names(), *dropped, *(watch.ignore if watch else ())]),
-        types=dict(column_types or {}),
-        progress=progress,
+        types=dict(options.column_types),
+        progress=options.progress,
     )
     sides = []
     for given, written in (
