@@ -11,19 +11,16 @@ import pytest
 from specops.cli import main
 from specops.monitoring.contract import contract_breaches
 from specops.monitoring.result import Breach
+from tests.driftspec import WATCHED
 
 DATA = Path(__file__).parent / "data" / "drift"
-SPEC = """\
-version: 1
-name: watched
-maturity: 0
-stages:
-  train:
-    cmd: python train.py
-monitoring:
+SPEC = (
+    WATCHED
+    + """\
   reference: data/ref.csv
   current: data/cur.csv
 """
+)
 
 
 def project(root: Path, extra: str = "") -> Path:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from specops.cli import main
+from tests.driftspec import WATCHED
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -383,10 +384,7 @@ def test_output_never_replaces_the_spec(tmp_path: Path, capsys: pytest.CaptureFi
     csv(tmp_path / "ref.csv", "a", ["1", "2", "3"])
     csv(tmp_path / "cur.csv", "a", ["1", "2", "3"])
     spec = tmp_path / "specops.yaml"
-    text = (
-        "version: 1\nname: watched\nmaturity: 0\nstages:\n  train:\n    cmd: python train.py\n"
-        "monitoring:\n  reference: ref.csv\n  current: cur.csv\n"
-    )
+    text = WATCHED + "  reference: ref.csv\n  current: cur.csv\n"
     spec.write_text(text)
     code, out, err = run(capsys, "--spec", str(spec), "--output", str(spec))
     assert (code, out) == (2, "")

@@ -11,6 +11,7 @@ import pytest
 
 from specops.cli import main
 from tests.conftest import check_golden
+from tests.driftspec import WATCHED
 
 DATA = Path(__file__).parent / "data" / "drift"
 GOLDEN = Path(__file__).parent / "golden" / "drift" / "report.html"
@@ -177,8 +178,7 @@ def test_the_model_quality_section(tmp_path: Path, capsys: pytest.CaptureFixture
         }
         pq.write_table(pa.table(table), tmp_path / f"{name}.parquet")
     (tmp_path / "specops.yaml").write_text(
-        "version: 1\nname: watched\nmaturity: 0\nstages:\n  train:\n    cmd: python t.py\n"
-        "monitoring:\n  reference: ref.parquet\n  current: cur.parquet\n  columns: [x]\n"
+        WATCHED + "  reference: ref.parquet\n  current: cur.parquet\n  columns: [x]\n"
         "  target: y\n  predicted_class: pred\n  latency: ms\n  performance:\n"
         "    - metric: f1_macro\n      min: 0.8\n    - metric: accuracy\n      min: 0.4\n"
     )

@@ -16,15 +16,11 @@ from sklearn.metrics import accuracy_score, f1_score  # type: ignore[import-unty
 from specops.cli import main
 from specops.monitoring.classes import Classes
 from specops.monitoring.tables import Table
+from tests.driftspec import WATCHED
 
-SPEC = """\
-version: 1
-name: watched
-maturity: 0
-stages:
-  train:
-    cmd: python train.py
-monitoring:
+SPEC = (
+    WATCHED
+    + """\
   reference: ref.csv
   current: cur.csv
   columns: [x]
@@ -40,6 +36,7 @@ monitoring:
     - metric: roc_auc
       min: 0.6
 """
+)
 ANIMALS = ["bird", "cat", "dog"]
 
 

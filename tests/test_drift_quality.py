@@ -10,15 +10,11 @@ import numpy as np
 import pytest
 
 from specops.cli import main
+from tests.driftspec import WATCHED
 
-SPEC = """\
-version: 1
-name: watched
-maturity: 0
-stages:
-  train:
-    cmd: python train.py
-monitoring:
+SPEC = (
+    WATCHED
+    + """\
   reference: ref.csv
   current: cur.csv
   columns: [x1, x2]
@@ -26,6 +22,7 @@ monitoring:
   prediction: score
   predicted_class: prediction
 """
+)
 GATES = """\
   performance:
     - metric: accuracy

@@ -19,19 +19,15 @@ import pytest
 
 from specops.cli import main
 from specops.monitoring.plots import CURRENT_COLOUR, REFERENCE_COLOUR
+from tests.driftspec import WATCHED
 from tests.pngread import read_png
 
 WIDTH, HEIGHT = 1000, 2000
 BANNER = (0xFD, 0xE2, 0xE1)  # the drift verdict's background
 FAIL = (0xB0, 0x00, 0x20)  # a failed gate's status
-SPEC = """\
-version: 1
-name: watched
-maturity: 0
-stages:
-  train:
-    cmd: python train.py
-monitoring:
+SPEC = (
+    WATCHED
+    + """\
   reference: ref.parquet
   current: cur.parquet
   columns: [income, city]
@@ -41,6 +37,7 @@ monitoring:
     - metric: f1_macro
       min: 0.8
 """
+)
 
 
 def chromium() -> str:
